@@ -1,0 +1,37 @@
+"""ANN-to-SNN conversion pipeline: data → ANN training → conversion under several norms → spiking
+inference across timesteps → figures, tables and paper. Rules live in workflow/rules/, one file per stage."""
+
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version
+
+min_version("8.20")
+
+sys.path.insert(0, workflow.basedir)  # the snnconv package, also when run with --directory elsewhere
+
+from snnconv.config import validate_config
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/convert.smk"
+include: "workflow/rules/simulate.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/paper.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

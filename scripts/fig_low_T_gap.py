@@ -1,0 +1,24 @@
+"""Rule fig_low_T_gap: SNN − ANN accuracy at every report T per method, the L4 controls beside l4."""
+
+
+import logging
+from pathlib import Path
+from typing import Any, Sequence
+
+from snnconv.plotting.collect import read_accuracy_all
+from snnconv.plotting.low_T_gap import plot_low_T_gap
+from snnconv.runinfo import setup_logging
+
+log = logging.getLogger("snnconv.plotting")
+
+
+def main(table: str, conversion: dict[str, Any], T_points: Sequence[int], pdf: str) -> None:
+    """Draw the figure next to ``pdf`` (pdf, png, csv)."""
+    data = plot_low_T_gap(read_accuracy_all(table, rates=False), conversion, T_points, Path(pdf).with_suffix(""))
+    log.info("low_T_gap: %d plotted points", len(data))
+
+
+if __name__ == "__main__" and "snakemake" in globals():
+    setup_logging(snakemake.log[0])
+    main(snakemake.input.table, dict(snakemake.params.conversion), list(snakemake.params.T_points),
+         snakemake.output.pdf)

@@ -1,0 +1,184 @@
+"""Cluster resource requests: memory (MB) and wall time (minutes) per rule, derived from the config.
+
+Used by the ``resources:`` of workflow/rules/*.smk and passed to SLURM by the executor plugin as
+``--mem`` and ``--time`` (docs/slurm.md). They are generous upper bounds for the scheduler, not
+predictions; every retry (``attempt`` 2, 3, ...; the SLURM profile sets ``retries: 1``) asks for that
+many times more, so a job killed for TIMEOUT or OUT_OF_MEMORY gets a bigger allocation the next time.
+Calibrate against the measured ``benchmarks/<rule>/...tsv`` (max_rss, s) of a first run if needed.
+
+No torch import: this runs while Snakemake builds the DAG. The shapes below mirror snnconv.models
+(tests/test_cluster.py checks them against real models).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+# (channels, height, width) and (train, test) sizes of each dataset before any subset option.
+INPUT_SHAPES = {
+    "digits": (1, 8, 8),
+    "mnist": (1, 28, 28),
+    "fashion_mnist": (1, 28, 28),
+    "cifar10": (3, 32, 32),
+    "cifar10_jpeg": (3, 32, 32),
+}
+SPLIT_SIZES = {
+    "digits": (1348, 449),
+    "mnist": (60000, 10000),
+    "fashion_mnist": (60000, 10000),
+    "cifar10": (50000, 10000),
+    "cifar10_jpeg": (50000, 10000),
+}
+# Defaults of snnconv.models.build_* for the options that set the widest layer.
+ARCH_DEFAULTS = {
+    "mlp": {"hidden": [1200, 1200]},
+    "cnn": {"channels": [16, 32]},
+    "vgg": {"cfg": [64, 64, "P", 128, 128, "P", 256, 256, "P"]},
+}
+# Wall-time scale per architecture, in minutes, on one GPU: training for one epoch of 60 000 samples,
+# and simulating 10 000 samples for 1000 time steps. CPU devices are CPU_SLOWDOWN times slower.
+TRAIN_EPOCH_MIN = {"mlp": 0.5, "cnn": 1.0, "vgg": 4.0}
+SIM_MIN = {"mlp": 5.0, "cnn": 20.0, "vgg": 120.0}
+CONVERT_MIN = {"mlp": 1.0, "cnn": 5.0, "vgg": 30.0}  # 10 000 normalization images on one CPU core
+CPU_SLOWDOWN = 10.0
+
+BASE_MB = 2048  # Python + torch + CUDA context
+MIN_MINUTES = 10
+FLOAT = 4  # bytes
+SIM_BUFFERS = 4  # (steps, B, width) tensors alive at once in the simulator: input, current, spikes, membrane
+
+
+def _round_mb(mb: float) -> int:
+    """Up to the next 256 MB."""
+    return int(math.ceil(mb / 256.0) * 256)
+
+
+def _minutes(m: float) -> int:
+    return int(math.ceil(max(m, MIN_MINUTES)))
+
+
+def split_sizes(config: Mapping[str, Any], dataset: str) -> tuple[int, int]:
+    """(train, test) sample counts after the dataset's subset options."""
+    n_train, n_test = SPLIT_SIZES.get(dataset, (60000, 10000))
+    options = config.get("dataset_options", {}).get(dataset, {}) or {}
+    return (min(n_train, options.get("subset_train") or n_train),
+            min(n_test, options.get("subset_test") or n_test))
+
+
+def data_mb(config: Mapping[str, Any], dataset: str) -> float:
+    """Both splits as float32 in memory, MB."""
+    c, h, w = INPUT_SHAPES.get(dataset, (3, 32, 32))
+    return sum(split_sizes(config, dataset)) * c * h * w * FLOAT / 2**20
+
+
+def widest_layer(config: Mapping[str, Any], dataset: str, arch: str) -> int:
+    """Neurons per sample of the widest layer (input included) of ``arch`` on ``dataset``."""
+    c, h, w = INPUT_SHAPES.get(dataset, (3, 32, 32))
+    options = {**ARCH_DEFAULTS.get(arch, {}), **(config.get("arch_options", {}).get(arch, {}) or {})}
+    widths = [c * h * w]
+    if arch == "mlp":
+        widths += list(options["hidden"])
+    elif arch == "cnn":  # same-padded convs, pooling after each: the first conv is the widest
+        widths += [n * (h >> i) * (w >> i) for i, n in enumerate(options["channels"])]
+    elif arch == "vgg":
+        size = h * w
+        for item in options["cfg"]:
+            if item in ("P", "M"):
+                size //= 4
+            else:
+                widths.append(int(item) * size)
+    return max(widths)
+
+
+def _device(section: Mapping[str, Any]) -> str:
+    return str(section.get("device", "auto"))
+
+
+def _slowdown(section: Mapping[str, Any]) -> float:
+    """CPU_SLOWDOWN for device: cpu; 'auto' and 'cuda' are assumed to get the GPU the profile requests."""
+    return CPU_SLOWDOWN if _device(section) == "cpu" else 1.0
+
+
+def sim_tensor_mb(batch: int, steps: int, width: int) -> float:
+    """Peak simulator buffers for one batch: a block of ``steps`` time steps of the widest layer, MB."""
+    return SIM_BUFFERS * batch * steps * width * FLOAT / 2**20
+
+
+# ---- per rule ---------------------------------------------------------------------------------------
+
+def prepare_data_mem_mb(config: Mapping[str, Any], dataset: str, attempt: int = 1) -> int:
+    """Decoding + the float32 arrays, a few copies."""
+    return _round_mb(attempt * (BASE_MB + 4 * data_mb(config, dataset)))
+
+
+def prepare_data_runtime(config: Mapping[str, Any], dataset: str, attempt: int = 1) -> int:
+    return _minutes(attempt * (30 if dataset.startswith("cifar10") else 15))
+
+
+def train_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
+    """Host memory: the dataset (a few copies) + a CPU batch's activations when training on the CPU."""
+    tr = config.get("training", {})
+    act = 0.0
+    if _device(tr) == "cpu":  # forward + backward activations of one batch
+        act = 3 * tr.get("batch_size", 128) * widest_layer(config, dataset, arch) * 8 * FLOAT / 2**20
+    return _round_mb(attempt * (BASE_MB + 3 * data_mb(config, dataset) + act))
+
+
+def train_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
+    tr = config.get("training", {})
+    n_train, _ = split_sizes(config, dataset)
+    minutes = tr.get("epochs", 20) * n_train / 60000 * TRAIN_EPOCH_MIN.get(arch, 4.0) * _slowdown(tr)
+    return _minutes(attempt * (5 + 1.5 * minutes))
+
+
+def convert_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
+    """The dataset + streamed activation statistics (batches of 128) + radix histograms."""
+    act = 128 * widest_layer(config, dataset, arch) * 4 * FLOAT / 2**20
+    return _round_mb(attempt * (BASE_MB + 2 * data_mb(config, dataset) + act))
+
+
+def convert_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
+    n = config.get("conversion", {}).get("norm_set_size", 10000)
+    return _minutes(attempt * (5 + 1.5 * n / 10000 * CONVERT_MIN.get(arch, 30.0)))
+
+
+def _spiking_mem_mb(config: Mapping[str, Any], section: Mapping[str, Any], dataset: str, arch: str,
+                    batch: int, steps: int, attempt: int) -> int:
+    """Host memory of a simulation: the simulator buffers live there only when it runs on the CPU."""
+    tensors = sim_tensor_mb(batch, steps, widest_layer(config, dataset, arch)) if _device(section) == "cpu" else 0.0
+    return _round_mb(attempt * (BASE_MB + 2 * data_mb(config, dataset) + tensors))
+
+
+def simulate_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
+    """Scales with batch_size × min(T, time_chunk) × widest layer (when simulating on the CPU)."""
+    sim = config.get("simulation", {})
+    _, n_test = split_sizes(config, dataset)
+    n = min(n_test, sim.get("test_subset") or n_test)
+    batch = min(sim.get("batch_size", 500), n)
+    steps = min(sim.get("T", 1000), sim.get("time_chunk", 50))
+    return _spiking_mem_mb(config, sim, dataset, arch, batch, steps, attempt)
+
+
+def simulate_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
+    """Scales with test samples × T."""
+    sim = config.get("simulation", {})
+    _, n_test = split_sizes(config, dataset)
+    n = min(n_test, sim.get("test_subset") or n_test)
+    minutes = n / 10000 * sim.get("T", 1000) / 1000 * SIM_MIN.get(arch, 120.0) * _slowdown(sim)
+    return _minutes(attempt * (5 + 1.5 * minutes))
+
+
+def membrane_stats_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
+    """The stats samples simulated at once; recorded traces are neurons_per_layer × T per layer."""
+    stats, sim = config.get("stats", {}), config.get("simulation", {})
+    samples, steps = stats.get("samples", 200), min(stats.get("T", 500), sim.get("time_chunk", 50))
+    traces = 16 * samples * stats.get("neurons_per_layer", 128) * stats.get("T", 500) * FLOAT / 2**20
+    return _spiking_mem_mb(config, sim, dataset, arch, samples, steps, attempt) + _round_mb(attempt * traces)
+
+
+def membrane_stats_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
+    stats, sim = config.get("stats", {}), config.get("simulation", {})
+    minutes = (stats.get("samples", 200) / 10000 * stats.get("T", 500) / 1000
+               * SIM_MIN.get(arch, 120.0) * _slowdown(sim))
+    return _minutes(attempt * (5 + 1.5 * minutes))

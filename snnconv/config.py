@@ -1,0 +1,112 @@
+"""Configuration: JSON-schema validation with defaults, plus the checks a schema cannot express.
+
+Every error names the offending key and value, and is raised before any job runs.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from jsonschema import Draft202012Validator, validators
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names key and value."""
+
+
+def _extend_with_defaults(validator_class: type) -> type:
+    """A validator that fills in ``default`` values of object properties while validating."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):  # noqa: ANN001 - jsonschema callback
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = _copy(subschema["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _copy(value: Any) -> Any:
+    """Deep copy of plain YAML data (defaults must not be shared between configs)."""
+    return yaml.safe_load(yaml.safe_dump(value))
+
+
+DefaultFillingValidator = _extend_with_defaults(Draft202012Validator)
+
+
+def _key_path(path: Iterable[Any]) -> str:
+    """'a.b[0]' from a jsonschema error path."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<top level>"
+
+
+def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
+    """The workflow's config schema."""
+    with open(path) as handle:
+        return yaml.safe_load(handle)
+
+
+def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
+    """Validate ``config`` in place (filling defaults) and run the cross-key checks; returns it."""
+    validator = DefaultFillingValidator(load_schema(schema_path))
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        err = errors[0]
+        raise ConfigError(f"config error at '{_key_path(err.absolute_path)}': {err.message}"
+                          + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+    _check_semantics(config)
+    return config
+
+
+def _check_finite(key: str, value: Any) -> None:
+    """Reject NaN/inf numbers, which JSON-schema bounds let through."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"config error at '{key}': {value!r} is not a finite number")
+
+
+def _check_semantics(config: dict[str, Any]) -> None:
+    """Checks across keys: finite coefficients, parseable and unique norm names, T points within T."""
+    from .convert import norm_names, parse_norm
+
+    conv = config["conversion"]
+    _check_finite("conversion.l4.k", conv["l4"]["k"])
+    for i, k in enumerate(conv["sweep"]["k"]):
+        _check_finite(f"conversion.sweep.k[{i}]", k)
+    if bool(conv["sweep"]["p"]) != bool(conv["sweep"]["k"]):
+        raise ConfigError("config error at 'conversion.sweep': give both 'p' and 'k' (or neither)")
+    seen: set[str] = set()
+    for i, name in enumerate(conv["norms"]):
+        if name in seen:
+            raise ConfigError(f"config error at 'conversion.norms[{i}]': duplicate norm name {name!r}")
+        seen.add(name)
+    try:
+        names = norm_names(conv)
+        for name in names:
+            parse_norm(name, conv)
+    except ValueError as exc:
+        raise ConfigError(f"config error at 'conversion': {exc}") from exc
+    for i, name in enumerate(config["stats"]["norms"]):
+        if name not in names:
+            raise ConfigError(f"config error at 'stats.norms[{i}]': {name!r} is not one of the converted norms {names}")
+    T = config["simulation"]["T"]
+    for i, t in enumerate(config["report"]["T_points"]):
+        if t > T:
+            raise ConfigError(f"config error at 'report.T_points[{i}]': {t} exceeds simulation.T = {T}")
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file and validate it."""
+    with open(path) as handle:
+        config = yaml.safe_load(handle)
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: a config must be a YAML mapping")
+    return validate_config(config)

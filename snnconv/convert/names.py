@@ -1,0 +1,150 @@
+"""Norm-name grammar: every conversion choice is a short, path-safe name (docs/method.md §C7).
+
+``none``, ``max``, ``model``, ``p<q>``, ``<base>-v0half``, ``lp<p>_k<k>_<mode>_<base>``,
+``uniform_k<k>_<mode>_<base>`` and the aliases ``l4`` / ``uniform-l4`` (expanded from ``conversion.l4``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+MODES = ("scale", "bias")
+SIMPLE = ("none", "max", "model")
+V0HALF = "-v0half"
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class NormSpec:
+    """A parsed norm name: base normalization, initial membrane and optional Lp/uniform adjustment."""
+
+    name: str
+    base: str                       # "none" | "max" | "percentile" | "model"
+    percentile: float | None = None
+    v_init: float = 0.0
+    adjust: str | None = None       # None | "lp" | "uniform"
+    p: float | None = None
+    k: float | None = None
+    mode: str | None = None
+
+    @property
+    def method(self) -> str:
+        """The adjustment if any, else the base method."""
+        return self.adjust or self.base
+
+    @property
+    def base_name(self) -> str:
+        """Name of the base normalization alone (e.g. ``p99.9``)."""
+        return f"p{format_number(self.percentile)}" if self.base == "percentile" else self.base
+
+    def params(self) -> dict[str, Any]:
+        """JSON-ready parameters (p = inf is written as the string "inf")."""
+        out: dict[str, Any] = {"base": self.base_name, "v_init": self.v_init}
+        if self.percentile is not None:
+            out["percentile"] = self.percentile
+        if self.adjust:
+            out.update(k=self.k, mode=self.mode, label="reconstructed")
+            if self.adjust == "lp":
+                out["p"] = "inf" if math.isinf(self.p) else self.p
+        return out
+
+
+def format_number(x: float | int | str) -> str:
+    """Shortest name form of a number: 4.0→"4", 0.5→"0.5", -0.25→"-0.25", inf→"inf"."""
+    x = float(x)
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return repr(x)
+
+
+def _number(text: str, name: str, part: str) -> float:
+    """Parse one numeric part of a name, or raise naming it."""
+    if not _NUMBER.fullmatch(text):
+        raise ValueError(f"norm {name!r}: {part} {text!r} is not a number")
+    return float(text)
+
+
+def _base(text: str, name: str) -> tuple[str, float | None]:
+    """Parse a base normalization: none/max/model or p<q>."""
+    if text in SIMPLE:
+        return text, None
+    if text.startswith("p") and len(text) > 1:
+        q = _number(text[1:], name, "percentile")
+        if not (0 < q <= 100):
+            raise ValueError(f"norm {name!r}: percentile {text[1:]!r} must lie in (0, 100]")
+        return "percentile", q
+    raise ValueError(f"norm {name!r}: unknown method {text!r} (none, max, model, p<q>, lp..., uniform..., l4, uniform-l4)")
+
+
+def _adjusted(name: str, parts: list[str], adjust: str, p: float | None) -> NormSpec:
+    """Parse the ``k<k>_<mode>_<base>`` tail shared by lp and uniform names."""
+    if len(parts) != 3:
+        raise ValueError(f"norm {name!r}: expected {adjust}..._k<k>_<mode>_<base>, got {len(parts)} parts after the method")
+    k_text, mode, base_text = parts
+    if not k_text.startswith("k"):
+        raise ValueError(f"norm {name!r}: part {k_text!r} must be k<number>")
+    k = _number(k_text[1:], name, "k")
+    if not math.isfinite(k):
+        raise ValueError(f"norm {name!r}: k {k_text[1:]!r} must be finite")
+    if mode not in MODES:
+        raise ValueError(f"norm {name!r}: unknown mode {mode!r} (choose {' or '.join(MODES)})")
+    base, q = _base(base_text, name)
+    if base not in ("max", "percentile"):
+        raise ValueError(f"norm {name!r}: unknown base {base_text!r} for an adjustment (max or p<q>)")
+    return NormSpec(name, base, q, 0.0, adjust, p, k, mode)
+
+
+def _alias(name: str, conversion_cfg: dict[str, Any]) -> str:
+    """Expand ``l4``/``uniform-l4`` with ``conversion_cfg["l4"]``."""
+    cfg = (conversion_cfg or {}).get("l4")
+    if not cfg or not {"k", "mode", "base"} <= set(cfg):
+        raise ValueError(f"norm {name!r} needs conversion.l4 with keys k, mode, base (got {cfg!r})")
+    tail = f"k{format_number(cfg['k'])}_{cfg['mode']}_{cfg['base']}"
+    return f"lp4_{tail}" if name == "l4" else f"uniform_{tail}"
+
+
+def parse_norm(name: str, conversion_cfg: dict[str, Any] | None = None) -> NormSpec:
+    """Parse a norm name into a :class:`NormSpec`; ``ValueError`` names the offending part."""
+    if not isinstance(name, str) or not name or not re.fullmatch(r"[A-Za-z0-9_.+-]+", name):
+        raise ValueError(f"norm {name!r}: names are non-empty and use only letters, digits and _ . + -")
+    if name in ("l4", "uniform-l4"):
+        return replace(parse_norm(_alias(name, conversion_cfg or {}), conversion_cfg), name=name)
+    if name.endswith(V0HALF):
+        base, q = _base(name[: -len(V0HALF)], name)
+        return NormSpec(name, base, q, v_init=0.5)
+    parts = name.split("_")
+    if parts[0] == "uniform":
+        return _adjusted(name, parts[1:], "uniform", None)
+    if parts[0].startswith("lp"):
+        p = _number(parts[0][2:], name, "p")
+        if not p > 0 or math.isnan(p):
+            raise ValueError(f"norm {name!r}: p {parts[0][2:]!r} must be positive (or inf)")
+        return _adjusted(name, parts[1:], "lp", p)
+    if len(parts) > 1:
+        raise ValueError(f"norm {name!r}: unknown method {parts[0]!r}")
+    base, q = _base(name, name)
+    return NormSpec(name, base, q)
+
+
+def sweep_names(sweep: dict[str, Any] | None) -> list[str]:
+    """Names of the Lp sweep (p × k × mode × base) plus, if ``uniform``, its controls (k × mode × base)."""
+    sweep = sweep or {}
+    ks, modes, bases = sweep.get("k") or [], sweep.get("mode") or ["scale"], sweep.get("base") or ["max"]
+    names = [f"lp{format_number(p)}_k{format_number(k)}_{m}_{b}"
+             for p in sweep.get("p") or [] for k in ks for m in modes for b in bases]
+    if sweep.get("uniform", True):
+        names += [f"uniform_k{format_number(k)}_{m}_{b}" for k in ks for m in modes for b in bases]
+    return names
+
+
+def norm_names(conversion_cfg: dict[str, Any]) -> list[str]:
+    """``conversion_cfg["norms"]`` plus the sweep's names, validated, de-duplicated, order kept."""
+    names = list(dict.fromkeys([*(conversion_cfg.get("norms") or []), *sweep_names(conversion_cfg.get("sweep"))]))
+    for name in names:
+        parse_norm(name, conversion_cfg)
+    return names

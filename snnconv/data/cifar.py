@@ -1,0 +1,125 @@
+"""CIFAR-10: the official ``cifar-10-python.tar.gz`` (md5-verified before any unpickling) and the lossy
+JPEG image-folder copy (``{train,test}/<class>/*.jpg``, in a tar.gz or a directory, read without extracting).
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import re
+import tarfile
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from .checksums import CIFAR10_JPEG_SHA256, CIFAR10_PYTHON_MD5, check_digest, digest_stream
+from .prepared import ArrayDataset
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+JPEG_NOTE = "lossy JPEG re-encode of CIFAR-10, not the official pixels"
+BATCHES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
+_IMAGE_MEMBER = re.compile(r"^(train|test)/([^/]+)/([^/]+\.jpe?g)$", re.IGNORECASE)
+
+
+def load_cifar10_python(path: str | Path, expected_md5: str = CIFAR10_PYTHON_MD5) -> tuple[ArrayDataset, dict]:
+    """Official CIFAR-10 python archive → ArrayDataset; the md5 is checked before anything is unpickled."""
+    path = Path(path)
+    with open(path, "rb") as handle:  # one handle: the bytes hashed are the bytes unpickled
+        digest = check_digest(path, digest_stream(handle, "md5"), expected_md5, "md5")
+        handle.seek(0)
+        with tarfile.open(fileobj=handle, mode="r:gz") as tar:
+            members = {m.name: m for m in tar.getmembers() if m.isfile()}
+
+            def unpickle(batch: str) -> dict:
+                member = members.get(f"cifar-10-batches-py/{batch}")
+                if member is None:
+                    raise ValueError(f"{path}: member cifar-10-batches-py/{batch} missing")
+                return pickle.load(tar.extractfile(member), encoding="bytes")  # trusted: md5 matched
+
+            arrays = {}
+            for split, batches in BATCHES.items():
+                parts = [unpickle(b) for b in batches]
+                x = np.concatenate([np.asarray(p[b"data"], dtype=np.uint8) for p in parts])
+                y = np.concatenate([np.asarray(p[b"labels"], dtype=np.int64) for p in parts])
+                if x.ndim != 2 or x.shape[1] != 3 * 32 * 32:
+                    raise ValueError(f"{path}: {split} data has shape {x.shape}, expected N×3072")
+                arrays[split] = (x.reshape(-1, 3, 32, 32), y)
+    ds = ArrayDataset("cifar10", *arrays["train"], *arrays["test"], classes=list(CIFAR10_CLASSES))
+    return ds, {"kind": "cifar-10-python", "files": {str(path): {"md5": digest, "verified": True}}}
+
+
+def _member_name(name: str, archive: Path) -> str:
+    """Normalised tar member name; ValueError for absolute or '..' names (path traversal)."""
+    parts = name.replace("\\", "/").split("/")
+    if parts[0] == "" or ".." in parts or ":" in parts[0]:
+        raise ValueError(f"{archive}: unsafe member name {name!r} (absolute or '..'); refusing the archive")
+    return "/".join(part for part in parts if part not in ("", "."))
+
+
+def _tar_entries(path: Path) -> Iterator[tuple[str, bytes]]:
+    """(relative name, bytes) of every image member, read sequentially without extracting."""
+    with tarfile.open(path, mode="r|*") as tar:  # stream mode: one sequential pass, no seeks
+        for member in tar:
+            name = _member_name(member.name, path)
+            if not _IMAGE_MEMBER.match(name):
+                continue
+            if not member.isfile():
+                raise ValueError(f"{path}: member {member.name!r} is a link or special file, not an image")
+            yield name, tar.extractfile(member).read()
+
+
+def _dir_entries(root: Path) -> Iterator[tuple[str, bytes]]:
+    """(relative name, bytes) of every image below ``root/{train,test}/<class>/``."""
+    for file in sorted(root.glob("*/*/*")):
+        name = file.relative_to(root).as_posix()
+        if file.is_file() and _IMAGE_MEMBER.match(name):
+            yield name, file.read_bytes()
+
+
+def decode_jpeg(data: bytes, label: str, size: tuple[int, int] = (32, 32)) -> np.ndarray:
+    """JPEG bytes → uint8 3×H×W; ValueError naming ``label`` if undecodable or the wrong size."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data), formats=["JPEG"]) as img:
+            img.load()
+            arr = np.asarray(img.convert("RGB"))
+    except (OSError, SyntaxError, ValueError) as exc:  # UnidentifiedImageError is an OSError
+        raise ValueError(f"{label}: corrupt JPEG ({exc})") from exc
+    if arr.shape[:2] != size:
+        raise ValueError(f"{label}: image is {arr.shape[1]}×{arr.shape[0]}, expected {size[1]}×{size[0]}")
+    return arr.transpose(2, 0, 1)
+
+
+def load_image_folder(path: str | Path, name: str = "cifar10_jpeg", classes: Sequence[str] = CIFAR10_CLASSES,
+                      expected_sha256: str | None = CIFAR10_JPEG_SHA256, subset_train: int = 0,
+                      subset_test: int = 0) -> tuple[ArrayDataset, dict]:
+    """Lossy JPEG folder (tar or directory) → ArrayDataset, ordered round-robin over classes (file 0000 of
+    every class, then 0001, …) so that the first ``subset_*`` images (0 = all), the only ones decoded, are balanced."""
+    path = Path(path)
+    if path.is_dir():
+        entries, checked = _dir_entries(path), {"sha256": None, "verified": False}  # a folder has no digest
+    else:
+        with open(path, "rb") as handle:
+            digest = check_digest(path, digest_stream(handle), expected_sha256)
+        entries, checked = _tar_entries(path), {"sha256": digest, "verified": expected_sha256 is not None}
+    source = {"kind": "image_folder", "files": {str(path): checked}, "note": JPEG_NOTE}
+    found: dict[str, list[tuple[str, int, bytes]]] = {"train": [], "test": []}
+    for rel, data in entries:
+        split, cls, file = _IMAGE_MEMBER.match(rel).groups()
+        if cls not in classes:
+            raise ValueError(f"{path}: {rel}: unknown class folder {cls!r}; expected one of {list(classes)}")
+        found[split].append((file, classes.index(cls), data))
+    arrays = {}
+    for split, limit in (("train", subset_train), ("test", subset_test)):
+        present = {label for _, label, _ in found[split]}
+        for label, cls in enumerate(classes):
+            if label not in present:
+                raise ValueError(f"{path}: class folder {split}/{cls} is empty or missing")
+        items = sorted(found[split], key=lambda item: (item[0], item[1]))[: limit or None]
+        x = np.stack([decode_jpeg(data, f"{path}:{split}/{classes[label]}/{file}") for file, label, data in items])
+        arrays[split] = (x, np.array([label for _, label, _ in items], dtype=np.int64))
+    ds = ArrayDataset(name, *arrays["train"], *arrays["test"], classes=list(classes), lossy=True,
+                      info={"note": JPEG_NOTE})
+    return ds, source

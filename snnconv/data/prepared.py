@@ -1,0 +1,88 @@
+"""The prepared-dataset file format (npz arrays + JSON sidecar), written atomically and checked on load."""
+
+from __future__ import annotations
+
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..atomic import atomic_path, sha256_file, write_json
+
+PREPARED_FORMAT_VERSION = 1
+
+
+@dataclass
+class ArrayDataset:
+    """Train/test images (uint8, N×C×H×W) and labels (int64) with class names."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: list[str]
+    lossy: bool = False
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for split in ("train", "test"):
+            x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
+            if x.dtype != np.uint8 or x.ndim != 4:
+                raise ValueError(f"{self.name}: x_{split} must be uint8 N×C×H×W, got {x.dtype} {x.shape}")
+            if y.ndim != 1 or len(y) != len(x):
+                raise ValueError(f"{self.name}: {len(x)} {split} images but {len(y)} labels")
+            if len(y) and (y.min() < 0 or y.max() >= len(self.classes)):
+                raise ValueError(f"{self.name}: {split} labels outside 0..{len(self.classes) - 1}")
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of one image."""
+        return tuple(int(s) for s in self.x_train.shape[1:])
+
+    @staticmethod
+    def as_float(x: np.ndarray) -> torch.Tensor:
+        """uint8 images → float32 tensor in [0, 1] (= spike probability per step)."""
+        return torch.from_numpy(np.ascontiguousarray(x)).float().div_(255.0)
+
+
+def save_prepared(ds: ArrayDataset, npz_path: str | Path, json_path: str | Path, source: dict[str, Any]) -> dict[str, Any]:
+    """Write the npz and its sidecar (source, checksums, counts) atomically; returns the sidecar."""
+    with atomic_path(npz_path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez_compressed(handle, x_train=ds.x_train, y_train=ds.y_train.astype(np.int64),
+                                x_test=ds.x_test, y_test=ds.y_test.astype(np.int64),
+                                classes=np.array(ds.classes), format_version=np.array(PREPARED_FORMAT_VERSION))
+    sidecar = {
+        "dataset": ds.name, "format_version": PREPARED_FORMAT_VERSION, "lossy": ds.lossy,
+        "shape": list(ds.shape), "classes": ds.classes,
+        "counts": {"train": int(len(ds.y_train)), "test": int(len(ds.y_test))},
+        "label_counts": {"train": np.bincount(ds.y_train, minlength=len(ds.classes)).tolist(),
+                         "test": np.bincount(ds.y_test, minlength=len(ds.classes)).tolist()},
+        "pixel_mean_train": float(ds.x_train.mean() / 255.0),
+        "sha256_npz": sha256_file(npz_path), "source": source, **({"note": ds.info["note"]} if "note" in ds.info else {}),
+    }
+    write_json(json_path, sidecar)
+    return sidecar
+
+
+def load_prepared(npz_path: str | Path) -> ArrayDataset:
+    """Load a prepared dataset (no pickles), checking its format version."""
+    path = Path(npz_path)
+    if not path.exists():
+        raise FileNotFoundError(f"prepared dataset {path} does not exist; run `snakemake {path}` first")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            version = int(data["format_version"])
+            if version != PREPARED_FORMAT_VERSION:
+                raise ValueError(f"{path}: prepared-data format {version}, expected {PREPARED_FORMAT_VERSION}")
+            arrays = {k: data[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+            classes = [str(c) for c in data["classes"]]
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:  # truncated/foreign
+        raise ValueError(f"{path}: not a valid prepared dataset ({exc})") from exc
+    name = path.stem
+    return ArrayDataset(name, classes=classes, lossy=name.endswith("_jpeg"), **arrays)

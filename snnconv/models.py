@@ -1,0 +1,135 @@
+"""Conversion-friendly ANNs: ReLU only, average pooling, dropout, optional bias and batch norm.
+
+Every model is a flat ``nn.Sequential`` so conversion can walk it as a fixed list of named steps.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from .atomic import atomic_path
+
+ARCHS = ("mlp", "cnn", "vgg")
+
+
+def _dense_block(n_in: int, n_out: int, bias: bool, batchnorm: bool, dropout: float) -> list[nn.Module]:
+    """Linear (+BN) + ReLU (+dropout)."""
+    block: list[nn.Module] = [nn.Linear(n_in, n_out, bias=bias)]
+    if batchnorm:
+        block.append(nn.BatchNorm1d(n_out))
+    block.append(nn.ReLU())
+    if dropout > 0:
+        block.append(nn.Dropout(dropout))
+    return block
+
+
+def _conv_block(c_in: int, c_out: int, kernel: int, bias: bool, batchnorm: bool) -> list[nn.Module]:
+    """Same-padded Conv2d (+BN) + ReLU."""
+    block: list[nn.Module] = [nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=bias)]
+    if batchnorm:
+        block.append(nn.BatchNorm2d(c_out))
+    block.append(nn.ReLU())
+    return block
+
+
+def build_mlp(in_shape: tuple[int, int, int], n_classes: int, hidden: list[int] = (1200, 1200),
+              bias: bool = True, batchnorm: bool = False, dropout: float = 0.2) -> nn.Sequential:
+    """Fully connected net, e.g. 784-1200-1200-10 (Diehl et al. 2015)."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    width = in_shape[0] * in_shape[1] * in_shape[2]
+    for h in hidden:
+        layers += _dense_block(width, h, bias, batchnorm, dropout)
+        width = h
+    layers.append(nn.Linear(width, n_classes, bias=bias))
+    return nn.Sequential(*layers)
+
+
+def build_cnn(in_shape: tuple[int, int, int], n_classes: int, channels: list[int] = (16, 32), kernel: int = 5,
+              hidden: int = 128, bias: bool = True, batchnorm: bool = False, dropout: float = 0.2) -> nn.Sequential:
+    """Small CNN: [conv-ReLU-avgpool2] per entry of ``channels``, then an optional hidden FC layer."""
+    c, h, w = in_shape
+    layers: list[nn.Module] = []
+    for c_out in channels:
+        layers += _conv_block(c, c_out, kernel, bias, batchnorm)
+        layers.append(nn.AvgPool2d(2))
+        c, h, w = c_out, h // 2, w // 2
+    layers.append(nn.Flatten())
+    width = c * h * w
+    if dropout > 0:
+        layers.append(nn.Dropout(dropout))
+    if hidden:
+        layers += _dense_block(width, hidden, bias, batchnorm, dropout)
+        width = hidden
+    layers.append(nn.Linear(width, n_classes, bias=bias))
+    return nn.Sequential(*layers)
+
+
+def build_vgg(in_shape: tuple[int, int, int], n_classes: int, cfg: list[int | str] = (64, 64, "P", 128, 128, "P", 256, 256, "P"),
+              hidden: int = 512, bias: bool = True, batchnorm: bool = False, dropout: float = 0.2) -> nn.Sequential:
+    """VGG-style CNN for CIFAR-10: 3x3 convs, "P" = 2x2 average pooling, then FC layers."""
+    c, h, w = in_shape
+    layers: list[nn.Module] = []
+    for item in cfg:
+        if item == "P":
+            layers.append(nn.AvgPool2d(2))
+            h, w = h // 2, w // 2
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+        else:
+            layers += _conv_block(c, int(item), 3, bias, batchnorm)
+            c = int(item)
+    layers.append(nn.Flatten())
+    width = c * h * w
+    if hidden:
+        layers += _dense_block(width, hidden, bias, batchnorm, dropout)
+        width = hidden
+    layers.append(nn.Linear(width, n_classes, bias=bias))
+    return nn.Sequential(*layers)
+
+
+BUILDERS: dict[str, Callable[..., nn.Sequential]] = {"mlp": build_mlp, "cnn": build_cnn, "vgg": build_vgg}
+
+
+def build_model(arch: str, in_shape: tuple[int, int, int], n_classes: int, **kwargs: Any) -> nn.Sequential:
+    """Build a named architecture; ``kwargs`` are the arch's options from the config."""
+    if arch not in BUILDERS:
+        raise ValueError(f"unknown arch {arch!r}; choose one of {sorted(BUILDERS)}")
+    return BUILDERS[arch](tuple(in_shape), int(n_classes), **kwargs)
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, arch: str, in_shape: tuple[int, int, int], n_classes: int,
+                    model_kwargs: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
+    """Save weights plus everything needed to rebuild the model, as a weights-only-loadable dict."""
+    payload = {"arch": arch, "in_shape": list(in_shape), "n_classes": int(n_classes), "model_kwargs": model_kwargs,
+               "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+               "extra": extra or {}}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_checkpoint(path: str | Path) -> tuple[nn.Sequential, dict[str, Any]]:
+    """Rebuild a model from a checkpoint (``weights_only=True``: no arbitrary unpickling); returns (model, meta)."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"{path}: not a readable checkpoint ({exc})") from exc
+    if not isinstance(payload, dict):
+        raise ValueError(f"{path}: not a checkpoint (holds a {type(payload).__name__}, not a dict)")
+    missing = {"arch", "in_shape", "n_classes", "model_kwargs", "state_dict"} - set(payload)
+    if missing:
+        raise ValueError(f"{path}: checkpoint lacks {sorted(missing)}")
+    try:
+        model = build_model(payload["arch"], tuple(payload["in_shape"]), payload["n_classes"], **payload["model_kwargs"])
+    except (TypeError, ValueError) as exc:  # unknown arch or options: name the file, not just the value
+        raise ValueError(f"{path}: cannot rebuild the model it describes ({exc})") from exc
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: weights do not fit arch {payload['arch']!r} ({exc})") from exc
+    model.eval()
+    meta = {k: payload.get(k, {}) for k in ("arch", "in_shape", "n_classes", "model_kwargs", "extra")}
+    return model, meta

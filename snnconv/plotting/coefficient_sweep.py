@@ -1,0 +1,126 @@
+"""Figure 3: the L_p-family sweep — accuracy gain over the base normalization against the coefficient k.
+
+For every adjusted norm (``lp<p>_k<k>_<mode>_<base>`` and the ``uniform_k<k>_<mode>_<base>`` control,
+including the ``l4``/``uniform-l4`` aliases when no canonical name duplicates them) the gain is
+accuracy(adjusted) − accuracy(base), paired per replicate (same training seed and spike seed), at a
+few T of ``report.T_points``. Small multiples: rows = dataset × arch (× mode/base), columns = T; one
+line per p plus the uniform control; error bars = 95 % CI over replicates where there are several.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.lines import Line2D
+
+from . import style
+from .collect import ci_note, mean_ci, n_replicates, paired_difference
+
+log = logging.getLogger(__name__)
+ALIASES = ("l4", "uniform-l4")
+
+
+def pick_T(T_points: Sequence[int], n: int = 3, T_max: int | None = None) -> list[int]:
+    """Up to ``n`` of the T points: the first, the middle and the last (within ``T_max``)."""
+    pts = sorted(t for t in T_points if T_max is None or t <= T_max)
+    if len(pts) <= n:
+        return pts
+    idx = sorted({round(i * (len(pts) - 1) / (n - 1)) for i in range(n)})
+    return [pts[i] for i in idx]
+
+
+def adjusted_norms(df: pd.DataFrame, conversion_cfg: dict[str, Any]) -> pd.DataFrame:
+    """One row per distinct adjustment: norm, curve ("L4", "uniform"…), p, k, mode, base, reference."""
+    from ..convert import parse_norm
+
+    rows = []
+    for name in df["norm"].unique():
+        spec = parse_norm(name, conversion_cfg)
+        if spec.adjust not in ("lp", "uniform"):
+            continue
+        curve = "uniform" if spec.adjust == "uniform" else ("Linf" if math.isinf(spec.p) else f"L{spec.p:g}")
+        rows.append({"norm": name, "curve": curve, "p": spec.p if spec.adjust == "lp" else math.nan,
+                     "k": float(spec.k), "mode": spec.mode, "base": spec.base_name, "reference": spec.base_name,
+                     "alias": name in ALIASES})
+    out = pd.DataFrame(rows, columns=["norm", "curve", "p", "k", "mode", "base", "reference", "alias"])
+    # the l4/uniform-l4 aliases duplicate a sweep name with the same parameters: keep the canonical one
+    out = out.sort_values("alias", kind="stable").drop_duplicates(["curve", "k", "mode", "base"], keep="first")
+    return out.drop(columns="alias").reset_index(drop=True)
+
+
+def sweep_gain(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_points: Sequence[int]) -> pd.DataFrame:
+    """Gain (adjusted − base accuracy) per dataset × arch × mode × base × curve × k × T, mean and CI."""
+    adj = adjusted_norms(df, conversion_cfg)
+    cols = ["dataset", "arch", "mode", "base", "curve", "p", "k", "T", "mean", "std", "n", "sem", "ci_low", "ci_high"]
+    if adj.empty:
+        return pd.DataFrame(columns=cols)
+    sub = df[df["t"].isin(list(T_points))]
+    diff = paired_difference(sub, adj["norm"], dict(zip(adj["norm"], adj["reference"])))
+    if diff.empty:
+        return pd.DataFrame(columns=cols)
+    diff = diff.merge(adj.drop(columns="reference"), on="norm")
+    diff["T"] = diff["t"]
+    out = mean_ci(diff, ["dataset", "arch", "mode", "base", "curve", "p", "k", "T"], "diff")
+    return out.reindex(columns=cols)
+
+
+def _curve_order(curves: Sequence[str]) -> list[str]:
+    """L_p curves by increasing p, then the uniform control."""
+    def key(c: str) -> float:
+        return math.inf if c == "Linf" else (float(c[1:]) if c != "uniform" else math.inf + 0)
+    lp = sorted([c for c in curves if c != "uniform"], key=key)
+    return lp + (["uniform"] if "uniform" in curves else [])
+
+
+def plot_coefficient_sweep(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_points: Sequence[int],
+                           stem: str | Path, n_T: int = 3) -> pd.DataFrame:
+    """Draw and save the sweep figure (``stem``.pdf/.png + .csv); returns the plotted data."""
+    T_max = int(df["t"].max()) if len(df) else 0
+    Ts = pick_T(T_points, n_T, T_max)
+    gain = sweep_gain(df, conversion_cfg, Ts)
+    style.savedata(gain, stem)
+    if gain.empty:
+        style.savefig(style.empty_figure("no L_p/uniform adjustment with a simulated base normalization"), stem)
+        return gain
+    panels = gain[["dataset", "arch", "mode", "base"]].drop_duplicates().apply(tuple, axis=1).tolist()
+    curves = _curve_order(gain["curve"].unique())
+    fig, axes = style.figure(len(panels), len(Ts), width=min(style.FULL_WIDTH, 2.1 * len(Ts) + 0.7),
+                             panel_height=1.6, sharex=True)
+    for i, (dataset, arch, mode, base) in enumerate(panels):
+        for j, T in enumerate(Ts):
+            ax = axes[i, j]
+            sub = gain[(gain["dataset"] == dataset) & (gain["arch"] == arch) & (gain["mode"] == mode)
+                       & (gain["base"] == base) & (gain["T"] == T)]
+            ax.axhline(0, color="0.4", lw=0.7)
+            ax.axvline(0, color="0.8", lw=0.6)
+            for c in curves:
+                cs = sub[sub["curve"] == c].sort_values("k")
+                if cs.empty:
+                    continue
+                st = style.p_style("uniform" if c == "uniform" else (math.inf if c == "Linf" else float(c[1:])))
+                yerr = None
+                if cs["ci_low"].notna().any():
+                    yerr = np.vstack([100 * (cs["mean"] - cs["ci_low"]), 100 * (cs["ci_high"] - cs["mean"])])
+                ax.errorbar(cs["k"], 100 * cs["mean"], yerr=yerr, color=st["color"], marker=st["marker"],
+                            ls=st["linestyle"], lw=1.1, ms=3.5, capsize=1.5, elinewidth=0.7)
+            if i == 0:
+                ax.set_title(f"T = {T}")
+            if j == 0:
+                tail = "" if (mode, base) == ("scale", "max") else f"\n({mode}, base {base})"
+                ax.set_ylabel(f"{dataset} / {arch}{tail}\ngain over {base} (pp)")
+            if i == len(panels) - 1:
+                ax.set_xlabel("coefficient k")
+    handles, labels = [], []
+    for c in curves:
+        st = style.p_style("uniform" if c == "uniform" else (math.inf if c == "Linf" else float(c[1:])))
+        handles.append(Line2D([], [], color=st["color"], marker=st["marker"], ls=st["linestyle"]))
+        labels.append(st["label"])
+    style.legend_below(fig, handles, labels, ncol=len(labels))
+    fig.suptitle(f"Gain of the adjustment over its base normalization ({ci_note(n_replicates(df))})", fontsize=7)
+    style.savefig(fig, stem)
+    return gain

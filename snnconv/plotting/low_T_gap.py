@@ -1,0 +1,148 @@
+"""Figure 5: the low-latency gap — SNN − ANN accuracy at each T of ``report.T_points``, per method.
+
+A forest plot: rows = dataset × arch, columns = T, one point (95 % CI over replicates) per norm, the
+ANN at 0. The gap is paired: each replicate's accuracy minus the ANN accuracy of its training seed.
+The controls of the L4 adjustment — ``uniform-l4`` (same mean adjustment, no per-neuron structure) and
+``max-v0half`` (v_init = θ/2, the other cheap low-latency fix) — are always drawn right beside ``l4``
+(if they were not simulated under those names, a sweep name with the same parameters stands in).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import style
+from .collect import ci_note, mean_ci, n_replicates
+
+log = logging.getLogger(__name__)
+L4 = "l4"
+
+
+def control_names(df: pd.DataFrame, conversion_cfg: dict[str, Any]) -> dict[str, str | None]:
+    """The simulated norms acting as l4, its uniform control and its v0 = θ/2 control (None if absent)."""
+    from ..convert import parse_norm
+
+    have = list(dict.fromkeys(df["norm"]))
+    specs = {n: parse_norm(n, conversion_cfg) for n in have}
+    out: dict[str, str | None] = {"l4": None, "uniform": None, "v0half": None}
+    l4 = L4 if L4 in specs else None
+    if l4 is None and conversion_cfg.get("l4"):
+        ref = parse_norm(L4, conversion_cfg)
+        l4 = next((n for n, s in specs.items() if s.adjust == "lp" and s.p == 4 and s.k == ref.k
+                   and s.mode == ref.mode and s.base_name == ref.base_name), None)
+    out["l4"] = l4
+    if l4 is None:
+        return out
+    ref = specs[l4]
+    out["uniform"] = "uniform-l4" if "uniform-l4" in specs else next(
+        (n for n, s in specs.items() if s.adjust == "uniform" and s.k == ref.k and s.mode == ref.mode
+         and s.base_name == ref.base_name), None)
+    v0 = f"{ref.base_name}-v0half"
+    out["v0half"] = v0 if v0 in specs else ("max-v0half" if "max-v0half" in specs else None)
+    return out
+
+
+def gap_norms(df: pd.DataFrame, conversion_cfg: dict[str, Any], norms: Sequence[str] | None = None) -> list[str]:
+    """``norms`` (default ``conversion.norms``) in config order, the two controls moved right after l4."""
+    have = set(df["norm"])
+    norms = [n for n in (norms if norms is not None else conversion_cfg.get("norms", [])) if n in have]
+    ctl = control_names(df, conversion_cfg)
+    if ctl["l4"] is None:
+        return norms
+    extras = [ctl["uniform"], ctl["v0half"]]
+    for name, kind in zip(extras, ("uniform-l4", "max-v0half")):
+        if name is None:
+            log.warning("control %s of the L4 adjustment was not simulated: it cannot be shown", kind)
+    out = [n for n in norms if n not in extras and n != ctl["l4"]]
+    pos = next((i for i, n in enumerate(norms) if n == ctl["l4"]), len(out))
+    pos = len([n for n in norms[:pos] if n not in extras])
+    return out[:pos] + [ctl["l4"]] + [e for e in extras if e] + out[pos:]
+
+
+def low_T_gap(df: pd.DataFrame, norms: Sequence[str], T_points: Sequence[int]) -> pd.DataFrame:
+    """SNN − ANN (fraction) per dataset × arch × norm × T: mean, std, n, CI over replicates."""
+    sub = df[df["norm"].isin(norms) & df["t"].isin(list(T_points))].copy()
+    sub["gap"] = sub["accuracy"] - sub["ann_accuracy"]
+    sub["T"] = sub["t"]
+    out = mean_ci(sub, ["dataset", "arch", "norm", "T"], "gap")
+    order = {n: i for i, n in enumerate(norms)}
+    nets = {k: i for i, k in enumerate(dict.fromkeys(zip(sub["dataset"], sub["arch"])))}
+    out["_n"] = [nets[k] for k in zip(out["dataset"], out["arch"])]
+    out["_o"] = out["norm"].map(order)
+    return out.sort_values(["_n", "T", "_o"], kind="stable").drop(columns=["_n", "_o"]).reset_index(drop=True)
+
+
+def _xlim(sub: pd.DataFrame, styles: dict[str, dict[str, Any]]) -> tuple[float, float]:
+    """x range (pp) covering every point and CI except far-off outliers (≥ 3× the spread of the rest)."""
+    lows = 100 * sub["ci_low"].fillna(sub["mean"])
+    highs = 100 * sub["ci_high"].fillna(sub["mean"])
+    hi = max(0.0, float(highs.max())) if len(sub) else 0.0
+    lo_all = float(lows.min()) if len(sub) else -1.0
+    rest = lows[sub["norm"].map(lambda n: styles.get(n, {}).get("family") != "none")]
+    lo = float(rest.min()) if len(rest) else lo_all
+    if lo_all < lo and (hi - lo_all) > 3 * max(hi - lo, 1e-9):
+        lo_all = lo  # the "none" outlier would squash the rest: leave it off-scale
+    else:
+        lo_all = min(lo, lo_all)
+    pad = 0.08 * max(hi - lo_all, 0.5)
+    return lo_all - pad, hi + pad
+
+
+def plot_low_T_gap(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_points: Sequence[int], stem: str | Path,
+                   norms: Sequence[str] | None = None) -> pd.DataFrame:
+    """Draw and save the gap forest plot (``stem``.pdf/.png + .csv); returns the plotted data."""
+    T_max = int(df["t"].max()) if len(df) else 0
+    Ts = sorted(t for t in T_points if t <= T_max)
+    order = gap_norms(df, conversion_cfg, norms)
+    gap = low_T_gap(df, order, Ts)
+    style.savedata(gap, stem)
+    if gap.empty:
+        style.savefig(style.empty_figure("no simulation results at report.T_points"), stem)
+        return gap
+    styles = style.norm_styles(order, conversion_cfg)
+    nets = gap[["dataset", "arch"]].drop_duplicates().apply(tuple, axis=1).tolist()
+    y = {n: len(order) - 1 - i for i, n in enumerate(order)}
+    fig, axes = style.figure(len(nets), len(Ts), width=min(style.FULL_WIDTH, 1.25 * len(Ts) + 1.4),
+                             panel_height=0.16 * len(order) + 0.6, sharey=True)
+    ctl = control_names(df, conversion_cfg)
+    for i, (dataset, arch) in enumerate(nets):
+        for j, T in enumerate(Ts):
+            ax = axes[i, j]
+            sub = gap[(gap["dataset"] == dataset) & (gap["arch"] == arch) & (gap["T"] == T)]
+            ax.axvline(0, color=style.FAMILY_COLORS["ann"], ls="--", lw=0.8)
+            if ctl["l4"] in y:  # shade the l4 + controls block so the comparison is read together
+                block = [y[n] for n in (ctl["l4"], ctl["uniform"], ctl["v0half"]) if n in y]
+                ax.axhspan(min(block) - 0.45, max(block) + 0.45, color="0.92", zorder=0, lw=0)
+            lo, hi = _xlim(sub, styles)
+            for norm in order:
+                r = sub[sub["norm"] == norm]
+                if r.empty:
+                    continue
+                r = r.iloc[0]
+                st = styles[norm]
+                m = 100 * r["mean"]
+                if m < lo:  # far-off outlier (typically "none"): an arrow at the edge with its value
+                    ax.annotate(f"\u2190 {m:.0f}", (lo, y[norm]), xytext=(1, 0), textcoords="offset points",
+                                va="center", fontsize=6, color=st["color"])
+                    continue
+                xerr = None if np.isnan(r["ci_low"]) else [[100 * (r["mean"] - r["ci_low"])], [100 * (r["ci_high"] - r["mean"])]]
+                ax.errorbar([m], [y[norm]], xerr=xerr, color=st["color"], marker=st["marker"],
+                            ms=4, capsize=1.5, elinewidth=0.8, ls="none")
+            ax.set_xlim(lo, hi)
+            ax.set_yticks(list(y.values()), [styles[n]["label"] for n in y])
+            ax.grid(axis="y", visible=False)
+            ax.tick_params(axis="x", labelsize=6)
+            if i == 0:
+                ax.set_title(f"T = {T}")
+            if j == 0:
+                ax.set_ylabel(f"{dataset} / {arch}")
+            if i == len(nets) - 1:
+                ax.set_xlabel("SNN − ANN (pp)")
+    fig.suptitle(f"Accuracy gap to the ANN ({ci_note(n_replicates(df[df['norm'].isin(order)]))})", fontsize=7)
+    style.savefig(fig, stem)
+    return gap

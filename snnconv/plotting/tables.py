@@ -1,0 +1,182 @@
+"""Tables: tidy CSV + LaTeX (booktabs, via pandas ``to_latex``, best per column in bold) + Markdown.
+
+:func:`accuracy_tables` — SNN accuracy at the report T points for every dataset × arch × norm
+(mean ± std over replicates), the ANN baseline as the first row of every block, and the timesteps
+needed to come within ``report.within`` of the ANN (first t where the mean accuracy ≥ ANN − within,
+else "> T"). :func:`write_table` is the shared writer (also used for the variance-correlation table).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..atomic import write_csv, write_text
+from .collect import at_times, mean_ci, order_norms, timesteps_to_within
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def latex_escape(text: Any) -> str:
+    """Escape LaTeX special characters of a plain-text cell."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def fmt_pct(mean: float, std: float | None = None, digits: int = 1, latex: bool = False) -> str:
+    """'97.3 ± 0.4' (percent) from fractions; std omitted when NaN (single replicate)."""
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "--" if latex else "–"
+    out = f"{100 * mean:.{digits}f}"
+    if std is not None and not (isinstance(std, float) and math.isnan(std)):
+        out += (r" $\pm$ " if latex else " ± ") + f"{100 * std:.{digits}f}"
+    return out
+
+
+def bold(text: str, latex: bool) -> str:
+    """Bold a formatted cell."""
+    return rf"\textbf{{{text}}}" if latex else f"**{text}**"
+
+
+def to_markdown(frame: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table of a frame of strings (no extra dependency)."""
+    cols = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(["---"] * len(cols)) + "|"]
+    for row in frame.astype(str).itertuples(index=False):
+        lines.append("| " + " | ".join(v.replace("|", r"\|") for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def to_latex(frame: pd.DataFrame, column_format: str | None = None, caption: str | None = None,
+             label: str | None = None, midrules_after: Sequence[int] = ()) -> str:
+    """booktabs tabular (pandas ``to_latex``) of already-escaped strings; optional rules between blocks."""
+    text = frame.to_latex(index=False, escape=False, column_format=column_format or "l" * frame.shape[1])
+    if midrules_after:
+        lines = text.splitlines()
+        body_start = next(i for i, l in enumerate(lines) if l.strip() == r"\midrule") + 1
+        for k in sorted(set(midrules_after), reverse=True):
+            if 0 < k < len(frame):
+                lines.insert(body_start + k, r"\midrule")
+        text = "\n".join(lines) + "\n"
+    if caption or label:
+        inner = (rf"\caption{{{caption}}}" + "\n" if caption else "") + (rf"\label{{{label}}}" + "\n" if label else "")
+        text = "\\begin{table}[t]\n\\centering\n\\small\n" + inner + text + "\\end{table}\n"
+    return text
+
+
+def write_table(tidy: pd.DataFrame, latex: pd.DataFrame, markdown: pd.DataFrame, stem: str | Path,
+                column_format: str | None = None, midrules_after: Sequence[int] = ()) -> list[Path]:
+    """Write ``stem.csv`` (tidy numbers), ``stem.tex`` (booktabs tabular) and ``stem.md``."""
+    stem = Path(stem)
+    paths = [stem.with_name(stem.name + ext) for ext in (".csv", ".tex", ".md")]
+    write_csv(paths[0], tidy)
+    write_text(paths[1], to_latex(latex, column_format, midrules_after=midrules_after))
+    write_text(paths[2], to_markdown(markdown))
+    return paths
+
+
+# ------------------------------------------------------------------------------------------ accuracy table
+
+def accuracy_summary(df: pd.DataFrame, T_points: Sequence[int], within: float,
+                     norms: Sequence[str] | None = None) -> pd.DataFrame:
+    """Tidy numbers, one row per dataset × arch × norm × quantity (× T):
+
+    * quantity ``accuracy``: SNN accuracy at T (mean, std, n, 95 % CI over replicates);
+    * quantity ``ann_accuracy`` (norm "ANN", T empty): the ANN, over training seeds;
+    * quantity ``t_within`` (T empty): first t with mean accuracy ≥ ANN − ``within`` (``mean``; NaN if
+      never), ``label`` "37" or "> 200".
+    """
+    if norms is not None:
+        df = df[df["norm"].isin(norms)]
+    T_max = int(df["t"].max()) if len(df) else 0
+    T_points = [t for t in T_points if t <= T_max]
+    acc = mean_ci(at_times(df, T_points), ["dataset", "arch", "norm", "T"]).assign(quantity="accuracy")
+    per_seed = df[["dataset", "arch", "seed", "ann_accuracy"]].drop_duplicates()
+    ann = mean_ci(per_seed, ["dataset", "arch"], "ann_accuracy").assign(norm="ANN", quantity="ann_accuracy")
+    w = timesteps_to_within(df, within).rename(columns={"t_within": "mean"})
+    w = w[["dataset", "arch", "norm", "mean", "label"]].assign(quantity="t_within", n=np.nan)
+    out = pd.concat([ann, acc, w], ignore_index=True, sort=False)
+    out["T"] = out["T"].astype("Int64")
+    out["n"] = out["n"].astype("Int64")
+    cols = ["dataset", "arch", "norm", "quantity", "T", "mean", "std", "n", "ci_low", "ci_high", "label"]
+    return out.reindex(columns=cols)
+
+
+def _best(values: pd.Series, larger: bool, decimals: int | None = None) -> pd.Series:
+    """Mask of the best entries, ignoring NaN; entries that tie once rounded as printed are all bold."""
+    v = values.astype(float)
+    if decimals is not None:
+        v = v.round(decimals)
+    if v.notna().sum() == 0:
+        return pd.Series(False, index=values.index)
+    target = v.max() if larger else v.min()
+    return (v - target).abs() <= 1e-12
+
+
+def accuracy_tables(df: pd.DataFrame, T_points: Sequence[int], within: float, stem: str | Path,
+                    norms: Sequence[str] | None = None, conversion_cfg: dict[str, Any] | None = None,
+                    label_norms: bool = False) -> pd.DataFrame:
+    """Write the accuracy table (csv/tex/md) for ``norms`` (all simulated norms if None); returns the tidy frame.
+
+    Bold: per dataset × arch block, the best mean in every T column and the fewest timesteps to reach
+    the ANN within ``within``. ``label_norms`` writes legend labels instead of raw norm names.
+    """
+    tidy = accuracy_summary(df, T_points, within, norms)
+    T_max = int(df["t"].max()) if len(df) else 0
+    T_cols = [str(t) for t in T_points if t <= T_max]
+    within_col = f"within {100 * within:g}%"
+    norm_order = order_norms([n for n in tidy["norm"].unique() if n != "ANN"], list(norms or []))
+    rows_tex, rows_md, block_ends = [], [], []
+    for (dataset, arch), block in tidy.groupby(["dataset", "arch"], sort=False):
+        ann = block[block["quantity"] == "ann_accuracy"].iloc[0]
+        acc = block[block["quantity"] == "accuracy"].assign(T=lambda f: f["T"].astype(str))
+        wit = block[block["quantity"] == "t_within"].set_index("norm")
+        best = {T: acc[acc["T"] == T].set_index("norm")["mean"] * 100 for T in T_cols}
+        best_mask = {T: _best(v, larger=True, decimals=1) for T, v in best.items()}
+        w_mask = _best(wit["mean"], larger=False) if len(wit) else pd.Series(dtype=bool)
+        for latex in (True, False):
+            rows = rows_tex if latex else rows_md
+            row = {"dataset": dataset, "arch": arch, "norm": "ANN"}
+            for T in T_cols:
+                row[T] = fmt_pct(ann["mean"], ann["std"], latex=latex)
+            row[within_col] = "--" if latex else "–"
+            rows.append(row)
+            for norm in [n for n in norm_order if n in set(acc["norm"])]:
+                label = norm
+                if label_norms and conversion_cfg is not None:
+                    from .style import norm_label
+                    label = norm_label(norm, conversion_cfg)
+                row = {"dataset": dataset, "arch": arch, "norm": label if (label_norms and latex) else
+                       (latex_escape(norm) if latex else norm)}
+                for T in T_cols:
+                    cell = acc[(acc["norm"] == norm) & (acc["T"] == T)]
+                    text = fmt_pct(cell["mean"].iloc[0], cell["std"].iloc[0], latex=latex) if len(cell) else "–"
+                    if len(cell) and bool(best_mask[T].get(norm, False)):
+                        text = bold(text, latex)
+                    row[T] = text
+                text = str(wit["label"].get(norm, "–")) if norm in wit.index else "–"
+                if latex:
+                    text = text.replace(">", "$>$")
+                if norm in wit.index and bool(w_mask.get(norm, False)):
+                    text = bold(text, latex)
+                row[within_col] = text
+                rows.append(row)
+        block_ends.append(len(rows_md))
+    header_tex = {T: f"$T={T}$" for T in T_cols} | {within_col: rf"$t$ to ANN$-{100 * within:g}$\%"}
+    tex = pd.DataFrame(rows_tex).rename(columns=header_tex)
+    md = pd.DataFrame(rows_md).rename(columns={T: f"T={T}" for T in T_cols})
+    if not tex.empty:
+        tex["dataset"] = tex["dataset"].map(latex_escape)
+        tex["arch"] = tex["arch"].map(latex_escape)
+        # show dataset/arch only on the first row of each block
+        first = tex[["dataset", "arch"]].ne(tex[["dataset", "arch"]].shift()).any(axis=1)
+        tex.loc[~first, ["dataset", "arch"]] = ""
+    tex.columns = [c if c.startswith("$") else latex_escape(c) for c in tex.columns]
+    write_table(tidy, tex, md, stem, column_format="lll" + "r" * (len(T_cols) + 1), midrules_after=block_ends[:-1])
+    return tidy
+

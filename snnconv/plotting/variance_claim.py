@@ -1,0 +1,317 @@
+"""Figure 2 and its table: does the std of the pre-firing membrane increment grow with ‖w_j‖_4?
+
+The abstract's claim is that the standard deviation of a neuron's pre-firing membrane potential grows
+with the L4 norm of its weight vector. Per sampled neuron, the membrane-statistics CSV holds the measured
+std of the per-step membrane increment (``std_current``) and the exact independent-input prediction
+``var_pred_exact`` = Σ_i w_i² r_i(1−r_i). Here we compute ‖w_j‖_p for p ∈ {1, 2, 3, 4, ∞} from the
+converted network (row j of the flattened weight; for a conv layer, neuron j's output channel) and
+correlate, per layer, the measured std with each norm and with √var_pred_exact (Pearson and Spearman).
+The best p is whichever correlates best: the answer is reported, whatever it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import style
+from .collect import SNN_PATH, STATS_PATH, parse_path
+
+log = logging.getLogger(__name__)
+
+P_VALUES: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0, math.inf)
+EXACT = "exact"
+STATS_COLS = ["layer", "layer_index", "neuron", "std_current", "var_pred_exact"]
+
+
+def predictor_name(p: float) -> str:
+    """'L1', 'L4', 'Linf' for an exponent."""
+    return "Linf" if math.isinf(float(p)) else f"L{float(p):g}"
+
+
+def predictor_label(name: str) -> str:
+    """Mathtext label of a predictor."""
+    if name == EXACT:
+        return r"$\sqrt{\mathrm{Var}_{\mathrm{exact}}}$"
+    return rf"$\|w\|_{{{style.p_label(math.inf if name == 'Linf' else float(name[1:]))}}}$"
+
+
+def lp_norms(weight: Any, p: float) -> np.ndarray:
+    """‖w_j‖_p per output neuron/channel: the conversion package's ``lp_norms`` as a float64 array."""
+    from ..convert import lp_norms as _lp
+
+    return _lp(weight.double(), p).numpy().astype(np.float64)
+
+
+def weight_norms(net: Any, p_values: Sequence[float] = P_VALUES) -> pd.DataFrame:
+    """layer_index, layer, unit, op and one ``norm_L<p>`` column per p, for every layer of ``net``."""
+    frames = []
+    for li, layer in enumerate(net.layers):
+        cols: dict[str, Any] = {"layer_index": li, "layer": layer.name or f"layer{li}",
+                                "unit": np.arange(layer.n_out), "op": layer.op["type"]}
+        for p in p_values:
+            cols[f"norm_{predictor_name(p)}"] = lp_norms(layer.weight, p)
+        frames.append(pd.DataFrame(cols))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _unit_of(stats: pd.DataFrame, ops: dict[int, str]) -> pd.Series:
+    """The weight row of each sampled neuron: its channel in a conv layer, else the neuron index."""
+    is_conv = stats["layer_index"].map(ops).eq("conv2d")
+    if "channel" in stats.columns:
+        return stats["channel"].where(is_conv, stats["neuron"]).astype(int)
+    if is_conv.any():
+        raise ValueError("membrane statistics of a conv layer need a 'channel' column")
+    return stats["neuron"].astype(int)
+
+
+def attach_weight_norms(stats: pd.DataFrame, net: Any, p_values: Sequence[float] = P_VALUES) -> pd.DataFrame:
+    """``stats`` plus ``norm_L<p>`` columns and ``pred_std_exact`` = √var_pred_exact."""
+    missing = [c for c in STATS_COLS if c not in stats.columns]
+    if missing:
+        raise ValueError(f"membrane-statistics table lacks column(s) {missing}")
+    norms = weight_norms(net, p_values)
+    ops = norms.drop_duplicates("layer_index").set_index("layer_index")["op"].to_dict()
+    unknown = set(stats["layer_index"]) - set(ops)
+    if unknown:
+        raise ValueError(f"layer_index {sorted(unknown)} not in the network ({len(ops)} layers)")
+    out = stats.copy()
+    out["unit"] = _unit_of(out, ops)
+    names = norms.drop_duplicates("layer_index").set_index("layer_index")["layer"]
+    mismatch = out[out["layer"].astype(str) != out["layer_index"].map(names)]
+    if len(mismatch):
+        log.warning("layer names in the statistics differ from the network's: %s",
+                    mismatch[["layer", "layer_index"]].drop_duplicates().to_dict("records"))
+    out = out.merge(norms.drop(columns=["layer"]), on=["layer_index", "unit"], how="left", validate="many_to_one")
+    if out[f"norm_{predictor_name(p_values[0])}"].isna().any():
+        raise ValueError("some sampled neurons have no weight row (unit index out of range)")
+    out["pred_std_exact"] = np.sqrt(out["var_pred_exact"].clip(lower=0))
+    return out
+
+
+def pearson(x: Iterable[float], y: Iterable[float]) -> float:
+    """Pearson's r (NaN with fewer than 3 points or a constant variable)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    if len(x) < 3:
+        return math.nan
+    x, y = x - x.mean(), y - y.mean()
+    den = math.sqrt(float((x * x).sum()) * float((y * y).sum()))
+    return float((x * y).sum() / den) if den > 0 else math.nan
+
+
+def spearman(x: Iterable[float], y: Iterable[float]) -> float:
+    """Spearman's ρ: Pearson's r of the (average-tie) ranks, computed with pandas."""
+    x, y = pd.Series(np.asarray(x, dtype=np.float64)), pd.Series(np.asarray(y, dtype=np.float64))
+    ok = x.notna() & y.notna() & np.isfinite(x) & np.isfinite(y)
+    return pearson(x[ok].rank(method="average"), y[ok].rank(method="average"))
+
+
+def predictors(p_values: Sequence[float] = P_VALUES) -> list[tuple[str, str]]:
+    """(predictor name, column) pairs: every L_p norm, then the exact prediction."""
+    return [(predictor_name(p), f"norm_{predictor_name(p)}") for p in p_values] + [(EXACT, "pred_std_exact")]
+
+
+def variance_correlations(stats: pd.DataFrame, p_values: Sequence[float] = P_VALUES) -> pd.DataFrame:
+    """Per network and layer, Pearson and Spearman correlation of measured std with every predictor.
+
+    ``stats`` comes from :func:`attach_weight_norms` with id columns (dataset, arch, seed, norm).
+    Returns dataset, arch, seed, norm, layer_index, layer, predictor, p, pearson, spearman, n.
+    """
+    keys = [c for c in ("dataset", "arch", "seed", "norm") if c in stats.columns] + ["layer_index", "layer"]
+    rows = []
+    for key, g in stats.groupby(keys, sort=False):
+        for name, col in predictors(p_values):
+            p = math.nan if name == EXACT else (math.inf if name == "Linf" else float(name[1:]))
+            rows.append({**dict(zip(keys, key)), "predictor": name, "p": p,
+                         "pearson": pearson(g[col], g["std_current"]), "spearman": spearman(g[col], g["std_current"]),
+                         "n": int(len(g))})
+    return pd.DataFrame(rows)
+
+
+def best_predictor(corr: pd.DataFrame, metric: str = "spearman") -> pd.DataFrame:
+    """Mean correlation per L_p predictor over all layers/networks, ranked (best first).
+
+    Columns: predictor, p, mean, min, n_layers, wins (layers where it is the best L_p, ties shared).
+    """
+    lp = corr[corr["predictor"] != EXACT].dropna(subset=[metric])
+    if lp.empty:
+        return pd.DataFrame(columns=["predictor", "p", "mean", "min", "n_layers", "wins"])
+    layer_keys = [c for c in ("dataset", "arch", "seed", "norm", "layer_index") if c in lp.columns]
+    top = lp.groupby(layer_keys)[metric].transform("max")
+    lp = lp.assign(win=(lp[metric] >= top - 1e-12).astype(float))
+    out = lp.groupby(["predictor", "p"], sort=False).agg(mean=(metric, "mean"), min=(metric, "min"),
+                                                          n_layers=(metric, "count"), wins=("win", "sum")).reset_index()
+    return out.sort_values(["mean", "p"], ascending=[False, True], ignore_index=True)
+
+
+def load_stats(stats_paths: Sequence[str | Path], network_paths: Sequence[str | Path],
+               p_values: Sequence[float] = P_VALUES) -> pd.DataFrame:
+    """Read every membrane-statistics CSV, attach the weight norms of its network (matched by path)."""
+    from ..network import load_network
+
+    nets = {}
+    for path in network_paths:
+        ids = parse_path(path, SNN_PATH)
+        nets[(ids.get("dataset"), ids.get("arch"), ids.get("seed"), ids.get("norm"))] = path
+    frames = []
+    for path in stats_paths:
+        stats = pd.read_csv(path)
+        ids = parse_path(path, STATS_PATH)
+        for col in ("dataset", "arch", "seed", "norm"):
+            if col not in stats.columns:
+                if col not in ids:
+                    raise ValueError(f"{path}: no {col!r} column and the path is not stats/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}.csv")
+                stats.insert(0, col, ids[col])
+        key = tuple(stats[c].iloc[0] if len(stats) else ids.get(c) for c in ("dataset", "arch", "seed", "norm"))
+        key = (key[0], key[1], int(key[2]), key[3])
+        if key not in nets:
+            raise ValueError(f"{path}: no network.pt among the inputs for {key}")
+        frames.append(attach_weight_norms(stats, load_network(nets[key]), p_values))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+# -------------------------------------------------------------------------------------------------- figures
+
+def plot_correlation_summary(corr: pd.DataFrame, stem: str | Path, metric: str = "spearman") -> None:
+    """Compact figure: correlation (Spearman top, Pearson bottom) vs p, one line per layer, per network."""
+    if corr.empty:
+        style.savefig(style.empty_figure("no membrane statistics"), stem)
+        return
+    nets = corr[["dataset", "arch"]].drop_duplicates().apply(tuple, axis=1).tolist()
+    preds = list(dict.fromkeys(corr["predictor"]))
+    xs = np.arange(len(preds))
+    fig, axes = style.figure(2, len(nets), width=min(style.FULL_WIDTH, 2.3 * len(nets) + 0.6), panel_height=1.45,
+                             sharey="row")
+    import matplotlib as mpl
+
+    for j, (dataset, arch) in enumerate(nets):
+        sub = corr[(corr["dataset"] == dataset) & (corr["arch"] == arch)]
+        mean = sub.groupby(["layer_index", "layer", "predictor"], sort=False)[["spearman", "pearson"]].mean().reset_index()
+        layers = mean[["layer_index", "layer"]].drop_duplicates().sort_values("layer_index")
+        cmap = mpl.colormaps["viridis"]
+        for r, m in enumerate(("spearman", "pearson")):
+            ax = axes[r, j]
+            for li, (idx, name) in enumerate(layers.itertuples(index=False)):
+                ml = mean[mean["layer_index"] == idx].set_index("predictor").reindex(preds)
+                color = cmap(0.85 * li / max(1, len(layers) - 1))
+                lp_x = [x for x, p in zip(xs, preds) if p != EXACT]
+                ax.plot(lp_x, ml[m].values[:len(lp_x)], marker="o", color=color, label=name)
+                if EXACT in preds:
+                    ax.plot([xs[-1]], [ml[m].values[-1]], marker="D", color=color, ls="none")
+            ax.axvline(preds.index("L4") if "L4" in preds else -1, color=style.FAMILY_COLORS["l4"], lw=0.8, alpha=0.5)
+            ax.set_xticks(xs, [predictor_label(p) if p != EXACT else "exact" for p in preds])
+            low = float(np.nanmin(mean[m])) if mean[m].notna().any() else 0.0
+            ax.set_ylim(max(-1.0, math.floor((low - 0.05) * 10) / 10), 1.02)
+            if r == 0:
+                ax.set_title(f"{dataset} / {arch}")
+                ax.legend(title="layer", loc="lower left", fontsize=6)
+            if j == 0:
+                ax.set_ylabel(("Spearman " r"$\rho$" if m == "spearman" else "Pearson r") + "\n(measured std vs. predictor)")
+    style.savefig(fig, stem)
+
+
+def plot_variance_scatter(stats: pd.DataFrame, stem: str | Path, p_values: Sequence[float] = P_VALUES) -> None:
+    """Scatter grid: rows = network × layer, columns = ‖w‖_p for each p and the exact prediction.
+
+    Both axes are relative to the layer mean (per seed), so seeds overlay and y = x (grey) is exact
+    proportionality; each panel states its Spearman ρ.
+    """
+    if stats.empty:
+        style.savefig(style.empty_figure("no membrane statistics"), stem)
+        return
+    preds = predictors(p_values)
+    groups = list(stats.groupby(["dataset", "arch", "layer_index", "layer"], sort=False))
+    fig, axes = style.figure(len(groups), len(preds), width=style.FULL_WIDTH, panel_height=1.05,
+                             constrained_layout=False)
+    fig.subplots_adjust(left=0.1, right=0.99, bottom=0.5 / (1.05 * len(groups) + 0.5), top=1 - 0.3 / (1.05 * len(groups) + 0.5),
+                        wspace=0.35, hspace=0.55)
+    for i, ((dataset, arch, li, layer), g) in enumerate(groups):
+        rel = g.groupby("seed")
+        y = g["std_current"] / rel["std_current"].transform("mean")
+        for j, (name, col) in enumerate(preds):
+            ax = axes[i, j]
+            x = g[col] / rel[col].transform("mean")
+            color = style.FAMILY_COLORS["l4"] if name == "L4" else (style.FAMILY_COLORS["model"] if name == EXACT
+                                                                     else style.FAMILY_COLORS["max"])
+            ax.scatter(x, y, s=3, color=color, alpha=0.6, lw=0, rasterized=True)
+            hi = float(np.nanmax([x.max(), y.max(), 1.0]))
+            ax.plot([0, hi], [0, hi], color="0.6", lw=0.6, zorder=0)
+            rho = np.mean([spearman(s[col], s["std_current"]) for _, s in g.groupby("seed")])
+            ax.text(0.03, 0.97, rf"$\rho$={rho:.2f}", transform=ax.transAxes, va="top", fontsize=6)
+            ax.tick_params(labelsize=5.5)
+            if i == 0:
+                ax.set_title(predictor_label(name) + " (rel.)", fontsize=7)
+            if j == 0:
+                ax.set_ylabel(f"{dataset}/{arch}\n{layer}\nstd (rel.)", fontsize=6)
+    style.savefig(fig, stem)
+
+
+# --------------------------------------------------------------------------------------------------- tables
+
+def correlation_table(corr: pd.DataFrame, stem: str | Path) -> pd.DataFrame:
+    """Write the correlation table (csv: every network/layer/predictor; tex/md: seed-mean per layer,
+    "ρ (r)" per predictor, best L_p in bold, plus the mean over all layers). Returns the tidy frame."""
+    from .tables import bold, latex_escape, write_table
+
+    preds = list(dict.fromkeys(corr["predictor"])) if len(corr) else []
+    lp_preds = [p for p in preds if p != EXACT]
+    mean = corr.groupby(["dataset", "arch", "layer_index", "layer", "predictor"], sort=False)[
+        ["spearman", "pearson"]].mean().reset_index() if len(corr) else corr
+    rows = {True: [], False: []}
+    for (dataset, arch, li, layer), g in (mean.groupby(["dataset", "arch", "layer_index", "layer"], sort=False)
+                                          if len(mean) else []):
+        g = g.set_index("predictor")
+        best = g.loc[lp_preds, "spearman"].round(2)
+        winners = set(best[best >= best.max()].index) if best.notna().any() else set()
+        for latex in (True, False):
+            row = {"dataset": latex_escape(dataset) if latex else dataset, "arch": arch,
+                   "layer": latex_escape(layer) if latex else layer}
+            for p in preds:
+                text = f"{g.loc[p, 'spearman']:.2f} ({g.loc[p, 'pearson']:.2f})"
+                row[_header(p, latex)] = bold(text, latex) if p in winners else text
+            row["best p"] = ", ".join(_p_text(w, latex) for w in lp_preds if w in winners) or "--"
+            rows[latex].append(row)
+    summary = best_predictor(corr)
+    if len(summary):
+        pearson_mean = corr[corr["predictor"] != EXACT].groupby("predictor")["pearson"].mean()
+        exact = corr[corr["predictor"] == EXACT]
+        for latex in (True, False):
+            row = {"dataset": r"\emph{mean}" if latex else "*mean*", "arch": "", "layer": ""}
+            for p in preds:
+                if p == EXACT:
+                    text = f"{exact['spearman'].mean():.2f} ({exact['pearson'].mean():.2f})"
+                else:
+                    s = summary.set_index("predictor").loc[p, "mean"]
+                    text = f"{s:.2f} ({pearson_mean.get(p, math.nan):.2f})"
+                    if p == summary["predictor"].iloc[0]:
+                        text = bold(text, latex)
+                row[_header(p, latex)] = text
+            row["best p"] = _p_text(summary["predictor"].iloc[0], latex)
+            rows[latex].append(row)
+    tex, md = pd.DataFrame(rows[True]), pd.DataFrame(rows[False])
+    n_body = len(tex)
+    write_table(corr, tex, md, stem, column_format="lll" + "r" * (len(preds) + 1),
+                midrules_after=[n_body - 1] if len(summary) else [])
+    return corr
+
+
+def _header(pred: str, latex: bool) -> str:
+    """Column header of a predictor."""
+    if pred == EXACT:
+        return r"$\sqrt{\mathrm{Var}_{\mathrm{exact}}}$" if latex else "sqrt(Var exact)"
+    return rf"$\|w\|_{{{style.p_label(math.inf if pred == 'Linf' else float(pred[1:]))}}}$" if latex else \
+        ("‖w‖∞" if pred == "Linf" else f"‖w‖{pred[1:]}")
+
+
+def _p_text(pred: str, latex: bool) -> str:
+    """'4' / '∞' for a predictor name."""
+    if pred == "Linf":
+        return r"$\infty$" if latex else "∞"
+    return pred[1:]

@@ -1,0 +1,45 @@
+"""Run bookkeeping shared by the rule scripts: logging to the rule's log file, git revision, versions."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+
+def setup_logging(log_path: str | Path | None, level: int = logging.INFO) -> logging.Logger:
+    """Send the package's log records (and warnings) to the rule's log file and stderr."""
+    root = logging.getLogger()
+    root.setLevel(level)
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_path, mode="w"))
+    for handler in handlers:
+        handler.setFormatter(fmt)
+        root.addHandler(handler)
+    logging.captureWarnings(True)
+    return logging.getLogger("snnconv")
+
+
+def git_revision(path: str | Path | None = None) -> str:
+    """HEAD of the repository holding ``path`` (default: this package), or 'unknown' outside git."""
+    where = Path(path or Path(__file__).resolve().parent)
+    try:
+        out = subprocess.run(["git", "-C", str(where), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return out.stdout.strip() if out.returncode == 0 else "unknown"
+
+
+def versions() -> dict[str, str]:
+    """Versions of the interpreter and the numeric stack, recorded beside every result."""
+    import numpy
+    import torch
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__}

@@ -1,0 +1,13 @@
+"""Spiking simulation of converted networks: encodings, IF neurons, the fast engine and membrane statistics.
+
+See docs/method.md §S1–§S7.
+"""
+
+from .encoding import ConstantEncoder, PoissonEncoder, batch_seed, make_encoder
+from .engine import Probe, SimulationResult, resolve_device, simulate, simulate_stepwise, to_frame
+from .neurons import if_scan, initial_membrane
+from .stats import record_membrane_stats
+
+__all__ = ["ConstantEncoder", "PoissonEncoder", "Probe", "SimulationResult", "batch_seed", "if_scan",
+           "initial_membrane", "make_encoder", "record_membrane_stats", "resolve_device", "simulate",
+           "simulate_stepwise", "to_frame"]

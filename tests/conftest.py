@@ -1,0 +1,30 @@
+"""Shared fixtures: repository paths, the shared real-data folder, a tiny workflow config."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def shared_data_dir() -> Path:
+    """Real datasets: $SNNCONV_SHARED_DATA, else ../shared/data beside the checkout."""
+    return Path(os.environ.get("SNNCONV_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    """The repository root."""
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared real-data folder, or skip with the reason."""
+    path = shared_data_dir()
+    if not path.is_dir():
+        pytest.skip(f"shared real data absent: {path} (set SNNCONV_SHARED_DATA)")
+    return path

@@ -1,0 +1,76 @@
+"""Integration: the real workflow, run by snakemake on a tiny config, plus lint and dry runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def run_snakemake(workdir: Path, *args: str, config: Path = REPO / "tests" / "configs" / "tiny.yaml",
+                  check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run the repository's Snakefile in ``workdir`` with ``config``; returns the completed process."""
+    cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(config),
+           "--cores", "2", *args]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """One complete tiny run shared by the integration tests."""
+    workdir = tmp_path_factory.mktemp("tiny")
+    run_snakemake(workdir)
+    return workdir
+
+
+def test_tiny_workflow_produces_every_stage(tiny_run):
+    res = tiny_run / "results"
+    assert (res / "data" / "digits.npz").exists() and (res / "data" / "digits.json").exists()
+    assert (res / "models" / "digits" / "mlp" / "seed0" / "model.pt").exists()
+    for norm in ("max", "l4"):
+        assert (res / "snn" / "digits" / "mlp" / "seed0" / norm / "network.pt").exists()
+        frame = pd.read_csv(res / "sim" / "digits" / "mlp" / "seed0" / norm / "input0.csv")
+        assert list(frame["t"]) == list(range(1, 21))
+        assert frame["accuracy"].between(0, 1).all()
+    assert (res / "stats" / "digits" / "mlp" / "seed0" / "max.csv").exists()
+    assert not list(res.rglob("*.tmp*")), "temporary files left behind"
+    for rule in ("prepare_data", "train_ann", "convert", "simulate"):
+        assert list((tiny_run / "logs" / rule).rglob("*.log")), f"no log for {rule}"
+        assert list((tiny_run / "benchmarks" / rule).rglob("*.tsv")), f"no benchmark for {rule}"
+
+
+def test_rerun_is_a_noop(tiny_run):
+    proc = run_snakemake(tiny_run, "-n")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_lint_is_clean():
+    proc = subprocess.run([*SNAKEMAKE, "--lint", "-s", str(REPO / "Snakefile")], capture_output=True, text=True,
+                          cwd=REPO, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("config", ["config.yaml", "paper.yaml"])
+def test_dry_run(tmp_path, config):
+    proc = run_snakemake(tmp_path, "-n", "--quiet", "rules", config=REPO / "config" / config)
+    assert "simulate" in proc.stdout + proc.stderr
+
+
+def test_bad_config_fails_before_any_job(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((REPO / "tests" / "configs" / "tiny.yaml").read_text() + "\nbogus_key: 1\n")
+    proc = run_snakemake(tmp_path / "w", config=bad, check=False)
+    assert proc.returncode != 0
+    assert "bogus_key" in proc.stdout + proc.stderr
+    assert not (tmp_path / "w" / "results").exists()

@@ -1,0 +1,193 @@
+# Figures and tables: every simulation result → one tidy table → figures (PDF + PNG + plotted data as CSV)
+# and tables (CSV + LaTeX + Markdown). Part of the default target (see report_targets()).
+
+FIGURES = f"{RESULTS}/figures"
+TABLES = f"{RESULTS}/tables"
+ACCURACY_ALL = f"{TABLES}/accuracy_all.csv"
+
+
+def model_summaries():
+    """Every ANN summary.json (holds the ANN test accuracy)."""
+    return expand(
+        f"{RESULTS}/models/{{dataset}}/{{arch}}/seed{{seed}}/summary.json",
+        dataset=DATASETS, arch=ARCHS, seed=SEEDS,
+    )
+
+
+def stats_networks():
+    """The converted networks whose membrane statistics were recorded (their weights give ‖w‖_p)."""
+    return expand(
+        f"{RESULTS}/snn/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}/network.pt",
+        dataset=DATASETS, arch=ARCHS, seed=SEEDS, norm=STATS_NORMS,
+    )
+
+
+def figure_files(name, exts=("pdf", "png", "csv")):
+    """The files of one figure."""
+    return [f"{FIGURES}/{name}.{ext}" for ext in exts]
+
+
+def table_files(name, exts=("csv", "tex", "md")):
+    """The files of one table."""
+    return [f"{TABLES}/{name}.{ext}" for ext in exts]
+
+
+def report_targets():
+    """Figures and tables built by default (the paper PDF is not: `snakemake paper`)."""
+    names = ["accuracy_vs_T", "coefficient_sweep", "firing_rates", "firing_rates_vs_t", "low_T_gap"]
+    out = [ACCURACY_ALL]
+    for name in names:
+        out += figure_files(name)
+    out += figure_files("variance_claim", ("pdf", "png")) + figure_files("variance_correlation", ("pdf", "png"))
+    for name in ("accuracy_main", "accuracy_full", "variance_correlation"):
+        out += table_files(name)
+    return out
+
+
+rule aggregate:
+    input:
+        sims=sim_csvs(),
+        summaries=model_summaries(),
+    output:
+        table=ACCURACY_ALL,
+    params:
+        conversion=config["conversion"],
+    log:
+        "logs/figures/aggregate.log",
+    benchmark:
+        "benchmarks/figures/aggregate.tsv"
+    conda:
+        ENV
+    script:
+        "../../scripts/aggregate.py"
+
+
+rule fig_accuracy_vs_T:
+    input:
+        table=ACCURACY_ALL,
+    output:
+        pdf=f"{FIGURES}/accuracy_vs_T.pdf",
+        png=report(f"{FIGURES}/accuracy_vs_T.png", caption="../report/accuracy_vs_T.rst", category="Figures"),
+        data=f"{FIGURES}/accuracy_vs_T.csv",
+    params:
+        conversion=config["conversion"],
+    log:
+        "logs/figures/accuracy_vs_T.log",
+    benchmark:
+        "benchmarks/figures/accuracy_vs_T.tsv"
+    conda:
+        ENV
+    script:
+        "../../scripts/fig_accuracy_vs_T.py"
+
+
+rule fig_variance_claim:
+    input:
+        stats=stats_csvs(),
+        networks=stats_networks(),
+    output:
+        scatter_pdf=f"{FIGURES}/variance_claim.pdf",
+        scatter_png=report(f"{FIGURES}/variance_claim.png", caption="../report/variance_claim.rst",
+                           category="Figures"),
+        summary_pdf=f"{FIGURES}/variance_correlation.pdf",
+        summary_png=report(f"{FIGURES}/variance_correlation.png", caption="../report/variance_correlation.rst",
+                           category="Figures"),
+        table_csv=report(f"{TABLES}/variance_correlation.csv", caption="../report/variance_correlation_table.rst",
+                         category="Tables"),
+        table_tex=f"{TABLES}/variance_correlation.tex",
+        table_md=f"{TABLES}/variance_correlation.md",
+    log:
+        "logs/figures/variance_claim.log",
+    benchmark:
+        "benchmarks/figures/variance_claim.tsv"
+    conda:
+        ENV
+    script:
+        "../../scripts/fig_variance_claim.py"
+
+
+rule fig_coefficient_sweep:
+    input:
+        table=ACCURACY_ALL,
+    output:
+        pdf=f"{FIGURES}/coefficient_sweep.pdf",
+        png=report(f"{FIGURES}/coefficient_sweep.png", caption="../report/coefficient_sweep.rst", category="Figures"),
+        data=f"{FIGURES}/coefficient_sweep.csv",
+    params:
+        conversion=config["conversion"],
+        T_points=config["report"]["T_points"],
+    log:
+        "logs/figures/coefficient_sweep.log",
+    benchmark:
+        "benchmarks/figures/coefficient_sweep.tsv"
+    conda:
+        ENV
+    script:
+        "../../scripts/fig_coefficient_sweep.py"
+
+
+rule fig_firing_rates:
+    input:
+        table=ACCURACY_ALL,
+    output:
+        pdf=f"{FIGURES}/firing_rates.pdf",
+        png=report(f"{FIGURES}/firing_rates.png", caption="../report/firing_rates.rst", category="Figures"),
+        data=f"{FIGURES}/firing_rates.csv",
+        vs_t_pdf=f"{FIGURES}/firing_rates_vs_t.pdf",
+        vs_t_png=report(f"{FIGURES}/firing_rates_vs_t.png", caption="../report/firing_rates_vs_t.rst",
+                        category="Figures"),
+        vs_t_data=f"{FIGURES}/firing_rates_vs_t.csv",
+    params:
+        conversion=config["conversion"],
+    log:
+        "logs/figures/firing_rates.log",
+    benchmark:
+        "benchmarks/figures/firing_rates.tsv"
+    conda:
+        ENV
+    script:
+        "../../scripts/fig_firing_rates.py"
+
+
+rule fig_low_T_gap:
+    input:
+        table=ACCURACY_ALL,
+    output:
+        pdf=f"{FIGURES}/low_T_gap.pdf",
+        png=report(f"{FIGURES}/low_T_gap.png", caption="../report/low_T_gap.rst", category="Figures"),
+        data=f"{FIGURES}/low_T_gap.csv",
+    params:
+        conversion=config["conversion"],
+        T_points=config["report"]["T_points"],
+    log:
+        "logs/figures/low_T_gap.log",
+    benchmark:
+        "benchmarks/figures/low_T_gap.tsv"
+    conda:
+        ENV
+    script:
+        "../../scripts/fig_low_T_gap.py"
+
+
+rule tables:
+    input:
+        table=ACCURACY_ALL,
+    output:
+        main_csv=report(f"{TABLES}/accuracy_main.csv", caption="../report/accuracy_table.rst", category="Tables"),
+        main_tex=f"{TABLES}/accuracy_main.tex",
+        main_md=f"{TABLES}/accuracy_main.md",
+        full_csv=report(f"{TABLES}/accuracy_full.csv", caption="../report/accuracy_table.rst", category="Tables"),
+        full_tex=f"{TABLES}/accuracy_full.tex",
+        full_md=f"{TABLES}/accuracy_full.md",
+    params:
+        conversion=config["conversion"],
+        T_points=config["report"]["T_points"],
+        within=config["report"]["within"],
+    log:
+        "logs/figures/tables.log",
+    benchmark:
+        "benchmarks/figures/tables.tsv"
+    conda:
+        ENV
+    script:
+        "../../scripts/tables.py"

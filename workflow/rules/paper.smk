@@ -1,0 +1,50 @@
+# The reproduction report: macros from the results (rule paper_macros), then latexmk (rule paper).
+# Not part of the default target: `snakemake paper` (or `make paper`) builds paper/build/main.pdf.
+# latexmk/pdflatex come from the system (.ci/apt_packages.sh), not from the conda environment.
+
+import os
+
+PAPER_FIGURES = [f"{FIGURES}/{name}.pdf" for name in
+                 ("accuracy_vs_T", "low_T_gap", "variance_correlation", "coefficient_sweep", "firing_rates")]
+PAPER_TABLES = [f"{TABLES}/accuracy_main.tex", f"{TABLES}/variance_correlation.tex", f"{TABLES}/l4_comparison.tex"]
+
+
+rule paper_macros:
+    input:
+        table=ACCURACY_ALL,
+        correlations=f"{TABLES}/variance_correlation.csv",
+    output:
+        macros=f"{RESULTS}/paper/macros.tex",
+        l4_csv=f"{TABLES}/l4_comparison.csv",
+        l4_tex=f"{TABLES}/l4_comparison.tex",
+        l4_md=f"{TABLES}/l4_comparison.md",
+    log:
+        "logs/paper/paper_macros.log",
+    benchmark:
+        "benchmarks/paper/paper_macros.tsv"
+    conda:
+        ENV
+    script:
+        "../../scripts/paper_macros.py"
+
+
+rule paper:
+    input:
+        tex="paper/main.tex",
+        bib="paper/refs.bib",
+        macros=f"{RESULTS}/paper/macros.tex",
+        figures=PAPER_FIGURES,
+        tables=PAPER_TABLES,
+    output:
+        pdf="paper/build/main.pdf",
+    params:
+        epoch=os.environ.get("SOURCE_DATE_EPOCH", "1637193600"),  # fixed: reproducible PDF bytes
+    log:
+        main="logs/paper/paper.log",
+        latex="logs/paper/latexmk.log",
+    benchmark:
+        "benchmarks/paper/paper.tsv"
+    conda:
+        ENV
+    script:
+        "../../scripts/build_paper.py"
