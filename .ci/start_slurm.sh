@@ -133,7 +133,7 @@ _snnconv_slurm_start() {
   fi
 
   for i in $(seq 300); do  # up to 30 s for the node to register
-    state=$(sinfo -h -N -n snnconv -o %t 2>/dev/null | head -n 1)
+    state=$(timeout 5 sinfo -h -N -n snnconv -o %t 2>/dev/null | head -n 1)
     case "$state" in idle|mix|alloc) break ;; esac
     sleep 0.1
   done
@@ -148,7 +148,7 @@ _snnconv_slurm_start() {
 stop_slurm() {
   local d=${SNNCONV_SLURM_DIR:-/tmp/snnconv-slurm} f pid i
   if [ -s "$d/slurmctld.pid" ] && command -v scancel >/dev/null 2>&1; then
-    scancel --user="$(id -un)" 2>/dev/null  # the jobs of this throwaway cluster
+    timeout 10 scancel --user="$(id -un)" 2>/dev/null  # the jobs of this throwaway cluster
     sleep 1
   fi
   for f in slurmd slurmctld munged; do

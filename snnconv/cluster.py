@@ -49,13 +49,14 @@ FLOAT = 4  # bytes
 SIM_BUFFERS = 4  # (steps, B, width) tensors alive at once in the simulator: input, current, spikes, membrane
 
 
-def _round_mb(mb: float) -> int:
-    """Up to the next 256 MB."""
-    return int(math.ceil(mb / 256.0) * 256)
+def _round_mb(mb: float, attempt: int = 1) -> int:
+    """Up to the next 256 MB, times the attempt."""
+    return attempt * int(math.ceil(mb / 256.0) * 256)
 
 
-def _minutes(m: float) -> int:
-    return int(math.ceil(max(m, MIN_MINUTES)))
+def _minutes(m: float, attempt: int) -> int:
+    """At least MIN_MINUTES, times the attempt."""
+    return attempt * int(math.ceil(max(m, MIN_MINUTES)))
 
 
 def split_sizes(config: Mapping[str, Any], dataset: str) -> tuple[int, int]:
@@ -109,11 +110,11 @@ def sim_tensor_mb(batch: int, steps: int, width: int) -> float:
 
 def prepare_data_mem_mb(config: Mapping[str, Any], dataset: str, attempt: int = 1) -> int:
     """Decoding + the float32 arrays, a few copies."""
-    return _round_mb(attempt * (BASE_MB + 4 * data_mb(config, dataset)))
+    return _round_mb(BASE_MB + 4 * data_mb(config, dataset), attempt)
 
 
 def prepare_data_runtime(config: Mapping[str, Any], dataset: str, attempt: int = 1) -> int:
-    return _minutes(attempt * (30 if dataset.startswith("cifar10") else 15))
+    return _minutes(30 if dataset.startswith("cifar10") else 15, attempt)
 
 
 def train_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
@@ -122,32 +123,32 @@ def train_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, attempt: in
     act = 0.0
     if _device(tr) == "cpu":  # forward + backward activations of one batch
         act = 3 * tr.get("batch_size", 128) * widest_layer(config, dataset, arch) * 8 * FLOAT / 2**20
-    return _round_mb(attempt * (BASE_MB + 3 * data_mb(config, dataset) + act))
+    return _round_mb(BASE_MB + 3 * data_mb(config, dataset) + act, attempt)
 
 
 def train_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
     tr = config.get("training", {})
     n_train, _ = split_sizes(config, dataset)
     minutes = tr.get("epochs", 20) * n_train / 60000 * TRAIN_EPOCH_MIN.get(arch, 4.0) * _slowdown(tr)
-    return _minutes(attempt * (5 + 1.5 * minutes))
+    return _minutes(5 + 1.5 * minutes, attempt)
 
 
 def convert_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
     """The dataset + streamed activation statistics (batches of 128) + radix histograms."""
     act = 128 * widest_layer(config, dataset, arch) * 4 * FLOAT / 2**20
-    return _round_mb(attempt * (BASE_MB + 2 * data_mb(config, dataset) + act))
+    return _round_mb(BASE_MB + 2 * data_mb(config, dataset) + act, attempt)
 
 
 def convert_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
     n = config.get("conversion", {}).get("norm_set_size", 10000)
-    return _minutes(attempt * (5 + 1.5 * n / 10000 * CONVERT_MIN.get(arch, 30.0)))
+    return _minutes(5 + 1.5 * n / 10000 * CONVERT_MIN.get(arch, 30.0), attempt)
 
 
 def _spiking_mem_mb(config: Mapping[str, Any], section: Mapping[str, Any], dataset: str, arch: str,
                     batch: int, steps: int, attempt: int) -> int:
     """Host memory of a simulation: the simulator buffers live there only when it runs on the CPU."""
     tensors = sim_tensor_mb(batch, steps, widest_layer(config, dataset, arch)) if _device(section) == "cpu" else 0.0
-    return _round_mb(attempt * (BASE_MB + 2 * data_mb(config, dataset) + tensors))
+    return _round_mb(BASE_MB + 2 * data_mb(config, dataset) + tensors, attempt)
 
 
 def simulate_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
@@ -166,7 +167,7 @@ def simulate_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt
     _, n_test = split_sizes(config, dataset)
     n = min(n_test, sim.get("test_subset") or n_test)
     minutes = n / 10000 * sim.get("T", 1000) / 1000 * SIM_MIN.get(arch, 120.0) * _slowdown(sim)
-    return _minutes(attempt * (5 + 1.5 * minutes))
+    return _minutes(5 + 1.5 * minutes, attempt)
 
 
 def membrane_stats_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
@@ -174,11 +175,11 @@ def membrane_stats_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, at
     stats, sim = config.get("stats", {}), config.get("simulation", {})
     samples, steps = stats.get("samples", 200), min(stats.get("T", 500), sim.get("time_chunk", 50))
     traces = 16 * samples * stats.get("neurons_per_layer", 128) * stats.get("T", 500) * FLOAT / 2**20
-    return _spiking_mem_mb(config, sim, dataset, arch, samples, steps, attempt) + _round_mb(attempt * traces)
+    return _spiking_mem_mb(config, sim, dataset, arch, samples, steps, attempt) + _round_mb(traces, attempt)
 
 
 def membrane_stats_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
     stats, sim = config.get("stats", {}), config.get("simulation", {})
     minutes = (stats.get("samples", 200) / 10000 * stats.get("T", 500) / 1000
                * SIM_MIN.get(arch, 120.0) * _slowdown(sim))
-    return _minutes(attempt * (5 + 1.5 * minutes))
+    return _minutes(5 + 1.5 * minutes, attempt)

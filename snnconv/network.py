@@ -146,7 +146,8 @@ def network_from_dict(data: dict[str, Any]) -> SpikingNetwork:
 
 
 def save_network(net: SpikingNetwork, path: str | Path) -> None:
-    """Save atomically as a weights-only torch file."""
+    """Save atomically as a weights-only torch file (refusing non-finite parameters, which no loader accepts)."""
+    check_finite(net, path)
     with atomic_path(path) as tmp:
         torch.save(network_to_dict(net), tmp)
 
@@ -160,8 +161,18 @@ def load_network(path: str | Path) -> SpikingNetwork:
     if not isinstance(data, dict):
         raise ValueError(f"{path}: not a spiking-network file (holds a {type(data).__name__}, not a dict)")
     try:
-        return network_from_dict(data)
+        net = network_from_dict(data)
     except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"{path}: malformed spiking-network file (missing or wrong {exc})") from exc
     except ValueError as exc:  # bad version, op type or thresholds: name the file too
         raise ValueError(f"{path}: {exc}") from exc
+    check_finite(net, path)  # a tampered file must not simulate to silent garbage
+    return net
+
+
+def check_finite(net: SpikingNetwork, label: str | Path) -> None:
+    """ValueError naming ``label`` and the layer if any weight, bias or threshold is NaN/inf."""
+    for i, layer in enumerate(net.layers):
+        for what, t in (("weight", layer.weight), ("bias", layer.bias), ("threshold", layer.threshold)):
+            if t is not None and not bool(torch.isfinite(t).all()):
+                raise ValueError(f"{label}: layer {i} ({layer.name!r}) {what} contains NaN/inf")

@@ -28,3 +28,14 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared real data absent: {path} (set SNNCONV_SHARED_DATA)")
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """Tiny tensors run far faster on one thread on a loaded 2-core machine; tests that need more set it."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

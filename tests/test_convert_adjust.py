@@ -16,6 +16,15 @@ from snnconv.convert.activations import input_rate_sq_means
 from snnconv.models import build_cnn, build_mlp
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: one intra-op thread avoids oversubscription on a shared 2-core machine (restored after)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 def test_variance_formula_vs_monte_carlo():
     g = torch.Generator().manual_seed(0)
     w, r = torch.randn(40, generator=g), torch.rand(40, generator=g)

@@ -117,3 +117,98 @@ def test_conversion_refuses_bad_norm_and_data(tmp_path, digits_npz):
         convert.main(model, bad_npz, "max", {"norm_set_size": 100}, *out)
     assert str(bad_npz) in str(err.value)
     assert_nothing_written(out, tmp_path)
+
+
+# --- simulation ------------------------------------------------------------------------------------------
+
+def _network(path: Path, threshold: float = 1.0, shape=(1, 8, 8), damage: Callable | None = None) -> Path:
+    """A small converted-style network 64 -> 16 (IF) -> 10 (readout), saved like the convert rule does."""
+    from snnconv.network import SpikingLayer, SpikingNetwork, network_to_dict, save_network
+
+    torch.manual_seed(0)
+    n_in = int(torch.tensor(shape).prod())
+    hidden = SpikingLayer({"type": "linear"}, torch.rand(16, n_in) * 0.1, torch.zeros(16), torch.full((16,), threshold),
+                          pre_ops=[{"type": "flatten"}], name="fc1")
+    out = SpikingLayer({"type": "linear"}, torch.rand(10, 16), None, torch.full((10,), threshold), spiking=False,
+                       name="out")
+    net = SpikingNetwork([hidden, out], shape)
+    if damage is None:
+        save_network(net, path)
+    else:  # bypass save_network's own checks, as a tampered or foreign file would
+        data = network_to_dict(net)
+        damage(data)
+        torch.save(data, path)
+    return path
+
+
+def _simulate(tmp_path: Path, network: Path, data: Path, decode: str = "membrane", T: int = 30):
+    out = tmp_path / "sim" / "input0.csv"
+    frame = load_script("simulate").main(network, data, out, {"dataset": "digits", "iseed": "0"},
+                                         {"T": T, "decode": decode, "device": "cpu", "batch_size": 25},
+                                         tmp_path / "sim.log")
+    return frame, out
+
+
+@pytest.mark.parametrize("decode", ["spikes", "membrane"])
+def test_silent_network_is_reported_not_divided_by_zero(tmp_path, digits_npz, decode):
+    """Thresholds no input can reach: no output spike at all. The run completes, every number is finite,
+    the silent count is in the CSV and the log says so."""
+    import numpy as np
+    import pandas as pd
+
+    net = _network(tmp_path / "network.pt", threshold=1e9)
+    with np.errstate(all="raise"):
+        frame, out = _simulate(tmp_path, net, digits_npz, decode)
+    written = pd.read_csv(out)
+    assert len(written) == 30 and list(written["t"]) == list(range(1, 31))
+    numeric = written.select_dtypes("number")
+    assert np.isfinite(numeric.to_numpy(dtype=float)).all(), "NaN/inf in the results of a silent network"
+    assert (written["silent_output"] == written["n_samples"]).all()
+    assert written["accuracy"].between(0, 1).all() and (written.filter(like="rate_") == 0).all().all()
+    assert "SILENT OUTPUT" in (tmp_path / "sim.log").read_text()
+
+
+NETWORK_CASES = {
+    "nan-weight": (lambda p: _network(p, damage=lambda d: d["layers"][0]["weight"].view(-1).__setitem__(3, math.nan)),
+                   ("{path}", "layer 0 ('fc1') weight contains NaN/inf")),
+    "inf-threshold": (lambda p: _network(p, damage=lambda d: d["layers"][1]["threshold"].__setitem__(0, math.inf)),
+                      ("{path}", "layer 1 ('out') threshold contains NaN/inf")),
+    "zero-threshold": (lambda p: _network(p, damage=lambda d: d["layers"][0]["threshold"].__setitem__(0, 0.0)),
+                       ("{path}", "thresholds must be positive")),
+    "unknown-op": (lambda p: _network(p, damage=lambda d: d["layers"][0]["op"].update(type="maxpool")),
+                   ("{path}", "'maxpool'")),
+    "future-format": (lambda p: _network(p, damage=lambda d: d.update(format_version=99)), ("{path}", "format version 99")),
+    "missing-layers": (lambda p: _network(p, damage=lambda d: d.pop("layers")), ("{path}", "malformed", "layers")),
+    "other-input-shape": (lambda p: _network(p, shape=(1, 28, 28)), ("{path}", "(1, 28, 28)", "(1, 8, 8)")),
+    "truncated": (lambda p: (_network(p), p.write_bytes(p.read_bytes()[:300]))[0], ("{path}", "not a readable")),
+    "a-checkpoint-not-a-network": (lambda p: _checkpoint(p), ("{path}", "format version None")),
+}
+
+
+@pytest.mark.parametrize("script", ["simulate", "membrane_stats"])
+@pytest.mark.parametrize("case", list(NETWORK_CASES))
+def test_simulation_refuses_bad_network(tmp_path, digits_npz, case, script):
+    build, needles = NETWORK_CASES[case]
+    path = build(tmp_path / "network.pt")
+    out = tmp_path / "out" / "result.csv"
+    cfg = {"T": 20, "device": "cpu"} if script == "simulate" else {"T": 20, "samples": 10, "neurons_per_layer": 4,
+                                                                    "device": "cpu"}
+    with pytest.raises(ValueError) as err:
+        load_script(script).main(path, digits_npz, out, {"dataset": "digits", "iseed": "0"}, cfg)
+    for needle in needles:
+        needle = needle.replace("{path}", str(path))
+        assert needle in str(err.value), f"{needle!r} not in {str(err.value)!r}"
+    assert_nothing_written([out], tmp_path)
+
+
+def test_conversion_never_writes_a_non_finite_network(tmp_path):
+    """save_network refuses what load_network would refuse (e.g. an overflowing threshold adjustment)."""
+    from snnconv.network import load_network
+
+    path = _network(tmp_path / "ok.pt")
+    net = load_network(path)
+    net.layers[0].threshold[0] = math.inf
+    with pytest.raises(ValueError, match="threshold contains NaN/inf"):
+        from snnconv.network import save_network
+        save_network(net, tmp_path / "bad.pt")
+    assert_nothing_written([tmp_path / "bad.pt"], tmp_path)

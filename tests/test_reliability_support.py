@@ -42,18 +42,18 @@ def snakemake_cmd(workdir: Path, config: Path, *args: str, cores: int = 1) -> li
             "--configfile", str(config), "--cores", str(cores), "--workflow-profile", "none", *args]
 
 
-def snakemake_env() -> dict[str, str]:
+def snakemake_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """Environment of the workflow runs: fixed hash seed, no stray data directory, one BLAS thread."""
     env = {k: v for k, v in os.environ.items() if k != "SNNCONV_DATA_DIR"}
-    env.update(PYTHONHASHSEED="0", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env.update(PYTHONHASHSEED="0", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", **(extra or {}))
     return env
 
 
 def run_snakemake(workdir: Path, config: Path, *args: str, cores: int = 1, check: bool = True,
-                  timeout: int = 600) -> subprocess.CompletedProcess:
+                  timeout: int = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run the workflow and wait; raises with the output tail when ``check`` and it fails."""
     proc = subprocess.run(snakemake_cmd(workdir, config, *args, cores=cores), capture_output=True, text=True,
-                          timeout=timeout, env=snakemake_env())
+                          timeout=timeout, env=snakemake_env(env))
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return proc
@@ -154,3 +154,55 @@ def digits_npz(tmp_path_factory) -> Path:
     load_script("prepare_data").main("digits", None, {"subset_train": 300, "subset_test": 60},
                                      out / "digits.npz", out / "digits.json")
     return out / "digits.npz"
+
+
+# An audit hook injected into every Python process of a workflow run (snakemake and its jobs) through a
+# sitecustomize module on PYTHONPATH: it logs each open-for-writing and each rename whose path lies under
+# $SNNCONV_AUDIT_ROOT. Final outputs must only ever arrive by a rename; nothing may open them for writing.
+AUDIT_SITECUSTOMIZE = r'''
+import os, sys
+_root, _logdir = os.environ.get("SNNCONV_AUDIT_ROOT"), os.environ.get("SNNCONV_AUDIT_LOG")
+if _root and _logdir:
+    _root = os.path.realpath(_root)
+    _log = open(os.path.join(_logdir, f"{os.getpid()}.log"), "a", buffering=1)
+
+    def _under(path):
+        try:
+            path = os.path.realpath(os.fsdecode(path))
+        except TypeError:  # a file descriptor
+            return None
+        return path if path.startswith(_root + os.sep) else None
+
+    def _hook(event, args):
+        if event == "open":
+            path, mode, flags = args
+            writing = any(c in mode for c in "wax+") if mode else bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
+            if writing and (path := _under(path)):
+                _log.write(f"open\t{path}\n")
+        elif event == "os.rename" and (dst := _under(args[1])):
+            _log.write(f"rename\t{args[0]}\t{dst}\n")
+
+    sys.addaudithook(_hook)
+'''
+
+
+def audit_env(sitedir: Path, logdir: Path, root: Path) -> dict[str, str]:
+    """Environment variables that switch the audit hook on for a run writing below ``root``."""
+    sitedir.mkdir(parents=True, exist_ok=True)
+    logdir.mkdir(parents=True, exist_ok=True)
+    (sitedir / "sitecustomize.py").write_text(AUDIT_SITECUSTOMIZE)
+    path = os.pathsep.join(p for p in (str(sitedir), os.environ.get("PYTHONPATH", "")) if p)
+    return {"PYTHONPATH": path, "SNNCONV_AUDIT_ROOT": str(root), "SNNCONV_AUDIT_LOG": str(logdir)}
+
+
+def read_audit(logdir: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """(paths opened for writing, (source, destination) of renames) recorded by the audit hook."""
+    opens, renames = [], []
+    for log in sorted(Path(logdir).glob("*.log")):
+        for line in log.read_text().splitlines():
+            kind, *rest = line.split("\t")
+            if kind == "open":
+                opens.append(rest[0])
+            elif kind == "rename":
+                renames.append((rest[0], rest[1]))
+    return opens, renames

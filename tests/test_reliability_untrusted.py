@@ -21,7 +21,7 @@ import torch
 
 from snnconv.data import cifar, registry
 from snnconv.data.checksums import ChecksumError
-from snnconv.models import build_model, load_checkpoint, save_checkpoint
+from snnconv.models import build_model, load_checkpoint
 from snnconv.network import SpikingLayer, SpikingNetwork, load_network, network_to_dict
 
 from test_reliability_support import PlantFile, assert_nothing_written, digits_npz, load_script  # noqa: F401

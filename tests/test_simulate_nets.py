@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from snnconv.network import SpikingLayer, SpikingNetwork
+from snnconv.simulate import Probe
 
 
 def linear(w: torch.Tensor, b: torch.Tensor | None, theta: torch.Tensor | float, spiking: bool = True, name: str = "",
@@ -43,24 +44,23 @@ def small_cnn(seed: int = 0, theta: float = 1.0) -> SpikingNetwork:
 
 
 def normalise(net: SpikingNetwork, x: torch.Tensor, headroom: float = 1.0) -> SpikingNetwork:
-    """Data-based normalisation: θ = headroom × max activation, so rate-model activations stay ≤ 1/headroom."""
+    """Layer-wise data-based normalisation: θ = headroom × max activation, so activations stay ≤ 1/headroom."""
     with torch.no_grad():
         for layer in net.layers:
             z = layer.current(x)
             if layer.spiking:
-                per = z.transpose(0, 1).reshape(z.shape[1], -1).amax(1).clamp(min=1e-3)
-                layer.threshold = headroom * per
+                layer.threshold = torch.full_like(layer.threshold, headroom * float(z.max().clamp(min=1e-3)))
                 x = torch.relu(z / layer.threshold_view(z.ndim)).clamp(max=1)
     return net
 
 
-class Recorder:
-    """Probe keeping per-layer spike trains (T, N, ...), final membranes and readout currents."""
+class Recorder(Probe):
+    """Probe keeping every layer's spike trains and currents (T, N, ...) and final membranes."""
 
     def __init__(self) -> None:
-        self.spikes: dict[int, list[list[torch.Tensor]]] = {}
-        self.currents: dict[int, list[list[torch.Tensor]]] = {}
-        self.v: dict[int, list[torch.Tensor]] = {}
+        self.spikes: dict[int, list[tuple[int, int, torch.Tensor]]] = {}
+        self.currents: dict[int, list[tuple[int, int, torch.Tensor]]] = {}
+        self.v: dict[int, dict[int, torch.Tensor]] = {}
 
     def on_current(self, layer, batch, t0, pre, current):
         self.currents.setdefault(layer, []).append((batch, t0, current.clone()))
@@ -69,16 +69,14 @@ class Recorder:
         self.spikes.setdefault(layer, []).append((batch, t0, spikes.clone()))
         self.v.setdefault(layer, {})[batch] = v.clone()
 
-    def on_batch_end(self, batch):
-        pass
-
     @staticmethod
     def _stack(items) -> torch.Tensor:
         """Concatenate blocks over time within a batch, then batches over samples."""
         batches: dict[int, list] = {}
         for b, t0, x in items:
             batches.setdefault(b, []).append((t0, x))
-        return torch.cat([torch.cat([x for _, x in sorted(v, key=lambda p: p[0])]) for _, v in sorted(batches.items())], 1)
+        in_time = [torch.cat([x for _, x in sorted(v, key=lambda p: p[0])]) for _, v in sorted(batches.items())]
+        return torch.cat(in_time, 1)
 
     def spike_train(self, layer: int) -> torch.Tensor:
         """(T, N, ...) spikes of a layer."""

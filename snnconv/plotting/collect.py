@@ -200,10 +200,10 @@ def n_replicates(df: pd.DataFrame) -> int:
 
 
 def ci_note(n: int) -> str:
-    """Caption fragment saying what the bands are (or that there are none)."""
+    """Caption fragment saying what the bands/error bars are (or that there are none)."""
     if n <= 1:
-        return "single replicate: no confidence band"
-    return f"bands: 95% t-CI over {n} replicates (training seed × input seed)"
+        return "single replicate: no confidence interval"
+    return f"95% t-CI over {n} replicates (training seed × input seed)"
 
 
 def ann_reference(df: pd.DataFrame) -> pd.DataFrame:

@@ -140,6 +140,8 @@ def best_predictor(corr: pd.DataFrame, metric: str = "spearman") -> pd.DataFrame
 
     Columns: predictor, p, mean, min, n_layers, wins (layers where it is the best L_p, ties shared).
     """
+    if corr.empty or metric not in corr.columns:
+        return pd.DataFrame(columns=["predictor", "p", "mean", "min", "n_layers", "wins"])
     lp = corr[corr["predictor"] != EXACT].dropna(subset=[metric])
     if lp.empty:
         return pd.DataFrame(columns=["predictor", "p", "mean", "min", "n_layers", "wins"])
@@ -296,6 +298,9 @@ def correlation_table(corr: pd.DataFrame, stem: str | Path) -> pd.DataFrame:
             row["best p"] = _p_text(summary["predictor"].iloc[0], latex)
             rows[latex].append(row)
     tex, md = pd.DataFrame(rows[True]), pd.DataFrame(rows[False])
+    if len(tex):  # LaTeX: dataset/arch only on the first row of each network
+        first = tex[["dataset", "arch"]].ne(tex[["dataset", "arch"]].shift()).any(axis=1)
+        tex.loc[~first, ["dataset", "arch"]] = ""
     n_body = len(tex)
     write_table(corr, tex, md, stem, column_format="lll" + "r" * (len(preds) + 1),
                 midrules_after=[n_body - 1] if len(summary) else [])

@@ -4,10 +4,12 @@ See docs/method.md §S1–§S7.
 """
 
 from .encoding import ConstantEncoder, PoissonEncoder, batch_seed, make_encoder
-from .engine import Probe, SimulationResult, resolve_device, simulate, simulate_stepwise, to_frame
+from .engine import Probe, SimulationResult, resolve_device, simulate, to_frame
 from .neurons import if_scan, initial_membrane
+from .reference import simulate_stepwise
 from .stats import record_membrane_stats
+from .workspace import Workspace
 
-__all__ = ["ConstantEncoder", "PoissonEncoder", "Probe", "SimulationResult", "batch_seed", "if_scan",
+__all__ = ["ConstantEncoder", "PoissonEncoder", "Probe", "SimulationResult", "Workspace", "batch_seed", "if_scan",
            "initial_membrane", "make_encoder", "record_membrane_stats", "resolve_device", "simulate",
            "simulate_stepwise", "to_frame"]

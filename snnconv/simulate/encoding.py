@@ -10,26 +10,12 @@ float64, and for every ``time_chunk``. Each step draws ceil(n/2) 63-bit integers
 from __future__ import annotations
 
 import hashlib
-import math
 
 import torch
 
+from .workspace import Workspace
+
 ENCODINGS = ("poisson", "constant")
-
-
-class Workspace:
-    """Reusable flat buffers: large fresh allocations cost page faults every block, reuse does not."""
-
-    def __init__(self, device: torch.device | str = "cpu") -> None:
-        self.device, self.buffers = torch.device(device), {}
-
-    def get(self, key: str, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device | None = None) -> torch.Tensor:
-        """An uninitialised contiguous tensor of ``shape``, backed by the buffer cached under ``key``."""
-        n = math.prod(shape)
-        buf = self.buffers.get(key)
-        if buf is None or buf.numel() < n or buf.dtype != dtype:
-            buf = self.buffers[key] = torch.empty(n, dtype=dtype, device=device or self.device)
-        return buf[:n].view(shape)
 
 
 def batch_seed(seed: int, batch_index: int) -> int:
@@ -60,8 +46,10 @@ class PoissonEncoder:
         for t in range(steps):  # one fixed-size draw per step: independent of how time is chunked
             words[t].random_(generator=self.generator)  # uniform on 0..2^63-1
         u = words.view(torch.int32)[:, :n].bitwise_and_(0x7FFFFFFF)  # two 31-bit uniforms per word
+        if self.device.type == "cpu":  # compare straight into the float spike buffer
+            return torch.le(u.reshape(shape), self.limit, out=self.ws.get("enc_spikes", shape, self.dtype))
         mask = torch.le(u.reshape(shape), self.limit, out=self.ws.get("enc_mask", shape, torch.bool, cpu))
-        return self.ws.get("enc_spikes", shape, self.dtype).copy_(mask)
+        return self.ws.get("enc_spikes", shape, self.dtype).copy_(mask)  # 1 byte per spike over the bus
 
 
 class ConstantEncoder:

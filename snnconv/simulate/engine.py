@@ -1,9 +1,9 @@
-"""The spiking-network simulator: all time steps 1..T evaluated in one run (docs/method.md §S3–§S5).
+"""The spiking-network simulator: accuracy and rates at every t = 1..T from one run (docs/method.md §S3–§S5).
 
 Samples are processed in batches; within a batch, time runs in blocks of ``time_chunk`` steps. For each
 block and layer, the input current of every step of the block comes from ONE op call on the
 (steps·B, ...) stack of input spikes, then the IF scan walks the block's steps elementwise, carrying
-each layer's membrane across blocks. :func:`simulate_stepwise` is the plain per-step reference.
+each layer's membrane across blocks. ``reference.simulate_stepwise`` is the plain per-step loop.
 """
 
 from __future__ import annotations
@@ -15,22 +15,24 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..network import SpikingLayer, SpikingNetwork
-from .encoding import ENCODINGS, Workspace, make_encoder
+from ..network import SpikingNetwork
+from .encoding import ENCODINGS, make_encoder
 from .neurons import RESETS, if_scan, initial_membrane
+from .ops import apply_op_buffered, pre_ops_spikes
+from .workspace import Workspace
 
 DECODES = ("membrane", "spikes")
 
 
 @dataclass
 class SimulationResult:
-    """Accuracy and mean firing rates at every t = 1..T of one simulation run (§S4)."""
+    """Accuracy and mean firing rates at every t = 1..T of one simulation run (§S3)."""
 
     accuracy: np.ndarray  # (T,): fraction correct using the readout accumulated up to t
     rates: np.ndarray  # (L, T): cumulative mean spike rate per recorded layer up to t
     layer_names: list[str]
     n_samples: int
-    silent_output: int  # samples whose readout saw no spike input (membrane) / emitted no spike (spikes)
+    silent_output: int  # samples whose readout saw no input spike (membrane) / emitted no spike (spikes)
     seconds: float
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -64,15 +66,9 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return torch.device(device)
 
 
-def recorded_layers(net: SpikingNetwork, decode: str) -> list[int]:
-    """Indices of the layers whose spike rates are reported: hidden layers (+ the readout for 'spikes')."""
-    last = len(net.layers) - 1
-    return [i for i in range(len(net.layers)) if i < last or decode == "spikes"]
-
-
-def _check(net: SpikingNetwork, images: torch.Tensor, labels: torch.Tensor, T: int, encoding: str, reset: str,
-           decode: str, batch_size: int, time_chunk: int) -> None:
-    """Validate arguments with clear messages."""
+def check_args(net: SpikingNetwork, images: torch.Tensor, labels: torch.Tensor, T: int, encoding: str, reset: str,
+               decode: str, batch_size: int, time_chunk: int) -> None:
+    """Validate simulator arguments with clear messages."""
     if encoding not in ENCODINGS or reset not in RESETS or decode not in DECODES:
         raise ValueError(f"encoding/reset/decode must be in {ENCODINGS}/{RESETS}/{DECODES}, "
                          f"got {encoding!r}/{reset!r}/{decode!r}")
@@ -87,29 +83,38 @@ def _check(net: SpikingNetwork, images: torch.Tensor, labels: torch.Tensor, T: i
         raise ValueError("images must lie in [0, 1] (pixel intensity = spike probability per step)")
 
 
-def _thresholds(net: SpikingNetwork, images: torch.Tensor) -> list[torch.Tensor]:
-    """Each layer's threshold reshaped to broadcast against its (B, ...) output."""
-    outs = net.rate_forward(images[:1].to(net.layers[0].weight), clamp=False)
-    return [layer.threshold_view(o.ndim) for layer, o in zip(net.layers, outs)]
+class Layout:
+    """What is recorded for a network: layer shapes, broadcast thresholds, recorded layers and names."""
+
+    def __init__(self, net: SpikingNetwork, sample: torch.Tensor, decode: str) -> None:
+        with torch.inference_mode():
+            outs = net.rate_forward(sample[:1].to(net.layers[0].weight), clamp=False)
+        self.last = len(net.layers) - 1
+        self.thresholds = [layer.threshold_view(o.ndim) for layer, o in zip(net.layers, outs)]
+        self.recorded = [l for l in range(len(net.layers)) if l < self.last or decode == "spikes"]
+        self.slot = {l: i for i, l in enumerate(self.recorded)}
+        self.sizes = [outs[l][0].numel() for l in self.recorded]
+        self.names = [net.layers[l].name or f"layer{l}" for l in self.recorded]
 
 
-def _apply_op(layer: SpikingLayer, pre: torch.Tensor, ws: Workspace, key: str) -> torch.Tensor:
-    """``layer.apply_op`` with linear outputs written into a reused buffer (same kernel as ``F.linear``)."""
-    if layer.op["type"] != "linear":
-        return layer.apply_op(pre)
-    out = ws.get(key, (pre.shape[0], layer.n_out), pre.dtype)
-    if layer.bias is None:
-        return torch.mm(pre, layer.weight.t(), out=out)
-    return torch.addmm(layer.bias, pre, layer.weight.t(), out=out)
+def finish(layout: Layout, correct: torch.Tensor, spike_totals: torch.Tensor, n: int, silent: int, start: float,
+           settings: dict[str, Any]) -> SimulationResult:
+    """Turn per-step correct counts and per-step spike totals into the result curves."""
+    T = correct.shape[0]
+    t = np.arange(1, T + 1, dtype=np.float64)
+    sizes = np.asarray(layout.sizes, dtype=np.float64).reshape(-1, 1)
+    rates = np.cumsum(spike_totals.cpu().numpy(), axis=1).reshape(-1, T) / (sizes * n * t)
+    accuracy = correct.cpu().numpy().astype(np.float64) / n
+    return SimulationResult(accuracy, rates, layout.names, n, int(silent), time.perf_counter() - start, settings)
 
 
-def _per_sample(s: torch.Tensor) -> torch.Tensor:
-    """Spike counts per (step, sample) as float64; summed in ``s``'s dtype first (exact below 2^24 per row)."""
+def per_sample_counts(s: torch.Tensor) -> torch.Tensor:
+    """Spike counts per (step, sample) as float64, summed in ``s``'s dtype first (exact below 2^24 per row)."""
     return s.reshape(s.shape[0], s.shape[1], -1).sum(2).double()
 
 
 def _cumulate(x: torch.Tensor, carry: torch.Tensor | None) -> torch.Tensor:
-    """In-place running sum over the leading time axis, continuing from ``carry`` (sequential, as per step)."""
+    """In-place running sum over the leading time axis, continuing from ``carry`` (same order as per step)."""
     if carry is not None:
         x[0].add_(carry)
     for t in range(1, x.shape[0]):
@@ -117,152 +122,103 @@ def _cumulate(x: torch.Tensor, carry: torch.Tensor | None) -> torch.Tensor:
     return x
 
 
-def _finish(correct: torch.Tensor, spikes: torch.Tensor, sizes: list[int], names: list[str], n: int, silent: int,
-            seconds: float, settings: dict[str, Any]) -> SimulationResult:
-    """Turn per-step correct counts and per-step spike totals into the result curves."""
-    T = correct.shape[0]
-    t = np.arange(1, T + 1, dtype=np.float64)
-    acc = correct.cpu().numpy().astype(np.float64) / n
-    counts = spikes.cpu().numpy()
-    rates = np.cumsum(counts, axis=1) / (np.asarray(sizes, dtype=np.float64)[:, None] * n * t[None, :])
-    return SimulationResult(acc, rates.reshape(len(sizes), T), names, n, int(silent), seconds, settings)
+class _Batch:
+    """One batch of samples through all T steps, block by block (§S4)."""
+
+    def __init__(self, net: SpikingNetwork, layout: Layout, ws: Workspace, enc: Any, reset: str, decode: str,
+                 probe: Probe | None, index: int) -> None:
+        self.net, self.layout, self.ws, self.enc, self.reset, self.decode = net, layout, ws, enc, reset, decode
+        self.probe, self.index = probe, index
+        self.v: dict[int, torch.Tensor] = {}
+        self.carry: torch.Tensor | None = None
+        self.activity: torch.Tensor | None = None  # per-sample spikes into (membrane) / out of (spikes) the readout
+        self.const0 = None
+        if enc.constant:  # constant input: the first layer's current is the same at every step
+            pre0 = net.layers[0].apply_pre_ops(enc.value)
+            self.const0 = (pre0, net.layers[0].apply_op(pre0))
+
+    def _current(self, l: int, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Direct input and input current of layer ``l`` for all steps of the block, shape (Tc, B, ...)."""
+        tc, B = s.shape[:2]
+        if l == 0 and self.const0 is not None:
+            pre0, cur0 = self.const0
+            return pre0.expand(tc, *pre0.shape), self.ws.get("cur0", (tc, *cur0.shape), cur0.dtype).copy_(cur0)
+        layer = self.net.layers[l]
+        pre = pre_ops_spikes(layer, s.reshape(tc * B, *s.shape[2:]))
+        cur = apply_op_buffered(layer, pre, self.ws, f"cur{l}")
+        return pre.view(tc, B, *pre.shape[1:]), cur.view(tc, B, *cur.shape[1:])
+
+    def _count_activity(self, per_sample: torch.Tensor) -> None:
+        total = per_sample.sum(0)
+        self.activity = total if self.activity is None else self.activity + total
+
+    def block(self, t0: int, tc: int, spike_totals: torch.Tensor) -> torch.Tensor:
+        """Advance by ``tc`` steps; returns the readout output at each step, shape (tc, B, classes)."""
+        lay, s = self.layout, self.enc.block(tc)
+        for l, layer in enumerate(self.net.layers):
+            membrane_readout = l == lay.last and self.decode == "membrane"
+            if membrane_readout:
+                self._count_activity(per_sample_counts(s))
+            pre, cur = self._current(l, s)
+            if self.probe is not None:
+                self.probe.on_current(l, self.index, t0, pre, cur)
+            if membrane_readout:
+                out = _cumulate(cur, self.carry)
+                break
+            if l not in self.v:
+                self.v[l] = initial_membrane(lay.thresholds[l], tuple(cur.shape[1:]), self.net.v_init)
+            s = if_scan(cur, self.v[l], lay.thresholds[l], self.reset)
+            counts = per_sample_counts(s)
+            spike_totals[lay.slot[l], t0:t0 + tc] += counts.sum(1)
+            if self.probe is not None:
+                self.probe.on_spikes(l, self.index, t0, s, self.v[l])
+            if l == lay.last:
+                self._count_activity(counts)
+                out = _cumulate(s, self.carry)
+        self.carry = out[-1].clone()
+        return out
 
 
 def simulate(net: SpikingNetwork, images: torch.Tensor, labels: torch.Tensor, T: int, *, encoding: str = "poisson",
              seed: int = 0, max_rate: float = 1.0, reset: str = "subtract", decode: str = "membrane",
              batch_size: int = 500, time_chunk: int = 50, device: str | torch.device = "auto",
-             dtype: torch.dtype = torch.float32, progress: bool = False, probe: Probe | None = None) -> SimulationResult:
-    """Simulate ``net`` for T steps and return accuracy and rates at every t = 1..T (§S3–§S5).
+             dtype: torch.dtype = torch.float32, progress: bool = False,
+             probe: Probe | None = None) -> SimulationResult:
+    """Simulate ``net`` on ``images`` for T steps; accuracy and rates at every t = 1..T (§S3–§S5).
 
-    Memory: about 3 × batch_size × time_chunk × (largest layer) values of ``dtype``.
+    Memory grows with batch_size × time_chunk × layer sizes (§S4); results do not depend on time_chunk.
     """
-    _check(net, images, labels, T, encoding, reset, decode, batch_size, time_chunk)
-    start = time.perf_counter()
-    dev = resolve_device(device)
+    check_args(net, images, labels, T, encoding, reset, decode, batch_size, time_chunk)
+    start, dev = time.perf_counter(), resolve_device(device)
     net = net.to(dev, dtype)
-    thr = _thresholds(net, images)
-    last, rec = len(net.layers) - 1, recorded_layers(net, decode)
-    slot = {l: i for i, l in enumerate(rec)}
+    layout, ws = Layout(net, images, decode), Workspace(dev)
     correct = torch.zeros(T, dtype=torch.int64, device=dev)
-    spike_totals = torch.zeros(len(rec), T, dtype=torch.float64, device=dev)
-    sizes = [0] * len(rec)
+    spike_totals = torch.zeros(len(layout.recorded), T, dtype=torch.float64, device=dev)
     silent = torch.zeros((), dtype=torch.int64, device=dev)
-    ws = Workspace(dev)
-    batches = range(0, len(images), batch_size)
+    starts = range(0, len(images), batch_size)
     if progress:
         from tqdm import tqdm
-        batches = tqdm(batches, desc="simulate", unit="batch")
+        starts = tqdm(starts, desc="simulate", unit="batch")
     with torch.inference_mode():
-        for b, lo in enumerate(batches):
-            x_b, y = images[lo:lo + batch_size], labels[lo:lo + batch_size].to(dev)
-            B = len(x_b)
-            enc = make_encoder(encoding, x_b, seed=seed, batch_index=b, max_rate=max_rate, device=dev, dtype=dtype,
+        for b, lo in enumerate(starts):
+            x, y = images[lo:lo + batch_size], labels[lo:lo + batch_size].to(dev)
+            enc = make_encoder(encoding, x, seed=seed, batch_index=b, max_rate=max_rate, device=dev, dtype=dtype,
                                workspace=ws)
-            v: dict[int, torch.Tensor] = {}
-            readout_carry: torch.Tensor | None = None
-            activity = torch.zeros(B, dtype=torch.float64, device=dev)
-            const0 = None
-            if enc.constant:  # constant input: the first layer's current is the same every step
-                pre0 = net.layers[0].apply_pre_ops(enc.value)
-                const0 = (pre0, net.layers[0].apply_op(pre0))
+            run = _Batch(net, layout, ws, enc, reset, decode, probe, b)
             for t0 in range(0, T, time_chunk):
                 tc = min(time_chunk, T - t0)
-                s = enc.block(tc)
-                for l, layer in enumerate(net.layers):
-                    if l == last and decode == "membrane":
-                        activity += _per_sample(s).sum(0)
-                    if l == 0 and const0 is not None:
-                        pre = const0[0].unsqueeze(0).expand(tc, *const0[0].shape)
-                        cur = ws.get("cur0", (tc, *const0[1].shape), dtype).copy_(const0[1])
-                    else:
-                        pre = layer.apply_pre_ops(s.reshape(tc * B, *s.shape[2:]))
-                        cur = _apply_op(layer, pre, ws, f"cur{l}")
-                        pre, cur = pre.view(tc, B, *pre.shape[1:]), cur.view(tc, B, *cur.shape[1:])
-                    if probe is not None:
-                        probe.on_current(l, b, t0, pre, cur)
-                    if l == last and decode == "membrane":
-                        readout = _cumulate(cur, readout_carry)
-                        readout_carry = readout[-1].clone()
-                        break
-                    if l not in v:
-                        v[l] = initial_membrane(thr[l], cur.shape[1:], net.v_init)
-                    s = if_scan(cur, v[l], thr[l], reset)
-                    sizes[slot[l]] = s[0, 0].numel()
-                    per_sample = _per_sample(s)
-                    spike_totals[slot[l], t0:t0 + tc] += per_sample.sum(1)
-                    if probe is not None:
-                        probe.on_spikes(l, b, t0, s, v[l])
-                    if l == last:
-                        activity += per_sample.sum(0)
-                        readout = _cumulate(s, readout_carry)
-                        readout_carry = readout[-1].clone()
-                correct[t0:t0 + tc] += (readout.argmax(-1) == y).sum(1)
-            silent += (activity == 0).sum()
+                correct[t0:t0 + tc] += (run.block(t0, tc, spike_totals).argmax(-1) == y).sum(1)
+            silent += (run.activity == 0).sum()
             if probe is not None:
                 probe.on_batch_end(b)
     settings = dict(T=T, encoding=encoding, seed=seed, max_rate=max_rate, reset=reset, decode=decode,
                     batch_size=batch_size, time_chunk=time_chunk, device=str(dev), dtype=str(dtype).split(".")[-1])
-    names = [net.layers[l].name or f"layer{l}" for l in rec]
-    return _finish(correct, spike_totals, sizes, names, len(images), int(silent), time.perf_counter() - start, settings)
-
-
-def simulate_stepwise(net: SpikingNetwork, images: torch.Tensor, labels: torch.Tensor, T: int, *,
-                      encoding: str = "poisson", seed: int = 0, max_rate: float = 1.0, reset: str = "subtract",
-                      decode: str = "membrane", batch_size: int = 500, device: str | torch.device = "cpu",
-                      dtype: torch.dtype = torch.float64, probe: Probe | None = None) -> SimulationResult:
-    """Plain reference: for t, for layer: current, integrate, fire, reset (§S3). Slow; for tests."""
-    _check(net, images, labels, T, encoding, reset, decode, batch_size, 1)
-    start = time.perf_counter()
-    dev = resolve_device(device)
-    net = net.to(dev, dtype)
-    thr = _thresholds(net, images)
-    last, rec = len(net.layers) - 1, recorded_layers(net, decode)
-    correct = torch.zeros(T, dtype=torch.int64)
-    spike_totals = torch.zeros(len(rec), T, dtype=torch.float64)
-    sizes = [net.rate_forward(images[:1].to(dev, dtype))[l][0].numel() for l in rec]
-    silent = 0
-    with torch.inference_mode():
-        for b, lo in enumerate(range(0, len(images), batch_size)):
-            x_b, y = images[lo:lo + batch_size], labels[lo:lo + batch_size].to(dev)
-            enc = make_encoder(encoding, x_b, seed=seed, batch_index=b, max_rate=max_rate, device=dev, dtype=dtype)
-            v: list[torch.Tensor | None] = [None] * len(net.layers)
-            acc: torch.Tensor | float = 0.0
-            activity = torch.zeros(len(x_b), dtype=torch.float64)
-            for t in range(T):
-                s = enc.block(1)[0]
-                for l, layer in enumerate(net.layers):
-                    if l == last and decode == "membrane":
-                        activity += s.reshape(len(x_b), -1).sum(1, dtype=torch.float64).cpu()
-                    pre = layer.apply_pre_ops(s)
-                    cur = layer.apply_op(pre)
-                    if probe is not None:
-                        probe.on_current(l, b, t, pre[None], cur[None])
-                    if l == last and decode == "membrane":
-                        acc = acc + cur
-                        break
-                    if v[l] is None:
-                        v[l] = thr[l] * net.v_init + torch.zeros_like(cur)
-                    v[l] = v[l] + cur
-                    s = (v[l] >= thr[l]).to(dtype)
-                    v[l] = v[l] - s * thr[l] if reset == "subtract" else torch.where(s > 0, 0.0, v[l])
-                    spike_totals[rec.index(l), t] += float(s.sum(dtype=torch.float64))
-                    if probe is not None:
-                        probe.on_spikes(l, b, t, s[None], v[l])
-                    if l == last:
-                        activity += s.reshape(len(x_b), -1).sum(1, dtype=torch.float64).cpu()
-                        acc = acc + s
-                correct[t] += int((acc.argmax(-1) == y).sum())
-            silent += int((activity == 0).sum())
-            if probe is not None:
-                probe.on_batch_end(b)
-    names = [net.layers[l].name or f"layer{l}" for l in rec]
-    settings = dict(T=T, encoding=encoding, seed=seed, max_rate=max_rate, reset=reset, decode=decode,
-                    batch_size=batch_size, time_chunk=1, device=str(dev), dtype=str(dtype).split(".")[-1])
-    return _finish(correct, spike_totals, sizes, names, len(images), silent, time.perf_counter() - start, settings)
+    return finish(layout, correct, spike_totals, len(images), int(silent), start, settings)
 
 
 def to_frame(result: SimulationResult, **ids: Any) -> "Any":
-    """Tidy pandas DataFrame: one row per t with the ``ids`` columns, t, accuracy and rate_<layer> columns."""
+    """Tidy pandas DataFrame: one row per t with the ``ids`` columns, t, accuracy, rate_<layer> columns,
+    n_samples and silent_output."""
     import pandas as pd
 
     T = result.T

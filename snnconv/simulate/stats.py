@@ -43,14 +43,19 @@ class _StatsProbe(Probe):
         self.net, self.picks, self.T, self.first_var = net, picks, T, first_var
         self.offset = 0
         self.batch: dict[str, dict[int, torch.Tensor]] = {k: {} for k in ("cs", "cq", "xs", "xq", "spk")}
-        self.rows: dict[str, list[list[torch.Tensor]]] = {k: [[] for _ in net.layers] for k in ("mu", "var", "pred", "spk")}
+        self.rows: dict[str, list[list[torch.Tensor]]] = {k: [[] for _ in net.layers]
+                                                          for k in ("mu", "var", "pred", "spk")}
 
     def _add(self, key: str, l: int, value: torch.Tensor) -> None:
         acc = self.batch[key]
         acc[l] = value if l not in acc else acc[l] + value
 
+    def _picked(self, layer: int, x: torch.Tensor) -> torch.Tensor:
+        """The sampled neurons of a (steps, B, ...) tensor, as float64 (steps, B, k)."""
+        return x.reshape(x.shape[0], x.shape[1], -1)[:, :, self.picks[layer].to(x.device)].double()
+
     def on_current(self, layer: int, batch: int, t0: int, pre: torch.Tensor, current: torch.Tensor) -> None:
-        cur = current.reshape(current.shape[0], current.shape[1], -1)[:, :, self.picks[layer].to(current.device)].double()
+        cur = self._picked(layer, current)
         self._add("cs", layer, cur.sum(0))
         self._add("cq", layer, (cur * cur).sum(0))
         if layer > 0:
@@ -59,8 +64,7 @@ class _StatsProbe(Probe):
             self._add("xq", layer, (x * x).sum(0))
 
     def on_spikes(self, layer: int, batch: int, t0: int, spikes: torch.Tensor, v: torch.Tensor) -> None:
-        picked = spikes.reshape(spikes.shape[0], spikes.shape[1], -1)[:, :, self.picks[layer].to(spikes.device)]
-        self._add("spk", layer, picked.double().sum(0))
+        self._add("spk", layer, self._picked(layer, spikes).sum(0))
 
     def on_batch_end(self, batch: int) -> None:
         T, acc = self.T, {k: {l: t.cpu() for l, t in d.items()} for k, d in self.batch.items()}
@@ -71,8 +75,8 @@ class _StatsProbe(Probe):
                 v_in = self.first_var[self.offset:self.offset + B]
             else:
                 v_in = (acc["xq"][l] - acc["xs"][l] ** 2 / T) / max(T - 1, 1)
-            w2 = (layer.weight.double() ** 2)
-            pred = layer.apply_op(v_in.clamp(min=0), weight=w2, bias=False).reshape(B, -1)[:, self.picks[l]]
+            pred = layer.apply_op(v_in.clamp(min=0), weight=layer.weight ** 2, bias=False)
+            pred = pred.reshape(B, -1)[:, self.picks[l]]
             self.rows["mu"][l].append(s / T)
             self.rows["var"][l].append(((q - s * s / T) / max(T - 1, 1)).clamp(min=0))
             self.rows["pred"][l].append(pred)
@@ -93,8 +97,9 @@ def record_membrane_stats(net: SpikingNetwork, images: torch.Tensor, T: int, *, 
                           reset: str = "subtract", dtype: torch.dtype = torch.float32) -> "Any":
     """Membrane statistics of a seeded random sample of neurons per layer (readout included), Poisson input (§S6).
 
-    The simulation runs in ``dtype``; all sums are accumulated in float64. Returns a pandas DataFrame, one row per sampled neuron: layer, layer_index, neuron (flat index),
-    channel, fan_in, threshold, mean_current, var_current, std_current, var_pred_exact, rate, n_samples, T.
+    The simulation runs in ``dtype``; all sums are accumulated in float64. Returns a pandas DataFrame, one row
+    per sampled neuron: layer, layer_index, neuron (flat index), channel, fan_in, threshold, mean_current,
+    var_current, std_current, var_pred_exact, rate, n_samples, T.
     """
     import pandas as pd
 
@@ -116,7 +121,11 @@ def record_membrane_stats(net: SpikingNetwork, images: torch.Tensor, T: int, *, 
              decode="membrane", batch_size=batch_size, time_chunk=time_chunk, device=device, dtype=dtype, probe=probe)
     frames = []
     for l, (layer, shape, pick) in enumerate(zip(net64.layers, shapes, picks)):
-        mean = lambda key: torch.cat(probe.rows[key][l]).mean(0).numpy() if probe.rows[key][l] else np.full(len(pick), np.nan)
+        def mean(key: str) -> np.ndarray:
+            """Mean over samples of a per-sample statistic (NaN if never recorded, e.g. readout rates)."""
+            rows = probe.rows[key][l]
+            return torch.cat(rows).mean(0).numpy() if rows else np.full(len(pick), np.nan)
+
         var = mean("var")
         channel = _channel(shape, pick)
         frames.append(pd.DataFrame({

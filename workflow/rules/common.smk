@@ -19,6 +19,13 @@ wildcard_constraints:
     norm=r"[A-Za-z0-9_.+-]+",
 
 
+def download_manifest(w):
+    """With `download: true`, real datasets are fetched (and verified) before they are prepared."""
+    if config["download"] and w.dataset != "digits":
+        return f"{RESULTS}/downloads/{w.dataset}.json"
+    return []
+
+
 def model_dir(w):
     """Folder of one trained ANN."""
     return f"{RESULTS}/models/{w.dataset}/{w.arch}/seed{w.seed}"
@@ -46,5 +53,5 @@ def stats_csvs():
 
 
 def all_targets():
-    """What `snakemake` builds by default: results, figures and tables (report_targets(), figures.smk)."""
-    return sim_csvs() + stats_csvs() + report_targets()
+    """What `snakemake` builds by default: results, figures and tables (REPORT_TARGETS, figures.smk)."""
+    return sim_csvs() + stats_csvs() + REPORT_TARGETS

@@ -6,13 +6,6 @@ DATA_DIR = config.get("data_dir") or os.environ.get("SNNCONV_DATA_DIR") or "data
 from snnconv import cluster  # resources: cluster memory/wall-time requests (docs/slurm.md)
 
 
-def download_manifest(w):
-    """With `download: true`, real datasets are fetched (and verified) before they are prepared."""
-    if config["download"] and w.dataset != "digits":
-        return f"{RESULTS}/downloads/{w.dataset}.json"
-    return []
-
-
 rule download_data:
     output:
         manifest=f"{RESULTS}/downloads/{{dataset}}.json",

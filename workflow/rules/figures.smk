@@ -1,53 +1,35 @@
 # Figures and tables: every simulation result → one tidy table → figures (PDF + PNG + plotted data as CSV)
-# and tables (CSV + LaTeX + Markdown). Part of the default target (see report_targets()).
+# and tables (CSV + LaTeX + Markdown). Part of the default target (REPORT_TARGETS, used by all_targets()).
 
 FIGURES = f"{RESULTS}/figures"
 TABLES = f"{RESULTS}/tables"
 ACCURACY_ALL = f"{TABLES}/accuracy_all.csv"
 
 
-def model_summaries():
-    """Every ANN summary.json (holds the ANN test accuracy)."""
-    return expand(
-        f"{RESULTS}/models/{{dataset}}/{{arch}}/seed{{seed}}/summary.json",
-        dataset=DATASETS, arch=ARCHS, seed=SEEDS,
-    )
-
-
-def stats_networks():
-    """The converted networks whose membrane statistics were recorded (their weights give ‖w‖_p)."""
-    return expand(
-        f"{RESULTS}/snn/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}/network.pt",
-        dataset=DATASETS, arch=ARCHS, seed=SEEDS, norm=STATS_NORMS,
-    )
-
-
-def figure_files(name, exts=("pdf", "png", "csv")):
-    """The files of one figure."""
-    return [f"{FIGURES}/{name}.{ext}" for ext in exts]
-
-
-def table_files(name, exts=("csv", "tex", "md")):
-    """The files of one table."""
-    return [f"{TABLES}/{name}.{ext}" for ext in exts]
-
-
-def report_targets():
-    """Figures and tables built by default (the paper PDF is not: `snakemake paper`)."""
-    names = ["accuracy_vs_T", "coefficient_sweep", "firing_rates", "firing_rates_vs_t", "low_T_gap"]
-    out = [ACCURACY_ALL]
-    for name in names:
-        out += figure_files(name)
-    out += figure_files("variance_claim", ("pdf", "png")) + figure_files("variance_correlation", ("pdf", "png"))
-    for name in ("accuracy_main", "accuracy_full", "variance_correlation"):
-        out += table_files(name)
-    return out
+# Every ANN summary.json (holds the ANN test accuracy).
+MODEL_SUMMARIES = expand(
+    f"{RESULTS}/models/{{dataset}}/{{arch}}/seed{{seed}}/summary.json", dataset=DATASETS, arch=ARCHS, seed=SEEDS
+)
+# The converted networks whose membrane statistics were recorded (their weights give ‖w‖_p).
+STATS_NETWORKS = expand(
+    f"{RESULTS}/snn/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}/network.pt",
+    dataset=DATASETS, arch=ARCHS, seed=SEEDS, norm=STATS_NORMS,
+)
+# Figures and tables built by default (the paper PDF is not: `snakemake paper`); used by all_targets().
+REPORT_TARGETS = (
+    [ACCURACY_ALL]
+    + [f"{FIGURES}/{name}.{ext}" for name in ("accuracy_vs_T", "coefficient_sweep", "firing_rates",
+                                               "firing_rates_vs_t", "low_T_gap") for ext in ("pdf", "png", "csv")]
+    + [f"{FIGURES}/{name}.{ext}" for name in ("variance_claim", "variance_correlation") for ext in ("pdf", "png")]
+    + [f"{TABLES}/{name}.{ext}" for name in ("accuracy_main", "accuracy_full", "variance_correlation")
+       for ext in ("csv", "tex", "md")]
+)
 
 
 rule aggregate:
     input:
         sims=sim_csvs(),
-        summaries=model_summaries(),
+        summaries=MODEL_SUMMARIES,
     output:
         table=ACCURACY_ALL,
     params:
@@ -84,7 +66,7 @@ rule fig_accuracy_vs_T:
 rule fig_variance_claim:
     input:
         stats=stats_csvs(),
-        networks=stats_networks(),
+        networks=STATS_NETWORKS,
     output:
         scatter_pdf=f"{FIGURES}/variance_claim.pdf",
         scatter_png=report(f"{FIGURES}/variance_claim.png", caption="../report/variance_claim.rst",

@@ -6,6 +6,8 @@ import os
 
 PAPER_FIGURES = [f"{FIGURES}/{name}.pdf" for name in
                  ("accuracy_vs_T", "low_T_gap", "variance_correlation", "coefficient_sweep", "firing_rates")]
+# Sources live in the repository (also when run with --directory elsewhere); the PDF in the working directory.
+PAPER_SOURCES = {k: os.path.join(workflow.basedir, "paper", f) for k, f in (("tex", "main.tex"), ("bib", "refs.bib"))}
 PAPER_TABLES = [f"{TABLES}/accuracy_main.tex", f"{TABLES}/variance_correlation.tex", f"{TABLES}/l4_comparison.tex"]
 
 
@@ -30,8 +32,8 @@ rule paper_macros:
 
 rule paper:
     input:
-        tex="paper/main.tex",
-        bib="paper/refs.bib",
+        tex=PAPER_SOURCES["tex"],
+        bib=PAPER_SOURCES["bib"],
         macros=f"{RESULTS}/paper/macros.tex",
         figures=PAPER_FIGURES,
         tables=PAPER_TABLES,

@@ -1,0 +1,68 @@
+"""Shared helpers for the bench/ scripts: machine description and small timing utilities.
+
+Every benchmark prints ratios of times measured in the SAME process run (never compare absolute
+seconds across runs: the machine is shared and its load changes from minute to minute).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from typing import Any, Callable
+
+
+def cpu_model() -> str:
+    """CPU model name from /proc/cpuinfo (or platform.processor())."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_info() -> dict[str, Any]:
+    """nproc, CPU model, load average, Python/torch versions and whether a GPU is visible.
+
+    Versions come from package metadata, so that this does not import torch (seconds on a loaded machine).
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    def ver(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    torch = sys.modules.get("torch")
+    return {
+        "nproc": os.cpu_count(),
+        "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "cpu": cpu_model(),
+        "python": platform.python_version(),
+        "torch": ver("torch"),
+        "cuda": torch.cuda.is_available() if torch is not None else os.path.exists("/dev/nvidiactl"),
+        "spikingjelly": ver("spikingjelly"),
+        "snakemake": ver("snakemake"),
+        "loadavg": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
+
+
+def print_header(name: str) -> None:
+    """One line describing the machine, so every log is self-describing."""
+    i = machine_info()
+    load = "n/a" if i["loadavg"] is None else "/".join(f"{v:.1f}" for v in i["loadavg"])
+    print(f"# {name}: nproc={i['nproc']} affinity={i['affinity']} cpu={i['cpu']!r} python={i['python']} "
+          f"torch={i['torch']} snakemake={i['snakemake']} spikingjelly={i['spikingjelly']} cuda={i['cuda']} loadavg={load} "
+          f"argv={' '.join(sys.argv[1:]) or '-'}", flush=True)
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """(wall seconds, result) of one call."""
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out

@@ -1,0 +1,138 @@
+"""Pipeline overhead: end-to-end default run, then ``snakemake -n`` and a no-op rerun on the finished run.
+
+Usage::
+
+    python bench/bench_pipeline.py              # config/config.yaml (target: < 5 min on 2 cores)
+    python bench/bench_pipeline.py --smoke      # only a dry run of tests/configs/tiny.yaml in an empty workdir
+    python bench/bench_pipeline.py --workdir D  # reuse a finished run in D: only time -n and the no-op rerun
+
+The run happens in a fresh temporary working directory (``snakemake -s <repo>/Snakefile --directory
+<tmp>``), never in the repository's own results/. After the run, the per-rule ``benchmarks/*.tsv`` that
+the workflow writes are summed per rule: that is where the end-to-end time went. Targets: end-to-end
+< 300 s, ``-n`` < 5 s, no-op rerun < 5 s; each is printed as a ``RATIO`` line (time / target).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import print_header  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+TARGETS = {"end-to-end": 300.0, "dry-run (-n)": 5.0, "no-op rerun": 5.0}
+
+
+def snakemake(workdir: Path, config: Path, cores: int, *extra: str, timeout: float = 3600) -> tuple[float, str, int]:
+    """Run the repository's Snakefile in ``workdir``; (wall seconds, combined output, return code)."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(config), "--cores", str(cores), *extra]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    return time.perf_counter() - start, proc.stdout + proc.stderr, proc.returncode
+
+
+def rule_seconds(workdir: Path) -> dict[str, tuple[int, float]]:
+    """Sum of the ``s`` column of every benchmarks/<rule>/...tsv: {rule: (jobs, seconds)}."""
+    totals: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    for tsv in (workdir / "benchmarks").rglob("*.tsv"):
+        rule = tsv.relative_to(workdir / "benchmarks").parts[0]
+        with open(tsv, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                try:
+                    totals[rule][0] += 1
+                    totals[rule][1] += float(row["s"])
+                except (KeyError, ValueError):
+                    pass
+    return {k: (int(v[0]), float(v[1])) for k, v in totals.items()}
+
+
+def python_startup(n: int = 3) -> float:
+    """Best wall time of ``python -c 'import snakemake'`` — the floor under any snakemake call."""
+    best = float("inf")
+    for _ in range(n):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import snakemake.api"], check=True)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Time the run, the dry run and the no-op rerun; print the numbers and the per-rule breakdown."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="use tests/configs/tiny.yaml")
+    ap.add_argument("--config", default=None, help="config file (default config/config.yaml; smoke: tiny.yaml)")
+    ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--workdir", default=None, help="finished run to reuse (skips the end-to-end run)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary working directory")
+    ap.add_argument("--targets", nargs="*", default=None,
+                    help="snakemake targets (default: all)")
+    args = ap.parse_args(argv)
+    targets = list(args.targets or [])
+    config = Path(args.config or REPO / ("tests/configs/tiny.yaml" if args.smoke else "config/config.yaml")).resolve()
+    print_header("bench_pipeline")
+    owned = args.workdir is None
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="snnconv-bench-pipeline-")).resolve()
+    status = 0
+    try:
+        if owned:
+            shutil.copytree(REPO / "config", workdir / "config")  # the Snakefile's default configfile
+        if args.smoke and owned:  # tiny version: plan the whole tiny workflow in an empty workdir, no jobs run
+            sec, out, rc = snakemake(workdir, config, args.cores, "-n", *targets)
+            jobs = re.findall(r"^total\s+(\d+)", out, flags=re.M)
+            target = TARGETS["dry-run (-n)"]
+            print(f"pipeline (smoke): dry-run (-n) of {config.name} in an empty workdir: {sec:.2f} s, "
+                  f"{jobs[-1] if jobs else '?'} jobs planned (rc {rc})")
+            print(f"RATIO pipeline smoke dry-run / target {target:.0f} s = {sec / target:.2f} "
+                  f"({'met' if sec < target else 'MISSED'})", flush=True)
+            return 0 if rc == 0 else 1
+        if owned:
+            sec, out, rc = snakemake(workdir, config, args.cores, *targets)
+            done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", out)
+            jobs = done[-1][1] if done else "?"
+            if rc != 0:
+                print(out[-3000:])
+                print(f"pipeline: end-to-end run FAILED (rc {rc}) after {sec:.1f} s")
+                return 1
+            print(f"pipeline: end-to-end {config.relative_to(REPO) if config.is_relative_to(REPO) else config} "
+                  f"{' '.join(targets) or '(all)'} with --cores {args.cores}: {sec:.1f} s, {jobs} jobs, "
+                  f"workdir {workdir}", flush=True)
+            print(f"RATIO pipeline end-to-end / target {TARGETS['end-to-end']:.0f} s = "
+                  f"{sec / TARGETS['end-to-end']:.2f} ({'met' if sec < TARGETS['end-to-end'] else 'MISSED'})")
+            per_rule = rule_seconds(workdir)
+            total = sum(s for _, s in per_rule.values())
+            print(f"pipeline: per-rule job seconds from benchmarks/*.tsv (sum {total:.1f} s over {args.cores} "
+                  f"core(s); wall {sec:.1f} s):")
+            for rule, (n, s) in sorted(per_rule.items(), key=lambda kv: -kv[1][1]):
+                print(f"  {rule:24s} {n:4d} jobs {s:8.1f} s  ({100 * s / max(total, 1e-9):4.1f}%)")
+        floor = python_startup()
+        for label, extra in (("dry-run (-n)", ("-n",)), ("no-op rerun", ())):
+            sec, out, rc = snakemake(workdir, config, args.cores, *extra, *targets)
+            noop = "Nothing to be done" in out
+            if rc != 0 or not noop:
+                print(out[-3000:])
+                status = 1
+            target = TARGETS[label]
+            print(f"pipeline: {label} on the finished run: {sec:.2f} s (rc {rc}, 'Nothing to be done': {noop}; "
+                  f"python + snakemake import alone {floor:.2f} s)")
+            print(f"RATIO pipeline {label} / target {target:.0f} s = {sec / target:.2f} "
+                  f"({'met' if sec < target and noop else 'MISSED'})", flush=True)
+    finally:
+        if owned and not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

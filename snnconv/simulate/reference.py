@@ -1,0 +1,63 @@
+"""The plain per-step simulation loop: the reference the fast engine must reproduce (docs/method.md §S4)."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from ..network import SpikingNetwork
+from .encoding import make_encoder
+from .engine import Layout, Probe, SimulationResult, check_args, finish, resolve_device
+
+
+def simulate_stepwise(net: SpikingNetwork, images: torch.Tensor, labels: torch.Tensor, T: int, *,
+                      encoding: str = "poisson", seed: int = 0, max_rate: float = 1.0, reset: str = "subtract",
+                      decode: str = "membrane", batch_size: int = 500, device: str | torch.device = "cpu",
+                      dtype: torch.dtype = torch.float64, probe: Probe | None = None) -> SimulationResult:
+    """for t: for layer: current, integrate, fire, reset (§S2–§S3); same arguments and draws as ``simulate``."""
+    check_args(net, images, labels, T, encoding, reset, decode, batch_size, 1)
+    start, dev = time.perf_counter(), resolve_device(device)
+    net = net.to(dev, dtype)
+    layout = Layout(net, images, decode)
+    correct = torch.zeros(T, dtype=torch.int64)
+    spike_totals = torch.zeros(len(layout.recorded), T, dtype=torch.float64)
+    silent = 0
+    with torch.inference_mode():
+        for b, lo in enumerate(range(0, len(images), batch_size)):
+            x, y = images[lo:lo + batch_size], labels[lo:lo + batch_size].to(dev)
+            enc = make_encoder(encoding, x, seed=seed, batch_index=b, max_rate=max_rate, device=dev, dtype=dtype)
+            v: list[torch.Tensor | None] = [None] * len(net.layers)
+            out: torch.Tensor | float = 0.0
+            activity = torch.zeros(len(x), dtype=torch.float64)
+            for t in range(T):
+                s = enc.block(1)[0]
+                for l, layer in enumerate(net.layers):
+                    th = layout.thresholds[l]
+                    if l == layout.last and decode == "membrane":
+                        activity += s.reshape(len(x), -1).sum(1).double().cpu()
+                    pre = layer.apply_pre_ops(s)
+                    cur = layer.apply_op(pre)
+                    if probe is not None:
+                        probe.on_current(l, b, t, pre[None], cur[None])
+                    if l == layout.last and decode == "membrane":
+                        out = out + cur
+                        break
+                    if v[l] is None:
+                        v[l] = th * net.v_init + torch.zeros_like(cur)
+                    v[l] = v[l] + cur
+                    s = (v[l] >= th).to(dtype)
+                    v[l] = v[l] - s * th if reset == "subtract" else torch.where(s > 0, 0.0, v[l])
+                    spike_totals[layout.slot[l], t] += float(s.sum(dtype=torch.float64))
+                    if probe is not None:
+                        probe.on_spikes(l, b, t, s[None], v[l])
+                    if l == layout.last:
+                        activity += s.reshape(len(x), -1).sum(1).double().cpu()
+                        out = out + s
+                correct[t] += int((out.argmax(-1) == y).sum())
+            silent += int((activity == 0).sum())
+            if probe is not None:
+                probe.on_batch_end(b)
+    settings = dict(T=T, encoding=encoding, seed=seed, max_rate=max_rate, reset=reset, decode=decode,
+                    batch_size=batch_size, time_chunk=1, device=str(dev), dtype=str(dtype).split(".")[-1])
+    return finish(layout, correct, spike_totals, len(images), silent, start, settings)

@@ -1,0 +1,40 @@
+"""The benchmark scripts run (smoke sizes) and each prints a ratio line; spikingjelly may be absent."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SECTIONS = ("simulator", "spikingjelly", "pipeline", "memory")
+
+
+def _run(args: list[str], timeout: int, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def test_run_all_smoke_prints_a_ratio_per_section():
+    proc = _run(["bench/run_all.py", "--smoke"], timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    summary = out[out.index("=== summary"):]
+    for name in SECTIONS:
+        block = re.search(rf"\[{name}\] rc=(\d+).*?(?=\n\[|\Z)", summary, re.S)
+        assert block, f"section {name} missing from the summary:\n{summary}"
+        assert block.group(1) == "0", block.group(0)
+        assert re.search(r"ratio|speed-up|skipped: spikingjelly not installed", block.group(0), re.I), block.group(0)
+    assert "NO RATIO LINE" not in summary
+
+
+def test_spikingjelly_bench_skips_cleanly_when_absent(tmp_path):
+    fake = tmp_path / "spikingjelly"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
+    proc = _run(["bench/bench_spikingjelly.py", "--smoke"], timeout=120,
+                env={"PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "skipped: spikingjelly not installed" in proc.stdout

@@ -1,0 +1,134 @@
+"""Every figure on synthetic results: files written, plotted data shaped as expected, labels, no NaN rows."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from figure_data import config, rendered
+from snnconv.plotting import style
+from snnconv.plotting.coefficient_sweep import adjusted_norms, pick_T
+from snnconv.plotting.collect import read_accuracy_all
+from snnconv.plotting.low_T_gap import control_names, gap_norms
+
+FIGURES = ["accuracy_vs_T", "variance_claim", "variance_correlation", "coefficient_sweep", "firing_rates",
+           "firing_rates_vs_t", "low_T_gap"]
+
+
+@pytest.fixture(scope="module")
+def out():
+    return rendered()
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_figure_files_written(out, name):
+    pdf, png = out["figures"] / f"{name}.pdf", out["figures"] / f"{name}.png"
+    assert pdf.read_bytes()[:4] == b"%PDF" and png.read_bytes()[:4] == b"\x89PNG"
+    assert png.stat().st_size > 5000  # something was drawn
+    assert not list(out["figures"].glob(".*.tmp*"))
+
+
+def _data(out, name):
+    data = pd.read_csv(out["figures"] / f"{name}.csv")
+    assert len(data) and not data.isna().all(axis=1).any()
+    assert data["mean"].notna().all()
+    return data
+
+
+def test_accuracy_vs_T(out):
+    cfg = out["config"]
+    data = _data(out, "accuracy_vs_T")
+    norms = cfg["conversion"]["norms"]
+    assert set(data["norm"]) == set(norms)  # the sweep is left out
+    assert len(data) == len(cfg["archs"]) * len(norms) * cfg["simulation"]["T"]
+    assert (data["n"] == 2).all() and data["ci_low"].notna().all()
+    lab = out["labels"]["accuracy_vs_T"]
+    assert {"digits / mlp", "digits / cnn"} <= set(lab["titles"])
+    assert "ANN" in lab["legend"] and r"$L_{4}$ (k=0.5)" in lab["legend"] and len(lab["legend"]) == len(norms) + 1
+    assert "timestep t" in lab["xlabels"] and "accuracy (%)" in lab["ylabels"]
+    assert "2 replicates" in lab["suptitle"]
+
+
+def test_coefficient_sweep(out):
+    cfg = out["config"]
+    data = _data(out, "coefficient_sweep")
+    assert set(data["curve"]) == {"L1", "L4", "Linf", "uniform"}
+    assert sorted(data["k"].unique()) == [-0.5, 0.5]
+    assert sorted(data["T"].unique()) == pick_T(cfg["report"]["T_points"], 3)
+    assert len(data) == len(cfg["archs"]) * 4 * 2 * 3
+    lab = out["labels"]["coefficient_sweep"]
+    assert "uniform control" in lab["legend"] and r"$L_{\infty}$" in lab["legend"]
+    assert "coefficient k" in lab["xlabels"]
+
+
+def test_adjusted_norms_drop_duplicate_aliases():
+    conv = config()["conversion"]
+    names = ["l4", "uniform-l4", "lp4_k0.5_scale_max", "uniform_k0.5_scale_max", "max"]
+    adj = adjusted_norms(pd.DataFrame({"norm": names}), conv)
+    assert sorted(adj["norm"]) == ["lp4_k0.5_scale_max", "uniform_k0.5_scale_max"]  # canonical names kept
+    only_alias = adjusted_norms(pd.DataFrame({"norm": ["l4", "max"]}), conv)
+    assert only_alias["norm"].tolist() == ["l4"] and only_alias["reference"].tolist() == ["max"]
+
+
+def test_pick_T():
+    assert pick_T([10, 25, 50, 100, 200]) == [10, 50, 200]
+    assert pick_T([5, 20]) == [5, 20]
+    assert pick_T([10, 25, 50, 100, 200], T_max=60) == [10, 25, 50]
+
+
+def test_firing_rates(out):
+    data = _data(out, "firing_rates")
+    assert len(data) == 4 * len(out["config"]["conversion"]["norms"])  # 2 spiking layers per arch
+    cnn = data[data["arch"] == "cnn"].sort_values("layer_order")
+    assert cnn["layer"].drop_duplicates().tolist() == ["conv2d0", "linear4"]  # depth order, not column order
+    assert ((data["mean"] >= 0) & (data["mean"] <= 1)).all()
+    vs_t = _data(out, "firing_rates_vs_t")
+    assert vs_t["t"].min() == 1 and vs_t["t"].max() == out["config"]["simulation"]["T"]
+    assert "mean firing rate (%)" in out["labels"]["firing_rates"]["ylabels"]
+
+
+def test_low_T_gap_controls_beside_l4(out):
+    cfg = out["config"]
+    data = _data(out, "low_T_gap")
+    order = list(dict.fromkeys(data["norm"]))
+    i = order.index("l4")
+    assert order[i:i + 3] == ["l4", "uniform-l4", "max-v0half"]
+    assert len(data) == len(cfg["archs"]) * len(cfg["conversion"]["norms"]) * len(cfg["report"]["T_points"])
+    assert (data["mean"] <= 0.05).all()  # synthetic SNNs never beat their ANN by much
+    lab = out["labels"]["low_T_gap"]
+    assert [t for t in lab["titles"] if t][:3] == ["T = 5", "T = 20", "T = 60"]
+
+
+def test_controls_found_under_sweep_names():
+    conv = config()["conversion"]
+    df = pd.DataFrame({"norm": ["max", "lp4_k0.5_scale_max", "uniform_k0.5_scale_max", "max-v0half"]})
+    assert control_names(df, conv) == {"l4": "lp4_k0.5_scale_max", "uniform": "uniform_k0.5_scale_max",
+                                       "v0half": "max-v0half"}
+    conv2 = {**conv, "norms": ["max", "lp4_k0.5_scale_max", "max-v0half", "uniform_k0.5_scale_max"]}
+    assert gap_norms(df, conv2) == ["max", "lp4_k0.5_scale_max", "uniform_k0.5_scale_max", "max-v0half"]
+
+
+def test_empty_input_still_writes_figures(tmp_path, out):
+    from snnconv.plotting import accuracy_vs_T, coefficient_sweep, firing_rates, low_T_gap
+
+    conv = out["config"]["conversion"]
+    df = read_accuracy_all(out["table"], rates=False)
+    none = df[df["norm"] == "none"]  # no adjusted norm, no rate columns
+    coefficient_sweep.plot_coefficient_sweep(none, conv, [5], tmp_path / "sweep")
+    firing_rates.plot_firing_rates(none, conv, tmp_path / "rates")
+    accuracy_vs_T.plot_accuracy_vs_T(df.iloc[:0], conv, tmp_path / "acc")
+    low_T_gap.plot_low_T_gap(df.iloc[:0], conv, [5], tmp_path / "gap")
+    for stem in ("sweep", "rates", "acc", "gap"):
+        assert (tmp_path / f"{stem}.pdf").exists() and (tmp_path / f"{stem}.png").exists()
+
+
+def test_style_is_readable_at_column_width():
+    style.apply_style()
+    import matplotlib
+
+    assert matplotlib.rcParams["font.size"] >= 7 and matplotlib.rcParams["legend.fontsize"] >= 6
+    assert style.COLUMN_WIDTH == pytest.approx(3.4)
+    assert len(set(style.FAMILY_COLORS.values())) == len(style.FAMILY_COLORS)
+    assert not math.isnan(style.PNG_DPI)
