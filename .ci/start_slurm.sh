@@ -8,8 +8,9 @@
 # daemons) and Debian/Ubuntu. It writes /etc/slurm/slurm.conf and gres.conf (the jobs' own srun calls
 # run with a scrubbed SLURM_* environment, so SLURM_CONF alone does not reach them), but refuses to
 # replace such files that it did not write; state, logs and PID files live in $SNNCONV_SLURM_DIR
-# (default /tmp/snnconv-slurm). The node is this machine (NodeAddr=127.0.0.1) with all its CPUs, ~90 % of its memory and
-# one fake GPU (gres gpu:1 on /dev/null), so GPU requests are scheduled like on a GPU partition.
+# (default /tmp/snnconv-slurm). The node is this machine (NodeAddr=127.0.0.1) with all its CPUs,
+# ~90 % of its memory and one fake GPU (gres gpu:1 on /dev/null), so GPU requests are scheduled as on
+# a GPU partition.
 # Partitions: debug (default) and gpu, both on the one node. No slurmdbd, hence no sacct: job status
 # comes from squeue, which keeps finished jobs for MinJobAge=300 s. Sourcing it again reuses running
 # daemons. On failure it prints why and returns 0 without exporting SNNCONV_SLURM, so the rest of CI
@@ -132,9 +133,11 @@ _snnconv_slurm_start() {
     slurmd -N snnconv -f "$SLURM_CONF" || { _snnconv_slurm_log "slurmd failed: see $d/log/slurmd.log"; return 1; }
   fi
 
-  for i in $(seq 300); do  # up to 30 s for the node to register
+  local deadline=$((SECONDS + 30))  # for the node to register
+  while :; do
     state=$(timeout 5 sinfo -h -N -n snnconv -o %t 2>/dev/null | head -n 1)
     case "$state" in idle|mix|alloc) break ;; esac
+    [ "$SECONDS" -lt "$deadline" ] || break
     sleep 0.1
   done
   case "$state" in
@@ -148,7 +151,7 @@ _snnconv_slurm_start() {
 stop_slurm() {
   local d=${SNNCONV_SLURM_DIR:-/tmp/snnconv-slurm} f pid i
   if [ -s "$d/slurmctld.pid" ] && command -v scancel >/dev/null 2>&1; then
-    timeout 10 scancel --user="$(id -un)" 2>/dev/null  # the jobs of this throwaway cluster
+    timeout 10 scancel --user="$(id -un)" 2>/dev/null || true  # the jobs of this throwaway cluster
     sleep 1
   fi
   for f in slurmd slurmctld munged; do
@@ -156,7 +159,7 @@ stop_slurm() {
     pid=$(cat "$d/$f.pid")
     if kill "$pid" 2>/dev/null; then
       for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+      if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
     fi
     rm -f "$d/$f.pid"
   done

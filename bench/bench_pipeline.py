@@ -33,29 +33,53 @@ REPO = Path(__file__).resolve().parents[1]
 TARGETS = {"end-to-end": 300.0, "dry-run (-n)": 5.0, "no-op rerun": 5.0}
 
 
-def snakemake(workdir: Path, config: Path, cores: int, *extra: str, timeout: float = 3600) -> tuple[float, str, int]:
-    """Run the repository's Snakefile in ``workdir``; (wall seconds, combined output, return code)."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+def snapshot(dest: Path) -> Path:
+    """Copy the repository's tracked and untracked-but-not-ignored files to ``dest`` (code frozen for the run)."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO, capture_output=True,
+                           check=True).stdout.decode().split("\0")
+    for rel in filter(None, files):
+        src = REPO / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    return dest
+
+
+def snakemake(workdir: Path, config: Path, cores: int, *extra: str, code: Path = REPO,
+              timeout: float = 3600) -> tuple[float, str, int]:
+    """Run ``code``'s Snakefile in ``workdir``; (wall seconds, combined output, return code).
+
+    ``code`` also goes first on PYTHONPATH, so that job scripts import that tree's snnconv.
+    """
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(code / "Snakefile"), "--directory", str(workdir),
            "--configfile", str(config), "--cores", str(cores), *extra]
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    env = {**os.environ, "PYTHONHASHSEED": "0",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(code), os.environ.get("PYTHONPATH")]))}
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     return time.perf_counter() - start, proc.stdout + proc.stderr, proc.returncode
 
 
-def rule_seconds(workdir: Path) -> dict[str, tuple[int, float]]:
-    """Sum of the ``s`` column of every benchmarks/<rule>/...tsv: {rule: (jobs, seconds)}."""
-    totals: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+def rule_seconds(workdir: Path) -> dict[str, dict[str, float]]:
+    """Per rule: jobs, summed wall ``s`` and ``cpu_time`` from benchmarks/<rule>/...tsv, and the summed
+    in-script time from ``done in X s`` lines of logs/<rule>/...log (where the script logs one)."""
+    totals: dict[str, dict[str, float]] = defaultdict(lambda: {"jobs": 0, "s": 0.0, "cpu": 0.0, "inner": 0.0})
     for tsv in (workdir / "benchmarks").rglob("*.tsv"):
         rule = tsv.relative_to(workdir / "benchmarks").parts[0]
         with open(tsv, newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh, delimiter="\t"):
                 try:
-                    totals[rule][0] += 1
-                    totals[rule][1] += float(row["s"])
+                    totals[rule]["jobs"] += 1
+                    totals[rule]["s"] += float(row["s"])
+                    totals[rule]["cpu"] += float(row.get("cpu_time") or 0.0)
                 except (KeyError, ValueError):
                     pass
-    return {k: (int(v[0]), float(v[1])) for k, v in totals.items()}
+    for rule in list(totals):
+        for log in (workdir / "logs" / rule).rglob("*.log"):
+            found = re.findall(r"done in ([0-9.]+) s", log.read_text(errors="replace"))
+            if found:
+                totals[rule]["inner"] += float(found[-1])
+    return dict(totals)
 
 
 def python_startup(n: int = 3) -> float:
@@ -76,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--workdir", default=None, help="finished run to reuse (skips the end-to-end run)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary working directory")
+    ap.add_argument("--live", action="store_true",
+                    help="run the repository's own Snakefile/code instead of a frozen copy (edits made to the "
+                         "tree during the run then make the 'no-op' rerun re-run the edited rules)")
     ap.add_argument("--targets", nargs="*", default=None,
                     help="snakemake targets (default: all)")
     args = ap.parse_args(argv)
@@ -84,12 +111,21 @@ def main(argv: list[str] | None = None) -> int:
     print_header("bench_pipeline")
     owned = args.workdir is None
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="snnconv-bench-pipeline-")).resolve()
+    code = REPO if args.live or not owned else snapshot(workdir / "src")
+    if code != REPO and config.is_relative_to(REPO):
+        config = code / config.relative_to(REPO)
     status = 0
+
+    def smk(*extra: str) -> tuple[float, str, int]:
+        return snakemake(workdir, config, args.cores, *extra, code=code)
+
+    print(f"pipeline: code {'frozen copy in ' + str(code) if code != REPO else 'live tree ' + str(REPO)}, "
+          f"workdir {workdir}", flush=True)
     try:
         if owned:
-            shutil.copytree(REPO / "config", workdir / "config")  # the Snakefile's default configfile
+            shutil.copytree(code / "config", workdir / "config")  # the Snakefile's default configfile
         if args.smoke and owned:  # tiny version: plan the whole tiny workflow in an empty workdir, no jobs run
-            sec, out, rc = snakemake(workdir, config, args.cores, "-n", *targets)
+            sec, out, rc = smk("-n", *targets)
             jobs = re.findall(r"^total\s+(\d+)", out, flags=re.M)
             target = TARGETS["dry-run (-n)"]
             print(f"pipeline (smoke): dry-run (-n) of {config.name} in an empty workdir: {sec:.2f} s, "
@@ -98,27 +134,28 @@ def main(argv: list[str] | None = None) -> int:
                   f"({'met' if sec < target else 'MISSED'})", flush=True)
             return 0 if rc == 0 else 1
         if owned:
-            sec, out, rc = snakemake(workdir, config, args.cores, *targets)
+            sec, out, rc = smk(*targets)
             done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", out)
             jobs = done[-1][1] if done else "?"
             if rc != 0:
                 print(out[-3000:])
                 print(f"pipeline: end-to-end run FAILED (rc {rc}) after {sec:.1f} s")
                 return 1
-            print(f"pipeline: end-to-end {config.relative_to(REPO) if config.is_relative_to(REPO) else config} "
-                  f"{' '.join(targets) or '(all)'} with --cores {args.cores}: {sec:.1f} s, {jobs} jobs, "
-                  f"workdir {workdir}", flush=True)
+            print(f"pipeline: end-to-end {config.name} {' '.join(targets) or '(all)'} with --cores {args.cores}: "
+                  f"{sec:.1f} s, {jobs} jobs", flush=True)
             print(f"RATIO pipeline end-to-end / target {TARGETS['end-to-end']:.0f} s = "
                   f"{sec / TARGETS['end-to-end']:.2f} ({'met' if sec < TARGETS['end-to-end'] else 'MISSED'})")
             per_rule = rule_seconds(workdir)
-            total = sum(s for _, s in per_rule.values())
-            print(f"pipeline: per-rule job seconds from benchmarks/*.tsv (sum {total:.1f} s over {args.cores} "
-                  f"core(s); wall {sec:.1f} s):")
-            for rule, (n, s) in sorted(per_rule.items(), key=lambda kv: -kv[1][1]):
-                print(f"  {rule:24s} {n:4d} jobs {s:8.1f} s  ({100 * s / max(total, 1e-9):4.1f}%)")
+            total = sum(r["s"] for r in per_rule.values())
+            print(f"pipeline: per rule, from benchmarks/*.tsv (job wall s, job CPU s) and logs ('done in X s' = "
+                  f"the script's own compute); job wall sum {total:.1f} s over {args.cores} core(s), run wall {sec:.1f} s:")
+            for rule, r in sorted(per_rule.items(), key=lambda kv: -kv[1]["s"]):
+                inner = f", in-script {r['inner']:7.1f} s" if r["inner"] else ""
+                print(f"  {rule:24s} {int(r['jobs']):4d} jobs  wall {r['s']:7.1f} s ({100 * r['s'] / max(total, 1e-9):4.1f}%)"
+                      f"  CPU {r['cpu']:7.1f} s  per job {r['s'] / max(r['jobs'], 1):5.1f} s{inner}")
         floor = python_startup()
         for label, extra in (("dry-run (-n)", ("-n",)), ("no-op rerun", ())):
-            sec, out, rc = snakemake(workdir, config, args.cores, *extra, *targets)
+            sec, out, rc = smk(*extra, *targets)
             noop = "Nothing to be done" in out
             if rc != 0 or not noop:
                 print(out[-3000:])

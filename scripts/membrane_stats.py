@@ -7,13 +7,15 @@ Logic lives in :func:`main` (plain arguments, callable from tests); ``snakemake`
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from snnconv.atomic import write_csv
 from snnconv.network import load_network
 from snnconv.simulate import record_membrane_stats
 from snnconv.simulate.runio import clean_ids, make_logger, load_test_split
 
 DEFAULTS: dict[str, Any] = {"T": 1000, "neurons_per_layer": 64, "samples": 100, "seed": 0, "max_rate": 1.0,
-                            "batch_size": 100, "time_chunk": 50, "device": "auto"}
+                            "batch_size": 100, "time_chunk": 50, "device": "auto", "norms": ["max"], "threads": 1}
 
 
 def main(network: str | Path, data: str | Path, out_csv: str | Path, ids: dict[str, Any], cfg: dict[str, Any],
@@ -24,6 +26,7 @@ def main(network: str | Path, data: str | Path, out_csv: str | Path, ids: dict[s
     if unknown:
         log.warning("ignoring unknown config['stats'] keys %s", unknown)
     cfg = DEFAULTS | dict(cfg)
+    torch.set_num_threads(int(cfg["threads"]))  # fixed, so results do not depend on --cores
     ids = clean_ids(ids)
     images, _ = load_test_split(data, int(cfg["samples"]))
     net = load_network(network)

@@ -7,6 +7,8 @@ Logic lives in :func:`main` (plain arguments, callable from tests); ``snakemake`
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from snnconv.atomic import write_csv
 from snnconv.network import load_network
 from snnconv.simulate import simulate, to_frame
@@ -14,7 +16,7 @@ from snnconv.simulate.runio import clean_ids, make_logger, load_test_split
 
 DEFAULTS: dict[str, Any] = {"T": 1000, "encoding": "poisson", "max_rate": 1.0, "reset": "subtract",
                             "decode": "membrane", "batch_size": 500, "time_chunk": 50, "device": "auto",
-                            "test_subset": 0}
+                            "test_subset": 0, "input_seeds": [0], "threads": 1}
 
 
 def main(network: str | Path, data: str | Path, out_csv: str | Path, ids: dict[str, Any], cfg: dict[str, Any],
@@ -25,6 +27,7 @@ def main(network: str | Path, data: str | Path, out_csv: str | Path, ids: dict[s
     if unknown:
         log.warning("ignoring unknown config['simulation'] keys %s", unknown)
     cfg = DEFAULTS | dict(cfg)
+    torch.set_num_threads(int(cfg["threads"]))  # fixed, so results do not depend on --cores
     ids = clean_ids(ids)
     net = load_network(network)
     images, labels = load_test_split(data, cfg["test_subset"])

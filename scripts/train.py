@@ -2,6 +2,7 @@
 
 
 import logging
+import sys
 from typing import Any
 
 from snnconv.atomic import write_csv, write_json
@@ -37,4 +38,4 @@ if __name__ == "__main__" and "snakemake" in globals():
     setup_logging(snakemake.log[0])
     main(snakemake.input.data, snakemake.output.model, snakemake.output.metrics, snakemake.output.summary,
          snakemake.wildcards.arch, int(snakemake.wildcards.seed), dict(snakemake.params.training),
-         dict(snakemake.params.arch_options))
+         dict(snakemake.params.arch_options), progress=sys.stderr.isatty())

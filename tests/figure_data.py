@@ -7,7 +7,9 @@ output folder for the whole test session, so each test only checks what it needs
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
+import shutil
 import tempfile
 from pathlib import Path
 from types import ModuleType
@@ -55,6 +57,7 @@ def synthetic_tree() -> dict[str, Any]:
         from snnconv.plotting.synthetic import write_synthetic_results
 
         root = Path(tempfile.mkdtemp(prefix="snnconv_figs_"))
+        atexit.register(shutil.rmtree, root, True)  # removed when the test session ends
         cfg = config()
         paths = write_synthetic_results(root / "results", cfg)
         _CACHE["tree"] = {"root": root, "config": cfg, "paths": paths}

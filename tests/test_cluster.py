@@ -143,6 +143,10 @@ def test_slurm_profile_knobs_come_from_the_environment():
     assert {"slurm_account=lab42", "slurm_partition=cpu"} <= set(knobs["default-resources"])
     assert {"simulate:slurm_partition=a100q", "simulate:gpu_model=a100"} <= set(knobs["set-resources"])
     assert knobs["jobs"] == "7" and "slurm-no-account" not in knobs
+    assert parse_profile("slurm", {"SNNCONV_SLURM_STATUS": "sacct"})["slurm-status-command"] == "sacct"
+    # Without a working sacct (no SLURM here, or no accounting database) job status comes from squeue.
+    if subprocess.run("sacct -n -X -o JobID -S now", shell=True, capture_output=True).returncode != 0:
+        assert plain["slurm-status-command"] == "squeue"
 
 
 @pytest.mark.parametrize("name", ["slurm", "slurm-ci"])

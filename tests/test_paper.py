@@ -72,7 +72,7 @@ def test_verdicts_follow_the_data(better):
     d = _defs(text)
     assert d["LFourVerdict"] == ("improved" if better else "did not improve")
     assert d["LFourVsUniformVerdict"] == ("outperformed" if better else "did not outperform")
-    assert d["LFourGainLowT"] == ("+10.0" if better else "-10.0")
+    assert d["LFourGainLowT"] == ("$+10.0$" if better else "$-10.0$")
     assert set(per_net["comparison"]) == {"Base", "Uniform", "VZero"}
     assert d["VarianceVerdict"].startswith("could not be evaluated")
 

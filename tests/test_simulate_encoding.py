@@ -2,7 +2,7 @@
 
 import torch
 
-from snnconv.simulate import ConstantEncoder, PoissonEncoder, batch_seed, make_encoder
+from snnconv.simulate import ConstantEncoder, PoissonEncoder, Workspace, batch_seed, make_encoder
 
 
 def test_poisson_spike_counts_within_binomial_bounds():
@@ -39,6 +39,15 @@ def test_stream_independent_of_time_chunk_and_dtype():
     enc = PoissonEncoder(p, 9, 0, dtype=torch.float64)
     pieces = torch.cat([enc.block(n) for n in (1, 4, 11, 14)])
     assert pieces.dtype == torch.float64 and torch.equal(whole.double(), pieces)
+
+
+def test_blocks_are_fresh_without_workspace_and_reused_with_one():
+    p = torch.full((2, 1, 4, 4), 0.5)
+    enc = PoissonEncoder(p, 0, 0)
+    a, b = enc.block(3), enc.block(3)
+    assert a.data_ptr() != b.data_ptr() and not torch.equal(a, b)
+    shared = PoissonEncoder(p, 0, 0, workspace=Workspace())
+    assert shared.block(3).data_ptr() == shared.block(3).data_ptr()
 
 
 def test_constant_encoder_and_factory():

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Callable
 
 import pytest
 
@@ -80,37 +81,42 @@ def start(workdir: Path, log: Path, *args: str) -> subprocess.Popen:
                             stderr=subprocess.STDOUT, text=True)
 
 
-def finish(proc: subprocess.Popen, log: Path, what: str) -> str:
-    """Wait for ``proc``; its output, or a failure with the end of it."""
-    try:
-        proc.wait(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+def slurm_jobs(name: str) -> list[dict[str, str]]:
+    """Jobs named ``name`` that slurmctld knows (it forgets finished ones after MinJobAge=300 s)."""
+    fields = ["JobID", "State", "Partition", "MinMemory", "tres-per-job", "Comment"]
+    proc = subprocess.run(["squeue", "--states=all", "-h", "-n", name, "-O", ",".join(f"{f}:100" for f in fields)],
+                          capture_output=True, text=True, timeout=30)
+    return [dict(zip(fields, line.split())) for line in proc.stdout.splitlines() if line.strip()]
+
+
+def watch(proc: subprocess.Popen, log: Path, what: str,
+          on_poll: Callable[[list[dict[str, str]]], None] | None = None) -> SimpleNamespace:
+    """Wait for a snakemake run on SLURM, recording its jobs from squeue as they go (``on_poll`` sees them).
+
+    Returns its output, SLURM run ID (the --job-name of all its jobs) and jobs (last state, oldest first);
+    fails with the end of the output if it fails.
+    """
+    rid, seen, deadline = None, {}, time.monotonic() + TIMEOUT
+    while True:
+        done = proc.poll() is not None
+        if rid is None:
+            match = re.search(r"SLURM run ID: (\S+)", log.read_text())
+            rid = match.group(1) if match else None
+        if rid is not None:
+            seen.update((job["JobID"], job) for job in slurm_jobs(rid))
+            if on_poll is not None and not done:
+                on_poll(sorted(seen.values(), key=lambda j: int(j["JobID"])))
+        if done:
+            break
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            break
+        time.sleep(0.5)
     text = log.read_text()
     if proc.returncode != 0:
         pytest.fail(f"{what} failed ({proc.returncode}):\n{text[-6000:]}")
-    return text
-
-
-def run_id(log: Path, timeout: float = 120) -> str:
-    """The plugin's SLURM run ID (every job's --job-name), read from a running snakemake's output."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        match = re.search(r"SLURM run ID: (\S+)", log.read_text())
-        if match:
-            return match.group(1)
-        time.sleep(0.2)
-    pytest.fail(f"no 'SLURM run ID' in {log} after {timeout} s:\n{log.read_text()[-3000:]}")
-
-
-def slurm_jobs(name: str) -> list[dict[str, str]]:
-    """Jobs named ``name`` known to slurmctld (finished ones stay MinJobAge=300 s), oldest first."""
-    fields = ["JobID", "State", "Partition", "MinMemory", "tres-per-job", "Comment"]
-    proc = subprocess.run(["squeue", "--states=all", "-h", "-n", name, "-O", ",".join(f"{f}:100" for f in fields)],
-                          capture_output=True, text=True, timeout=30, check=True)
-    jobs = [dict(zip(fields, line.split())) for line in proc.stdout.splitlines() if line.strip()]
-    return sorted(jobs, key=lambda j: int(j["JobID"]))
+    return SimpleNamespace(log=text, run_id=rid, jobs=sorted(seen.values(), key=lambda j: int(j["JobID"])))
 
 
 def memory_mb(value: str) -> float:
@@ -127,6 +133,12 @@ def outputs(workdir: Path) -> dict[str, bytes]:
     return {t: (workdir / t).read_bytes() for t in TARGETS}
 
 
+def finish_local(proc: subprocess.Popen, log: Path) -> None:
+    proc.wait(timeout=TIMEOUT)
+    if proc.returncode != 0:
+        pytest.fail(f"local reference run failed ({proc.returncode}):\n{log.read_text()[-6000:]}")
+
+
 @pytest.fixture(scope="module")
 def slurm_run(cluster, tmp_path_factory) -> SimpleNamespace:
     """The tiny workflow through SLURM, and the same targets run locally (alongside) as the reference."""
@@ -135,13 +147,13 @@ def slurm_run(cluster, tmp_path_factory) -> SimpleNamespace:
     t0 = time.monotonic()
     local = start(local_dir, root / "local.log", "--cores", "1", "--workflow-profile", "none", *TARGETS)
     proc = start(slurm_dir, root / "slurm.log", "--workflow-profile", str(PROFILE), *TARGETS)
-    rid = run_id(root / "slurm.log")
-    text = finish(proc, root / "slurm.log", "snakemake on SLURM")
-    wall = time.monotonic() - t0
-    finish(local, root / "local.log", "local reference run")
-    steps = re.findall(r"(\d+) of (\d+) steps \(100%\) done", text)
-    return SimpleNamespace(local=local_dir, work=slurm_dir, log=text, wall=wall, run_id=rid,
-                           steps=int(steps[-1][1]) if steps else 0, jobs=slurm_jobs(rid))
+    run = watch(proc, root / "slurm.log", "snakemake on SLURM")
+    run.wall = time.monotonic() - t0
+    finish_local(local, root / "local.log")
+    steps = re.findall(r"(\d+) of (\d+) steps \(100%\) done", run.log)
+    run.steps = int(steps[-1][1]) if steps else 0
+    run.local, run.work = local_dir, slurm_dir
+    return run
 
 
 def test_workflow_runs_through_sbatch_and_matches_a_local_run(slurm_run):
@@ -154,7 +166,7 @@ def test_workflow_runs_through_sbatch_and_matches_a_local_run(slurm_run):
               f"mem={job['MinMemory']} tres={job['tres-per-job']} {job['State']}")
     # Every job went through sbatch: one SLURM log per submission, one submission per rule or group.
     assert kinds == sorted(SUBMISSIONS), f"SLURM logs: {[str(p) for p in logs]}"
-    assert len(logs) == len(SUBMISSIONS) == len(slurm_run.jobs)
+    assert len(logs) == len(SUBMISSIONS) == len(slurm_run.jobs), slurm_run.jobs
     # Partitions and the (fake) GPU requested as the profile says; everything completed.
     by_kind = {j["Comment"].split("_wildcards_")[0]: j for j in slurm_run.jobs}
     for kind, partition in SUBMISSIONS.items():
@@ -174,31 +186,35 @@ def test_a_killed_job_is_retried_and_the_workflow_completes(slurm_run):
         (work / target).unlink()
     before = set(slurm_logs(work))
     log = work.parent / "retry.log"
+    killed: dict = {}
+    running_since: list[float] = []
     t0 = time.monotonic()
+
+    def kill_once_running(jobs: list[dict[str, str]]) -> None:
+        running = [j for j in jobs if j["State"] == "RUNNING"]
+        if killed or not running:
+            return
+        if not running_since:
+            running_since.append(time.monotonic())
+        if time.monotonic() - running_since[0] >= 2:  # mid-run: the job step has started the simulations
+            subprocess.run(["scancel", running[0]["JobID"]], check=True, timeout=30)
+            killed.update(running[0], at=time.monotonic() - t0)
+
     proc = start(work, log, "--workflow-profile", str(PROFILE), *TARGETS)
-    rid = run_id(log)
-    killed, deadline = None, time.monotonic() + TIMEOUT
-    while killed is None and time.monotonic() < deadline and proc.poll() is None:
-        running = [j for j in slurm_jobs(rid) if j["State"] == "RUNNING"]
-        if running:
-            time.sleep(2)  # mid-run: the job step has started the simulations
-            killed = running[0]
-            subprocess.run(["scancel", killed["JobID"]], check=True, timeout=30)
-            t_kill = time.monotonic() - t0
-        else:
-            time.sleep(0.2)
-    assert killed is not None, f"no running job to cancel:\n{log.read_text()[-3000:]}"
-    text = finish(proc, log, "snakemake after scancel")
+    run = watch(proc, log, "snakemake after scancel", on_poll=kill_once_running)
     wall = time.monotonic() - t0
-    jobs = slurm_jobs(rid)
     new_logs = sorted(set(slurm_logs(work)) - before)
-    print(f"\n[slurm] retry: cancelled job {killed['JobID']} ({killed['Comment']}) {t_kill:.1f} s in; "
-          f"{len(jobs)} submissions ({', '.join(j['JobID'] + ' ' + j['State'] for j in jobs)}); "
+    jobs = run.jobs
+    print(f"\n[slurm] retry: cancelled job {killed.get('JobID')} ({killed.get('Comment')}) "
+          f"{killed.get('at', float('nan')):.1f} s in; {len(jobs)} submissions "
+          f"({', '.join(j['JobID'] + ' ' + j['State'] + ' mem=' + j['MinMemory'] for j in jobs)}); "
           f"the workflow completed after {wall:.1f} s")
+    assert "JobID" in killed, f"no running job to cancel:\n{run.log[-3000:]}"
     assert [j["State"] for j in jobs] == ["CANCELLED", "COMPLETED"], jobs
+    assert jobs[0]["JobID"] == killed["JobID"]
     assert jobs[0]["Comment"] == jobs[1]["Comment"] == "rule_spiking_membrane_stats_simulate"
     assert len(new_logs) == 2, new_logs
-    assert "Trying to restart job" in text
+    assert "Trying to restart job" in run.log
     # The resubmission is attempt 2: the rules' mem_mb grows with the attempt (snnconv/cluster.py).
     assert memory_mb(jobs[1]["MinMemory"]) > memory_mb(jobs[0]["MinMemory"]), jobs
     assert outputs(work) == outputs(slurm_run.local)

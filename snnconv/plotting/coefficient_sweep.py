@@ -71,9 +71,7 @@ def sweep_gain(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_points: Seque
 
 def _curve_order(curves: Sequence[str]) -> list[str]:
     """L_p curves by increasing p, then the uniform control."""
-    def key(c: str) -> float:
-        return math.inf if c == "Linf" else (float(c[1:]) if c != "uniform" else math.inf + 0)
-    lp = sorted([c for c in curves if c != "uniform"], key=key)
+    lp = sorted([c for c in curves if c != "uniform"], key=lambda c: math.inf if c == "Linf" else float(c[1:]))
     return lp + (["uniform"] if "uniform" in curves else [])
 
 

@@ -94,8 +94,7 @@ def plot_firing_rates(df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: st
         axes[k // ncols, k % ncols].axis("off")
     handles = [Line2D([], [], color=styles[n]["color"], lw=5) for n in norms]
     style.legend_below(fig, handles, [styles[n]["label"] for n in norms], ncol=4)
-    fig.suptitle(f"Firing rates per layer at t = T (spikes per neuron per step; {ci_note(n_replicates(df))})",
-                 fontsize=7)
+    fig.suptitle(f"Firing rate at t = T ({ci_note(n_replicates(df))})", fontsize=7)
     style.savefig(fig, stem)
     return at_T
 

@@ -77,20 +77,32 @@ def low_T_gap(df: pd.DataFrame, norms: Sequence[str], T_points: Sequence[int]) -
     return out.sort_values(["_n", "T", "_o"], kind="stable").drop(columns=["_n", "_o"]).reset_index(drop=True)
 
 
-def _xlim(sub: pd.DataFrame, styles: dict[str, dict[str, Any]]) -> tuple[float, float]:
-    """x range (pp) covering every point and CI except far-off outliers (≥ 3× the spread of the rest)."""
-    lows = 100 * sub["ci_low"].fillna(sub["mean"])
-    highs = 100 * sub["ci_high"].fillna(sub["mean"])
-    hi = max(0.0, float(highs.max())) if len(sub) else 0.0
-    lo_all = float(lows.min()) if len(sub) else -1.0
-    rest = lows[sub["norm"].map(lambda n: styles.get(n, {}).get("family") != "none")]
-    lo = float(rest.min()) if len(rest) else lo_all
-    if lo_all < lo and (hi - lo_all) > 3 * max(hi - lo, 1e-9):
-        lo_all = lo  # the "none" outlier would squash the rest: leave it off-scale
-    else:
-        lo_all = min(lo, lo_all)
-    pad = 0.08 * max(hi - lo_all, 0.5)
-    return lo_all - pad, hi + pad
+def _xlim(sub: pd.DataFrame) -> tuple[float, float, set[str]]:
+    """x range (pp) of one panel and the far-off low outliers left off-scale.
+
+    The lowest point is off-scale when its distance to the next is more than twice the spread (CIs
+    included) of the remaining points — e.g. an unnormalized network at 10 % next to methods within a
+    few points of the ANN; at most a third of the points are treated so.
+    """
+    if sub.empty:
+        return -1.0, 1.0, set()
+    means = 100 * sub["mean"].astype(float)
+    lows = 100 * sub["ci_low"].fillna(sub["mean"]).astype(float)
+    highs = 100 * sub["ci_high"].fillna(sub["mean"]).astype(float)
+    core = list(means.sort_values(kind="stable").index)
+    off: list[int] = []
+    while len(off) < len(means) // 3 and len(core) > 2:
+        rest = core[1:]
+        span = max(float(highs[rest].max()), 0.0) - float(lows[rest].min())
+        if float(means[rest].min()) - float(means[core[0]]) > 2 * max(span, 1.0):
+            off.append(core[0])
+            core = rest
+        else:
+            break
+    lo = min(float(lows[core].min()), 0.0)
+    hi = max(float(highs[core].max()), 0.0)
+    pad = 0.08 * max(hi - lo, 0.5)
+    return lo - pad, hi + pad, set(sub.loc[off, "norm"])
 
 
 def plot_low_T_gap(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_points: Sequence[int], stem: str | Path,
@@ -118,7 +130,7 @@ def plot_low_T_gap(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_points: S
             if ctl["l4"] in y:  # shade the l4 + controls block so the comparison is read together
                 block = [y[n] for n in (ctl["l4"], ctl["uniform"], ctl["v0half"]) if n in y]
                 ax.axhspan(min(block) - 0.45, max(block) + 0.45, color="0.92", zorder=0, lw=0)
-            lo, hi = _xlim(sub, styles)
+            lo, hi, off = _xlim(sub)
             for norm in order:
                 r = sub[sub["norm"] == norm]
                 if r.empty:
@@ -126,7 +138,7 @@ def plot_low_T_gap(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_points: S
                 r = r.iloc[0]
                 st = styles[norm]
                 m = 100 * r["mean"]
-                if m < lo:  # far-off outlier (typically "none"): an arrow at the edge with its value
+                if norm in off:  # far-off outlier: an arrow at the left edge with its value
                     ax.annotate(f"\u2190 {m:.0f}", (lo, y[norm]), xytext=(1, 0), textcoords="offset points",
                                 va="center", fontsize=6, color=st["color"])
                     continue

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -67,18 +67,21 @@ def tex_escape(text: Any) -> str:
     return latex_escape(text)
 
 
-def pct(x: float, digits: int = 1, sign: bool = False) -> str:
-    """A fraction as a percentage string ('97.3'; '+1.2' with ``sign``; 'n/a' if NaN)."""
+def pct(x: float, digits: int = 1, sign: bool = False, latex: bool = True) -> str:
+    """A fraction as a percentage string ('97.3'; '$+1.2$' with ``sign``, a true minus in LaTeX; 'n/a' if NaN)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
-    return f"{100 * x:+.{digits}f}" if sign else f"{100 * x:.{digits}f}"
+    if not sign:
+        return f"{100 * x:.{digits}f}"
+    text = f"{100 * x:+.{digits}f}"
+    return f"${text}$" if latex else text.replace("-", "\u2212")
 
 
-def fmt_ci(row: pd.Series, digits: int = 1) -> str:
+def fmt_ci(row: pd.Series, digits: int = 1, latex: bool = True) -> str:
     """'[a, b]' in percentage points, or 'n/a' (single replicate)."""
     if pd.isna(row.get("ci_low")):
         return "n/a"
-    return f"[{100 * row['ci_low']:+.{digits}f}, {100 * row['ci_high']:+.{digits}f}]"
+    return f"[{pct(row['ci_low'], digits, True, latex)}, {pct(row['ci_high'], digits, True, latex)}]"
 
 
 def human_list(items: Iterable[Any]) -> str:
@@ -235,7 +238,7 @@ def verdict_macros(m: Macros, df: pd.DataFrame, config: dict[str, Any]) -> pd.Da
     base_v = m.defs["LFourVerdict"]
     m.add("LFourVerdictSentence",
           f"At $T={low_T}$ the $L_4$ adjustment {base_v} accuracy over its base normalization "
-          f"({m.defs['LFourGainLowT']} percentage points, 95\\,\\% CI {m.defs['LFourGainLowTCI']}) and "
+          f"({m.defs['LFourGainLowT']} percentage points, 95\\,\\% CI {m.defs['LFourGainLowTCI']}), "
           f"{m.defs['LFourVsUniformVerdict']} the uniform control "
           f"({m.defs['LFourVsUniformGainLowT']} pp) and {m.defs['LFourVsVZeroVerdict']} the $v_0=\\theta/2$ "
           f"control ({m.defs['LFourVsVZeroGainLowT']} pp)")
@@ -305,7 +308,8 @@ def l4_comparison_table(per_net: pd.DataFrame, stem: str, base: str = "base") ->
                         row[head] = "--"
                         continue
                     r = g.loc[key]
-                    text = pct(r["mean"], sign=True) + ("" if pd.isna(r["ci_low"]) else " " + fmt_ci(r))
+                    text = pct(r["mean"], sign=True, latex=latex) + ("" if pd.isna(r["ci_low"]) else
+                                                                      " " + fmt_ci(r, latex=latex))
                     row[head] = bold(text, latex) if (pd.notna(r["ci_low"]) and r["ci_low"] > 0) else text
                 rows[latex].append(row)
     tex, md = pd.DataFrame(rows[True]), pd.DataFrame(rows[False])

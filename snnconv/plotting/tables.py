@@ -9,9 +9,8 @@ else "> T"). :func:`write_table` is the shared writer (also used for the varianc
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd

@@ -49,11 +49,11 @@ def lp_norms(weight: Any, p: float) -> np.ndarray:
 
 
 def weight_norms(net: Any, p_values: Sequence[float] = P_VALUES) -> pd.DataFrame:
-    """layer_index, layer, unit, op and one ``norm_L<p>`` column per p, for every layer of ``net``."""
+    """layer_index, layer, unit, op, spiking and one ``norm_L<p>`` column per p, for every layer of ``net``."""
     frames = []
     for li, layer in enumerate(net.layers):
         cols: dict[str, Any] = {"layer_index": li, "layer": layer.name or f"layer{li}",
-                                "unit": np.arange(layer.n_out), "op": layer.op["type"]}
+                                "unit": np.arange(layer.n_out), "op": layer.op["type"], "spiking": bool(layer.spiking)}
         for p in p_values:
             cols[f"norm_{predictor_name(p)}"] = lp_norms(layer.weight, p)
         frames.append(pd.DataFrame(cols))
@@ -80,7 +80,7 @@ def attach_weight_norms(stats: pd.DataFrame, net: Any, p_values: Sequence[float]
     unknown = set(stats["layer_index"]) - set(ops)
     if unknown:
         raise ValueError(f"layer_index {sorted(unknown)} not in the network ({len(ops)} layers)")
-    out = stats.copy()
+    out = stats.drop(columns=[c for c in ("unit", "op", "spiking") if c in stats.columns])
     out["unit"] = _unit_of(out, ops)
     names = norms.drop_duplicates("layer_index").set_index("layer_index")["layer"]
     mismatch = out[out["layer"].astype(str) != out["layer_index"].map(names)]
@@ -122,14 +122,15 @@ def variance_correlations(stats: pd.DataFrame, p_values: Sequence[float] = P_VAL
     """Per network and layer, Pearson and Spearman correlation of measured std with every predictor.
 
     ``stats`` comes from :func:`attach_weight_norms` with id columns (dataset, arch, seed, norm).
-    Returns dataset, arch, seed, norm, layer_index, layer, predictor, p, pearson, spearman, n.
+    Returns dataset, arch, seed, norm, layer_index, layer, readout, predictor, p, pearson, spearman, n.
     """
     keys = [c for c in ("dataset", "arch", "seed", "norm") if c in stats.columns] + ["layer_index", "layer"]
     rows = []
     for key, g in stats.groupby(keys, sort=False):
         for name, col in predictors(p_values):
             p = math.nan if name == EXACT else (math.inf if name == "Linf" else float(name[1:]))
-            rows.append({**dict(zip(keys, key)), "predictor": name, "p": p,
+            readout = bool(not g["spiking"].iloc[0]) if "spiking" in g.columns else False
+            rows.append({**dict(zip(keys, key)), "readout": readout, "predictor": name, "p": p,
                          "pearson": pearson(g[col], g["std_current"]), "spearman": spearman(g[col], g["std_current"]),
                          "n": int(len(g))})
     return pd.DataFrame(rows)
@@ -181,41 +182,53 @@ def load_stats(stats_paths: Sequence[str | Path], network_paths: Sequence[str | 
 
 # -------------------------------------------------------------------------------------------------- figures
 
-def plot_correlation_summary(corr: pd.DataFrame, stem: str | Path, metric: str = "spearman") -> None:
+def layer_label(layer: str, readout: bool) -> str:
+    """'linear7 (readout)' for the non-spiking output layer."""
+    return f"{layer} (readout)" if readout else str(layer)
+
+
+def plot_correlation_summary(corr: pd.DataFrame, stem: str | Path) -> None:
     """Compact figure: correlation (Spearman top, Pearson bottom) vs p, one line per layer, per network."""
+    import matplotlib as mpl
+
     if corr.empty:
         style.savefig(style.empty_figure("no membrane statistics"), stem)
         return
+    if "readout" not in corr.columns:
+        corr = corr.assign(readout=False)
     nets = corr[["dataset", "arch"]].drop_duplicates().apply(tuple, axis=1).tolist()
     preds = list(dict.fromkeys(corr["predictor"]))
     xs = np.arange(len(preds))
+    lp_x = [x for x, p in zip(xs, preds) if p != EXACT]
     fig, axes = style.figure(2, len(nets), width=min(style.FULL_WIDTH, 2.3 * len(nets) + 0.6), panel_height=1.45,
                              sharey="row")
-    import matplotlib as mpl
-
-    for j, (dataset, arch) in enumerate(nets):
-        sub = corr[(corr["dataset"] == dataset) & (corr["arch"] == arch)]
-        mean = sub.groupby(["layer_index", "layer", "predictor"], sort=False)[["spearman", "pearson"]].mean().reset_index()
-        layers = mean[["layer_index", "layer"]].drop_duplicates().sort_values("layer_index")
-        cmap = mpl.colormaps["viridis"]
-        for r, m in enumerate(("spearman", "pearson")):
+    mean = corr.groupby(["dataset", "arch", "layer_index", "layer", "readout", "predictor"], sort=False)[
+        ["spearman", "pearson"]].mean().reset_index()
+    cmap = mpl.colormaps["viridis"]
+    for r, m in enumerate(("spearman", "pearson")):
+        low = float(np.nanmin(mean[m])) if mean[m].notna().any() else 0.0  # one y range per (shared) row
+        for j, (dataset, arch) in enumerate(nets):
             ax = axes[r, j]
-            for li, (idx, name) in enumerate(layers.itertuples(index=False)):
-                ml = mean[mean["layer_index"] == idx].set_index("predictor").reindex(preds)
+            sub = mean[(mean["dataset"] == dataset) & (mean["arch"] == arch)]
+            layers = sub[["layer_index", "layer", "readout"]].drop_duplicates().sort_values("layer_index")
+            for li, (idx, name, readout) in enumerate(layers.itertuples(index=False)):
+                ml = sub[sub["layer_index"] == idx].set_index("predictor").reindex(preds)
                 color = cmap(0.85 * li / max(1, len(layers) - 1))
-                lp_x = [x for x, p in zip(xs, preds) if p != EXACT]
-                ax.plot(lp_x, ml[m].values[:len(lp_x)], marker="o", color=color, label=name)
+                ax.plot(lp_x, ml[m].values[:len(lp_x)], marker="o", color=color, label=layer_label(name, readout),
+                        ls="--" if readout else "-")
                 if EXACT in preds:
                     ax.plot([xs[-1]], [ml[m].values[-1]], marker="D", color=color, ls="none")
-            ax.axvline(preds.index("L4") if "L4" in preds else -1, color=style.FAMILY_COLORS["l4"], lw=0.8, alpha=0.5)
+            if "L4" in preds:
+                ax.axvline(preds.index("L4"), color=style.FAMILY_COLORS["l4"], lw=0.8, alpha=0.5)
             ax.set_xticks(xs, [predictor_label(p) if p != EXACT else "exact" for p in preds])
-            low = float(np.nanmin(mean[m])) if mean[m].notna().any() else 0.0
             ax.set_ylim(max(-1.0, math.floor((low - 0.05) * 10) / 10), 1.02)
             if r == 0:
                 ax.set_title(f"{dataset} / {arch}")
-                ax.legend(title="layer", loc="lower left", fontsize=6)
+            else:
+                ax.legend(title="layer", loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=6)
             if j == 0:
-                ax.set_ylabel(("Spearman " r"$\rho$" if m == "spearman" else "Pearson r") + "\n(measured std vs. predictor)")
+                ax.set_ylabel("Spearman " r"$\rho$" if m == "spearman" else "Pearson r")
+    fig.suptitle("Correlation of the measured membrane-increment std with each predictor, per layer", fontsize=7)
     style.savefig(fig, stem)
 
 
@@ -223,7 +236,8 @@ def plot_variance_scatter(stats: pd.DataFrame, stem: str | Path, p_values: Seque
     """Scatter grid: rows = network × layer, columns = ‖w‖_p for each p and the exact prediction.
 
     Both axes are relative to the layer mean (per seed), so seeds overlay and y = x (grey) is exact
-    proportionality; each panel states its Spearman ρ.
+    proportionality; each panel states its Spearman ρ. Neurons of one conv channel share its norm
+    (vertical stripes): their std still differs with position, which only the exact prediction sees.
     """
     if stats.empty:
         style.savefig(style.empty_figure("no membrane statistics"), stem)
@@ -235,6 +249,7 @@ def plot_variance_scatter(stats: pd.DataFrame, stem: str | Path, p_values: Seque
     fig.subplots_adjust(left=0.1, right=0.99, bottom=0.5 / (1.05 * len(groups) + 0.5), top=1 - 0.3 / (1.05 * len(groups) + 0.5),
                         wspace=0.35, hspace=0.55)
     for i, ((dataset, arch, li, layer), g) in enumerate(groups):
+        readout = bool(not g["spiking"].iloc[0]) if "spiking" in g.columns else False
         rel = g.groupby("seed")
         y = g["std_current"] / rel["std_current"].transform("mean")
         for j, (name, col) in enumerate(preds):
@@ -243,15 +258,18 @@ def plot_variance_scatter(stats: pd.DataFrame, stem: str | Path, p_values: Seque
             color = style.FAMILY_COLORS["l4"] if name == "L4" else (style.FAMILY_COLORS["model"] if name == EXACT
                                                                      else style.FAMILY_COLORS["max"])
             ax.scatter(x, y, s=3, color=color, alpha=0.6, lw=0, rasterized=True)
-            hi = float(np.nanmax([x.max(), y.max(), 1.0]))
-            ax.plot([0, hi], [0, hi], color="0.6", lw=0.6, zorder=0)
+            lo, hi = float(np.nanmin([x.min(), y.min()])), float(np.nanmax([x.max(), y.max()]))
+            pad = 0.06 * max(hi - lo, 1e-3)
+            ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="0.6", lw=0.6, zorder=0)
+            ax.set_xlim(lo - pad, hi + pad)
+            ax.set_ylim(lo - pad, hi + pad)
             rho = np.mean([spearman(s[col], s["std_current"]) for _, s in g.groupby("seed")])
             ax.text(0.03, 0.97, rf"$\rho$={rho:.2f}", transform=ax.transAxes, va="top", fontsize=6)
             ax.tick_params(labelsize=5.5)
             if i == 0:
                 ax.set_title(predictor_label(name) + " (rel.)", fontsize=7)
             if j == 0:
-                ax.set_ylabel(f"{dataset}/{arch}\n{layer}\nstd (rel.)", fontsize=6)
+                ax.set_ylabel(f"{dataset}/{arch}\n{layer_label(layer, readout)}\nstd (rel.)", fontsize=6)
     style.savefig(fig, stem)
 
 
@@ -272,9 +290,12 @@ def correlation_table(corr: pd.DataFrame, stem: str | Path) -> pd.DataFrame:
         g = g.set_index("predictor")
         best = g.loc[lp_preds, "spearman"].round(2)
         winners = set(best[best >= best.max()].index) if best.notna().any() else set()
+        readout = bool(corr[(corr["dataset"] == dataset) & (corr["arch"] == arch) & (corr["layer_index"] == li)]
+                       .get("readout", pd.Series([False])).any())
         for latex in (True, False):
+            name = layer_label(layer, readout)
             row = {"dataset": latex_escape(dataset) if latex else dataset, "arch": arch,
-                   "layer": latex_escape(layer) if latex else layer}
+                   "layer": latex_escape(name) if latex else name}
             for p in preds:
                 text = f"{g.loc[p, 'spearman']:.2f} ({g.loc[p, 'pearson']:.2f})"
                 row[_header(p, latex)] = bold(text, latex) if p in winners else text

@@ -36,20 +36,27 @@ class PoissonEncoder:
         # spike iff u <= k - 1 with u uniform on 0..2^31-1 and k = round(p * 2^31) (k - 1 fits in int32)
         self.limit = (torch.round(self.prob * 2.0**31) - 1).to(torch.int32).contiguous()
         self.generator = torch.Generator().manual_seed(batch_seed(seed, batch_index))
-        self.device, self.dtype = torch.device(device), dtype
-        self.ws = workspace or Workspace(device)
+        self.device, self.dtype, self.ws = torch.device(device), dtype, workspace
+
+    def _buffer(self, key: str, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        """A workspace buffer (overwritten by the next block) or, without a workspace, a fresh tensor."""
+        return self.ws.get(key, shape, dtype, device) if self.ws else torch.empty(shape, dtype=dtype, device=device)
 
     def block(self, steps: int) -> torch.Tensor:
-        """The next ``steps`` time steps of input spikes, shape (steps, B, C, H, W), on the target device."""
+        """The next ``steps`` time steps of input spikes, shape (steps, B, C, H, W), on the target device.
+
+        With a workspace the result lives in a reused buffer, valid until the next call.
+        """
         n, shape, cpu = self.limit.numel(), (steps, *self.limit.shape), torch.device("cpu")
-        words = self.ws.get("enc_words", (steps, (n + 1) // 2), torch.int64, cpu)
+        words = self._buffer("enc_words", (steps, (n + 1) // 2), torch.int64, cpu)
         for t in range(steps):  # one fixed-size draw per step: independent of how time is chunked
             words[t].random_(generator=self.generator)  # uniform on 0..2^63-1
         u = words.view(torch.int32)[:, :n].bitwise_and_(0x7FFFFFFF)  # two 31-bit uniforms per word
+        spikes = self._buffer("enc_spikes", shape, self.dtype, self.device)
         if self.device.type == "cpu":  # compare straight into the float spike buffer
-            return torch.le(u.reshape(shape), self.limit, out=self.ws.get("enc_spikes", shape, self.dtype))
-        mask = torch.le(u.reshape(shape), self.limit, out=self.ws.get("enc_mask", shape, torch.bool, cpu))
-        return self.ws.get("enc_spikes", shape, self.dtype).copy_(mask)  # 1 byte per spike over the bus
+            return torch.le(u.reshape(shape), self.limit, out=spikes)
+        mask = torch.le(u.reshape(shape), self.limit, out=self._buffer("enc_mask", shape, torch.bool, cpu))
+        return spikes.copy_(mask)  # 1 byte per spike over the bus
 
 
 class ConstantEncoder:

@@ -186,7 +186,8 @@ def simulate(net: SpikingNetwork, images: torch.Tensor, labels: torch.Tensor, T:
              probe: Probe | None = None) -> SimulationResult:
     """Simulate ``net`` on ``images`` for T steps; accuracy and rates at every t = 1..T (§S3–§S5).
 
-    Memory grows with batch_size × time_chunk × layer sizes (§S4); results do not depend on time_chunk.
+    Memory ≈ batch_size × time_chunk × (2 × input size + Σ linear widths + 2 × largest conv output) values
+    of ``dtype`` (§S4); the results do not depend on time_chunk (§S5).
     """
     check_args(net, images, labels, T, encoding, reset, decode, batch_size, time_chunk)
     start, dev = time.perf_counter(), resolve_device(device)

@@ -7,6 +7,7 @@ from snnconv import cluster  # resources: cluster memory/wall-time requests (doc
 
 
 rule download_data:
+    localrule: True  # login node: compute nodes often have no internet
     output:
         manifest=f"{RESULTS}/downloads/{{dataset}}.json",
     params:
