@@ -64,6 +64,7 @@ def run_section(name: str, script: str, args: list[str], log) -> tuple[int, floa
             sys.stdout.flush()
             if log:
                 log.write(line)
+                log.flush()
             if RATIO.search(line) and not line.startswith("---"):
                 lines.append(line.rstrip())
     return proc.returncode, time.perf_counter() - start, lines
