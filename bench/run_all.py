@@ -36,9 +36,9 @@ REPO = BENCH.parent
 
 # (section, script, full args, smoke args)
 SECTIONS: list[tuple[str, str, list[str], list[str]]] = [
-    ("simulator", "bench_simulator.py", ["--reps", "1", "--grid-batch", "100"], ["--smoke", "--threads", "1"]),
-    ("spikingjelly", "bench_spikingjelly.py", ["--samples", "500", "--train-samples", "5000", "--epochs", "1",
-                                               "--check-zero-reset", "100"], ["--smoke"]),
+    ("simulator", "bench_simulator.py", ["--reps", "1", "--grid-batch", "25"], ["--smoke", "--threads", "1"]),
+    ("spikingjelly", "bench_spikingjelly.py", ["--samples", "250", "--reps", "2", "--train-samples", "5000",
+                                               "--epochs", "1", "--check-zero-reset", "100"], ["--smoke"]),
     ("pipeline", "bench_pipeline.py", [], ["--smoke"]),
     ("memory", "bench_memory.py", [], ["--smoke"]),
 ]

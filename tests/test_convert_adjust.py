@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
-from torch import nn
 
 from snnconv.convert import (bernoulli_current_moments, convert, l4_variance_bound, lp_norms, parse_norm,
                              predicted_sigma, rate_norm_estimate)
 from snnconv.convert.activations import input_rate_sq_means
 from snnconv.models import build_cnn, build_mlp
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread avoids oversubscription on a shared 2-core machine (restored after)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def test_variance_formula_vs_monte_carlo():

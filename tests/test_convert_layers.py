@@ -13,14 +13,6 @@ from snnconv.models import build_cnn, build_mlp
 from snnconv.network import SpikingNetwork
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread avoids oversubscription on a shared 2-core machine (restored after)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
 
 def _randomize_bn(model: nn.Module, seed: int = 0) -> None:
     """Give every BN non-trivial running statistics and affine parameters."""

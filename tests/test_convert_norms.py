@@ -16,14 +16,6 @@ from snnconv.convert import convert, parse_norm
 from snnconv.models import build_cnn, build_mlp
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread avoids oversubscription on a shared 2-core machine (restored after)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
 
 X = torch.tensor([[1.0, 0.0], [0.5, 1.0], [0.0, 0.0]]).view(3, 1, 1, 2)
 

@@ -11,14 +11,6 @@ from snnconv.convert import StreamingPercentile, percentile
 from snnconv.convert.activations import percentile_of_chunks
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread avoids oversubscription on a shared 2-core machine (restored after)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
 
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 1001])
 @pytest.mark.parametrize("q", [0.1, 1.0, 25.0, 50.0, 99.0, 99.9, 100.0])

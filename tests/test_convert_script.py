@@ -16,14 +16,6 @@ from snnconv.models import build_model, save_checkpoint
 from snnconv.network import load_network
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread avoids oversubscription on a shared 2-core machine (restored after)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
 
 REPO = Path(__file__).resolve().parent.parent
 CFG = {"norm_set_size": 20, "norm_set_seed": 3, "per_channel": True, "maxpool_to_avgpool": False,

@@ -187,11 +187,11 @@ def _pooled(diff: pd.DataFrame) -> pd.Series:
 
 
 def _word(row: pd.Series, yes: str, no: str) -> str:
-    """``yes`` if the pooled difference is positive beyond its CI (or, without a CI, positive), else ``no``."""
+    """``yes`` only if the pooled difference's 95% CI lies above zero; a single replicate (no CI) gives ``no``."""
     if pd.isna(row["mean"]):
         return "could not be evaluated"
     if pd.isna(row["ci_low"]):
-        return yes if row["mean"] > 0 else no
+        return no  # one replicate: a positive mean alone is no evidence of a gain
     return yes if row["ci_low"] > 0 else no
 
 
