@@ -1,4 +1,4 @@
-"""Rule aggregate: every simulation CSV + the ANN accuracy of its training seed + the parsed norm name,
+"""Rule aggregate: every simulation CSV + the ANN accuracy of its training seed + the norm's recorded parameters,
 in one tidy table (results/tables/accuracy_all.csv) that the figure and table rules read."""
 
 
@@ -7,20 +7,24 @@ from typing import Any, Sequence
 
 from snnconv.atomic import write_csv
 from snnconv.plotting.collect import aggregate
-from snnconv.runinfo import setup_logging
 
 log = logging.getLogger("snnconv.plotting")
 
 
-def main(sim_csvs: Sequence[str], summaries: Sequence[str], conversion: dict[str, Any], out: str) -> int:
-    """Concatenate and write; returns the number of rows."""
-    table = aggregate(sim_csvs, summaries, conversion)
+def main(sim_csvs: Sequence[str], summaries: Sequence[str], conversions: Sequence[str], out: str) -> int:
+    """Concatenate and write; returns the number of rows. Each norm's parameters come from its conversion.json."""
+    table = aggregate(sim_csvs, summaries, conversions)
     write_csv(out, table, float_format="%.6g")
     log.info("%d rows from %d simulation files, %d ANN summaries -> %s", len(table), len(sim_csvs), len(summaries), out)
     return len(table)
 
 
-if __name__ == "__main__" and "snakemake" in globals():
-    setup_logging(snakemake.log[0])
-    main(list(snakemake.input.sims), list(snakemake.input.summaries), dict(snakemake.params.conversion),
-         snakemake.output.table)
+def _bind(sm: Any) -> Any:
+    """snakemake object → :func:`main`."""
+    return main(list(sm.input.sims), list(sm.input.summaries), list(sm.input.conversions), sm.output.table)
+
+
+if "snakemake" in globals():
+    from snnconv.job import run_job
+
+    run_job(globals()["snakemake"], _bind)

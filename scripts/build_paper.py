@@ -3,10 +3,9 @@
 
 
 import logging
-from typing import Sequence
+from typing import Any, Sequence
 
 from snnconv.plotting.paper import build_paper
-from snnconv.runinfo import setup_logging
 
 log = logging.getLogger("snnconv.plotting")
 
@@ -18,7 +17,12 @@ def main(tex: str, bib: str, macros: str, figures: Sequence[str], tables: Sequen
     log.info("built %s", pdf)
 
 
-if __name__ == "__main__" and "snakemake" in globals():
-    setup_logging(snakemake.log[0])
-    main(snakemake.input.tex, snakemake.input.bib, snakemake.input.macros, list(snakemake.input.figures),
-         list(snakemake.input.tables), snakemake.output.pdf, str(snakemake.params.epoch), snakemake.log.latex)
+def _bind(sm: Any) -> Any:
+    """snakemake object → :func:`main`."""
+    return main(sm.input.tex, sm.input.bib, sm.input.macros, list(sm.input.figures), list(sm.input.tables), sm.output.pdf, str(sm.params.epoch), sm.log.latex)
+
+
+if "snakemake" in globals():
+    from snnconv.job import run_job
+
+    run_job(globals()["snakemake"], _bind)

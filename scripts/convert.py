@@ -14,6 +14,8 @@ from snnconv.convert import convert, parse_norm
 from snnconv.data import ArrayDataset, load_prepared
 from snnconv.models import load_checkpoint
 from snnconv.network import SpikingNetwork, save_network
+from snnconv.runinfo import require_keys
+from snnconv.settings import CONVERSION_KEYS
 
 log = logging.getLogger("snnconv.convert")
 
@@ -40,40 +42,41 @@ def agreement(model: torch.nn.Module, net: SpikingNetwork, x: torch.Tensor, y: n
 
 def main(model_path: str | Path, data_path: str | Path, norm: str, conversion_cfg: dict[str, Any],
          network_path: str | Path, meta_path: str | Path) -> dict[str, Any]:
-    """Convert, then write the network and its JSON metadata; returns the metadata."""
+    """Convert, then write the network and its JSON metadata; returns the metadata.
+
+    ``norm`` is a canonical norm name (it carries every parameter of the method); ``conversion_cfg`` holds the
+    settings shared by all norms (settings.CONVERSION_KEYS), every one required.
+    """
     start = time.perf_counter()
-    spec = parse_norm(norm, conversion_cfg)
+    conversion_cfg = require_keys(conversion_cfg, CONVERSION_KEYS, "conversion settings")
+    spec = parse_norm(norm)
     model, model_meta = load_checkpoint(model_path)
     ds = load_prepared(data_path)
     if tuple(model_meta["in_shape"]) != ds.shape or int(model_meta["n_classes"]) != len(ds.classes):
         raise ValueError(f"{model_path}: model expects input {tuple(model_meta['in_shape'])} and "
                          f"{model_meta['n_classes']} classes, but {data_path} has {ds.shape} and {len(ds.classes)}")
-    x, idx = norm_set(ds.x_train, conversion_cfg.get("norm_set_size", 1000), conversion_cfg.get("norm_set_seed", 0))
+    x, idx = norm_set(ds.x_train, conversion_cfg["norm_set_size"], conversion_cfg["norm_set_seed"])
     log.info("converting %s (%s) with norm %s on %d training images", model_path, model_meta["arch"], norm, len(x))
-    net = convert(model, x, spec, per_channel=bool(conversion_cfg.get("per_channel", False)),
-                  maxpool_to_avgpool=bool(conversion_cfg.get("maxpool_to_avgpool", False)))
+    net = convert(model, x, spec, per_channel=bool(conversion_cfg["per_channel"]),
+                  maxpool_to_avgpool=bool(conversion_cfg["maxpool_to_avgpool"]))
     agree = agreement(model, net, x, ds.y_train[idx])
     log.info("lambdas %s; agreement %s", net.meta["lambdas"], agree)
     save_network(net, network_path)
     meta = {**net.meta, "sources": {"model": str(model_path), "data": str(data_path)},
-            "norm_set": {"size": len(x), "seed": int(conversion_cfg.get("norm_set_seed", 0)), "split": "train"},
+            "norm_set": {"size": len(x), "seed": int(conversion_cfg["norm_set_seed"]), "split": "train"},
+            "settings": conversion_cfg,
             "agreement": agree, "v_init": net.v_init, "seconds": time.perf_counter() - start}
     write_json(meta_path, meta)
     return meta
 
 
-def _run_snakemake(smk: Any) -> None:
-    """Bind the ``snakemake`` object to :func:`main`, logging to ``smk.log[0]``."""
-    handler = logging.FileHandler(smk.log[0], mode="w")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
-    try:
-        main(smk.input.model, smk.input.data, smk.wildcards.norm, dict(smk.config["conversion"]),
-             smk.output.network, smk.output.meta)
-    except Exception:
-        log.exception("conversion failed")
-        raise
+def _bind(smk: Any) -> dict[str, Any]:
+    """snakemake object → :func:`main`."""
+    return main(smk.input.model, smk.input.data, smk.wildcards.norm, dict(smk.params.conversion),
+                smk.output.network, smk.output.meta)
 
 
 if "snakemake" in globals():
-    _run_snakemake(snakemake)  # noqa: F821
+    from snnconv.job import run_job
+
+    run_job(globals()["snakemake"], _bind)

@@ -7,7 +7,6 @@ from typing import Any
 
 from snnconv.plotting.accuracy_vs_T import plot_accuracy_vs_T
 from snnconv.plotting.collect import read_accuracy_all
-from snnconv.runinfo import setup_logging
 
 log = logging.getLogger("snnconv.plotting")
 
@@ -18,6 +17,12 @@ def main(table: str, conversion: dict[str, Any], pdf: str) -> None:
     log.info("accuracy_vs_T: %d plotted points", len(data))
 
 
-if __name__ == "__main__" and "snakemake" in globals():
-    setup_logging(snakemake.log[0])
-    main(snakemake.input.table, dict(snakemake.params.conversion), snakemake.output.pdf)
+def _bind(sm: Any) -> Any:
+    """snakemake object → :func:`main`."""
+    return main(sm.input.table, dict(sm.params.conversion), sm.output.pdf)
+
+
+if "snakemake" in globals():
+    from snnconv.job import run_job
+
+    run_job(globals()["snakemake"], _bind)

@@ -7,7 +7,6 @@ from typing import Any
 
 from snnconv.plotting.collect import read_accuracy_all
 from snnconv.plotting.firing_rates import plot_firing_rates, plot_firing_rates_vs_t
-from snnconv.runinfo import setup_logging
 
 log = logging.getLogger("snnconv.plotting")
 
@@ -20,6 +19,12 @@ def main(table: str, conversion: dict[str, Any], pdf: str, vs_t_pdf: str) -> Non
     log.info("firing_rates: %d bars, %d curve points", len(at_T), len(curves))
 
 
-if __name__ == "__main__" and "snakemake" in globals():
-    setup_logging(snakemake.log[0])
-    main(snakemake.input.table, dict(snakemake.params.conversion), snakemake.output.pdf, snakemake.output.vs_t_pdf)
+def _bind(sm: Any) -> Any:
+    """snakemake object → :func:`main`."""
+    return main(sm.input.table, dict(sm.params.conversion), sm.output.pdf, sm.output.vs_t_pdf)
+
+
+if "snakemake" in globals():
+    from snnconv.job import run_job
+
+    run_job(globals()["snakemake"], _bind)

@@ -7,7 +7,6 @@ from typing import Any, Sequence
 
 from snnconv.plotting.collect import read_accuracy_all
 from snnconv.plotting.low_T_gap import plot_low_T_gap
-from snnconv.runinfo import setup_logging
 
 log = logging.getLogger("snnconv.plotting")
 
@@ -18,7 +17,12 @@ def main(table: str, conversion: dict[str, Any], T_points: Sequence[int], pdf: s
     log.info("low_T_gap: %d plotted points", len(data))
 
 
-if __name__ == "__main__" and "snakemake" in globals():
-    setup_logging(snakemake.log[0])
-    main(snakemake.input.table, dict(snakemake.params.conversion), list(snakemake.params.T_points),
-         snakemake.output.pdf)
+def _bind(sm: Any) -> Any:
+    """snakemake object → :func:`main`."""
+    return main(sm.input.table, dict(sm.params.conversion), list(sm.params.T_points), sm.output.pdf)
+
+
+if "snakemake" in globals():
+    from snnconv.job import run_job
+
+    run_job(globals()["snakemake"], _bind)

@@ -4,11 +4,10 @@ per layer; the correlation table (Pearson, Spearman, best p) and two figures (sc
 
 import logging
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from snnconv.plotting.variance_claim import (best_predictor, correlation_table, load_stats, plot_correlation_summary,
                                              plot_variance_scatter, variance_correlations)
-from snnconv.runinfo import setup_logging
 
 log = logging.getLogger("snnconv.plotting")
 
@@ -26,7 +25,12 @@ def main(stats: Sequence[str], networks: Sequence[str], scatter_pdf: str, summar
         log.info("best p: %s", best["predictor"].iloc[0])
 
 
-if __name__ == "__main__" and "snakemake" in globals():
-    setup_logging(snakemake.log[0])
-    main(list(snakemake.input.stats), list(snakemake.input.networks), snakemake.output.scatter_pdf,
-         snakemake.output.summary_pdf, snakemake.output.table_csv)
+def _bind(sm: Any) -> Any:
+    """snakemake object → :func:`main`."""
+    return main(list(sm.input.stats), list(sm.input.networks), sm.output.scatter_pdf, sm.output.summary_pdf, sm.output.table_csv)
+
+
+if "snakemake" in globals():
+    from snnconv.job import run_job
+
+    run_job(globals()["snakemake"], _bind)

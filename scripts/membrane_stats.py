@@ -1,9 +1,11 @@
-"""Snakemake entry point: membrane statistics of sampled neurons per layer (docs/method.md §S6).
+"""Rule membrane_stats: membrane statistics of sampled neurons per layer (docs/method.md §S6).
 
-Logic lives in :func:`main` (plain arguments, callable from tests); ``snakemake`` is used only at the bottom.
+Logic lives in :func:`main` (plain arguments, callable from tests); the ``snakemake`` binding is at the bottom.
+The input encoding (Poisson), max_rate, reset and batch_size are the simulation's; T, neurons_per_layer,
+samples and seed are the statistics' own (settings.stats).
 """
 
-
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -11,21 +13,21 @@ import torch
 
 from snnconv.atomic import write_csv
 from snnconv.network import load_network
+from snnconv.runinfo import require_keys, setup_logging
+from snnconv.settings import STATS_FROM_SIMULATION, STATS_KEYS
 from snnconv.simulate import record_membrane_stats
-from snnconv.simulate.runio import clean_ids, make_logger, load_test_split
+from snnconv.simulate.runio import clean_ids, load_test_split
 
-DEFAULTS: dict[str, Any] = {"T": 1000, "neurons_per_layer": 64, "samples": 100, "seed": 0, "max_rate": 1.0,
-                            "batch_size": 100, "time_chunk": 50, "device": "auto", "norms": ["max"], "threads": 1}
+log = logging.getLogger("snnconv.membrane_stats")
+EXECUTION_KEYS = ("device", "threads", "time_chunk")
 
 
 def main(network: str | Path, data: str | Path, out_csv: str | Path, ids: dict[str, Any], cfg: dict[str, Any],
-         log_path: str | Path | None = None) -> "Any":
+         log_path: str | Path | None = None) -> Any:
     """Record the statistics, write the per-neuron CSV atomically and return the frame."""
-    log = make_logger(log_path, "snnconv.membrane_stats")
-    unknown = sorted(set(cfg) - set(DEFAULTS))
-    if unknown:
-        log.warning("ignoring unknown config['stats'] keys %s", unknown)
-    cfg = DEFAULTS | dict(cfg)
+    if log_path:
+        setup_logging(log_path)
+    cfg = require_keys(cfg, STATS_KEYS + STATS_FROM_SIMULATION + EXECUTION_KEYS, "membrane-statistics settings")
     torch.set_num_threads(int(cfg["threads"]))  # fixed, so results do not depend on --cores
     ids = clean_ids(ids)
     images, _ = load_test_split(data, int(cfg["samples"]))
@@ -37,7 +39,7 @@ def main(network: str | Path, data: str | Path, out_csv: str | Path, ids: dict[s
     frame = record_membrane_stats(net, images, int(cfg["T"]), seed=int(cfg["seed"]),
                                   neurons_per_layer=int(cfg["neurons_per_layer"]), sample_seed=int(cfg["seed"]),
                                   max_rate=float(cfg["max_rate"]), batch_size=int(cfg["batch_size"]),
-                                  time_chunk=int(cfg["time_chunk"]), device=cfg["device"])
+                                  time_chunk=int(cfg["time_chunk"]), device=cfg["device"], reset=cfg["reset"])
     for key, value in reversed(list(ids.items())):
         frame.insert(0, key, value)
     write_csv(out_csv, frame)
@@ -45,7 +47,15 @@ def main(network: str | Path, data: str | Path, out_csv: str | Path, ids: dict[s
     return frame
 
 
-if __name__ == "__main__" and "snakemake" in globals():
-    sm = globals()["snakemake"]
-    main(sm.input.network, sm.input.data, sm.output.csv, dict(sm.wildcards.items()), sm.config["stats"],
-         sm.log[0] if sm.log else None)
+def _bind(sm: Any) -> Any:
+    """snakemake object → :func:`main`."""
+    from snnconv.job import execution
+
+    return main(sm.input.network, sm.input.data, sm.output.csv, dict(sm.wildcards.items()),
+                {**sm.params.stats, **execution(sm)})
+
+
+if "snakemake" in globals():
+    from snnconv.job import run_job
+
+    run_job(globals()["snakemake"], _bind)

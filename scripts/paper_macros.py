@@ -1,7 +1,6 @@
 """Rule paper_macros: every number and result-dependent phrase of the paper as LaTeX macros
 (results/paper/macros.tex), plus the per-network L4 comparison table."""
 
-
 import logging
 from pathlib import Path
 from typing import Any
@@ -10,23 +9,30 @@ import pandas as pd
 
 from snnconv.atomic import write_text
 from snnconv.plotting.collect import read_accuracy_all
+from snnconv.plotting.low_T_gap import control_names
 from snnconv.plotting.macros import l4_comparison_table, paper_macros
-from snnconv.runinfo import setup_logging
 
 log = logging.getLogger("snnconv.plotting")
 
 
-def main(table: str, correlations: str, config: dict[str, Any], macros_out: str, l4_csv: str) -> None:
-    """Write the macro file and the L4 comparison table (csv, tex, md)."""
+def main(table: str, correlations: str, run: dict[str, Any], macros_out: str, l4_csv: str) -> None:
+    """Write the macro file and the L4 comparison table (csv, tex, md); ``run`` is settings.paper(config)."""
     df = read_accuracy_all(table, rates=False)
     corr = pd.read_csv(correlations)
-    text, per_net = paper_macros(df, corr, config)
+    text, per_net = paper_macros(df, corr, run)
     write_text(macros_out, text)
-    l4_comparison_table(per_net, str(Path(l4_csv).with_suffix("")), base=config["conversion"]["l4"]["base"])
+    l4 = control_names(df, run)["l4"]
+    base = str(df.loc[df["norm"] == l4, "base"].iloc[0]) if l4 else "max"
+    l4_comparison_table(per_net, str(Path(l4_csv).with_suffix("")), base=base)
     log.info("%d macros -> %s", text.count("\\newcommand"), macros_out)
 
 
-if __name__ == "__main__" and "snakemake" in globals():
-    setup_logging(snakemake.log[0])
-    main(snakemake.input.table, snakemake.input.correlations, dict(snakemake.config), snakemake.output.macros,
-         snakemake.output.l4_csv)
+def _bind(sm: Any) -> None:
+    """snakemake object → :func:`main`."""
+    main(sm.input.table, sm.input.correlations, dict(sm.params.run), sm.output.macros, sm.output.l4_csv)
+
+
+if "snakemake" in globals():
+    from snnconv.job import run_job
+
+    run_job(globals()["snakemake"], _bind)

@@ -1,9 +1,9 @@
-"""Snakemake entry point: simulate a converted network on the test set; accuracy/rates at every t (§S3).
+"""Rule simulate: one converted network on the test set, accuracy and rates at every t (docs/method.md §S3).
 
-Logic lives in :func:`main` (plain arguments, callable from tests); ``snakemake`` is used only at the bottom.
+Logic lives in :func:`main` (plain arguments, callable from tests); the ``snakemake`` binding is at the bottom.
 """
 
-
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -11,22 +11,25 @@ import torch
 
 from snnconv.atomic import write_csv
 from snnconv.network import load_network
+from snnconv.runinfo import require_keys, setup_logging
+from snnconv.settings import SIMULATION_KEYS
 from snnconv.simulate import simulate, to_frame
-from snnconv.simulate.runio import clean_ids, make_logger, load_test_split
+from snnconv.simulate.runio import clean_ids, load_test_split
 
-DEFAULTS: dict[str, Any] = {"T": 1000, "encoding": "poisson", "max_rate": 1.0, "reset": "subtract",
-                            "decode": "membrane", "batch_size": 500, "time_chunk": 50, "device": "auto",
-                            "test_subset": 0, "input_seeds": [0], "threads": 1}
+log = logging.getLogger("snnconv.simulate")
+EXECUTION_KEYS = ("device", "threads", "time_chunk")
 
 
 def main(network: str | Path, data: str | Path, out_csv: str | Path, ids: dict[str, Any], cfg: dict[str, Any],
-         log_path: str | Path | None = None) -> "Any":
-    """Simulate, write the tidy per-t CSV atomically and return the frame."""
-    log = make_logger(log_path, "snnconv.simulate")
-    unknown = sorted(set(cfg) - set(DEFAULTS))
-    if unknown:
-        log.warning("ignoring unknown config['simulation'] keys %s", unknown)
-    cfg = DEFAULTS | dict(cfg)
+         log_path: str | Path | None = None) -> Any:
+    """Simulate, write the tidy per-t CSV atomically and return the frame.
+
+    ``cfg`` holds the simulation settings (settings.SIMULATION_KEYS) and the execution settings (device,
+    threads, time_chunk); every one is required, so no default lives outside the config schema.
+    """
+    if log_path:
+        setup_logging(log_path)
+    cfg = require_keys(cfg, SIMULATION_KEYS + EXECUTION_KEYS, "simulation settings")
     torch.set_num_threads(int(cfg["threads"]))  # fixed, so results do not depend on --cores
     ids = clean_ids(ids)
     net = load_network(network)
@@ -35,7 +38,7 @@ def main(network: str | Path, data: str | Path, out_csv: str | Path, ids: dict[s
         raise ValueError(f"{network}: network expects inputs of shape {tuple(net.input_shape)}, "
                          f"but {data} holds {tuple(images.shape[1:])}")
     log.info("network %s, data %s: %d test images, ids %s", network, data, len(images), ids)
-    log.info("settings %s", {k: cfg[k] for k in DEFAULTS})
+    log.info("settings %s", cfg)
     res = simulate(net, images, labels, int(cfg["T"]), encoding=cfg["encoding"], seed=int(ids.get("input_seed", 0)),
                    max_rate=float(cfg["max_rate"]), reset=cfg["reset"], decode=cfg["decode"],
                    batch_size=int(cfg["batch_size"]), time_chunk=int(cfg["time_chunk"]), device=cfg["device"])
@@ -52,7 +55,15 @@ def main(network: str | Path, data: str | Path, out_csv: str | Path, ids: dict[s
     return frame
 
 
-if __name__ == "__main__" and "snakemake" in globals():
-    sm = globals()["snakemake"]
-    main(sm.input.network, sm.input.data, sm.output.csv, dict(sm.wildcards.items()), sm.config["simulation"],
-         sm.log[0] if sm.log else None)
+def _bind(sm: Any) -> Any:
+    """snakemake object → :func:`main`."""
+    from snnconv.job import execution
+
+    return main(sm.input.network, sm.input.data, sm.output.csv, dict(sm.wildcards.items()),
+                {**sm.params.simulation, **execution(sm)})
+
+
+if "snakemake" in globals():
+    from snnconv.job import run_job
+
+    run_job(globals()["snakemake"], _bind)

@@ -9,7 +9,6 @@ from typing import Any, Sequence
 
 from snnconv.plotting.collect import read_accuracy_all
 from snnconv.plotting.tables import accuracy_tables
-from snnconv.runinfo import setup_logging
 
 log = logging.getLogger("snnconv.plotting")
 
@@ -24,7 +23,12 @@ def main(table: str, conversion: dict[str, Any], T_points: Sequence[int], within
     log.info("tables: %d main rows, %d full rows", len(main_tab), len(full_tab))
 
 
-if __name__ == "__main__" and "snakemake" in globals():
-    setup_logging(snakemake.log[0])
-    main(snakemake.input.table, dict(snakemake.params.conversion), list(snakemake.params.T_points),
-         float(snakemake.params.within), snakemake.output.main_csv, snakemake.output.full_csv)
+def _bind(sm: Any) -> Any:
+    """snakemake object → :func:`main`."""
+    return main(sm.input.table, dict(sm.params.conversion), list(sm.params.T_points), float(sm.params.within), sm.output.main_csv, sm.output.full_csv)
+
+
+if "snakemake" in globals():
+    from snnconv.job import run_job
+
+    run_job(globals()["snakemake"], _bind)

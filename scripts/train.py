@@ -2,13 +2,12 @@
 
 
 import logging
-import sys
 from typing import Any
 
 from snnconv.atomic import write_csv, write_json
 from snnconv.data import load_prepared
 from snnconv.models import save_checkpoint
-from snnconv.runinfo import git_revision, setup_logging, versions
+from snnconv.runinfo import git_revision, versions
 from snnconv.train import train_ann
 
 log = logging.getLogger("snnconv.train")
@@ -34,8 +33,17 @@ def main(data: str, model_out: str, metrics_out: str, summary_out: str, arch: st
     return summary
 
 
-if __name__ == "__main__" and "snakemake" in globals():
-    setup_logging(snakemake.log[0])
-    main(snakemake.input.data, snakemake.output.model, snakemake.output.metrics, snakemake.output.summary,
-         snakemake.wildcards.arch, int(snakemake.wildcards.seed), dict(snakemake.params.training),
-         dict(snakemake.params.arch_options), progress=sys.stderr.isatty())
+def _bind(sm: Any) -> dict[str, Any]:
+    """snakemake object → :func:`main`; device and threads come from the job's resources (execution only)."""
+    from snnconv.job import execution, is_tty
+
+    run = execution(sm)
+    training = {**sm.params.training, "device": run["device"], "threads": run["threads"]}
+    return main(sm.input.data, sm.output.model, sm.output.metrics, sm.output.summary, sm.wildcards.arch,
+                int(sm.wildcards.seed), training, dict(sm.params.arch_options), progress=is_tty())
+
+
+if "snakemake" in globals():
+    from snnconv.job import run_job
+
+    run_job(globals()["snakemake"], _bind)

@@ -6,8 +6,10 @@ predictions; every retry (``attempt`` 2, 3, ...; the SLURM profile sets ``retrie
 many times more, so a job killed for TIMEOUT or OUT_OF_MEMORY gets a bigger allocation the next time.
 Calibrate against the measured ``benchmarks/<rule>/...tsv`` (max_rss, s) of a first run if needed.
 
-No torch import: this runs while Snakemake builds the DAG. The shapes below mirror snnconv.models
-(tests/test_cluster.py checks them against real models).
+No torch import: this runs while Snakemake builds the DAG. Every function takes the *validated* config
+(defaults filled in by the schema, the only place defaults live), so none has a fallback value of its own.
+Dataset shapes and sizes come from snnconv.vocab; the architecture defaults below mirror the constructor
+defaults of snnconv.models (tests/test_cluster.py checks them against real models).
 """
 
 from __future__ import annotations
@@ -15,21 +17,8 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-# (channels, height, width) and (train, test) sizes of each dataset before any subset option.
-INPUT_SHAPES = {
-    "digits": (1, 8, 8),
-    "mnist": (1, 28, 28),
-    "fashion_mnist": (1, 28, 28),
-    "cifar10": (3, 32, 32),
-    "cifar10_jpeg": (3, 32, 32),
-}
-SPLIT_SIZES = {
-    "digits": (1348, 449),
-    "mnist": (60000, 10000),
-    "fashion_mnist": (60000, 10000),
-    "cifar10": (50000, 10000),
-    "cifar10_jpeg": (50000, 10000),
-}
+from .vocab import INPUT_SHAPES, SPLIT_SIZES
+
 # Defaults of snnconv.models.build_* for the options that set the widest layer.
 ARCH_DEFAULTS = {
     "mlp": {"hidden": [1200, 1200]},
@@ -61,22 +50,22 @@ def _minutes(m: float, attempt: int) -> int:
 
 def split_sizes(config: Mapping[str, Any], dataset: str) -> tuple[int, int]:
     """(train, test) sample counts after the dataset's subset options."""
-    n_train, n_test = SPLIT_SIZES.get(dataset, (60000, 10000))
-    options = config.get("dataset_options", {}).get(dataset, {}) or {}
+    n_train, n_test = SPLIT_SIZES[dataset]
+    options = config["dataset_options"].get(dataset) or {}
     return (min(n_train, options.get("subset_train") or n_train),
             min(n_test, options.get("subset_test") or n_test))
 
 
 def data_mb(config: Mapping[str, Any], dataset: str) -> float:
     """Both splits as float32 in memory, MB."""
-    c, h, w = INPUT_SHAPES.get(dataset, (3, 32, 32))
+    c, h, w = INPUT_SHAPES[dataset]
     return sum(split_sizes(config, dataset)) * c * h * w * FLOAT / 2**20
 
 
 def widest_layer(config: Mapping[str, Any], dataset: str, arch: str) -> int:
     """Neurons per sample of the widest layer (input included) of ``arch`` on ``dataset``."""
-    c, h, w = INPUT_SHAPES.get(dataset, (3, 32, 32))
-    options = {**ARCH_DEFAULTS.get(arch, {}), **(config.get("arch_options", {}).get(arch, {}) or {})}
+    c, h, w = INPUT_SHAPES[dataset]
+    options = {**ARCH_DEFAULTS[arch], **(config["arch_options"].get(arch) or {})}
     widths = [c * h * w]
     if arch == "mlp":
         widths += list(options["hidden"])
@@ -93,7 +82,7 @@ def widest_layer(config: Mapping[str, Any], dataset: str, arch: str) -> int:
 
 
 def _device(section: Mapping[str, Any]) -> str:
-    return str(section.get("device", "auto"))
+    return str(section["device"])
 
 
 def _slowdown(section: Mapping[str, Any]) -> float:
@@ -119,17 +108,17 @@ def prepare_data_runtime(config: Mapping[str, Any], dataset: str, attempt: int =
 
 def train_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
     """Host memory: the dataset (a few copies) + a CPU batch's activations when training on the CPU."""
-    tr = config.get("training", {})
+    tr = config["training"]
     act = 0.0
     if _device(tr) == "cpu":  # forward + backward activations of one batch
-        act = 3 * tr.get("batch_size", 128) * widest_layer(config, dataset, arch) * 8 * FLOAT / 2**20
+        act = 3 * tr["batch_size"] * widest_layer(config, dataset, arch) * 8 * FLOAT / 2**20
     return _round_mb(BASE_MB + 3 * data_mb(config, dataset) + act, attempt)
 
 
 def train_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
-    tr = config.get("training", {})
+    tr = config["training"]
     n_train, _ = split_sizes(config, dataset)
-    minutes = tr.get("epochs", 20) * n_train / 60000 * TRAIN_EPOCH_MIN.get(arch, 4.0) * _slowdown(tr)
+    minutes = tr["epochs"] * n_train / 60000 * TRAIN_EPOCH_MIN[arch] * _slowdown(tr)
     return _minutes(5 + 1.5 * minutes, attempt)
 
 
@@ -140,8 +129,8 @@ def convert_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, attempt: 
 
 
 def convert_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
-    n = config.get("conversion", {}).get("norm_set_size", 10000)
-    return _minutes(5 + 1.5 * n / 10000 * CONVERT_MIN.get(arch, 30.0), attempt)
+    n = config["conversion"]["norm_set_size"]
+    return _minutes(5 + 1.5 * n / 10000 * CONVERT_MIN[arch], attempt)
 
 
 def _spiking_mem_mb(config: Mapping[str, Any], section: Mapping[str, Any], dataset: str, arch: str,
@@ -153,33 +142,33 @@ def _spiking_mem_mb(config: Mapping[str, Any], section: Mapping[str, Any], datas
 
 def simulate_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
     """Scales with batch_size × min(T, time_chunk) × widest layer (when simulating on the CPU)."""
-    sim = config.get("simulation", {})
+    sim = config["simulation"]
     _, n_test = split_sizes(config, dataset)
-    n = min(n_test, sim.get("test_subset") or n_test)
-    batch = min(sim.get("batch_size", 500), n)
-    steps = min(sim.get("T", 1000), sim.get("time_chunk", 50))
+    n = min(n_test, sim["test_subset"] or n_test)
+    batch = min(sim["batch_size"], n)
+    steps = min(sim["T"], sim["time_chunk"])
     return _spiking_mem_mb(config, sim, dataset, arch, batch, steps, attempt)
 
 
 def simulate_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
     """Scales with test samples × T."""
-    sim = config.get("simulation", {})
+    sim = config["simulation"]
     _, n_test = split_sizes(config, dataset)
-    n = min(n_test, sim.get("test_subset") or n_test)
-    minutes = n / 10000 * sim.get("T", 1000) / 1000 * SIM_MIN.get(arch, 120.0) * _slowdown(sim)
+    n = min(n_test, sim["test_subset"] or n_test)
+    minutes = n / 10000 * sim["T"] / 1000 * SIM_MIN[arch] * _slowdown(sim)
     return _minutes(5 + 1.5 * minutes, attempt)
 
 
 def membrane_stats_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
     """The stats samples simulated at once; recorded traces are neurons_per_layer × T per layer."""
-    stats, sim = config.get("stats", {}), config.get("simulation", {})
-    samples, steps = stats.get("samples", 200), min(stats.get("T", 500), sim.get("time_chunk", 50))
-    traces = 16 * samples * stats.get("neurons_per_layer", 128) * stats.get("T", 500) * FLOAT / 2**20
+    stats, sim = config["stats"], config["simulation"]
+    samples, steps = stats["samples"], min(stats["T"], sim["time_chunk"])
+    traces = 16 * samples * stats["neurons_per_layer"] * stats["T"] * FLOAT / 2**20
     return _spiking_mem_mb(config, sim, dataset, arch, samples, steps, attempt) + _round_mb(traces, attempt)
 
 
 def membrane_stats_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
-    stats, sim = config.get("stats", {}), config.get("simulation", {})
-    minutes = (stats.get("samples", 200) / 10000 * stats.get("T", 500) / 1000
-               * SIM_MIN.get(arch, 120.0) * _slowdown(sim))
+    stats, sim = config["stats"], config["simulation"]
+    minutes = (stats["samples"] / 10000 * stats["T"] / 1000
+               * SIM_MIN[arch] * _slowdown(sim))
     return _minutes(5 + 1.5 * minutes, attempt)

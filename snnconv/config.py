@@ -12,6 +12,8 @@ from typing import Any, Iterable
 import yaml
 from jsonschema import Draft202012Validator, validators
 
+from .vocab import ARCHS, DATASETS
+
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
 
 
@@ -38,7 +40,14 @@ def _copy(value: Any) -> Any:
     return yaml.safe_load(yaml.safe_dump(value))
 
 
-DefaultFillingValidator = _extend_with_defaults(Draft202012Validator)
+def _is_strict_integer(checker: Any, instance: Any) -> bool:  # noqa: ARG001 - jsonschema type-checker signature
+    """JSON Schema counts 5.0 as an integer; a seed of 5.0 or a T point of 5.0 breaks paths and tables: refuse it."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_StrictIntegers = validators.extend(
+    Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_strict_integer))
+DefaultFillingValidator = _extend_with_defaults(_StrictIntegers)
 
 
 def _key_path(path: Iterable[Any]) -> str:
@@ -50,9 +59,13 @@ def _key_path(path: Iterable[Any]) -> str:
 
 
 def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
-    """The workflow's config schema."""
+    """The workflow's config schema, with the dataset and architecture names filled in from :mod:`snnconv.vocab`."""
     with open(path) as handle:
-        return yaml.safe_load(handle)
+        schema = yaml.safe_load(handle)
+    props = schema["properties"]
+    props["datasets"]["items"]["enum"] = list(DATASETS)
+    props["archs"]["items"]["enum"] = list(ARCHS)
+    return schema
 
 
 def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
@@ -75,7 +88,7 @@ def _check_finite(key: str, value: Any) -> None:
 
 def _check_semantics(config: dict[str, Any]) -> None:
     """Checks across keys: finite coefficients, parseable and unique norm names, T points within T."""
-    from .convert import norm_names, parse_norm
+    from .convert.names import canonicalize, resolve_norms
 
     conv = config["conversion"]
     _check_finite("conversion.l4.k", conv["l4"]["k"])
@@ -83,24 +96,39 @@ def _check_semantics(config: dict[str, Any]) -> None:
         _check_finite(f"conversion.sweep.k[{i}]", k)
     if bool(conv["sweep"]["p"]) != bool(conv["sweep"]["k"]):
         raise ConfigError("config error at 'conversion.sweep': give both 'p' and 'k' (or neither)")
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for i, name in enumerate(conv["norms"]):
-        if name in seen:
-            raise ConfigError(f"config error at 'conversion.norms[{i}]': duplicate norm name {name!r}")
-        seen.add(name)
+        try:
+            canon = canonicalize(name, conv)
+        except ValueError as exc:
+            raise ConfigError(f"config error at 'conversion.norms[{i}]': {exc}") from exc
+        if canon in seen:
+            same = "" if seen[canon] == name else f" (same as {seen[canon]!r}: both are {canon!r})"
+            raise ConfigError(f"config error at 'conversion.norms[{i}]': duplicate norm name {name!r}{same}")
+        seen[canon] = name
     try:
-        names = norm_names(conv)
-        for name in names:
-            parse_norm(name, conv)
+        names = resolve_norms(conv).names
     except ValueError as exc:
         raise ConfigError(f"config error at 'conversion': {exc}") from exc
     for i, name in enumerate(config["stats"]["norms"]):
-        if name not in names:
+        try:
+            canon = canonicalize(name, conv)
+        except ValueError as exc:
+            raise ConfigError(f"config error at 'stats.norms[{i}]': {exc}") from exc
+        if canon not in names:
             raise ConfigError(f"config error at 'stats.norms[{i}]': {name!r} is not one of the converted norms {names}")
     T = config["simulation"]["T"]
     for i, t in enumerate(config["report"]["T_points"]):
         if t > T:
             raise ConfigError(f"config error at 'report.T_points[{i}]': {t} exceeds simulation.T = {T}")
+
+
+def stats_norms(config: dict[str, Any]) -> list[str]:
+    """``stats.norms`` as canonical names (role aliases resolved), de-duplicated, order kept."""
+    from .convert.names import canonicalize
+
+    conv = config["conversion"]
+    return list(dict.fromkeys(canonicalize(n, conv) for n in config["stats"]["norms"]))
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

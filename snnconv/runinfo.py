@@ -7,6 +7,7 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def setup_logging(log_path: str | Path | None, level: int = logging.INFO) -> logging.Logger:
@@ -43,3 +44,15 @@ def versions() -> dict[str, str]:
     import torch
 
     return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__}
+
+
+def require_keys(settings: dict[str, Any], keys: tuple[str, ...], what: str) -> dict[str, Any]:
+    """``settings`` restricted to ``keys``; KeyError naming every missing key (defaults live only in the schema)."""
+    missing = [k for k in keys if k not in settings]
+    if missing:
+        raise KeyError(f"{what}: missing {missing} (the rule's params/resources must pass them; defaults live in "
+                       f"workflow/schemas/config.schema.yaml)")
+    extra = sorted(set(settings) - set(keys))
+    if extra:
+        raise KeyError(f"{what}: unknown keys {extra} (expected {list(keys)})")
+    return {k: settings[k] for k in keys}

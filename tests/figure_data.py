@@ -102,8 +102,11 @@ def _render(root: Path, cfg: dict[str, Any], paths: dict[str, Any]) -> None:
     """The rule scripts, in DAG order."""
     fig, tab = root / "results" / "figures", root / "results" / "tables"
     table = str(tab / "accuracy_all.csv")
-    conv, T_points = cfg["conversion"], cfg["report"]["T_points"]
-    script("aggregate").main([str(p) for p in paths["sim"]], [str(p) for p in paths["summary"]], conv, table)
+    from snnconv import settings
+
+    conv, T_points = settings.report_norms(cfg), cfg["report"]["T_points"]
+    script("aggregate").main([str(p) for p in paths["sim"]], [str(p) for p in paths["summary"]],
+                             [str(p) for p in paths["conversion"]], table)
     script("fig_accuracy_vs_T").main(table, conv, str(fig / "accuracy_vs_T.pdf"))
     script("fig_variance_claim").main([str(p) for p in paths["stats"]], [str(p) for p in paths["network"]],
                                       str(fig / "variance_claim.pdf"), str(fig / "variance_correlation.pdf"),
@@ -113,5 +116,5 @@ def _render(root: Path, cfg: dict[str, Any], paths: dict[str, Any]) -> None:
     script("fig_low_T_gap").main(table, conv, T_points, str(fig / "low_T_gap.pdf"))
     script("tables").main(table, conv, T_points, cfg["report"]["within"], str(tab / "accuracy_main.csv"),
                           str(tab / "accuracy_full.csv"))
-    script("paper_macros").main(table, str(tab / "variance_correlation.csv"), cfg,
+    script("paper_macros").main(table, str(tab / "variance_correlation.csv"), settings.paper(cfg),
                                 str(root / "results" / "paper" / "macros.tex"), str(tab / "l4_comparison.csv"))

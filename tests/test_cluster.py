@@ -21,7 +21,10 @@ GPU_RULES = {"train_ann", "simulate", "membrane_stats"}
 
 
 def load_config(name: str) -> dict:
-    return yaml.safe_load((REPO / "config" / name).read_text())
+    """A repository config, validated (cluster estimates read defaults filled in by the schema)."""
+    from snnconv.config import load_config as load_validated
+
+    return load_validated(REPO / "config" / name)
 
 
 def widest_activation(arch: str, dataset: str, options: dict) -> int:
@@ -49,7 +52,7 @@ def test_widest_layer_matches_the_real_models(config_name):
 
 def test_defaults_mirror_the_model_builders():
     for arch in cluster.ARCH_DEFAULTS:
-        assert cluster.widest_layer({}, "cifar10", arch) == widest_activation(arch, "cifar10", {}), arch
+        assert cluster.widest_layer({"arch_options": {}}, "cifar10", arch) == widest_activation(arch, "cifar10", {}), arch
 
 
 RULES = {
@@ -73,10 +76,14 @@ def test_requests_are_positive_and_grow_with_the_attempt(rule):
 
 
 def test_simulation_memory_scales_with_batch_and_time_block_on_the_cpu():
-    sim = {"device": "cpu", "batch_size": 100, "time_chunk": 10, "T": 1000}
+    base = load_config("paper.yaml")
+    sim = {**base["simulation"], "device": "cpu", "batch_size": 100, "time_chunk": 10, "T": 1000, "test_subset": 0}
+
+    def with_sim(**change) -> dict:
+        return {**base, "simulation": {**sim, **change}}
 
     def mem(**change):
-        return cluster.simulate_mem_mb({"simulation": {**sim, **change}}, "cifar10", "vgg")
+        return cluster.simulate_mem_mb(with_sim(**change), "cifar10", "vgg")
 
     fixed = mem(device="cuda")  # on a GPU the simulator buffers are not in host memory
     small, big, longer, short = mem(), mem(batch_size=1000), mem(time_chunk=100), mem(T=5)
@@ -84,8 +91,8 @@ def test_simulation_memory_scales_with_batch_and_time_block_on_the_cpu():
     assert big - fixed > 8 * (small - fixed) and longer - fixed > 8 * (small - fixed)
     assert fixed < short < small  # T below time_chunk bounds the block
     # Runtime scales with the test samples × T.
-    assert cluster.simulate_runtime({"simulation": {"T": 4000}}, "cifar10", "vgg") > \
-        cluster.simulate_runtime({"simulation": {"T": 1000}}, "cifar10", "vgg")
+    assert cluster.simulate_runtime(with_sim(T=4000), "cifar10", "vgg") > \
+        cluster.simulate_runtime(with_sim(T=1000), "cifar10", "vgg")
 
 
 # ---- profiles ---------------------------------------------------------------------------------------

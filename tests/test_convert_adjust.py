@@ -106,7 +106,7 @@ def test_uniform_control_equal_factors_and_same_layer_mean_as_l4():
     model, x = model_and_x("cnn")
     cfg = {"l4": {"k": 0.3, "mode": "scale", "base": "max"}}
     l4, uni = convert(model, x, parse_norm("l4", cfg)), convert(model, x, parse_norm("uniform-l4", cfg))
-    assert uni.meta["norm"] == "uniform-l4" and uni.meta["params"]["k"] == 0.3
+    assert uni.meta["norm"] == "uniform_k0.3_scale_max" and uni.meta["params"]["k"] == 0.3
     for a, b in zip(l4.meta["adjustment"], uni.meta["adjustment"]):
         assert b["factor"]["min"] == pytest.approx(b["factor"]["max"])
         assert b["sigma"]["mean"] == pytest.approx(a["sigma"]["mean"])

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from snnconv.convert import NormSpec, format_number, norm_names, parse_norm
+from snnconv.convert import NormSpec, canonicalize, format_number, norm_names, parse_norm, resolve_norms
 
 CFG = {"l4": {"k": -0.5, "mode": "scale", "base": "p99.9"}}
 
@@ -37,26 +37,48 @@ def test_parse(name, fields):
         assert getattr(spec, key) == value, key
 
 
-def test_aliases_expand_from_config_and_keep_their_name():
+def test_roles_resolve_to_canonical_names():
     spec = parse_norm("l4", CFG)
     assert (spec.name, spec.adjust, spec.p, spec.k, spec.mode, spec.base, spec.percentile) == \
-        ("l4", "lp", 4.0, -0.5, "scale", "percentile", 99.9)
+        ("lp4_k-0.5_scale_p99.9", "lp", 4.0, -0.5, "scale", "percentile", 99.9)
     assert spec.params() == {"base": "p99.9", "v_init": 0.0, "percentile": 99.9, "k": -0.5, "mode": "scale",
                              "label": "reconstructed", "p": 4.0}
     uni = parse_norm("uniform-l4", CFG)
-    assert (uni.name, uni.adjust, uni.k, uni.base_name) == ("uniform-l4", "uniform", -0.5, "p99.9")
+    assert (uni.name, uni.adjust, uni.k, uni.base_name) == ("uniform_k-0.5_scale_p99.9", "uniform", -0.5, "p99.9")
     assert parse_norm("lpinf_k1_scale_max", {}).params()["p"] == "inf"
+    with pytest.raises(ValueError, match="role"):
+        parse_norm("l4")  # a role needs the config that defines it
+
+
+@pytest.mark.parametrize("name, canon", [
+    ("p99.90", "p99.9"), ("p099.9", "p99.9"), ("p1e2", "p100"), ("lp4.0_k-0.250_scale_max", "lp4_k-0.25_scale_max"),
+    ("lp2_k1e-2_bias_p99.90", "lp2_k0.01_bias_p99.9"), ("uniform_k+1_scale_max", "uniform_k1_scale_max"),
+    ("p99.90-v0half", "p99.9-v0half"), ("max", "max"), ("none", "none"), ("model-v0half", "model-v0half"),
+    ("lpINF_k1_scale_max", "lpinf_k1_scale_max"),
+])
+def test_canonical_names_are_unique_per_spec(name, canon):
+    assert canonicalize(name) == canon
+    assert canonicalize(canon) == canon  # idempotent
+    a, b = parse_norm(name), parse_norm(canon)
+    assert (a.base, a.percentile, a.v_init, a.adjust, a.p, a.k, a.mode) == \
+        (b.base, b.percentile, b.v_init, b.adjust, b.p, b.k, b.mode)
 
 
 def test_norm_names_expands_sweep_dedups_and_keeps_order():
-    cfg = {"norms": ["none", "max", "l4", "max"], **CFG,
+    cfg = {"norms": ["none", "max", "l4", "p99.90"], "l4": {"k": -0.25, "mode": "scale", "base": "max"},
            "sweep": {"p": [1, 4.0, "inf"], "k": [-0.25, 0.5], "mode": ["scale"], "base": ["max"], "uniform": True}}
-    names = norm_names(cfg)
-    assert names[:3] == ["none", "max", "l4"]
-    assert names[3:9] == ["lp1_k-0.25_scale_max", "lp1_k0.5_scale_max", "lp4_k-0.25_scale_max",
-                          "lp4_k0.5_scale_max", "lpinf_k-0.25_scale_max", "lpinf_k0.5_scale_max"]
+    resolved = resolve_norms(cfg)
+    names = resolved.names
+    assert names[:4] == ["none", "max", "lp4_k-0.25_scale_max", "p99.9"]  # l4 is the sweep's lp4_k-0.25_scale_max
+    assert names[4:9] == ["lp1_k-0.25_scale_max", "lp1_k0.5_scale_max", "lp4_k0.5_scale_max",
+                          "lpinf_k-0.25_scale_max", "lpinf_k0.5_scale_max"]
     assert names[9:] == ["uniform_k-0.25_scale_max", "uniform_k0.5_scale_max"]
-    assert len(set(names)) == len(names)
+    assert len(set(names)) == len(names) == 11  # 4 + 6 + 2 entries, one converted once under two names
+    assert resolved.main == ["none", "max", "lp4_k-0.25_scale_max", "p99.9"]
+    assert resolved.roles == {"l4": "lp4_k-0.25_scale_max", "uniform-l4": "uniform_k-0.25_scale_max"}
+    assert resolved.canonical("l4") == "lp4_k-0.25_scale_max" and resolved.canonical("max") == "max"
+    with pytest.raises(KeyError):
+        resolved.canonical("model")
     assert all("/" not in n and " " not in n for n in names)
     assert norm_names({"norms": ["max"], "sweep": {"p": [4], "k": [1], "uniform": False}}) == ["max", "lp4_k1_scale_max"]
     assert norm_names({"norms": ["max"]}) == ["max"]

@@ -18,8 +18,7 @@ from snnconv.network import load_network
 
 
 REPO = Path(__file__).resolve().parent.parent
-CFG = {"norm_set_size": 20, "norm_set_seed": 3, "per_channel": True, "maxpool_to_avgpool": False,
-       "norms": ["max", "l4"], "l4": {"k": 0.5, "mode": "scale", "base": "max"}, "sweep": {}}
+CFG = {"norm_set_size": 20, "norm_set_seed": 3, "per_channel": True, "maxpool_to_avgpool": False}
 
 
 def load_script():
@@ -54,7 +53,7 @@ def test_norm_set_is_a_seeded_train_subset():
     assert len(script.norm_set(x, 500, 0)[1]) == 50
 
 
-@pytest.mark.parametrize("norm", ["max", "l4"])
+@pytest.mark.parametrize("norm", ["max", "lp4_k0.5_scale_max"])
 def test_main_writes_network_and_meta(inputs, tmp_path, norm):
     model_path, data_path = inputs
     meta = load_script().main(model_path, data_path, norm, CFG, tmp_path / "network.pt", tmp_path / "conversion.json")
@@ -65,19 +64,34 @@ def test_main_writes_network_and_meta(inputs, tmp_path, norm):
     assert saved["agreement"]["ann_vs_rate_unclamped"] == 1.0
     assert 0 <= saved["agreement"]["ann_vs_rate"] <= 1 and meta["agreement"] == saved["agreement"]
     assert saved["method"] == ("max" if norm == "max" else "lp") and saved["per_channel"][0] is True
+    assert saved["settings"] == CFG
     assert net.input_shape == (1, 8, 8) and not net.layers[-1].spiking
 
 
-def test_snakemake_binding_logs(inputs, tmp_path):
+def test_main_refuses_roles_and_missing_settings(inputs, tmp_path):
+    model_path, data_path = inputs
+    with pytest.raises(ValueError, match="role"):
+        load_script().main(model_path, data_path, "l4", CFG, tmp_path / "n.pt", tmp_path / "m.json")
+    with pytest.raises(KeyError, match="norm_set_seed"):
+        load_script().main(model_path, data_path, "max", {k: v for k, v in CFG.items() if k != "norm_set_seed"},
+                           tmp_path / "n.pt", tmp_path / "m.json")
+    assert not (tmp_path / "n.pt").exists() and not (tmp_path / "m.json").exists()
+
+
+def test_snakemake_binding_logs_and_puts_the_traceback_in_the_rule_log(inputs, tmp_path):
     model_path, data_path = inputs
     smk = SimpleNamespace(input=SimpleNamespace(model=str(model_path), data=str(data_path)),
                           output=SimpleNamespace(network=str(tmp_path / "n.pt"), meta=str(tmp_path / "m.json")),
-                          wildcards=SimpleNamespace(norm="p99.9-v0half"), config={"conversion": CFG},
-                          log=[str(tmp_path / "convert.log")])
-    load_script()._run_snakemake(smk)
+                          wildcards=SimpleNamespace(norm="p99.9-v0half"), params=SimpleNamespace(conversion=CFG),
+                          log=[str(tmp_path / "convert.log")], rule="convert")
+    from snnconv.job import run_job
+
+    script = load_script()
+    run_job(smk, script._bind)
     assert load_network(tmp_path / "n.pt").v_init == 0.5
     assert "p99.9-v0half" in (tmp_path / "convert.log").read_text()
     smk.wildcards.norm = "p101"
     with pytest.raises(ValueError, match="percentile"):
-        load_script()._run_snakemake(smk)
-    assert "conversion failed" in (tmp_path / "convert.log").read_text()
+        run_job(smk, script._bind)
+    text = (tmp_path / "convert.log").read_text()
+    assert "rule convert failed" in text and "Traceback" in text and "p101" in text

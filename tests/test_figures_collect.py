@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from figure_data import config, synthetic_tree
+from snnconv.convert import resolve_norms
 from snnconv.plotting import style
 from snnconv.plotting.collect import (aggregate, load_ann_accuracy, load_sim_results, mean_ci, n_replicates,
-                                      paired_difference, rate_columns, t_critical, timesteps_to_within)
+                                      norm_info, paired_difference, rate_columns, t_critical, timesteps_to_within)
 
 
 def _sim_csv(path, acc, with_ids=True, **ids):
@@ -46,10 +48,12 @@ def test_load_sim_results_rejects_foreign_csv(tmp_path):
 
 def test_aggregate_joins_ann_accuracy_and_norm_info():
     tree = synthetic_tree()
-    df = aggregate(tree["paths"]["sim"], tree["paths"]["summary"], tree["config"]["conversion"])
+    df = aggregate(tree["paths"]["sim"], tree["paths"]["summary"], tree["paths"]["conversion"])
     assert df["ann_accuracy"].notna().all()
     fam = df.drop_duplicates("norm").set_index("norm")["family"]
-    assert fam["l4"] == "l4" and fam["uniform-l4"] == "uniform" and fam["max-v0half"] == "v0half"
+    roles = resolve_norms(tree["config"]["conversion"]).roles
+    assert "l4" not in fam and "uniform-l4" not in fam  # roles are resolved: results carry canonical names
+    assert fam[roles["l4"]] == "l4" and fam[roles["uniform-l4"]] == "uniform" and fam["max-v0half"] == "v0half"
     assert fam["p99.9"] == "percentile" and fam["lp1_k-0.5_scale_max"] == "lp"
     info = df.drop_duplicates("norm").set_index("norm")
     assert info.loc["lp1_k-0.5_scale_max", "k"] == -0.5 and info.loc["lpinf_k0.5_scale_max", "p"] == math.inf
@@ -67,7 +71,34 @@ def test_aggregate_without_ann_summary_fails(tmp_path):
     assert load_ann_accuracy([s]).iloc[0].to_dict() == {"dataset": "digits", "arch": "mlp", "seed": 1,
                                                          "ann_accuracy": 0.9}
     with pytest.raises(ValueError, match="no ANN summary"):
-        aggregate([p], [s], config()["conversion"])
+        aggregate([p], [s], [])
+
+
+def test_norm_info_reads_conversion_records_and_refuses_conflicts(tmp_path):
+    def record(path: Path, **params) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"norm": "lp4_k0.5_scale_max", "method": "lp",
+                                    "params": {"base": "max", "v_init": 0.0, "k": 0.5, "mode": "scale", "p": 4.0,
+                                               **params}}))
+        return path
+
+    a = record(tmp_path / "a" / "conversion.json")
+    info = norm_info([a]).set_index("norm")
+    assert info.loc["lp4_k0.5_scale_max", "family"] == "l4" and info.loc["lp4_k0.5_scale_max", "k"] == 0.5
+    b = record(tmp_path / "b" / "conversion.json", k=0.25)  # same name, other parameters: never merged silently
+    with pytest.raises(ValueError, match="converted with"):
+        norm_info([a, b])
+    bad = tmp_path / "c" / "conversion.json"
+    bad.parent.mkdir()
+    bad.write_text(json.dumps({"norm": "max"}))
+    with pytest.raises(ValueError, match="not a conversion record"):
+        norm_info([bad])
+    p = _sim_csv(tmp_path / "results/sim/digits/mlp/seed0/max/input0.csv", [0.5], with_ids=False)
+    s = tmp_path / "results/models/digits/mlp/seed0/summary.json"
+    s.parent.mkdir(parents=True)
+    s.write_text(json.dumps({"test_accuracy": 0.9}))
+    with pytest.raises(ValueError, match="no conversion.json"):
+        aggregate([p], [s], [a])
 
 
 def test_mean_ci_known_values():

@@ -7,6 +7,8 @@ import math
 import pandas as pd
 import pytest
 
+from snnconv.convert import resolve_norms
+
 from figure_data import config, rendered
 from snnconv.plotting import style
 from snnconv.plotting.coefficient_sweep import adjusted_norms, pick_T
@@ -40,7 +42,7 @@ def _data(out, name):
 def test_accuracy_vs_T(out):
     cfg = out["config"]
     data = _data(out, "accuracy_vs_T")
-    norms = cfg["conversion"]["norms"]
+    norms = resolve_norms(cfg["conversion"]).main  # canonical: the roles l4, uniform-l4 resolved
     assert set(data["norm"]) == set(norms)  # the sweep is left out
     assert len(data) == len(cfg["archs"]) * len(norms) * cfg["simulation"]["T"]
     assert (data["n"] == 2).all() and data["ci_low"].notna().all()
@@ -93,8 +95,9 @@ def test_low_T_gap_controls_beside_l4(out):
     cfg = out["config"]
     data = _data(out, "low_T_gap")
     order = list(dict.fromkeys(data["norm"]))
-    i = order.index("l4")
-    assert order[i:i + 3] == ["l4", "uniform-l4", "max-v0half"]
+    roles = resolve_norms(cfg["conversion"]).roles
+    i = order.index(roles["l4"])
+    assert order[i:i + 3] == [roles["l4"], roles["uniform-l4"], "max-v0half"]
     assert len(data) == len(cfg["archs"]) * len(cfg["conversion"]["norms"]) * len(cfg["report"]["T_points"])
     assert (data["mean"] <= 0.05).all()  # synthetic SNNs never beat their ANN by much
     lab = out["labels"]["low_T_gap"]

@@ -90,13 +90,13 @@ def test_conv_neurons_use_their_channel():
 
 def test_load_stats_matches_networks_by_path(tmp_path):
     net = _net()
-    save_network(net, tmp_path / "snn/d/mlp/seed0/max/network.pt")
+    save_network(net, tmp_path / "snn/digits/mlp/seed0/max/network.pt")
     stats = _stats(net, lambda w: float((w ** 4).sum() ** 0.25)).drop(columns=["dataset", "arch", "seed", "norm"])
-    spath = tmp_path / "stats/d/mlp/seed0/max.csv"
+    spath = tmp_path / "stats/digits/mlp/seed0/max.csv"
     spath.parent.mkdir(parents=True)
     stats.to_csv(spath, index=False)
-    data = load_stats([spath], [tmp_path / "snn/d/mlp/seed0/max/network.pt"])
-    assert set(data["dataset"]) == {"d"} and data["norm_L4"].notna().all()
+    data = load_stats([spath], [tmp_path / "snn/digits/mlp/seed0/max/network.pt"])
+    assert set(data["dataset"]) == {"digits"} and data["norm_L4"].notna().all()
     with pytest.raises(ValueError, match="no network.pt"):
         load_stats([spath], [])
 

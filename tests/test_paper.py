@@ -56,23 +56,30 @@ def test_paper_text_has_no_hand_typed_results():
     assert not re.findall(r"\d+\.\d+|\d+\s*\\?%", body), "numbers in main.tex must come from macros.tex"
 
 
-def _verdict_frame(l4_better: bool) -> pd.DataFrame:
+def _verdict_frame(l4_better: bool, roles: dict[str, str]) -> pd.DataFrame:
     rows = []
-    for norm, acc in (("max", 0.5), ("l4", 0.6 if l4_better else 0.4), ("uniform-l4", 0.5), ("max-v0half", 0.55)):
+    params = {"max": ("max", None, None), roles["l4"]: ("max", 0.5, "scale"), roles["uniform-l4"]: ("max", 0.5, "scale"),
+              "max-v0half": ("max", None, None)}
+    for norm, acc in (("max", 0.5), (roles["l4"], 0.6 if l4_better else 0.4), (roles["uniform-l4"], 0.5),
+                      ("max-v0half", 0.55)):
+        base, k, mode = params[norm]
         for iseed, noise in ((0, -0.01), (1, 0.0), (2, 0.01)):
             rows.append({"dataset": "digits", "arch": "mlp", "seed": 0, "input_seed": iseed, "norm": norm, "t": 5,
-                         "accuracy": acc + noise, "ann_accuracy": 0.9})
+                         "accuracy": acc + noise, "ann_accuracy": 0.9, "base": base, "k": k, "mode": mode})
     return pd.DataFrame(rows)
 
 
 @pytest.mark.parametrize("better", [True, False])
 def test_verdicts_follow_the_data(better):
-    cfg = config()
-    text, per_net = paper_macros(_verdict_frame(better), pd.DataFrame(columns=["predictor"]), cfg)
+    from snnconv import settings
+
+    run = settings.paper(config())
+    text, per_net = paper_macros(_verdict_frame(better, run["roles"]), pd.DataFrame(columns=["predictor"]), run)
     d = _defs(text)
     assert d["LFourVerdict"] == ("improved" if better else "did not improve")
     assert d["LFourVsUniformVerdict"] == ("outperformed" if better else "did not outperform")
     assert d["LFourGainLowT"] == ("$+10.0$" if better else "$-10.0$")
+    assert d["LFourK"] == "0.5" and d["LFourMode"] == "scale" and d["LFourBase"] == "max"  # from the results
     assert set(per_net["comparison"]) == {"Base", "Uniform", "VZero"}
     assert d["VarianceVerdict"].startswith("could not be evaluated")
 

@@ -35,7 +35,7 @@ def files(tmp_path):
 
 WILDCARDS = {"dataset": "toy", "arch": "mlp", "seed": "0", "norm": "l4", "iseed": "3"}
 SIM = {"T": 25, "encoding": "poisson", "max_rate": 1.0, "reset": "subtract", "decode": "membrane", "batch_size": 8,
-       "time_chunk": 10, "device": "cpu", "test_subset": 12}
+       "time_chunk": 10, "device": "cpu", "test_subset": 12, "threads": 1}
 
 
 def test_simulate_script_writes_tidy_csv_and_log(files):
@@ -70,9 +70,16 @@ def test_membrane_stats_script(files):
     stats = load_script("membrane_stats")
     out = files / "stats.csv"
     ids = {k: v for k, v in WILDCARDS.items() if k != "iseed"}
-    cfg = {"T": 30, "neurons_per_layer": 8, "samples": 5, "seed": 1, "device": "cpu", "bogus": 1}
+    cfg = {"T": 30, "neurons_per_layer": 8, "samples": 5, "seed": 1, "device": "cpu", "max_rate": 1.0,
+           "reset": "subtract", "batch_size": 5, "threads": 1, "time_chunk": 10}
+    with pytest.raises(KeyError, match="bogus"):  # no key is silently ignored
+        stats.main(files / "net.pt", files / "toy.npz", out, ids, cfg | {"bogus": 1}, files / "stats.log")
+    with pytest.raises(KeyError, match="reset"):  # nor silently defaulted
+        stats.main(files / "net.pt", files / "toy.npz", out, ids, {k: v for k, v in cfg.items() if k != "reset"})
+    assert not out.exists()
     stats.main(files / "net.pt", files / "toy.npz", out, ids, cfg, files / "stats.log")
     frame = pd.read_csv(out)
     assert list(frame.columns[:4]) == ["dataset", "arch", "seed", "norm"]
     assert len(frame) == 8 + 5 and (frame.n_samples == 5).all()
-    assert "unknown" in (files / "stats.log").read_text()
+    half = stats.main(files / "net.pt", files / "toy.npz", files / "half.csv", ids, cfg | {"max_rate": 0.5})
+    assert not np.allclose(half["rate"].dropna(), frame["rate"].dropna())  # the simulation's max_rate reaches it

@@ -62,10 +62,11 @@ def test_synthetic_tables_cover_every_norm():
     full = pd.read_csv(out["tables"] / "accuracy_full.csv")
     main = pd.read_csv(out["tables"] / "accuracy_main.csv")
     conv = out["config"]["conversion"]
-    from snnconv.convert import norm_names
+    from snnconv.convert import resolve_norms
 
-    assert set(full["norm"]) == set(norm_names(conv)) | {"ANN"}
-    assert set(main["norm"]) == set(conv["norms"]) | {"ANN"}
+    resolved = resolve_norms(conv)
+    assert set(full["norm"]) == set(resolved.names) | {"ANN"}
+    assert set(main["norm"]) == set(resolved.main) | {"ANN"}
     assert not full[["mean"]].isna().all(axis=1)[full["quantity"] != "t_within"].any()
     tex = (out["tables"] / "accuracy_main.tex").read_text()
     assert r"$L_{4}$ (k=0.5)" in tex  # the main table uses legend labels

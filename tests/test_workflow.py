@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -38,7 +41,9 @@ def test_tiny_workflow_produces_every_stage(tiny_run):
     res = tiny_run / "results"
     assert (res / "data" / "digits.npz").exists() and (res / "data" / "digits.json").exists()
     assert (res / "models" / "digits" / "mlp" / "seed0" / "model.pt").exists()
-    for norm in ("max", "l4"):
+    # tiny.yaml names the role l4 (k 0.5, scale, max): its results live under the canonical name
+    assert not (res / "snn" / "digits" / "mlp" / "seed0" / "l4").exists()
+    for norm in ("max", "lp4_k0.5_scale_max"):
         assert (res / "snn" / "digits" / "mlp" / "seed0" / norm / "network.pt").exists()
         frame = pd.read_csv(res / "sim" / "digits" / "mlp" / "seed0" / norm / "input0.csv")
         assert list(frame["t"]) == list(range(1, 21))
@@ -74,3 +79,39 @@ def test_bad_config_fails_before_any_job(tmp_path):
     assert proc.returncode != 0
     assert "bogus_key" in proc.stdout + proc.stderr
     assert not (tmp_path / "w" / "results").exists()
+
+
+def test_rule_scripts_read_no_config():
+    """What changes a result reaches a job as a param: rule scripts never read snakemake.config."""
+    offenders = [p.name for p in (REPO / "scripts").glob("*.py") if re.search(r"\.config\b|\bconfig\[", p.read_text())]
+    assert not offenders, f"rule scripts reading the config: {offenders}"
+    unbound = [p.name for p in (REPO / "scripts").glob("*.py") if "run_job(" not in p.read_text()]
+    assert not unbound, f"rule scripts not bound by snnconv.job.run_job: {unbound}"
+
+
+def test_dag_time_code_imports_no_torch():
+    code = ("import sys; sys.argv = ['snakemake', '-n', '-s', sys.argv[1], '--directory', sys.argv[2], "
+            "'--configfile', sys.argv[3], '--cores', '1']; import atexit; "
+            "atexit.register(lambda: print('TORCH', 'torch' in sys.modules)); from snakemake.cli import main; main()")
+    with tempfile.TemporaryDirectory() as work:
+        proc = subprocess.run([sys.executable, "-c", code, str(REPO / "Snakefile"), work,
+                               str(REPO / "tests" / "configs" / "tiny.yaml")], capture_output=True, text=True,
+                              timeout=300)
+    out = proc.stdout + proc.stderr
+    assert "TORCH False" in out, out[-3000:]
+
+
+def test_failed_job_puts_its_traceback_in_its_log(tmp_path):
+    """The rule log (where Snakemake tells the user to look) holds the exception, its message and traceback."""
+    bad = tmp_path / "bad.yaml"
+    cfg = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+    cfg["conversion"]["norms"] = ["max"]
+    bad.write_text(yaml.safe_dump(cfg))
+    work = tmp_path / "w"
+    run_snakemake(work, "--until", "prepare_data", config=bad)
+    (work / "results" / "data" / "digits.npz").write_bytes(b"not an npz")  # corrupt the prepared data
+    proc = run_snakemake(work, "--until", "train_ann", config=bad, check=False)
+    assert proc.returncode != 0
+    log = (work / "logs" / "train_ann" / "digits" / "mlp" / "seed0.log").read_text()
+    assert "rule train_ann failed" in log and "Traceback (most recent call last)" in log and "digits.npz" in log
+    assert not (work / "results" / "models" / "digits" / "mlp" / "seed0" / "model.pt").exists()

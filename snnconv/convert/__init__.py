@@ -1,14 +1,31 @@
 """ANN → SNN conversion: layer walking, normalization (none/max/percentile/model) and the reconstructed
-Lp/L4 threshold adjustment. Method and derivations: docs/method.md §C1–§C7."""
+Lp/L4 threshold adjustment. Method and derivations: docs/method.md §C1–§C7.
 
-from .activations import StreamingPercentile, percentile
-from .adjust import bernoulli_current_moments, l4_variance_bound, lp_norms, predicted_sigma, rate_norm_estimate
-from .layers import fold_batchnorm, parse_model
-from .names import NormSpec, format_number, norm_names, parse_norm, sweep_names
-from .pipeline import convert
+The norm-name grammar (:mod:`.names`) needs no torch and is imported eagerly; everything else is imported on
+first use, so DAG-time code (the Snakefile, config validation) can read names without importing torch.
+"""
 
-__all__ = [
-    "NormSpec", "StreamingPercentile", "bernoulli_current_moments", "convert", "fold_batchnorm", "format_number",
-    "l4_variance_bound", "lp_norms", "norm_names", "parse_model", "parse_norm", "percentile", "predicted_sigma",
-    "rate_norm_estimate", "sweep_names",
-]
+from importlib import import_module
+from typing import Any
+
+from .names import (NormSpec, ResolvedNorms, canonical_name, canonicalize, format_number, norm_names, parse_norm,
+                    resolve_norms, sweep_names)
+
+_LAZY = {
+    "StreamingPercentile": "activations", "percentile": "activations",
+    "bernoulli_current_moments": "adjust", "l4_variance_bound": "adjust", "lp_norms": "adjust",
+    "predicted_sigma": "adjust", "rate_norm_estimate": "adjust",
+    "fold_batchnorm": "layers", "parse_model": "layers", "convert": "pipeline",
+}
+
+__all__ = ["NormSpec", "ResolvedNorms", "canonical_name", "canonicalize", "format_number", "norm_names",
+           "parse_norm", "resolve_norms", "sweep_names", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the torch-backed parts of the package on first use (PEP 562)."""
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,17 +1,20 @@
 """Norm-name grammar: every conversion choice is a short, path-safe name (docs/method.md §C7).
 
 ``none``, ``max``, ``model``, ``p<q>``, ``<base>-v0half``, ``lp<p>_k<k>_<mode>_<base>``,
-``uniform_k<k>_<mode>_<base>`` and the aliases ``l4`` / ``uniform-l4`` (expanded from ``conversion.l4``).
+``uniform_k<k>_<mode>_<base>``. ``l4`` / ``uniform-l4`` are *roles*, not names: :func:`resolve_norms` turns them
+into the canonical names they stand for (from ``conversion.l4``) when the config is read, so every result path
+says what it holds, and no conversion is run twice under two names. No torch import (DAG-time code).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 MODES = ("scale", "bias")
+ROLE_ALIASES = ("l4", "uniform-l4")  # roles a config may name in conversion.norms / stats.norms
 SIMPLE = ("none", "max", "model")
 V0HALF = "-v0half"
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)", re.IGNORECASE)
@@ -109,11 +112,17 @@ def _alias(name: str, conversion_cfg: dict[str, Any]) -> str:
 
 
 def parse_norm(name: str, conversion_cfg: dict[str, Any] | None = None) -> NormSpec:
-    """Parse a norm name into a :class:`NormSpec`; ``ValueError`` names the offending part."""
+    """Parse a norm name into a :class:`NormSpec`; ``ValueError`` names the offending part.
+
+    A role alias (``l4``, ``uniform-l4``) is expanded with ``conversion_cfg["l4"]``; the spec then carries the
+    canonical name it stands for (see :func:`resolve_norms`).
+    """
     if not isinstance(name, str) or not name or not re.fullmatch(r"[A-Za-z0-9_.+-]+", name):
         raise ValueError(f"norm {name!r}: names are non-empty and use only letters, digits and _ . + -")
-    if name in ("l4", "uniform-l4"):
-        return replace(parse_norm(_alias(name, conversion_cfg or {}), conversion_cfg), name=name)
+    if name in ROLE_ALIASES:
+        if conversion_cfg is None:
+            raise ValueError(f"norm {name!r} is a role, not a name: resolve it with the config (resolve_norms)")
+        return parse_norm(_alias(name, conversion_cfg), conversion_cfg)
     if name.endswith(V0HALF):
         base, q = _base(name[: -len(V0HALF)], name)
         return NormSpec(name, base, q, v_init=0.5)
@@ -131,6 +140,46 @@ def parse_norm(name: str, conversion_cfg: dict[str, Any] | None = None) -> NormS
     return NormSpec(name, base, q)
 
 
+def canonical_name(spec: NormSpec) -> str:
+    """The one name of a parsed spec (numbers in their shortest form): ``p99.90`` → ``p99.9``, ``lp4.0_…`` → ``lp4_…``."""
+    base = spec.base_name
+    if spec.adjust is None:
+        return f"{base}{V0HALF}" if spec.v_init == 0.5 else base
+    tail = f"k{format_number(spec.k)}_{spec.mode}_{base}"
+    return f"lp{format_number(spec.p)}_{tail}" if spec.adjust == "lp" else f"uniform_{tail}"
+
+
+def canonicalize(name: str, conversion_cfg: dict[str, Any] | None = None) -> str:
+    """The canonical name of ``name`` (a role alias is resolved with ``conversion_cfg``)."""
+    return canonical_name(parse_norm(name, conversion_cfg))
+
+
+@dataclass(frozen=True)
+class ResolvedNorms:
+    """The norms of one config: every canonical name to convert, the main ones, the sweep's, and the roles."""
+
+    names: list[str]                      # every norm converted and simulated, canonical, each once
+    main: list[str]                       # conversion.norms, canonical, in config order
+    sweep: list[str]                      # the sweep's names, canonical
+    roles: dict[str, str] = field(default_factory=dict)  # role alias -> canonical name (l4, uniform-l4)
+
+    def canonical(self, name: str) -> str:
+        """``name`` if canonical, else the name its role stands for; KeyError if it is not converted."""
+        out = self.roles.get(name, name)
+        if out not in self.names:
+            raise KeyError(name)
+        return out
+
+
+def resolve_norms(conversion_cfg: dict[str, Any]) -> ResolvedNorms:
+    """``conversion.norms`` and the sweep as canonical names, de-duplicated (order kept), with the role map."""
+    main = [canonicalize(n, conversion_cfg) for n in conversion_cfg.get("norms") or []]
+    sweep = [canonicalize(n) for n in sweep_names(conversion_cfg.get("sweep"))]
+    roles = {alias: canonicalize(alias, conversion_cfg) for alias in ROLE_ALIASES if conversion_cfg.get("l4")}
+    return ResolvedNorms(list(dict.fromkeys(main + sweep)), list(dict.fromkeys(main)),
+                         list(dict.fromkeys(sweep)), roles)
+
+
 def sweep_names(sweep: dict[str, Any] | None) -> list[str]:
     """Names of the Lp sweep (p × k × mode × base) plus, if ``uniform``, its controls (k × mode × base)."""
     sweep = sweep or {}
@@ -143,8 +192,5 @@ def sweep_names(sweep: dict[str, Any] | None) -> list[str]:
 
 
 def norm_names(conversion_cfg: dict[str, Any]) -> list[str]:
-    """``conversion_cfg["norms"]`` plus the sweep's names, validated, de-duplicated, order kept."""
-    names = list(dict.fromkeys([*(conversion_cfg.get("norms") or []), *sweep_names(conversion_cfg.get("sweep"))]))
-    for name in names:
-        parse_norm(name, conversion_cfg)
-    return names
+    """Every norm to convert: ``conversion.norms`` plus the sweep, canonical, de-duplicated, order kept."""
+    return resolve_norms(conversion_cfg).names

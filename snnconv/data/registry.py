@@ -6,13 +6,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..vocab import DATASETS  # the one list of dataset names
 from .checksums import IDX_FILES
 from .cifar import load_cifar10_python, load_image_folder
 from .digits import load_digits_dataset
 from .idx import find_idx_file, load_idx_dataset
 from .prepared import ArrayDataset
 
-DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10", "cifar10_jpeg")
 DATA_DIR_ENV = "SNNCONV_DATA_DIR"
 COMMON_OPTIONS = {"subset_train", "subset_test"}
 EXTRA_OPTIONS = {"digits": {"test_fraction", "split_seed"}}

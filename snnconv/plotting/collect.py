@@ -25,25 +25,24 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .. import paths as _paths
+
 log = logging.getLogger(__name__)
 
 ID_COLS = ["dataset", "arch", "seed", "norm", "input_seed"]
 REPLICATE_COLS = ["seed", "input_seed"]
 RATE_PREFIX = "rate_"
-SIM_PATH = re.compile(r"(?:^|/)sim/(?P<dataset>[^/]+)/(?P<arch>[^/]+)/seed(?P<seed>\d+)/(?P<norm>[^/]+)/"
-                      r"input(?P<input_seed>\d+)\.csv$")
-MODEL_PATH = re.compile(r"(?:^|/)models/(?P<dataset>[^/]+)/(?P<arch>[^/]+)/seed(?P<seed>\d+)/summary\.json$")
-STATS_PATH = re.compile(r"(?:^|/)stats/(?P<dataset>[^/]+)/(?P<arch>[^/]+)/seed(?P<seed>\d+)/(?P<norm>[^/]+)\.csv$")
-SNN_PATH = re.compile(r"(?:^|/)snn/(?P<dataset>[^/]+)/(?P<arch>[^/]+)/seed(?P<seed>\d+)/(?P<norm>[^/]+)/[^/]+$")
+# Result path templates come from snnconv.paths (the one module that defines and parses them back).
+SIM_PATH, MODEL_PATH, STATS_PATH, SNN_PATH = _paths.SIM, _paths.SUMMARY, _paths.STATS, _paths.NETWORK
 NORM_INFO_COLS = ["family", "method", "base", "p", "k", "mode", "v_init"]
 
 
-def parse_path(path: str | Path, pattern: re.Pattern) -> dict[str, Any]:
-    """Wildcards of a result path (seed-like values as int); empty dict if it does not match."""
-    m = pattern.search(Path(path).as_posix())
-    if not m:
-        return {}
-    return {k: int(v) if k in ("seed", "input_seed") else v for k, v in m.groupdict().items()}
+def parse_path(path: str | Path, template: str) -> dict[str, Any]:
+    """Wildcards of a result path (seeds as int, ``iseed`` as ``input_seed``); empty dict if it does not match."""
+    ids = _paths.search(template, Path(path).as_posix())
+    if "iseed" in ids:
+        ids["input_seed"] = ids.pop("iseed")
+    return ids
 
 
 def rate_columns(df: pd.DataFrame) -> list[str]:
@@ -100,29 +99,56 @@ def load_ann_accuracy(paths: Iterable[str | Path]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["dataset", "arch", "seed", "ann_accuracy"])
 
 
-def norm_info(names: Iterable[str], conversion_cfg: dict[str, Any]) -> pd.DataFrame:
-    """Parsed norm names: norm, family, method, base, p, k, mode, v_init (via the conversion package)."""
-    from ..convert import parse_norm
-    from .style import norm_family
+def family_of(method: str, params: dict[str, Any]) -> str:
+    """Family of a converted norm from its recorded method and params: none/max/percentile/model/v0half/l4/lp/uniform."""
+    if method == "uniform":
+        return "uniform"
+    if method == "lp":
+        return "l4" if float(params["p"]) == 4 else "lp"
+    if params.get("v_init"):
+        return "v0half"
+    return "percentile" if "percentile" in params else str(params["base"])
 
-    rows = []
-    for name in dict.fromkeys(names):
-        spec = parse_norm(name, conversion_cfg)
-        rows.append({"norm": name, "family": norm_family(name, conversion_cfg), "method": spec.method,
-                     "base": spec.base_name, "p": spec.p, "k": spec.k, "mode": spec.mode, "v_init": spec.v_init})
-    return pd.DataFrame(rows, columns=["norm"] + NORM_INFO_COLS)
+
+def norm_info(conversion_paths: Iterable[str | Path]) -> pd.DataFrame:
+    """norm, family, method, base, p, k, mode, v_init of every converted norm, read from its ``conversion.json``.
+
+    The report never re-parses names against the current config: what a method was is what its conversion
+    recorded. Two conversions of one name with different parameters are an error naming both files.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    where: dict[str, str] = {}
+    for path in conversion_paths:
+        with open(path) as handle:
+            meta = json.load(handle)
+        try:
+            name, method, params = meta["norm"], meta["method"], meta["params"]
+            row = {"norm": name, "family": family_of(method, params), "method": method, "base": params["base"],
+                   "p": float(params["p"]) if "p" in params else math.nan,
+                   "k": float(params["k"]) if params.get("k") is not None else math.nan,
+                   "mode": params.get("mode"), "v_init": float(params["v_init"])}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: not a conversion record ({type(exc).__name__}: {exc})") from exc
+        if name in rows and rows[name] != row:
+            raise ValueError(f"{path}: norm {name!r} was converted with {row}, but {where[name]} with {rows[name]}")
+        rows.setdefault(name, row)
+        where.setdefault(name, str(path))
+    return pd.DataFrame(list(rows.values()), columns=["norm"] + NORM_INFO_COLS)
 
 
 def aggregate(sim_paths: Sequence[str | Path], summary_paths: Sequence[str | Path],
-              conversion_cfg: dict[str, Any]) -> pd.DataFrame:
-    """All simulation rows + the ANN accuracy of their training seed + the parsed norm name."""
+              conversion_paths: Sequence[str | Path]) -> pd.DataFrame:
+    """All simulation rows + the ANN accuracy of their training seed + each norm's recorded parameters."""
     sim = load_sim_results(sim_paths)
     ann = load_ann_accuracy(summary_paths)
     out = sim.merge(ann, on=["dataset", "arch", "seed"], how="left", validate="many_to_one")
     lost = out[out["ann_accuracy"].isna()][["dataset", "arch", "seed"]].drop_duplicates()
     if len(lost):
         raise ValueError(f"no ANN summary for {lost.to_dict('records')}")
-    info = norm_info(out["norm"].unique(), conversion_cfg)
+    info = norm_info(conversion_paths)
+    unknown = sorted(set(out["norm"]) - set(info["norm"]))
+    if unknown:
+        raise ValueError(f"no conversion.json for the simulated norm(s) {unknown}")
     out = out.merge(info, on="norm", how="left")
     first = ID_COLS + ["t", "accuracy", "ann_accuracy"] + NORM_INFO_COLS
     return out[first + [c for c in out.columns if c not in first]]

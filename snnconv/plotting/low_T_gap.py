@@ -24,24 +24,30 @@ L4 = "l4"
 
 
 def control_names(df: pd.DataFrame, conversion_cfg: dict[str, Any]) -> dict[str, str | None]:
-    """The simulated norms acting as l4, its uniform control and its v0 = θ/2 control (None if absent)."""
+    """The simulated norms acting as l4, its uniform control and its v0 = θ/2 control (None if absent).
+
+    ``conversion_cfg["roles"]`` (settings.report) maps the roles ``l4`` and ``uniform-l4`` to canonical names;
+    without it the role is looked up among the simulated names by the parameters of ``conversion_cfg["l4"]``.
+    """
     from ..convert import parse_norm
 
     have = list(dict.fromkeys(df["norm"]))
     specs = {n: parse_norm(n, conversion_cfg) for n in have}
+    roles = conversion_cfg.get("roles") or {}
     out: dict[str, str | None] = {"l4": None, "uniform": None, "v0half": None}
-    l4 = L4 if L4 in specs else None
-    if l4 is None and conversion_cfg.get("l4"):
-        ref = parse_norm(L4, conversion_cfg)
+    l4 = roles.get("l4") if roles.get("l4") in specs else (L4 if L4 in specs else None)
+    if l4 is None and (roles.get("l4") or conversion_cfg.get("l4")):
+        ref = parse_norm(roles.get("l4") or L4, conversion_cfg)
         l4 = next((n for n, s in specs.items() if s.adjust == "lp" and s.p == 4 and s.k == ref.k
                    and s.mode == ref.mode and s.base_name == ref.base_name), None)
     out["l4"] = l4
     if l4 is None:
         return out
     ref = specs[l4]
-    out["uniform"] = "uniform-l4" if "uniform-l4" in specs else next(
+    uniform = roles.get("uniform-l4")
+    out["uniform"] = uniform if uniform in specs else ("uniform-l4" if "uniform-l4" in specs else next(
         (n for n, s in specs.items() if s.adjust == "uniform" and s.k == ref.k and s.mode == ref.mode
-         and s.base_name == ref.base_name), None)
+         and s.base_name == ref.base_name), None))
     v0 = f"{ref.base_name}-v0half"
     out["v0half"] = v0 if v0 in specs else ("max-v0half" if "max-v0half" in specs else None)
     return out

@@ -24,6 +24,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from ..vocab import ARCH_LABELS, DATASET_LABELS
 from .collect import ann_reference, mean_ci, paired_difference, timesteps_to_within
 
 _DIGITS = ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"]
@@ -113,29 +114,25 @@ class Macros:
         return "\n".join(lines) + "\n"
 
 
-ARCH_NAMES = {"mlp": "MLP", "cnn": "CNN", "vgg": "VGG"}
-DATASET_NAMES = {"digits": "digits (scikit-learn)", "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST",
-                 "cifar10": "CIFAR-10", "cifar10_jpeg": "CIFAR-10 (JPEG)"}
+ARCH_NAMES = ARCH_LABELS
+DATASET_NAMES = DATASET_LABELS
 
 
-def setup_macros(m: Macros, config: dict[str, Any]) -> None:
-    """Macros describing the configuration."""
-    from ..convert import norm_names, sweep_names
-
-    conv, sim, rep, st, tr = (config["conversion"], config["simulation"], config["report"], config["stats"],
-                              config["training"])
-    m.add("DatasetList", human_list(tex_escape(DATASET_NAMES.get(d, d)) for d in config["datasets"]))
-    m.add("ArchList", human_list(ARCH_NAMES.get(a, a) for a in config["archs"]))
-    m.add("NumDatasets", len(config["datasets"]))
-    m.add("NumArchs", len(config["archs"]))
-    m.add("NumSeeds", len(config["seeds"]))
-    m.add("SeedList", human_list(config["seeds"]))
-    m.add("NumInputSeeds", len(sim["input_seeds"]))
-    m.add("NumReplicates", len(config["seeds"]) * len(sim["input_seeds"]))
+def setup_macros(m: Macros, run: dict[str, Any]) -> None:
+    """Macros describing the run, from the paper rule's params (settings.paper): what every job was given."""
+    sim, st, tr, conv = run["simulation"], run["stats"], run["training"], run["conversion"]
+    m.add("DatasetList", human_list(tex_escape(DATASET_NAMES.get(d, d)) for d in run["datasets"]))
+    m.add("ArchList", human_list(ARCH_NAMES.get(a, a) for a in run["archs"]))
+    m.add("NumDatasets", len(run["datasets"]))
+    m.add("NumArchs", len(run["archs"]))
+    m.add("NumSeeds", len(run["seeds"]))
+    m.add("SeedList", human_list(run["seeds"]))
+    m.add("NumInputSeeds", len(run["input_seeds"]))
+    m.add("NumReplicates", len(run["seeds"]) * len(run["input_seeds"]))
     m.add("Tmax", sim["T"])
-    m.add("TPointList", human_list(rep["T_points"]))
-    m.add("LowT", min(rep["T_points"]))
-    m.add("WithinPct", f"{100 * rep['within']:g}")
+    m.add("TPointList", human_list(run["T_points"]))
+    m.add("LowT", min(run["T_points"]))
+    m.add("WithinPct", f"{100 * run['within']:g}")
     m.add("Encoding", tex_escape(sim["encoding"]))
     m.add("MaxRate", f"{sim['max_rate']:g}")
     m.add("ResetMode", tex_escape(sim["reset"]))
@@ -144,18 +141,15 @@ def setup_macros(m: Macros, config: dict[str, Any]) -> None:
     m.add("Epochs", tr["epochs"])
     m.add("Optimizer", tex_escape(tr["optimizer"]))
     m.add("NormSetSize", conv["norm_set_size"])
-    m.add("LFourK", f"{conv['l4']['k']:g}")
-    m.add("LFourMode", tex_escape(conv["l4"]["mode"]))
-    m.add("LFourBase", tex_escape(conv["l4"]["base"]))
-    m.add("NormList", human_list(r"\texttt{" + tex_escape(n) + "}" for n in conv["norms"]))
-    m.add("NumNorms", len(conv["norms"]))
-    sweep = conv.get("sweep") or {}
-    m.add("NumSweepNorms", len(sweep_names(sweep)) if sweep.get("p") else 0)
-    m.add("NumConvertedNorms", len(norm_names(conv)))
+    m.add("NormList", human_list(r"\texttt{" + tex_escape(n) + "}" for n in run["norms"]))
+    m.add("NumNorms", len(run["norms"]))
+    sweep = run.get("sweep") or {}
+    m.add("NumSweepNorms", run["n_sweep_norms"])
+    m.add("NumConvertedNorms", run["n_converted_norms"])
     m.add("SweepPList", human_list(r"$\infty$" if str(p) == "inf" else f"{float(p):g}" for p in sweep.get("p") or []) or "none")
     m.add("SweepKList", human_list(f"{float(k):g}" for k in sweep.get("k") or []) or "none")
     m.add("SweepModeList", human_list(tex_escape(x) for x in sweep.get("mode") or []) or "none")
-    m.add("StatsNormList", human_list(r"\texttt{" + tex_escape(n) + "}" for n in st["norms"]))
+    m.add("StatsNormList", human_list(r"\texttt{" + tex_escape(n) + "}" for n in run["stats_norms"]))
     m.add("StatsT", st["T"])
     m.add("StatsNeurons", st["neurons_per_layer"])
     m.add("StatsSamples", st["samples"])
@@ -164,19 +158,39 @@ def setup_macros(m: Macros, config: dict[str, Any]) -> None:
     m.add("VarPList", human_list(r"$\infty$" if math.isinf(p) else f"{p:g}" for p in P_VALUES))
 
 
+def l4_setting_macros(m: Macros, df: pd.DataFrame, l4: str | None) -> None:
+    """k, mode and base of the L4 setting, as its conversion recorded them (columns of accuracy_all.csv)."""
+    rows = df[df["norm"] == l4] if l4 else df.iloc[:0]
+    if len(rows):
+        r = rows.iloc[0]
+        m.add("LFourK", f"{float(r['k']):g}")
+        m.add("LFourMode", tex_escape(str(r["mode"])))
+        m.add("LFourBase", tex_escape(str(r["base"])))
+    else:
+        for name in ("LFourK", "LFourMode", "LFourBase"):
+            m.add(name, "n/a")
+
+
 def accuracy_macros(m: Macros, df: pd.DataFrame, config: dict[str, Any]) -> None:
     """Per dataset × arch (× norm × T) accuracy, ANN accuracy and timesteps to within."""
     ann = ann_reference(df)
     for r in ann.itertuples(index=False):
         m.add(macro_name("AnnAcc", r.dataset, r.arch), pct(r.mean))
     m.add("AnnAccMean", pct(float(ann["mean"].mean())) if len(ann) else "n/a")
-    Ts = [t for t in config["report"]["T_points"] if t <= int(df["t"].max())]
+    Ts = [t for t in config["T_points"] if t <= int(df["t"].max())]
     acc = mean_ci(df[df["t"].isin(Ts)], ["dataset", "arch", "norm", "t"])
     for r in acc.itertuples(index=False):
-        m.add(macro_name("Acc", r.dataset, r.arch, r.norm, "T", int(r.t)), pct(r.mean))
-    within = timesteps_to_within(df, config["report"]["within"])
+        for name in _macro_norms(r.norm, config):
+            m.add(macro_name("Acc", r.dataset, r.arch, name, "T", int(r.t)), pct(r.mean))
+    within = timesteps_to_within(df, config["within"])
     for r in within.itertuples(index=False):
-        m.add(macro_name("TWithin", r.dataset, r.arch, r.norm), r.label.replace(">", "$>$"))
+        for name in _macro_norms(r.norm, config):
+            m.add(macro_name("TWithin", r.dataset, r.arch, name), r.label.replace(">", "$>$"))
+
+
+def _macro_norms(norm: str, config: dict[str, Any]) -> list[str]:
+    """The names a norm's macros go under: its canonical name and every role it plays (``l4`` → ``\\…LFour…``)."""
+    return [norm] + [role for role, canon in (config.get("roles") or {}).items() if canon == norm]
 
 
 def _pooled(diff: pd.DataFrame) -> pd.Series:
@@ -198,13 +212,13 @@ def _word(row: pd.Series, yes: str, no: str) -> str:
 def verdict_macros(m: Macros, df: pd.DataFrame, config: dict[str, Any]) -> pd.DataFrame:
     """The L4 adjustment at \\LowT against its base and the two controls; returns the per-network table."""
     from .low_T_gap import control_names
-    from ..convert import parse_norm
 
-    conv = config["conversion"]
-    low_T = min(config["report"]["T_points"])
-    ctl = control_names(df, conv)
+    low_T = min(config["T_points"])
+    ctl = control_names(df, config)
     l4 = ctl["l4"]
-    base = parse_norm(l4, conv).base_name if l4 else conv["l4"]["base"]
+    l4_rows = df[df["norm"] == l4] if l4 else df.iloc[:0]
+    base = str(l4_rows["base"].iloc[0]) if len(l4_rows) else "max"
+    l4_setting_macros(m, df, l4)
     comparisons = {"Base": base, "Uniform": ctl["uniform"], "VZero": ctl["v0half"]}
     words = {"Base": ("improved", "did not improve"), "Uniform": ("outperformed", "did not outperform"),
              "VZero": ("outperformed", "did not outperform")}

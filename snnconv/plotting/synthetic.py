@@ -57,6 +57,7 @@ def _family(norm: str, conversion_cfg: dict[str, Any]) -> tuple[str, Any]:
 
 def write_synthetic_results(root: str | Path, config: dict[str, Any], seed: int = 0) -> dict[str, list[Path]]:
     """Write a synthetic ``results`` tree for a validated ``config``; returns the paths by kind."""
+    from ..config import stats_norms
     from ..convert import lp_norms, norm_names
 
     root = Path(root)
@@ -65,7 +66,7 @@ def write_synthetic_results(root: str | Path, config: dict[str, Any], seed: int 
     norms = norm_names(conv)
     T = int(config["simulation"]["T"])
     t = np.arange(1, T + 1)
-    paths: dict[str, list[Path]] = {"summary": [], "sim": [], "stats": [], "network": []}
+    paths: dict[str, list[Path]] = {"summary": [], "sim": [], "stats": [], "network": [], "conversion": []}
     for d_i, dataset in enumerate(config["datasets"]):
         for arch in config["archs"]:
             for s in config["seeds"]:
@@ -96,12 +97,15 @@ def write_synthetic_results(root: str | Path, config: dict[str, Any], seed: int 
                         sdir.mkdir(parents=True, exist_ok=True)
                         pd.DataFrame(frame).to_csv(sdir / f"input{iseed}.csv", index=False)
                         paths["sim"].append(sdir / f"input{iseed}.csv")
-                for norm in config["stats"]["norms"]:
+                    cdir = root / "snn" / dataset / arch / f"seed{s}" / norm
+                    cdir.mkdir(parents=True, exist_ok=True)
+                    (cdir / "conversion.json").write_text(json.dumps(
+                        {"norm": norm, "method": spec.method, "params": spec.params(), "lambdas": [],
+                         "adjustment": None}))
+                    paths["conversion"].append(cdir / "conversion.json")
+                for norm in stats_norms(config):
                     ndir = root / "snn" / dataset / arch / f"seed{s}" / norm
                     save_network(net, ndir / "network.pt")
-                    (ndir / "conversion.json").write_text(json.dumps(
-                        {"norm": norm, "method": _family(norm, conv)[1].method, "params": {}, "lambdas": [],
-                         "adjustment": None}))
                     paths["network"].append(ndir / "network.pt")
                     rows = []
                     for li, layer in enumerate(net.layers):

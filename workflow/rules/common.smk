@@ -1,55 +1,49 @@
-# Shared helpers: target lists and wildcard constraints. Paths are documented in README.md "Outputs".
-from snnconv.convert import norm_names
+# Shared names: the sweep's wildcard values, the result paths (snnconv/paths.py) and each rule's settings
+# (snnconv/settings.py: what changes a job's output is a param, how it runs is a resource). No torch here.
+from snnconv import cluster, paths, settings
+from snnconv.config import stats_norms
+from snnconv.convert import resolve_norms
 
-RESULTS = "results"
+RESULTS = paths.RESULTS
 DATASETS = config["datasets"]
 ARCHS = config["archs"]
 SEEDS = config["seeds"]
-NORMS = norm_names(config["conversion"])
+RESOLVED = resolve_norms(config["conversion"])  # canonical names; l4 / uniform-l4 are roles (RESOLVED.roles)
+NORMS = RESOLVED.names
 INPUT_SEEDS = config["simulation"]["input_seeds"]
-STATS_NORMS = config["stats"]["norms"]
+STATS_NORMS = stats_norms(config)
 ENV = "../envs/snnconv.yaml"
 
 
 wildcard_constraints:
-    dataset="digits|mnist|fashion_mnist|cifar10|cifar10_jpeg",
-    arch="mlp|cnn|vgg",
-    seed=r"\d+",
-    iseed=r"\d+",
-    norm=r"[A-Za-z0-9_.+-]+",
+    **paths.WILDCARDS,
 
 
 def download_manifest(w):
     """With `download: true`, real datasets are fetched (and verified) before they are prepared."""
     if config["download"] and w.dataset != "digits":
-        return f"{RESULTS}/downloads/{w.dataset}.json"
+        return paths.fill(paths.DOWNLOAD, dataset=w.dataset)
     return []
-
-
-def model_dir(w):
-    """Folder of one trained ANN."""
-    return f"{RESULTS}/models/{w.dataset}/{w.arch}/seed{w.seed}"
 
 
 def prepared_data(w):
     """The prepared array file of a dataset."""
-    return f"{RESULTS}/data/{w.dataset}.npz"
+    return paths.fill(paths.DATA, dataset=w.dataset)
 
 
 def sim_csvs():
     """Every per-timestep accuracy CSV of the sweep."""
-    return expand(
-        f"{RESULTS}/sim/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}/input{{iseed}}.csv",
-        dataset=DATASETS, arch=ARCHS, seed=SEEDS, norm=NORMS, iseed=INPUT_SEEDS,
-    )
+    return expand(paths.SIM, dataset=DATASETS, arch=ARCHS, seed=SEEDS, norm=NORMS, iseed=INPUT_SEEDS)
+
+
+def conversion_records():
+    """Every conversion.json of the sweep (each norm's recorded parameters)."""
+    return expand(paths.CONVERSION, dataset=DATASETS, arch=ARCHS, seed=SEEDS, norm=NORMS)
 
 
 def stats_csvs():
     """Membrane-statistics CSVs (the variance claim)."""
-    return expand(
-        f"{RESULTS}/stats/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}.csv",
-        dataset=DATASETS, arch=ARCHS, seed=SEEDS, norm=STATS_NORMS,
-    )
+    return expand(paths.STATS, dataset=DATASETS, arch=ARCHS, seed=SEEDS, norm=STATS_NORMS)
 
 
 def all_targets():

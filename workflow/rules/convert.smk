@@ -1,13 +1,16 @@
-# Conversion: a trained ANN becomes a spiking network under one named norm choice.
+# Conversion: a trained ANN becomes a spiking network under one norm, named canonically ({norm} carries
+# every parameter of the method: k, mode, base); the settings shared by all norms are params.
 
 
 rule convert:
     input:
-        model=f"{RESULTS}/models/{{dataset}}/{{arch}}/seed{{seed}}/model.pt",
+        model=paths.MODEL,
         data=prepared_data,
     output:
-        network=f"{RESULTS}/snn/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}/network.pt",
-        meta=f"{RESULTS}/snn/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}/conversion.json",
+        network=paths.NETWORK,
+        meta=paths.CONVERSION,
+    params:
+        conversion=settings.conversion(config),
     threads: 1
     resources:
         mem_mb=lambda w, attempt: cluster.convert_mem_mb(config, w.dataset, w.arch, attempt),

@@ -1,20 +1,18 @@
 # Figures and tables: every simulation result → one tidy table → figures (PDF + PNG + plotted data as CSV)
 # and tables (CSV + LaTeX + Markdown). Part of the default target (REPORT_TARGETS, used by all_targets()).
 
-FIGURES = f"{RESULTS}/figures"
-TABLES = f"{RESULTS}/tables"
-ACCURACY_ALL = f"{TABLES}/accuracy_all.csv"
+FIGURES = paths.FIGURES
+TABLES = paths.TABLES
+ACCURACY_ALL = paths.ACCURACY_ALL
+# What the report rules are told: the main norms (canonical), the roles, T points and the `within` gap.
+REPORT = settings.report(config)
+REPORT_NORMS = settings.report_norms(config)
 
 
 # Every ANN summary.json (holds the ANN test accuracy).
-MODEL_SUMMARIES = expand(
-    f"{RESULTS}/models/{{dataset}}/{{arch}}/seed{{seed}}/summary.json", dataset=DATASETS, arch=ARCHS, seed=SEEDS
-)
+MODEL_SUMMARIES = expand(paths.SUMMARY, dataset=DATASETS, arch=ARCHS, seed=SEEDS)
 # The converted networks whose membrane statistics were recorded (their weights give ‖w‖_p).
-STATS_NETWORKS = expand(
-    f"{RESULTS}/snn/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}/network.pt",
-    dataset=DATASETS, arch=ARCHS, seed=SEEDS, norm=STATS_NORMS,
-)
+STATS_NETWORKS = expand(paths.NETWORK, dataset=DATASETS, arch=ARCHS, seed=SEEDS, norm=STATS_NORMS)
 # Figures and tables built by default (the paper PDF is not: `snakemake paper`); used by all_targets().
 REPORT_TARGETS = (
     [ACCURACY_ALL]
@@ -30,10 +28,9 @@ rule aggregate:
     input:
         sims=sim_csvs(),
         summaries=MODEL_SUMMARIES,
+        conversions=conversion_records(),
     output:
         table=ACCURACY_ALL,
-    params:
-        conversion=config["conversion"],
     log:
         "logs/figures/aggregate.log",
     benchmark:
@@ -52,7 +49,7 @@ rule fig_accuracy_vs_T:
         png=report(f"{FIGURES}/accuracy_vs_T.png", caption="../report/accuracy_vs_T.rst", category="Figures"),
         data=f"{FIGURES}/accuracy_vs_T.csv",
     params:
-        conversion=config["conversion"],
+        conversion=REPORT_NORMS,
     log:
         "logs/figures/accuracy_vs_T.log",
     benchmark:
@@ -96,8 +93,8 @@ rule fig_coefficient_sweep:
         png=report(f"{FIGURES}/coefficient_sweep.png", caption="../report/coefficient_sweep.rst", category="Figures"),
         data=f"{FIGURES}/coefficient_sweep.csv",
     params:
-        conversion=config["conversion"],
-        T_points=config["report"]["T_points"],
+        conversion=REPORT_NORMS,
+        T_points=REPORT["T_points"],
     log:
         "logs/figures/coefficient_sweep.log",
     benchmark:
@@ -120,7 +117,7 @@ rule fig_firing_rates:
                         category="Figures"),
         vs_t_data=f"{FIGURES}/firing_rates_vs_t.csv",
     params:
-        conversion=config["conversion"],
+        conversion=REPORT_NORMS,
     log:
         "logs/figures/firing_rates.log",
     benchmark:
@@ -139,8 +136,8 @@ rule fig_low_T_gap:
         png=report(f"{FIGURES}/low_T_gap.png", caption="../report/low_T_gap.rst", category="Figures"),
         data=f"{FIGURES}/low_T_gap.csv",
     params:
-        conversion=config["conversion"],
-        T_points=config["report"]["T_points"],
+        conversion=REPORT_NORMS,
+        T_points=REPORT["T_points"],
     log:
         "logs/figures/low_T_gap.log",
     benchmark:
@@ -162,9 +159,9 @@ rule tables:
         full_tex=f"{TABLES}/accuracy_full.tex",
         full_md=f"{TABLES}/accuracy_full.md",
     params:
-        conversion=config["conversion"],
-        T_points=config["report"]["T_points"],
-        within=config["report"]["within"],
+        conversion=REPORT_NORMS,
+        T_points=REPORT["T_points"],
+        within=REPORT["within"],
     log:
         "logs/figures/tables.log",
     benchmark:

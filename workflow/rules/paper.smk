@@ -16,10 +16,12 @@ rule paper_macros:
         table=ACCURACY_ALL,
         correlations=f"{TABLES}/variance_correlation.csv",
     output:
-        macros=f"{RESULTS}/paper/macros.tex",
+        macros=paths.PAPER_MACROS,
         l4_csv=f"{TABLES}/l4_comparison.csv",
         l4_tex=f"{TABLES}/l4_comparison.tex",
         l4_md=f"{TABLES}/l4_comparison.md",
+    params:
+        run=settings.paper(config),
     log:
         "logs/paper/paper_macros.log",
     benchmark:
@@ -34,7 +36,7 @@ rule paper:
     input:
         tex=PAPER_SOURCES["tex"],
         bib=PAPER_SOURCES["bib"],
-        macros=f"{RESULTS}/paper/macros.tex",
+        macros=paths.PAPER_MACROS,
         figures=PAPER_FIGURES,
         tables=PAPER_TABLES,
     output:

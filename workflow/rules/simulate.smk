@@ -1,16 +1,21 @@
 # Spiking inference: accuracy at every timestep t = 1..T from one simulation, per input seed.
+# What changes a CSV (T, encoding, max_rate, reset, decode, batch_size, test_subset) is a param;
+# device, torch threads and time_chunk are resources (they change how it runs, not what it writes).
 
 
 rule simulate:
     input:
-        network=f"{RESULTS}/snn/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}/network.pt",
+        network=paths.NETWORK,
         data=prepared_data,
     output:
-        csv=f"{RESULTS}/sim/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}/input{{iseed}}.csv",
+        csv=paths.SIM,
+    params:
+        simulation=settings.simulation(config),
     threads: config["simulation"]["threads"]
     resources:
         mem_mb=lambda w, attempt: cluster.simulate_mem_mb(config, w.dataset, w.arch, attempt),
         runtime=lambda w, attempt: cluster.simulate_runtime(config, w.dataset, w.arch, attempt),
+        **settings.simulation_execution(config),
     # Cluster runs bundle several simulations into one GPU job (group-components in the profile).
     group:
         "spiking"
@@ -26,14 +31,17 @@ rule simulate:
 
 rule membrane_stats:
     input:
-        network=f"{RESULTS}/snn/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}/network.pt",
+        network=paths.NETWORK,
         data=prepared_data,
     output:
-        csv=f"{RESULTS}/stats/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}.csv",
+        csv=paths.STATS,
+    params:
+        stats=settings.stats(config),
     threads: config["simulation"]["threads"]
     resources:
         mem_mb=lambda w, attempt: cluster.membrane_stats_mem_mb(config, w.dataset, w.arch, attempt),
         runtime=lambda w, attempt: cluster.membrane_stats_runtime(config, w.dataset, w.arch, attempt),
+        **settings.simulation_execution(config),
     group:
         "spiking"
     log:

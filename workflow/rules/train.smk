@@ -5,16 +5,17 @@ rule train_ann:
     input:
         data=prepared_data,
     output:
-        model=f"{RESULTS}/models/{{dataset}}/{{arch}}/seed{{seed}}/model.pt",
-        metrics=f"{RESULTS}/models/{{dataset}}/{{arch}}/seed{{seed}}/metrics.csv",
-        summary=f"{RESULTS}/models/{{dataset}}/{{arch}}/seed{{seed}}/summary.json",
+        model=paths.MODEL,
+        metrics=paths.METRICS,
+        summary=paths.SUMMARY,
     params:
-        training=config["training"],
-        arch_options=lambda w: config["arch_options"].get(w.arch, {}),
+        training=settings.training(config),
+        arch_options=lambda w: settings.arch_options(config, w.arch),
     threads: config["training"]["threads"]
     resources:
         mem_mb=lambda w, attempt: cluster.train_mem_mb(config, w.dataset, w.arch, attempt),
         runtime=lambda w, attempt: cluster.train_runtime(config, w.dataset, w.arch, attempt),
+        **settings.training_execution(config),
     log:
         "logs/train_ann/{dataset}/{arch}/seed{seed}.log",
     benchmark:

@@ -1,0 +1,56 @@
+"""The one binding between a Snakemake rule and its script: logging, execution settings, errors in the log.
+
+Every ``scripts/*.py`` ends with ``run_job(snakemake, <callable>)``. The callable receives the ``snakemake``
+object and reads only ``input``, ``output``, ``params``, ``wildcards``, ``resources``, ``threads`` and ``log``,
+never ``config``: what changes a result is a param (docs/method.md, "Reruns"). The rule's log file gets every
+record of the package and, when the job fails, the exception with its traceback (where Snakemake tells the
+user to look); the exception is then re-raised so Snakemake marks the job failed and removes its outputs.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any, Callable
+
+from .runinfo import setup_logging
+
+log = logging.getLogger("snnconv.job")
+
+
+def log_path(smk: Any) -> str | None:
+    """The rule's first log file (None when the rule declares none)."""
+    logs = list(getattr(smk, "log", []) or [])
+    return str(logs[0]) if logs else None
+
+
+def execution(smk: Any) -> dict[str, Any]:
+    """Execution-only settings of the job (device, torch threads, time chunk) from its ``resources``."""
+    res = getattr(smk, "resources", {}) or {}
+    get = res.get if hasattr(res, "get") else lambda k, d=None: getattr(res, k, d)
+    out = {"device": get("device", None), "threads": get("torch_threads", None), "time_chunk": get("time_chunk", None)}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def run_job(smk: Any, body: Callable[[Any], Any]) -> Any:
+    """Run ``body(smk)`` with the package logging to the rule's log; a failure is logged with its traceback."""
+    path = log_path(smk)
+    setup_logging(path)
+    rule = getattr(smk, "rule", "?")
+    start = time.perf_counter()
+    try:
+        result = body(smk)
+    except BaseException as exc:  # also KeyboardInterrupt/SystemExit: the log must say why the job ended
+        log.error("rule %s failed after %.1f s: %s: %s", rule, time.perf_counter() - start, type(exc).__name__, exc,
+                  exc_info=True)
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        raise
+    log.info("rule %s done in %.1f s", rule, time.perf_counter() - start)
+    return result
+
+
+def is_tty() -> bool:
+    """Whether progress bars make sense (stderr attached to a terminal)."""
+    return sys.stderr.isatty()

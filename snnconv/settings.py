@@ -1,0 +1,108 @@
+"""What each job computes: the settings that change a rule's output, taken from the validated config.
+
+Every rule receives exactly these as ``params:`` (so Snakemake reruns the job when one changes) and its
+script reads nothing else. Execution-only settings (device, torch threads, time_chunk, data location) go
+through ``resources:`` instead: they change how a job runs, not what it writes (docs/method.md, "Reruns").
+Dicts are returned with sorted keys, because Snakemake compares params by ``repr`` and the same settings
+written in another key order must rerun nothing. No torch import (DAG-time code).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .config import stats_norms
+from .convert.names import resolve_norms
+
+
+def canonical(value: Any) -> Any:
+    """``value`` with every mapping's keys sorted and tuples as lists (a stable ``repr``)."""
+    if isinstance(value, Mapping):
+        return {str(k): canonical(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    return value
+
+
+def _pick(section: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The ``keys`` of a validated config section, canonical."""
+    return canonical({k: section[k] for k in keys})
+
+
+# Which keys of each section change which job's output (the rest are execution settings or report-only).
+TRAINING_KEYS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "optimizer")
+CONVERSION_KEYS = ("norm_set_size", "norm_set_seed", "per_channel", "maxpool_to_avgpool")
+SIMULATION_KEYS = ("T", "encoding", "max_rate", "reset", "decode", "batch_size", "test_subset")
+STATS_KEYS = ("T", "neurons_per_layer", "samples", "seed")
+# Membrane statistics use the simulation's input and neuron model (docs/method.md §S6).
+STATS_FROM_SIMULATION = ("max_rate", "reset", "batch_size")
+
+
+def dataset_options(config: Mapping[str, Any], dataset: str) -> dict[str, Any]:
+    """Options of ``prepare_data`` for one dataset."""
+    return canonical(config["dataset_options"].get(dataset) or {})
+
+
+def training(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings of ``train_ann`` that change the trained weights (momentum only matters to SGD)."""
+    keys = TRAINING_KEYS if config["training"]["optimizer"] == "sgd" else tuple(k for k in TRAINING_KEYS
+                                                                                if k != "momentum")
+    return _pick(config["training"], keys)
+
+
+def arch_options(config: Mapping[str, Any], arch: str) -> dict[str, Any]:
+    """Constructor options of one architecture."""
+    return canonical(config["arch_options"].get(arch) or {})
+
+
+def conversion(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings of ``convert`` shared by every norm (the norm itself is in the path: its canonical name)."""
+    return _pick(config["conversion"], CONVERSION_KEYS)
+
+
+def simulation(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings of ``simulate`` that change its CSV."""
+    return _pick(config["simulation"], SIMULATION_KEYS)
+
+
+def stats(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings of ``membrane_stats``: its own T/sample sizes/seed plus the simulation's input and reset."""
+    return canonical({**_pick(config["stats"], STATS_KEYS),
+                      **{k: config["simulation"][k] for k in STATS_FROM_SIMULATION}})
+
+
+def training_execution(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``resources`` of ``train_ann``: device and torch threads."""
+    tr = config["training"]
+    return {"device": str(tr["device"]), "torch_threads": int(tr["threads"])}
+
+
+def simulation_execution(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``resources`` of ``simulate`` / ``membrane_stats``: device, torch threads and time chunk."""
+    sim = config["simulation"]
+    return {"device": str(sim["device"]), "torch_threads": int(sim["threads"]), "time_chunk": int(sim["time_chunk"])}
+
+
+def report_norms(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Which norms the figures and tables show: ``conversion.norms`` (canonical) and the role map (l4, uniform-l4)."""
+    norms = resolve_norms(config["conversion"])
+    return canonical({"norms": norms.main, "roles": norms.roles})
+
+
+def report(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything the report rules read: the report settings and :func:`report_norms`."""
+    return canonical({"T_points": config["report"]["T_points"], "within": config["report"]["within"],
+                      **report_norms(config)})
+
+
+def paper(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``paper_macros`` prints about the run: the sweep's shape and the settings of every stage."""
+    norms = resolve_norms(config["conversion"])
+    return canonical({
+        "datasets": config["datasets"], "archs": config["archs"], "seeds": config["seeds"],
+        "input_seeds": config["simulation"]["input_seeds"], "n_converted_norms": len(norms.names),
+        "n_sweep_norms": len(norms.sweep), "training": training(config), "sweep": config["conversion"]["sweep"],
+        "stats_norms": stats_norms(config),
+        "simulation": simulation(config), "stats": stats(config), "conversion": conversion(config),
+        **report(config),
+    })

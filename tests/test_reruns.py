@@ -1,0 +1,219 @@
+"""Correct reruns: for every leaf setting of the config schema, change it on a finished tiny run and check by dry
+run that exactly the rules whose output depends on it are scheduled — and that changes which affect nothing
+(key order, a comment, an execution-only or report-only setting) schedule no training, conversion or simulation.
+
+The list of settings is generated from the schema: a new key fails :func:`test_every_schema_leaf_is_classified`
+until it is given a changed value and the rules it must rerun below. This table is the documentation of what each
+setting reruns (docs/method.md, "Reruns").
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+
+from snnconv.config import load_schema
+
+REPO = Path(__file__).resolve().parent.parent
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+# The tiny config plus a one-point sweep: lp4_k0.5_scale_max is both the `l4` role and a sweep name (converted
+# once), and uniform_k0.5_scale_max is its control.
+BASE = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+BASE["conversion"]["sweep"] = {"p": [4], "k": [0.5], "mode": ["scale"], "base": ["max"], "uniform": True}
+
+# Groups of rules, downstream closures included ("all" is left out: it runs whenever anything does).
+REPORT = {"aggregate", "fig_accuracy_vs_T", "fig_coefficient_sweep", "fig_firing_rates", "fig_low_T_gap", "tables"}
+SIM = {"simulate"} | REPORT
+STATS = {"membrane_stats", "fig_variance_claim"}
+CONVERT = {"convert"} | SIM | STATS
+TRAIN = {"train_ann"} | CONVERT
+DATA = {"prepare_data"} | TRAIN
+NOTHING: set[str] = set()
+
+# setting -> (changed value, rules that must be scheduled). None as the value: use the generic mutation.
+CASES: dict[str, tuple[Any, set[str]]] = {
+    "datasets": (["digits", "mnist"], DATA),  # a new dataset: everything for it (a dry run needs no data)
+    "archs": (["mlp", "cnn"], TRAIN),
+    "seeds": ([0, 1], TRAIN),
+    "data_dir": ("/elsewhere/datasets", NOTHING),  # where the data lie: verified by checksum, no rerun
+    "download": (True, NOTHING),  # only real datasets are downloaded; the tiny run has digits alone
+    "dataset_options.digits.test_fraction": (0.3, DATA),
+    "dataset_options.digits.split_seed": (1, DATA),
+    "dataset_options.digits.subset_train": (500, DATA),
+    "dataset_options.digits.subset_test": (90, DATA),
+    "dataset_options.mnist.subset_train": (100, NOTHING),  # not a dataset of this run
+    "dataset_options.mnist.subset_test": (100, NOTHING),
+    "arch_options.mlp.hidden": ([33], TRAIN),
+    "arch_options.mlp.bias": (False, TRAIN),
+    "arch_options.mlp.batchnorm": (True, TRAIN),
+    "arch_options.mlp.dropout": (0.1, TRAIN),
+    **{f"arch_options.{a}.{k}": (None, NOTHING) for a, ks in
+       {"cnn": ("channels", "kernel", "hidden", "bias", "batchnorm", "dropout"),
+        "vgg": ("cfg", "hidden", "bias", "batchnorm", "dropout")}.items() for k in ks},  # not an arch of this run
+    "training.epochs": (2, TRAIN),
+    "training.batch_size": (32, TRAIN),
+    "training.lr": (0.02, TRAIN),
+    "training.momentum": (0.5, NOTHING),  # the tiny run trains with Adam: momentum only matters to SGD
+    "training.weight_decay": (0.001, TRAIN),
+    "training.optimizer": ("sgd", TRAIN),
+    "training.device": ("cuda", NOTHING),  # execution only
+    "training.threads": (2, NOTHING),  # execution only
+    "conversion.norm_set_size": (150, CONVERT),
+    "conversion.norm_set_seed": (1, CONVERT),
+    "conversion.per_channel": (True, CONVERT),
+    "conversion.maxpool_to_avgpool": (True, CONVERT),
+    "conversion.norms": (["max", "l4", "p99.9"], {"convert"} | SIM),  # one new norm
+    "conversion.l4.k": (0.25, {"convert"} | SIM),  # a new canonical name, lp4_k0.25_scale_max
+    "conversion.l4.mode": ("bias", {"convert"} | SIM),
+    "conversion.l4.base": ("p99.9", {"convert"} | SIM),
+    "conversion.sweep.p": ([2], {"convert"} | SIM),
+    "conversion.sweep.k": ([0.25], {"convert"} | SIM),
+    "conversion.sweep.mode": (["bias"], {"convert"} | SIM),
+    "conversion.sweep.base": (["p99.9"], {"convert"} | SIM),
+    "conversion.sweep.uniform": (False, REPORT),  # one norm fewer: only the report changes
+    "simulation.T": (21, SIM),
+    "simulation.input_seeds": ([0, 1], SIM),
+    "simulation.encoding": ("constant", SIM),
+    "simulation.max_rate": (0.5, SIM | STATS),  # the statistics use the simulation's input
+    "simulation.reset": ("zero", SIM | STATS),
+    "simulation.decode": ("spikes", SIM),
+    "simulation.batch_size": (10, SIM | STATS),  # Poisson draws are keyed by batch
+    "simulation.time_chunk": (5, NOTHING),  # results do not depend on it (tests/test_simulate_engine.py)
+    "simulation.device": ("cuda", NOTHING),
+    "simulation.test_subset": (50, SIM),
+    "simulation.threads": (2, NOTHING),
+    "stats.norms": (["max", "l4"], STATS),
+    "stats.T": (19, STATS),
+    "stats.neurons_per_layer": (7, STATS),
+    "stats.samples": (19, STATS),
+    "stats.seed": (1, STATS),
+    "report.T_points": ([5, 20], {"fig_coefficient_sweep", "fig_low_T_gap", "tables"}),
+    "report.within": (0.02, {"tables"}),
+}
+
+
+def schema_leaves(node: dict[str, Any], path: tuple[str, ...] = ()) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every leaf setting of the schema (objects with properties are walked; patterns stand for mnist)."""
+    if node.get("type") == "object" and ("properties" in node or "patternProperties" in node):
+        for key, sub in node.get("properties", {}).items():
+            yield from schema_leaves(sub, (*path, key))
+        for _pattern, sub in node.get("patternProperties", {}).items():
+            yield from schema_leaves(sub, (*path, "mnist"))
+    else:
+        yield ".".join(path), node
+
+
+LEAVES = dict(schema_leaves(load_schema()))
+
+
+def generic_change(node: dict[str, Any]) -> Any:
+    """A valid new value for a leaf that is absent from the base config (types from the schema)."""
+    ref = node.get("$ref", "")
+    kind = node.get("type") or ("integer" if "positive_int" in ref or "seed" in ref else None)
+    if kind == "boolean":
+        return True
+    if kind == "integer":
+        return 3
+    if kind == "number":
+        return 0.3
+    if kind == "array":
+        return [8, 8] if "positive_int" in str(node.get("items")) else [8, "P"]
+    raise AssertionError(f"no generic change for {node}")
+
+
+def changed_config(key: str) -> dict[str, Any]:
+    """BASE with ``key`` set to its changed value."""
+    value, _ = CASES[key]
+    if value is None:
+        value = generic_change(LEAVES[key])
+    cfg = copy.deepcopy(BASE)
+    *parents, leaf = key.split(".")
+    node = cfg
+    for part in parents:
+        node = node.setdefault(part, {})
+    assert node.get(leaf) != value, f"{key}: the changed value equals the base value"
+    node[leaf] = value
+    return cfg
+
+
+def scheduled_rules(workdir: Path, config_file: Path) -> set[str]:
+    """The rules a dry run schedules (from its job-stats table), 'all' left out."""
+    cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(config_file),
+           "-n", "--nolock", "--cores", "1"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONHASHSEED": "0"})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"dry run with {config_file.name} failed:\n{out[-3000:]}"
+    if "Nothing to be done" in out:
+        return set()
+    table = out.split("Job stats:", 1)[1].split("total", 1)[0]
+    rules = {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+\s*$", table, re.MULTILINE)}
+    return rules - {"all", "job"}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """A complete run of BASE."""
+    workdir = tmp_path_factory.mktemp("reruns")
+    config = workdir / "base.yaml"
+    config.write_text(yaml.safe_dump(BASE, sort_keys=False))
+    cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(config),
+           "--cores", "2", "-q"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env={**os.environ, "PYTHONHASHSEED": "0"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return workdir
+
+
+def test_every_schema_leaf_is_classified():
+    assert set(LEAVES) == set(CASES), (f"unclassified settings {sorted(set(LEAVES) - set(CASES))}; "
+                                       f"stale entries {sorted(set(CASES) - set(LEAVES))}")
+
+
+def test_each_setting_reruns_exactly_what_depends_on_it(finished_run, tmp_path):
+    keys = sorted(CASES)
+    files = []
+    for key in keys:
+        path = tmp_path / f"{key}.yaml"
+        path.write_text(yaml.safe_dump(changed_config(key), sort_keys=False))
+        files.append(path)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        got = dict(zip(keys, pool.map(lambda f: scheduled_rules(finished_run, f), files)))
+    wrong = {k: {"expected": sorted(CASES[k][1]), "scheduled": sorted(got[k])} for k in keys if got[k] != CASES[k][1]}
+    assert not wrong, f"settings that rerun the wrong rules: {wrong}"
+
+
+def _reordered(value: Any) -> Any:
+    """Every mapping with its keys in reverse order."""
+    if isinstance(value, dict):
+        return {k: _reordered(value[k]) for k in reversed(list(value))}
+    return value
+
+
+def test_key_order_and_comments_rerun_nothing(finished_run, tmp_path):
+    reordered = tmp_path / "reordered.yaml"
+    reordered.write_text("# a comment changes nothing\n" + yaml.safe_dump(_reordered(BASE), sort_keys=False)
+                         + "# another one\n")
+    assert scheduled_rules(finished_run, reordered) == set()
+
+
+def test_report_settings_never_rerun_heavy_rules(finished_run, tmp_path):
+    cfg = copy.deepcopy(BASE)
+    cfg["report"] = {"T_points": [2, 7], "within": 0.05}
+    path = tmp_path / "report.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert not scheduled_rules(finished_run, path) & {"prepare_data", "train_ann", "convert", "simulate",
+                                                      "membrane_stats"}
+
+
+def test_the_same_norm_under_two_names_is_converted_once(finished_run):
+    snn = finished_run / "results" / "snn" / "digits" / "mlp" / "seed0"
+    assert sorted(p.name for p in snn.iterdir()) == ["lp4_k0.5_scale_max", "max", "uniform_k0.5_scale_max"]
