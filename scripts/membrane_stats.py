@@ -16,7 +16,7 @@ from snnconv.network import load_network
 from snnconv.runinfo import require_keys, setup_logging
 from snnconv.settings import STATS_FROM_SIMULATION, STATS_KEYS
 from snnconv.simulate import record_membrane_stats
-from snnconv.simulate.runio import clean_ids, load_test_split
+from snnconv.simulate.runio import check_memory, clean_ids, load_test_split
 
 log = logging.getLogger("snnconv.membrane_stats")
 EXECUTION_KEYS = ("device", "threads", "time_chunk")
@@ -35,6 +35,8 @@ def main(network: str | Path, data: str | Path, out_csv: str | Path, ids: dict[s
     if tuple(images.shape[1:]) != tuple(net.input_shape):
         raise ValueError(f"{network}: network expects inputs of shape {tuple(net.input_shape)}, "
                          f"but {data} holds {tuple(images.shape[1:])}")
+    batch, steps = min(int(cfg["batch_size"]), len(images)), min(int(cfg["time_chunk"]), int(cfg["T"]))
+    check_memory(net, batch, steps, str(network), "stats.samples (simulation.batch_size) × simulation.time_chunk")
     log.info("network %s: %d test images, ids %s, settings %s", network, len(images), ids, cfg)
     frame = record_membrane_stats(net, images, int(cfg["T"]), seed=int(cfg["seed"]),
                                   neurons_per_layer=int(cfg["neurons_per_layer"]), sample_seed=int(cfg["seed"]),

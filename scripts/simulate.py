@@ -14,7 +14,7 @@ from snnconv.network import load_network
 from snnconv.runinfo import require_keys, setup_logging
 from snnconv.settings import SIMULATION_KEYS
 from snnconv.simulate import simulate, to_frame
-from snnconv.simulate.runio import clean_ids, load_test_split
+from snnconv.simulate.runio import check_memory, clean_ids, load_test_split
 
 log = logging.getLogger("snnconv.simulate")
 EXECUTION_KEYS = ("device", "threads", "time_chunk")
@@ -37,7 +37,10 @@ def main(network: str | Path, data: str | Path, out_csv: str | Path, ids: dict[s
     if tuple(images.shape[1:]) != tuple(net.input_shape):
         raise ValueError(f"{network}: network expects inputs of shape {tuple(net.input_shape)}, "
                          f"but {data} holds {tuple(images.shape[1:])}")
-    log.info("network %s, data %s: %d test images, ids %s", network, data, len(images), ids)
+    batch, steps = min(int(cfg["batch_size"]), len(images)), min(int(cfg["time_chunk"]), int(cfg["T"]))
+    need = check_memory(net, batch, steps, str(network), "simulation.batch_size × simulation.time_chunk")
+    log.info("network %s, data %s: %d test images, ids %s; simulator buffers about %.2f GiB", network, data,
+             len(images), ids, need / 2**30)
     log.info("settings %s", cfg)
     res = simulate(net, images, labels, int(cfg["T"]), encoding=cfg["encoding"], seed=int(ids.get("input_seed", 0)),
                    max_rate=float(cfg["max_rate"]), reset=cfg["reset"], decode=cfg["decode"],

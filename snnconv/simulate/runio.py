@@ -40,3 +40,48 @@ def load_test_split(data: str | Path, subset: int = 0) -> tuple[torch.Tensor, to
     ds = load_prepared(data)
     n = len(ds.y_test) if not subset else min(int(subset), len(ds.y_test))
     return ArrayDataset.as_float(ds.x_test[:n]), torch.from_numpy(ds.y_test[:n]).long()
+
+
+def available_memory_bytes() -> int:
+    """Memory this job may still use: the smaller of MemAvailable (/proc/meminfo) and the cgroup limit (SLURM)."""
+    limits = []
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    limits.append(int(line.split()[1]) * 1024)
+    except OSError:
+        pass
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < 2**60:
+            limits.append(int(text))
+    return min(limits) if limits else 2**62
+
+
+def simulation_bytes(net: Any, batch: int, steps: int, dtype_bytes: int = 4) -> int:
+    """Upper estimate of the simulator's buffers for one batch of ``steps`` time steps (docs/method.md §S4).
+
+    batch × steps × (2 × input size + Σ layer widths + 2 × the widest layer) values, doubled for the
+    temporaries of one layer update.
+    """
+    import math
+
+    widths = [math.prod(net.input_shape)]
+    with torch.inference_mode():
+        widths += [int(o[0].numel()) for o in net.rate_forward(torch.zeros(1, *net.input_shape), clamp=False)]
+    per_step = 2 * widths[0] + sum(widths[1:]) + 2 * max(widths)
+    return 2 * int(batch) * int(steps) * per_step * dtype_bytes
+
+
+def check_memory(net: Any, batch: int, steps: int, where: str, keys: str, limit: int | None = None) -> int:
+    """Refuse, before any work, a simulation whose buffers cannot fit; the error names the settings and both sizes."""
+    need, have = simulation_bytes(net, batch, steps), available_memory_bytes() if limit is None else int(limit)
+    if need > 0.8 * have:
+        raise MemoryError(f"{where}: {keys} = {batch} × {steps} time steps need about {need / 2**30:.1f} GiB of "
+                          f"simulator buffers, more than the {0.8 * have / 2**30:.1f} GiB this job may use (80 % of "
+                          f"{have / 2**30:.1f} GiB available): lower them")
+    return need

@@ -1,0 +1,50 @@
+"""Resource sanity before work starts: absurd sizes are refused by the schema, and a simulation whose buffers
+cannot fit in this machine's memory is refused by its job before allocating, naming the settings and sizes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+TINY = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+
+
+def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
+    """Run the real workflow on ``config`` in ``workdir``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory",
+                           str(workdir), "--configfile", str(path), "--cores", "2", *args], capture_output=True,
+                          text=True, timeout=900, env={**os.environ, "PYTHONHASHSEED": "0"})
+
+
+@pytest.mark.parametrize("section, key, value", [
+    ("simulation", "T", 100_000_000), ("simulation", "batch_size", 10**9), ("stats", "T", 10**9),
+    ("training", "epochs", 10**6), ("conversion", "norm_set_size", 10**9), ("simulation", "threads", 10**4),
+])
+def test_absurd_sizes_are_refused_before_any_job(tmp_path, section, key, value):
+    cfg = {**TINY, section: {**TINY.get(section, {}), key: value}}
+    proc = snakemake(tmp_path, cfg, "-n")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f"{section}.{key}" in out and str(value) in out and "maximum" in out
+    assert not (tmp_path / "results").exists()
+
+
+def test_simulation_that_cannot_fit_is_refused_naming_the_settings(tmp_path):
+    cfg = {**TINY, "conversion": {**TINY["conversion"], "norms": ["max"]},
+           "simulation": {**TINY["simulation"], "T": 100_000, "time_chunk": 100_000},
+           "stats": {**TINY["stats"], "norms": ["max"]}}
+    proc = snakemake(tmp_path, cfg, "--until", "simulate")
+    assert proc.returncode != 0
+    log = (tmp_path / "logs" / "simulate" / "digits" / "mlp" / "seed0" / "max" / "input0.log").read_text()
+    assert "simulation.batch_size × simulation.time_chunk" in log and "100000 time steps" in log
+    assert "GiB" in log and "MemoryError" in log
+    assert not (tmp_path / "results" / "sim").exists() or not list((tmp_path / "results" / "sim").rglob("*.csv"))
