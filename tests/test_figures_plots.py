@@ -65,13 +65,17 @@ def test_coefficient_sweep(out):
     assert "coefficient k" in lab["xlabels"]
 
 
-def test_adjusted_norms_drop_duplicate_aliases():
-    conv = config()["conversion"]
-    names = ["l4", "uniform-l4", "lp4_k0.5_scale_max", "uniform_k0.5_scale_max", "max"]
-    adj = adjusted_norms(pd.DataFrame({"norm": names}), conv)
-    assert sorted(adj["norm"]) == ["lp4_k0.5_scale_max", "uniform_k0.5_scale_max"]  # canonical names kept
-    only_alias = adjusted_norms(pd.DataFrame({"norm": ["l4", "max"]}), conv)
-    assert only_alias["norm"].tolist() == ["l4"] and only_alias["reference"].tolist() == ["max"]
+def test_adjusted_norms_take_parameters_from_the_table():
+    names = ["lp4_k0.5_scale_max", "uniform_k0.5_scale_max", "max"]
+    table = pd.DataFrame({"norm": names, "method": ["lp", "uniform", "max"], "p": [4.0, math.nan, math.nan],
+                          "k": [0.25, 0.25, math.nan], "mode": ["bias", "bias", None], "base": ["p99", "p99", "max"]})
+    adj = adjusted_norms(table).set_index("norm")
+    # the recorded parameters win over what the names say (conversion.json is the source)
+    assert adj.loc["lp4_k0.5_scale_max", "k"] == 0.25 and adj.loc["lp4_k0.5_scale_max", "reference"] == "p99"
+    assert adj.loc["uniform_k0.5_scale_max", "curve"] == "uniform" and len(adj) == 2
+    parsed = adjusted_norms(pd.DataFrame({"norm": names}))  # no parameter columns: the canonical names are parsed
+    assert sorted(parsed["norm"]) == ["lp4_k0.5_scale_max", "uniform_k0.5_scale_max"]
+    assert parsed.set_index("norm").loc["lp4_k0.5_scale_max", "k"] == 0.5
 
 
 def test_pick_T():

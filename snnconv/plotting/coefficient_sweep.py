@@ -1,7 +1,7 @@
 """Figure 3: the L_p-family sweep — accuracy gain over the base normalization against the coefficient k.
 
-For every adjusted norm (``lp<p>_k<k>_<mode>_<base>`` and the ``uniform_k<k>_<mode>_<base>`` control,
-including the ``l4``/``uniform-l4`` aliases when no canonical name duplicates them) the gain is
+For every adjusted norm (``lp<p>_k<k>_<mode>_<base>`` and the ``uniform_k<k>_<mode>_<base>`` control; the roles
+``l4``/``uniform-l4`` are canonical names by the time results exist) the gain is
 accuracy(adjusted) − accuracy(base), paired per replicate (same training seed and spike seed), at a
 few T of ``report.T_points``. Small multiples: rows = dataset × arch (× mode/base), columns = T; one
 line per p plus the uniform control; error bars = 95 % CI over replicates where there are several.
@@ -22,7 +22,6 @@ from . import style
 from .collect import ci_note, mean_ci, n_replicates, paired_difference
 
 log = logging.getLogger(__name__)
-ALIASES = ("l4", "uniform-l4")
 
 
 def pick_T(T_points: Sequence[int], n: int = 3, T_max: int | None = None) -> list[int]:
@@ -34,23 +33,28 @@ def pick_T(T_points: Sequence[int], n: int = 3, T_max: int | None = None) -> lis
     return [pts[i] for i in idx]
 
 
-def adjusted_norms(df: pd.DataFrame, conversion_cfg: dict[str, Any]) -> pd.DataFrame:
-    """One row per distinct adjustment: norm, curve ("L4", "uniform"…), p, k, mode, base, reference."""
-    from ..convert import parse_norm
+def adjusted_norms(df: pd.DataFrame, conversion_cfg: dict[str, Any] | None = None) -> pd.DataFrame:
+    """One row per distinct adjustment: norm, curve ("L4", "uniform"…), p, k, mode, base, reference.
 
+    The parameters are the columns of accuracy_all.csv (each norm's conversion.json, via rule aggregate); a table
+    without them (older results) falls back to parsing the canonical names.
+    """
     rows = []
-    for name in df["norm"].unique():
-        spec = parse_norm(name, conversion_cfg)
-        if spec.adjust not in ("lp", "uniform"):
-            continue
-        curve = "uniform" if spec.adjust == "uniform" else ("Linf" if math.isinf(spec.p) else f"L{spec.p:g}")
-        rows.append({"norm": name, "curve": curve, "p": spec.p if spec.adjust == "lp" else math.nan,
-                     "k": float(spec.k), "mode": spec.mode, "base": spec.base_name, "reference": spec.base_name,
-                     "alias": name in ALIASES})
-    out = pd.DataFrame(rows, columns=["norm", "curve", "p", "k", "mode", "base", "reference", "alias"])
-    # the l4/uniform-l4 aliases duplicate a sweep name with the same parameters: keep the canonical one
-    out = out.sort_values("alias", kind="stable").drop_duplicates(["curve", "k", "mode", "base"], keep="first")
-    return out.drop(columns="alias").reset_index(drop=True)
+    if {"method", "p", "k", "mode", "base"} <= set(df.columns):
+        info = df.drop_duplicates("norm")[["norm", "method", "p", "k", "mode", "base"]]
+        specs = [(r.norm, r.method, float(r.p) if r.method == "lp" else math.nan, float(r.k), r.mode, r.base)
+                 for r in info.itertuples(index=False) if r.method in ("lp", "uniform")]
+    else:
+        from ..convert import parse_norm
+
+        parsed = [(n, parse_norm(n, conversion_cfg)) for n in df["norm"].unique()]
+        specs = [(n, s.adjust, s.p if s.adjust == "lp" else math.nan, float(s.k), s.mode, s.base_name)
+                 for n, s in parsed if s.adjust in ("lp", "uniform")]
+    for name, method, p, k, mode, base in specs:
+        curve = "uniform" if method == "uniform" else ("Linf" if math.isinf(p) else f"L{p:g}")
+        rows.append({"norm": name, "curve": curve, "p": p, "k": k, "mode": mode, "base": base, "reference": base})
+    out = pd.DataFrame(rows, columns=["norm", "curve", "p", "k", "mode", "base", "reference"])
+    return out.drop_duplicates(["curve", "k", "mode", "base"], keep="first").reset_index(drop=True)
 
 
 def sweep_gain(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_points: Sequence[int]) -> pd.DataFrame:
