@@ -61,8 +61,9 @@ def test_environment_files_agree_with_pyproject():
     assert "python=3.11" in env["dependencies"]
     env, user_pip = pip_section(USER_ENV)
     assert "-e ." in user_pip, f"{USER_ENV} must install the checkout (conda env create -f, from the repo root)"
-    assert sorted(line for line in user_pip if line != "-e .") == sorted(deps + slurm), \
+    assert sorted(line for line in user_pip if line != "-e .") == sorted(deps + slurm), (
         f"{USER_ENV} disagrees with pyproject.toml (dependencies + the slurm extra)"
+    )
     assert "python=3.11" in env["dependencies"]
 
 
@@ -79,9 +80,25 @@ def test_rule_env_pip_part_resolves_from_the_copied_file(tmp_path):
     for line in requirements.read_text().splitlines():
         assert not line.startswith(("-", ".", "/")), f"{RULE_ENV}: {line!r} does not work from .snakemake/conda/"
         assert Requirement(line).url is None, f"{RULE_ENV}: {line!r} is a URL"
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", "-U", "-r", requirements.name, "--exists-action=b",
-                           "--dry-run", "--no-index", "--quiet"], cwd=requirements.parent, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-U",
+            "-r",
+            requirements.name,
+            "--exists-action=b",
+            "--dry-run",
+            "--no-index",
+            "--quiet",
+        ],
+        cwd=requirements.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
 
 
@@ -96,8 +113,22 @@ def test_rule_script_runs_with_a_python_that_lacks_snnconv(tmp_path):
     sys.path entry), not through an installed package. Snakemake writes the script with its preamble;
     we keep it (--skip-script-cleanup) and run it again with a Python in which `import snnconv` fails."""
     work, target = tmp_path / "work", "results/data/digits.npz"
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work),
-           "--configfile", str(TINY), "--cores", "1", "--skip-script-cleanup", target, "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(TINY),
+        "--cores",
+        "1",
+        "--skip-script-cleanup",
+        target,
+        "--quiet",
+    ]
     work.mkdir()
     proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -107,8 +138,14 @@ def test_rule_script_runs_with_a_python_that_lacks_snnconv(tmp_path):
     python = bare_python(tmp_path / "bare")
     probe = subprocess.run([python, "-c", "import snnconv"], capture_output=True, text=True, cwd=tmp_path)
     assert probe.returncode != 0, "the bare Python must not see snnconv"
-    run = subprocess.run([python, scripts[0]], cwd=work, capture_output=True, text=True, timeout=300,
-                         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    run = subprocess.run(
+        [python, scripts[0]],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert (work / target).is_file()
 
@@ -123,10 +160,30 @@ def test_rule_env_pip_part_installs_into_a_scratch_venv(tmp_path):
     scratch = tmp_path / "venv"
     venv.create(scratch, with_pip=True, symlinks=True)
     python = scratch / "bin" / "python"
-    proc = subprocess.run([python, "-m", "pip", "install", "-q", "-U", "-r", requirements.name, "-c",
-                           constraints.name, "--exists-action=b"], cwd=requirements.parent, capture_output=True,
-                          text=True, timeout=1800)
+    proc = subprocess.run(
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "-U",
+            "-r",
+            requirements.name,
+            "-c",
+            constraints.name,
+            "--exists-action=b",
+        ],
+        cwd=requirements.parent,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    check = subprocess.run([python, "-c", "import torch, numpy, pandas, sklearn, snakemake, seaborn; "
-                            "print(torch.__version__)"], capture_output=True, text=True, timeout=300)
+    check = subprocess.run(
+        [python, "-c", "import torch, numpy, pandas, sklearn, snakemake, seaborn; print(torch.__version__)"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert check.returncode == 0 and check.stdout.startswith("2.13.0"), check.stdout + check.stderr

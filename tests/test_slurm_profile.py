@@ -30,8 +30,18 @@ needs_plugin = pytest.mark.skipif(not PLUGIN, reason="SLURM plugin not installed
 def snakemake(workdir: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 300):
     """``python -m snakemake`` on the tiny config in ``workdir``."""
     workdir.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(TINY), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(TINY),
+        *args,
+    ]
     return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
 
 
@@ -40,7 +50,8 @@ def user_profile(tmp_path: Path, account: str, partition: str) -> Path:
     profile = tmp_path / "my-cluster"
     profile.mkdir()
     (profile / "config.yaml").write_text(
-        f"default-resources:\n  slurm_account: {account}\n  slurm_partition: {partition}\n")
+        f"default-resources:\n  slurm_account: {account}\n  slurm_partition: {partition}\n"
+    )
     return profile
 
 
@@ -74,10 +85,12 @@ def test_a_local_run_calls_no_slurm_tool(tmp_path):
 
 def test_make_install_leaves_the_plugin_out_by_default():
     env = {k: v for k, v in os.environ.items() if k != "SNNCONV_SLURM"}
-    plain = subprocess.run(["make", "-n", "-B", "install", "SNNCONV_SLURM="], cwd=REPO, capture_output=True,
-                           text=True, env=env, check=True).stdout
-    cluster = subprocess.run(["make", "-n", "-B", "install", "SLURM=1"], cwd=REPO, capture_output=True,
-                             text=True, env=env, check=True).stdout
+    plain = subprocess.run(
+        ["make", "-n", "-B", "install", "SNNCONV_SLURM="], cwd=REPO, capture_output=True, text=True, env=env, check=True
+    ).stdout
+    cluster = subprocess.run(
+        ["make", "-n", "-B", "install", "SLURM=1"], cwd=REPO, capture_output=True, text=True, env=env, check=True
+    ).stdout
     assert ".[slurm]" not in plain and ".[slurm]" in cluster
     assert "-c requirements.lock" in plain
 
@@ -86,8 +99,16 @@ def test_make_install_leaves_the_plugin_out_by_default():
 def test_user_profile_account_and_partition_survive_the_workflow_profile(tmp_path):
     """Dry run: every job gets the user's account; CPU jobs the user's partition, GPU jobs the GPU one."""
     profile = user_profile(tmp_path, "lab42", "cpuq")
-    proc = snakemake(tmp_path / "work", "--profile", str(profile), "--workflow-profile", str(WORKFLOW_PROFILE),
-                     "-n", "--verbose", "results/sim/digits/mlp/seed0/max/input0.csv")
+    proc = snakemake(
+        tmp_path / "work",
+        "--profile",
+        str(profile),
+        "--workflow-profile",
+        str(WORKFLOW_PROFILE),
+        "-n",
+        "--verbose",
+        "results/sim/digits/mlp/seed0/max/input0.csv",
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     resources = dict(re.findall(r"rule (\w+):.*?resources: ([^\n]+)", out, re.S))
@@ -110,14 +131,30 @@ def test_user_profile_reaches_sbatch_on_a_real_cluster(tmp_path):
     profile = user_profile(tmp_path, "snnconv_lab", "gpu")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     t0 = time.monotonic()
-    proc = snakemake(tmp_path / "work", "--profile", str(profile), "--workflow-profile", str(WORKFLOW_PROFILE),
-                     "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "1",
-                     "--slurm-keep-successful-logs", "results/data/digits.npz", env=env, timeout=600)
+    proc = snakemake(
+        tmp_path / "work",
+        "--profile",
+        str(profile),
+        "--workflow-profile",
+        str(WORKFLOW_PROFILE),
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+        "--seconds-between-status-checks",
+        "1",
+        "--slurm-keep-successful-logs",
+        "results/data/digits.npz",
+        env=env,
+        timeout=600,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     run_id = re.search(r"SLURM run ID: (\S+)", out).group(1)
-    jobs = subprocess.run(["squeue", "--states=all", "-h", "-n", run_id, "-O", "JobID:20,Account:40,Partition:40,State:20"],
-                          capture_output=True, text=True, timeout=30).stdout.split()
+    jobs = subprocess.run(
+        ["squeue", "--states=all", "-h", "-n", run_id, "-O", "JobID:20,Account:40,Partition:40,State:20"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout.split()
     print(f"\n[slurm] user profile + workflow profile: jobs {jobs} in {time.monotonic() - t0:.1f} s")
     assert jobs[1:] == ["snnconv_lab", "gpu", "COMPLETED"], (jobs, out[-3000:])
     assert (tmp_path / "work" / "results" / "data" / "digits.npz").is_file()
