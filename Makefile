@@ -71,9 +71,10 @@ lock: $(VENV)/.installed-dev
 	$(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 --quiet \
 		-c $(VENV)/torch-constraint.txt --no-emit-package torch --custom-compile-command "make lock" -o $(LOCK)
 
-# docs/rulegraph.dot (tests/test_docs.py checks it) and docs/rulegraph.svg (needs Graphviz's dot).
+# docs/rulegraph.dot, the rule graph of the default config, and the README's docs/rulegraph.svg drawn
+# from it (needs Graphviz's dot); tests/test_rulegraph.py checks both against `snakemake --rulegraph`.
 dag: install
-	$(BIN)/snakemake --rulegraph --quiet all > docs/rulegraph.dot
+	$(BIN)/snakemake --rulegraph > docs/rulegraph.dot
 	dot -Tsvg docs/rulegraph.dot > docs/rulegraph.svg
 
 # Generated documentation: config/README.md from the config schema.
