@@ -1,35 +1,85 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11:
 #   make run   — create .venv, install, run the pipeline on the embedded default (digits)
 #   make test  — create .venv, install, run the test suite
+#
+# Knobs (make VAR=value):
+#   TORCH_SPEC   the torch requirement (default torch==2.13.0); TORCH_PIP the pip options for torch only,
+#                e.g. TORCH_PIP="--index-url https://download.pytorch.org/whl/cpu" (README "PyTorch builds")
+#   EXTRAS       extras of snnconv to install (default: test)
+#   SLURM=1      also install the SLURM executor plugin (default: 1 where .ci/start_slurm.sh exported
+#                SNNCONV_SLURM, else 0). Installed, the plugin probes sacct/squeue/scontrol at every
+#                snakemake start, local runs included, so only cluster set-ups get it (docs/slurm.md).
+#   LINT=1       `make test` also runs `make lint` (ruff, snakefmt, snakemake --lint); switch the default
+#                to 1 once the tree has been formatted with `make fmt`.
 PYTHON ?= python3.11
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
+TORCH_PIP ?=
+EXTRAS ?= test
+SLURM ?= $(if $(SNNCONV_SLURM),1,0)
+LINT ?= 0
+LOCK ?= requirements.lock
 CORES ?= all
 BIN := $(VENV)/bin
+comma := ,
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+# Every install is constrained by the lock: the versions CI passed with (torch itself: TORCH_SPEC).
+PIP_LOCKED := $(BIN)/python -m pip install -q -c $(LOCK)
 
-.PHONY: install run test lint dag report paper bench clean
+.PHONY: install run test lint fmt lock dag docs report paper bench clean
 
-$(BIN)/.installed: pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: set PYTHON=/path/to/python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install -q -e ".[test,slurm]"
+	$(BIN)/python -m pip install -q $(TORCH_PIP) "$(TORCH_SPEC)"
+	$(PIP_LOCKED) -e ".[$(EXTRAS)]"
 	touch $@
 
-install: $(BIN)/.installed
+$(VENV)/.installed-slurm: $(STAMP)
+	$(PIP_LOCKED) -e ".[slurm]"
+	touch $@
+
+$(VENV)/.installed-dev: $(STAMP)
+	$(PIP_LOCKED) -e ".[dev]"
+	touch $@
+
+install: $(STAMP) $(if $(filter 1,$(SLURM)),$(VENV)/.installed-slurm)
 
 run: install
 	$(BIN)/snakemake --cores $(CORES)
 
-test: install
+test: install $(if $(filter 1,$(LINT)),lint)
 	$(BIN)/python -m pytest -q
 
-lint: install
+# Style and workflow checks (CI runs them from `make test` when LINT=1); `make fmt` fixes what it can.
+lint: install $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check .
 	$(BIN)/snakemake --lint
 
+fmt: install $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(BIN)/snakefmt .
+
+# Refresh requirements.lock: newest releases that pyproject.toml allows, every extra, any platform,
+# Python 3.11, resolved against TORCH_SPEC (torch itself is left out: TORCH_SPEC installs it).
+lock: $(VENV)/.installed-dev
+	echo "$(TORCH_SPEC)" > $(VENV)/torch-constraint.txt
+	$(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 --quiet \
+		-c $(VENV)/torch-constraint.txt --no-emit-package torch --custom-compile-command "make lock" -o $(LOCK)
+
+# docs/rulegraph.dot, the rule graph of the default config, and the README's docs/rulegraph.svg drawn
+# from it (needs Graphviz's dot); tests/test_rulegraph.py checks both against `snakemake --rulegraph`.
 dag: install
-	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg
+	$(BIN)/snakemake --rulegraph > docs/rulegraph.dot
+	dot -Tsvg docs/rulegraph.dot > docs/rulegraph.svg
+
+# Generated documentation: config/README.md from the config schema.
+docs: install
+	$(BIN)/python -m snnconv.schema_doc workflow/schemas/config.schema.yaml > config/README.md
 
 report: install
 	$(BIN)/snakemake --report report.html
