@@ -20,6 +20,13 @@ SCHEMA = Path("workflow") / "schemas" / "config.schema.yaml"
 MISSING = object()
 
 
+def load(path: str | Path) -> dict[str, Any]:
+    """The schema as validation sees it: dataset and architecture names filled in from snnconv.vocab."""
+    from .config import load_schema
+
+    return load_schema(path)
+
+
 def resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     """``node`` with its local ``$ref`` (``#/$defs/...``) merged in; the node's own keys win."""
     ref = node.get("$ref")
@@ -137,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     path = Path(args.schema)
     try:
-        schema = yaml.safe_load(path.read_text())
+        schema = load(path)
     except (OSError, yaml.YAMLError) as err:
         print(f"schema_doc: cannot read {path}: {err}", file=sys.stderr)
         return 1

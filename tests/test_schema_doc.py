@@ -8,14 +8,14 @@ from pathlib import Path
 
 import yaml
 
-from snnconv.schema_doc import render, rows
+from snnconv.schema_doc import load, render, rows
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
 
 def test_committed_config_readme_is_the_generated_one():
-    generated = render(yaml.safe_load(SCHEMA.read_text()), "workflow/schemas/config.schema.yaml")
+    generated = render(load(SCHEMA), "workflow/schemas/config.schema.yaml")
     committed = (REPO / "config" / "README.md").read_text()
     assert committed == generated, "config/README.md is stale: run `make docs` and commit it"
 
