@@ -44,7 +44,7 @@ def test_simulation_that_cannot_fit_is_refused_naming_the_settings(tmp_path):
            "stats": {**TINY["stats"], "norms": ["max"]}}
     proc = snakemake(tmp_path, cfg, "--until", "simulate")
     assert proc.returncode != 0
-    log = (tmp_path / "logs" / "simulate" / "digits" / "mlp" / "seed0" / "max" / "input0.log").read_text()
+    log = (tmp_path / "logs" / "simulate" / "digits" / "mlp" / "seed0" / "max.log").read_text()
     assert "simulation.batch_size × simulation.time_chunk" in log and "100000 time steps" in log
     assert "GiB" in log and "MemoryError" in log
     assert not (tmp_path / "results" / "sim").exists() or not list((tmp_path / "results" / "sim").rglob("*.csv"))

@@ -187,7 +187,7 @@ def _resumed(root: Path, config: Path) -> dict[str, Any]:
 
     def simulation_in_progress() -> bool:  # a simulate job has loaded its inputs and not written its CSV
         for sim in SIMS:
-            log = work / sim.replace("results/sim", "logs/simulate").replace(".csv", ".log")
+            log = work / (sim.replace("results/sim", "logs/simulate").rsplit("/", 1)[0] + ".log")  # one per norm
             if log.exists() and "settings" in log.read_text() and not (work / sim).exists():
                 state["killed_sim"] = sim
                 return True

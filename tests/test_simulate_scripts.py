@@ -54,6 +54,18 @@ def test_simulate_script_writes_tidy_csv_and_log(files):
     assert "accuracy at T=25" in log.read_text()
 
 
+def test_all_seeds_in_one_job_write_the_bytes_of_per_seed_runs(files):
+    sim = load_script("simulate")
+    ids = {k: v for k, v in WILDCARDS.items() if k != "iseed"}
+    outs = {3: files / "all" / "input3.csv", 4: files / "all" / "input4.csv", 9: files / "all" / "input9.csv"}
+    sim.main_all(files / "net.pt", files / "toy.npz", outs, ids, SIM)
+    for seed, path in outs.items():
+        alone = files / "alone" / f"input{seed}.csv"
+        sim.main(files / "net.pt", files / "toy.npz", alone, ids | {"iseed": str(seed)}, SIM)
+        assert path.read_bytes() == alone.read_bytes(), seed
+    assert outs[3].read_bytes() != outs[4].read_bytes()
+
+
 def test_simulate_script_warns_when_output_is_silent(files):
     sim = load_script("simulate")
     out, log = files / "sim.csv", files / "sim.log"

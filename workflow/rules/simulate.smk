@@ -1,4 +1,5 @@
-# Spiking inference: accuracy at every timestep t = 1..T from one simulation, per input seed.
+# Spiking inference: accuracy at every timestep t = 1..T from one simulation, per input seed. One job per
+# (model, norm) runs all input seeds (network and data loaded once) and writes one CSV per seed.
 # What changes a CSV (T, encoding, max_rate, reset, decode, batch_size, test_subset) is a param;
 # device, torch threads and time_chunk are resources (they change how it runs, not what it writes).
 
@@ -8,21 +9,21 @@ rule simulate:
         network=paths.NETWORK,
         data=prepared_data,
     output:
-        csv=paths.SIM,
+        csvs=expand(paths.SIM, iseed=INPUT_SEEDS, allow_missing=True),
     params:
         simulation=settings.simulation(config),
     threads: config["simulation"]["threads"]
     resources:
         mem_mb=lambda w, attempt: cluster.simulate_mem_mb(config, w.dataset, w.arch, attempt),
-        runtime=lambda w, attempt: cluster.simulate_runtime(config, w.dataset, w.arch, attempt),
+        runtime=lambda w, attempt: len(INPUT_SEEDS) * cluster.simulate_runtime(config, w.dataset, w.arch, attempt),
         **settings.simulation_execution(config),
     # Cluster runs bundle several simulations into one GPU job (group-components in the profile).
     group:
         "spiking"
     log:
-        "logs/simulate/{dataset}/{arch}/seed{seed}/{norm}/input{iseed}.log",
+        "logs/simulate/{dataset}/{arch}/seed{seed}/{norm}.log",
     benchmark:
-        "benchmarks/simulate/{dataset}/{arch}/seed{seed}/{norm}/input{iseed}.tsv"
+        "benchmarks/simulate/{dataset}/{arch}/seed{seed}/{norm}.tsv"
     conda:
         ENV
     script:
