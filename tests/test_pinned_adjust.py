@@ -3,8 +3,9 @@
 Expectations are computed here in numpy from the definitions (docs/method.md §C6), never with
 ``input_rate_sq_means``, ``predicted_sigma`` or ``rate_norm_estimate``:
 
-* the input rates of hidden layer l are the *previous* layer's clamped rate-model outputs
-  min(1, a_{l−1}/λ_{l−1}) (a from the ANN's ReLU hooks, λ = max by definition), after layer l's pre-ops;
+* λ by definition from the ANN's ReLU outputs a_l (max, or np.percentile);
+* the input rates of hidden layer l are the *previous* layer's outputs in the clamped rate model
+  r_l = min(1, relu(W_l λ_{l−1} r_{l−1} + b_l)/λ_l), walked here module by module, after layer l's pre-ops;
   layer 0's are the pixels;
 * E[r²] is their mean square over the normalization set; ρ_l = √(fan_in·E[r²]);
 * σ̂_j = ‖w_j‖₄·√ρ_l on the base-normalized weights w = W·λ_{l−1}/λ_l;
@@ -49,8 +50,10 @@ def images(shape: tuple[int, ...], n: int = 30) -> torch.Tensor:
     return torch.rand(n, *shape, generator=torch.Generator().manual_seed(9))
 
 
-def reference(model: nn.Sequential, x: torch.Tensor) -> list[dict[str, np.ndarray | float]]:
-    """Per hidden layer: base weights w, E[r²] of its input rates, ρ and σ̂ (L4), all from the definitions."""
+def reference(model: nn.Sequential, x: torch.Tensor, q: float | None = None) -> list[dict[str, np.ndarray | float]]:
+    """Per hidden layer: base weights w, E[r²] of its input rates, ρ and σ̂ (L4), all from the definitions.
+
+    The base is max normalization, or the q-th percentile (then some rates exceed 1 and are clamped)."""
     acts: list[torch.Tensor] = []
     hooks = [m.register_forward_hook(lambda m, i, o: acts.append(o.detach().double()))
              for m in model if isinstance(m, nn.ReLU)]
@@ -58,19 +61,24 @@ def reference(model: nn.Sequential, x: torch.Tensor) -> list[dict[str, np.ndarra
         model(x)
     for h in hooks:
         h.remove()
-    lams = [float(a.max()) for a in acts]  # "max" λ per layer
-    mods, pre, i = [], [], 0
-    for m in model:  # each weighted module with the parameter-free ops in front of it
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
-            mods.append((m, pre))
-            pre = []
-        elif isinstance(m, (nn.AvgPool2d, nn.Flatten)):
-            pre.append(m)
+    lams = [float(a.max()) if q is None else float(np.percentile(a.numpy(), q)) for a in acts]  # λ per layer
+    # the clamped rate model, walked module by module: weighted layer l computes (W(λ_{l−1}r) + b)/λ_l,
+    # its ReLU gives min(1, ·); the input a weighted layer sees (after pooling/flatten) is recorded
+    inputs, r, l, prev_lam = [], x.double(), 0, 1.0
+    with torch.no_grad():
+        for m in model:
+            if isinstance(m, (nn.Linear, nn.Conv2d)):
+                inputs.append(r)
+                lam = lams[l] if l < len(lams) else 1.0
+                r = m.double()(r * prev_lam) / lam
+                prev_lam, l = lam, l + 1
+            elif isinstance(m, nn.ReLU):
+                r = r.clamp(min=0, max=1)
+            else:
+                r = m(r)
+    model.float()
     out, prev_lam = [], 1.0
-    for l, ((m, pre_ops), lam) in enumerate(zip(mods, lams)):
-        r = x.double() if l == 0 else (acts[l - 1] / lams[l - 1]).clamp(max=1.0)  # the layer's INPUT rates
-        for p in pre_ops:
-            r = F.avg_pool2d(r, p.kernel_size, p.stride) if isinstance(p, nn.AvgPool2d) else r.flatten(1)
+    for l, (m, r, lam) in enumerate(zip([m for m in model if isinstance(m, (nn.Linear, nn.Conv2d))], inputs, lams)):
         m2 = float((r ** 2).mean())
         w = m.weight.detach().double().numpy() * prev_lam / lam
         fan_in = int(np.prod(w.shape[1:]))
@@ -158,3 +166,20 @@ def test_rho_by_hand():
     assert adj["rho"] == pytest.approx(math.sqrt(2))
     sigma = math.sqrt(2) / 2 * 2 ** 0.25
     assert float(net.layers[0].threshold[0]) == pytest.approx(math.exp(sigma), rel=1e-6)
+
+
+def test_percentile_base_clamps_hidden_input_rates():
+    """Base p80: hidden rates a/λ exceed 1 on the normalization set; the statistics use min(1, a/λ)."""
+    model, x = cnn(), images((1, 8, 8))
+    ref = reference(model, x, q=80)
+    net = convert(model, x, parse_norm("lp4_k0.5_scale_p80"))
+    for l, (layer, r) in enumerate(zip(net.layers, ref)):
+        np.testing.assert_allclose(layer.threshold.double().numpy(), np.exp(0.5 * r["sigma"]), rtol=2e-6,
+                                   err_msg=f"layer {l}")
+    acts = []
+    hooks = [m.register_forward_hook(lambda m, i, o: acts.append(o)) for m in model if isinstance(m, nn.ReLU)]
+    with torch.no_grad():
+        model(x)
+    for h in hooks:
+        h.remove()
+    assert float(acts[0].max()) > 1.5 * float(np.percentile(acts[0].numpy(), 80))  # clamping really matters

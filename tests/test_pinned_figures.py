@@ -75,6 +75,10 @@ def check_figures_against_table(figures: Path, tables: Path) -> list[str]:
             long = long.dropna(subset=["rate"]).assign(layer=lambda d: d["layer"].str.slice(len("rate_")))
             compare(fig.drop(columns=["layer_order"]), per_group(long, ["dataset", "arch", "norm", "layer", "t"], "rate"),
                     ["dataset", "arch", "norm", "layer", "t"], name)
+            if name == "firing_rates.csv":  # the bar chart shows the rates at the last simulated step
+                last = table.groupby(["dataset", "arch"])["t"].max().rename("t_last").reset_index()
+                at = fig.merge(last, on=["dataset", "arch"])
+                assert (at["t"] == at["t_last"]).all(), f"{name}: rates not at the last step"
             checked.append(name)
     path = figures / "coefficient_sweep.csv"
     if path.exists():
