@@ -22,7 +22,6 @@ import math
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from snnconv.convert import convert, parse_norm
@@ -85,7 +84,7 @@ def reference(model: nn.Sequential, x: torch.Tensor, q: float | None = None) -> 
         rho = math.sqrt(fan_in * m2)
         l4 = (np.abs(w.reshape(w.shape[0], -1)) ** 4).sum(1) ** 0.25
         out.append({"w": w, "m2": m2, "rho": rho, "sigma": l4 * math.sqrt(rho),
-                    "bias": m.bias.detach().double().numpy() / lam})
+                    "bias": (np.zeros(w.shape[0]) if m.bias is None else m.bias.detach().double().numpy()) / lam})
         prev_lam = lam
     return out
 
