@@ -122,7 +122,7 @@ MUTANTS = [
            "the non-spiking readout gets a threshold adjustment too"),
     Mutant("scale_overwrites_theta", "2 adjust", "snnconv/convert/adjust.py",
            "theta = theta * factor", "theta = factor", ADJUST,
-           "scale mode sets θ = exp(kσ̂) instead of θ·exp(kσ̂) (expected equivalent: θ = 1 after base normalization)"),
+           "scale mode sets θ = exp(kσ̂) instead of θ·exp(kσ̂) (equivalent inside convert, where θ = 1)"),
     Mutant("percentile_rank_off_by_one", "1 lambda", "snnconv/convert/activations.py",
            "h = (n - 1) * (q / 100.0)", "h = n * (q / 100.0)", LAMBDA,
            "percentile rank n·q instead of (n − 1)·q"),

@@ -182,3 +182,17 @@ def test_percentile_base_clamps_hidden_input_rates():
     for h in hooks:
         h.remove()
     assert float(acts[0].max()) > 1.5 * float(np.percentile(acts[0].numpy(), 80))  # clamping really matters
+
+
+def test_adjust_layer_multiplies_an_existing_threshold():
+    """Documented θ_j ← θ_j·exp(kσ̂_j) and b_j ← b_j − kσ̂_jθ_j, seen with θ ≠ 1 (the pipeline always has θ = 1)."""
+    from snnconv.convert.adjust import adjust_layer
+    from snnconv.network import SpikingLayer
+
+    layer = SpikingLayer({"type": "linear"}, torch.ones(2, 3), torch.tensor([0.5, -0.5]), torch.tensor([2.0, 0.5]))
+    sigma = torch.tensor([0.3, 1.0], dtype=torch.float64)
+    scaled, _ = adjust_layer(layer, sigma, 0.5, "scale")
+    assert scaled.threshold.tolist() == pytest.approx([2 * math.exp(0.15), 0.5 * math.exp(0.5)], rel=1e-6)
+    shifted, _ = adjust_layer(layer, sigma, 0.5, "bias")
+    assert shifted.bias.tolist() == pytest.approx([0.5 - 0.5 * 0.3 * 2, -0.5 - 0.5 * 1.0 * 0.5], rel=1e-6)
+    assert shifted.threshold.tolist() == [2.0, 0.5]
