@@ -1,0 +1,278 @@
+"""Mutation check (issue 16): plant small, plausible bugs one at a time and report which the tests catch.
+
+Usage::
+
+    .venv/bin/python bench/mutation_check.py                 # every mutant (~10-20 min on 2 shared cores)
+    .venv/bin/python bench/mutation_check.py --only rho_no_sqrt verdict_mean_only
+    .venv/bin/python bench/mutation_check.py --list          # the mutants, their class and tests
+    .venv/bin/python bench/mutation_check.py --json results/bench/mutation.json
+
+The working tree is never touched: the repository (without .git, .venv and results) is copied once
+into a temporary folder; each mutant text-patches one file of that copy, runs the tests that should
+notice it there (``python -m pytest`` with the copy first on ``sys.path``), and restores the file.
+A mutant is *caught* when at least one of its tests fails or errors. Not part of ``make test``:
+it runs the suite dozens of times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+IGNORE = shutil.ignore_patterns(".git", ".venv", "results", ".snakemake", "__pycache__", ".pytest_cache",
+                                ".hypothesis", "logs", "benchmarks", "*.egg-info")
+# slow or environment-bound tests that no mutant below needs
+DESELECT = ["tests/test_paper.py::test_paper_builds_from_synthetic_results",
+            "tests/test_paper.py::test_snakemake_paper_target_resolves"]
+
+LAMBDA = ["tests/test_pinned_lambdas.py", "tests/test_convert_norms.py", "tests/test_convert_percentile.py"]
+ADJUST = ["tests/test_pinned_adjust.py", "tests/test_convert_adjust.py"]
+BN = ["tests/test_pinned_bn_stats.py", "tests/test_convert_layers.py"]
+STATS = ["tests/test_pinned_bn_stats.py", "tests/test_simulate_stats.py"]
+VERDICT = ["tests/test_pinned_verdict.py", "tests/test_paper.py"]
+FIGURES = ["tests/test_pinned_figures.py", "tests/test_figures_collect.py", "tests/test_figures_plots.py"]
+TRAIN = ["tests/test_pinned_training.py", "tests/test_training.py"]
+
+
+@dataclass
+class Mutant:
+    """One planted bug: replace ``old`` (must occur exactly once) by ``new`` in ``path``."""
+
+    id: str
+    cls: str
+    path: str
+    old: str
+    new: str
+    tests: list[str]
+    what: str
+    caught: bool | None = None
+    caught_by: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+MUTANTS = [
+    # 1. λ that only function preservation would accept
+    Mutant("model_lambda_ignores_previous", "1 lambda", "snnconv/convert/norms.py",
+           "w = layer.weight.double() * input_scale(layer, prev).double()", "w = layer.weight.double()", LAMBDA,
+           "model-based λ ignores λ_{l−1}"),
+    Mutant("percentile_fallback_to_one", "1 lambda", "snnconv/convert/norms.py",
+           "return [_positive(l, m) for l, m in zip(lams, activation_max(net, images, per_channel))]",
+           "return [_positive(l) for l in lams]", LAMBDA, "sparse percentile falls back to 1, not the layer max"),
+    Mutant("model_lambda_abs_weights", "1 lambda", "snnconv/convert/norms.py",
+           "bound = w.clamp(min=0).flatten(1).sum(1)", "bound = w.abs().flatten(1).sum(1)", LAMBDA,
+           "model λ sums |W| instead of positive weights"),
+    Mutant("model_lambda_ignores_bias", "1 lambda", "snnconv/convert/norms.py",
+           "bound = bound + layer.bias.double().clamp(min=0)", "bound = bound", LAMBDA,
+           "model λ forgets the positive bias"),
+    Mutant("model_lambda_never_per_channel", "1 lambda", "snnconv/convert/norms.py",
+           "prev = _positive(bound if per_channel[i] else bound.max().view(1))", "prev = _positive(bound.max().view(1))",
+           LAMBDA, "per-channel model λ taken layer-wise"),
+    Mutant("max_lambda_never_per_channel", "1 lambda", "snnconv/convert/activations.py",
+           "m = grouped(outs[i], per_channel[i]).amax(dim=1)", "m = grouped(outs[i], False).amax(dim=1)", LAMBDA,
+           "per-channel max λ taken layer-wise"),
+    Mutant("max_lambda_from_clamped_rates", "1 lambda", "snnconv/convert/activations.py",
+           "def layer_outputs(net: SpikingNetwork, images: torch.Tensor, clamp: bool = False,",
+           "def layer_outputs(net: SpikingNetwork, images: torch.Tensor, clamp: bool = True,", LAMBDA,
+           "λ statistics gathered on the clamped (θ = 1) model: λ ≤ 1"),
+    Mutant("flatten_expansion_order", "1 lambda", "snnconv/convert/norms.py",
+           "return lam.repeat_interleave(n_in // lam.numel()).view(1, -1)", "return lam.repeat(n_in // lam.numel()).view(1, -1)",
+           LAMBDA, "per-channel λ expanded through flatten in the wrong order"),
+    Mutant("v0half_ignored", "1 lambda", "snnconv/convert/pipeline.py",
+           "raw.input_shape, v_init=spec.v_init)", "raw.input_shape, v_init=0.0)", LAMBDA,
+           "<base>-v0half starts the membrane at 0"),
+    # 2. adjustment expectations computed by the code under test
+    Mutant("rho_no_sqrt", "2 adjust", "snnconv/convert/adjust.py",
+           "return math.sqrt(layer.weight[0].numel() * input_rates_sq_mean)",
+           "return layer.weight[0].numel() * input_rates_sq_mean", ADJUST, "ρ without the square root"),
+    Mutant("hidden_stats_from_output", "2 adjust", "snnconv/convert/activations.py",
+           "r = layer.apply_pre_ops(x if i == 0 else outs[i - 1]).double()",
+           "r = (layer.apply_pre_ops(x) if i == 0 else outs[i]).double()", ADJUST,
+           "hidden layer's rate statistics from its own output instead of its input"),
+    Mutant("stats_unclamped", "2 adjust", "snnconv/convert/activations.py",
+           "outs = net.rate_forward(x, clamp=True)", "outs = net.rate_forward(x, clamp=False)", ADJUST,
+           "rate statistics from the unclamped rate model"),
+    Mutant("sigma_l2_norm", "2 adjust", "snnconv/convert/adjust.py",
+           "s4 = lp_norms(layer.weight, 4).double()", "s4 = lp_norms(layer.weight, 2).double()", ADJUST,
+           "σ̂ with ‖w‖₂ instead of ‖w‖₄"),
+    Mutant("fan_in_channels_only", "2 adjust", "snnconv/convert/adjust.py",
+           "return math.sqrt(layer.weight[0].numel() * input_rates_sq_mean)",
+           "return math.sqrt(layer.weight.shape[1] * input_rates_sq_mean)", ADJUST,
+           "fan-in of a conv = input channels (kernel area forgotten)"),
+    Mutant("bias_mode_sign", "2 adjust", "snnconv/convert/adjust.py",
+           "shift = -k * sigma * theta", "shift = k * sigma * theta", ADJUST, "bias mode shifts the wrong way"),
+    Mutant("uniform_uses_max", "2 adjust", "snnconv/convert/adjust.py",
+           "return torch.full_like(s4, float(s4.mean()))", "return torch.full_like(s4, float(s4.max()))", ADJUST,
+           "uniform control uses the layer max of σ̂"),
+    Mutant("lp_ablation_not_normalized", "2 adjust", "snnconv/convert/adjust.py",
+           "return norms / mean * float(s4.mean()) if mean > 0", "return norms * float(s4.mean()) if mean > 0", ADJUST,
+           "Lp ablation (p ≠ 4) without dividing by the layer mean of ‖w‖_p"),
+    Mutant("readout_adjusted", "2 adjust", "snnconv/convert/adjust.py",
+           "        if not layer.spiking:\n            layers.append(layer)\n            continue",
+           "        if False:\n            layers.append(layer)\n            continue", ADJUST,
+           "the non-spiking readout gets a threshold adjustment too"),
+    Mutant("scale_overwrites_theta", "2 adjust", "snnconv/convert/adjust.py",
+           "theta = theta * factor", "theta = factor", ADJUST,
+           "scale mode sets θ = exp(kσ̂) instead of θ·exp(kσ̂) (equivalent inside convert, where θ = 1)"),
+    Mutant("percentile_rank_off_by_one", "1 lambda", "snnconv/convert/activations.py",
+           "h = (n - 1) * (q / 100.0)", "h = n * (q / 100.0)", LAMBDA,
+           "percentile rank n·q instead of (n − 1)·q"),
+    # 3. constants that could never show
+    Mutant("bn_eps_ignored", "3 constants", "snnconv/convert/layers.py",
+           "scale = gamma / torch.sqrt(var + bn.eps)", "scale = gamma / torch.sqrt(var + 1e-12)", BN,
+           "batch-norm folding ignores ε"),
+    Mutant("bn_mean_not_subtracted", "3 constants", "snnconv/convert/layers.py",
+           "((b - mean) * scale + beta)", "(b * scale + beta)", BN, "batch-norm folding forgets the running mean"),
+    Mutant("membrane_var_divides_by_T", "3 constants", "snnconv/simulate/stats.py",
+           "self.rows[\"var\"][l].append(((q - s * s / T) / max(T - 1, 1)).clamp(min=0))",
+           "self.rows[\"var\"][l].append(((q - s * s / T) / T).clamp(min=0))", STATS,
+           "measured current variance divides by T instead of T − 1"),
+    Mutant("input_var_divides_by_T", "3 constants", "snnconv/simulate/stats.py",
+           "v_in = (acc[\"xq\"][l] - acc[\"xs\"][l] ** 2 / T) / max(T - 1, 1)",
+           "v_in = (acc[\"xq\"][l] - acc[\"xs\"][l] ** 2 / T) / T", STATS,
+           "hidden-layer input variance (prediction) divides by T"),
+    Mutant("prediction_unsquared_weights", "3 constants", "snnconv/simulate/stats.py",
+           "weight=layer.weight ** 2, bias=False)", "weight=layer.weight.abs(), bias=False)", STATS,
+           "variance prediction with |w| instead of w²"),
+    Mutant("first_layer_var_r", "3 constants", "snnconv/simulate/stats.py",
+           "first_var = independent_variance(net64.layers[0], r * (1 - r))",
+           "first_var = independent_variance(net64.layers[0], r)", STATS,
+           "first-layer Bernoulli variance r instead of r(1 − r)"),
+    Mutant("prediction_unclamped_v_in", "3 constants", "snnconv/simulate/stats.py",
+           "pred = layer.apply_op(v_in.clamp(min=0), ", "pred = layer.apply_op(v_in, ", STATS,
+           "negative rounding residue of the input variance not clamped (expected equivalent: v_in ≥ 0 up to ~1e-16)"),
+    # 4. verdict rules
+    Mutant("verdict_mean_only", "4 verdict", "snnconv/plotting/macros.py",
+           "return yes if row[\"ci_low\"] > 0 else no", "return yes if row[\"mean\"] > 0 else no", VERDICT,
+           "verdict looks only at the mean"),
+    Mutant("verdict_ci_high", "4 verdict", "snnconv/plotting/macros.py",
+           "return yes if row[\"ci_low\"] > 0 else no", "return yes if row[\"ci_high\"] > 0 else no", VERDICT,
+           "verdict asks only that the interval reaches above zero"),
+    Mutant("verdict_single_replicate_mean", "4 verdict", "snnconv/plotting/macros.py",
+           "return no  # one replicate", "return yes if row[\"mean\"] > 0 else no  # one replicate", VERDICT,
+           "one replicate with a positive mean counts as evidence"),
+    Mutant("verdict_unpaired", "4 verdict", "snnconv/plotting/collect.py",
+           "keys: Sequence[str] = (\"dataset\", \"arch\", \"seed\", \"input_seed\", \"t\")) -> pd.DataFrame:",
+           "keys: Sequence[str] = (\"dataset\", \"arch\", \"seed\", \"t\")) -> pd.DataFrame:", VERDICT,
+           "differences not paired by spike seed (every replicate against every other)"),
+    Mutant("table_bold_mean_only", "4 verdict", "snnconv/plotting/macros.py",
+           "if (pd.notna(r[\"ci_low\"]) and r[\"ci_low\"] > 0) else text", "if r[\"mean\"] > 0 else text", VERDICT,
+           "comparison table bolds any positive mean"),
+    # 5. end-to-end numbers
+    Mutant("zero_grad_omitted", "5 end-to-end", "snnconv/train.py",
+           "optimizer.zero_grad(set_to_none=True)", "pass", TRAIN, "gradients never zeroed"),
+    Mutant("ci_population_std", "5 end-to-end", "snnconv/plotting/collect.py",
+           "out = g.agg(mean=\"mean\", std=\"std\", n=\"count\")",
+           "out = g.agg(mean=\"mean\", std=lambda v: v.std(ddof=0), n=\"count\")", FIGURES,
+           "plotted intervals from the population std"),
+    Mutant("gap_sign", "5 end-to-end", "snnconv/plotting/low_T_gap.py",
+           "sub[\"gap\"] = sub[\"accuracy\"] - sub[\"ann_accuracy\"]",
+           "sub[\"gap\"] = sub[\"ann_accuracy\"] - sub[\"accuracy\"]", FIGURES, "low-T gap plotted with the wrong sign"),
+    Mutant("t_critical_df_off_by_one", "5 end-to-end", "snnconv/plotting/collect.py",
+           "t_critical(int(n) - 1, level)", "t_critical(int(n), level)", FIGURES,
+           "plotted intervals use n instead of n − 1 degrees of freedom"),
+    Mutant("within_sign", "5 end-to-end", "snnconv/plotting/collect.py",
+           "target = float(g[\"ann_accuracy\"].iloc[0]) - within", "target = float(g[\"ann_accuracy\"].iloc[0]) + within",
+           FIGURES + ["tests/test_tables.py"], "timesteps-to-within uses ANN + within"),
+    Mutant("firing_rates_first_step", "5 end-to-end", "snnconv/plotting/firing_rates.py",
+           "last = df.groupby([\"dataset\", \"arch\"])[\"t\"].transform(\"max\")",
+           "last = df.groupby([\"dataset\", \"arch\"])[\"t\"].transform(\"min\")", FIGURES,
+           "firing-rate bars at t = 1 instead of T"),
+]
+
+
+def copy_repo(dest: Path) -> Path:
+    """Copy the working tree (code, tests, workflow; not .git/.venv/results) into ``dest``."""
+    root = dest / "repo"
+    shutil.copytree(REPO, root, ignore=IGNORE)
+    return root
+
+
+def run_tests(root: Path, tests: list[str], timeout: int) -> tuple[int, list[str], str]:
+    """pytest on the copy; returns (returncode, failed/errored test ids, output tail)."""
+    env = {**os.environ, "PYTHONPATH": str(root), "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+    cmd = [sys.executable, "-m", "pytest", "-q", "-rfE", "--tb=no", "-p", "no:cacheprovider",
+           *[a for d in DESELECT for a in ("--deselect", d)], *tests]
+    try:
+        proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return -1, ["(timeout)"], ""
+    out = proc.stdout + proc.stderr
+    failed = sorted(set(re.findall(r"^(?:FAILED|ERROR) (\S+?)(?: - .*)?$", out, re.M)))
+    return proc.returncode, failed, out[-2000:]
+
+
+def check_canary(root: Path) -> None:
+    """The copy, not the working tree, must be what the tests import."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-c", "import snnconv; print(snnconv.__file__)"], cwd=root, env=env,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    if not Path(out).resolve().is_relative_to(root.resolve()):
+        raise SystemExit(f"the copy is not imported first (snnconv from {out}); refusing to run")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Plant every selected mutant, print one line each and the score."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="*", help="mutant ids to run (default: all)")
+    ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    ap.add_argument("--json", help="also write the results as JSON here")
+    ap.add_argument("--timeout", type=int, default=900, help="seconds per test run")
+    args = ap.parse_args(argv)
+    mutants = [m for m in MUTANTS if not args.only or m.id in args.only]
+    if args.only and len(mutants) != len(set(args.only)):
+        raise SystemExit(f"unknown mutant id(s): {sorted(set(args.only) - {m.id for m in MUTANTS})}")
+    if args.list:
+        for m in mutants:
+            print(f"{m.id:34s} {m.cls:14s} {m.path}: {m.what}  [{' '.join(Path(t).name for t in m.tests)}]")
+        return 0
+    with tempfile.TemporaryDirectory(prefix="snnconv_mutants_") as tmp:
+        root = copy_repo(Path(tmp))
+        check_canary(root)
+        for m in mutants:  # every patch must apply to the current code, or the list is stale
+            text = (root / m.path).read_text()
+            if text.count(m.old) != 1:
+                raise SystemExit(f"mutant {m.id}: pattern found {text.count(m.old)} times in {m.path}: {m.old!r}")
+        baseline = sorted({t for m in mutants for t in m.tests})
+        rc, failed, tail = run_tests(root, baseline, args.timeout)
+        if rc != 0:
+            raise SystemExit(f"baseline tests fail on the unmutated copy (rc {rc}): {failed}\n{tail}")
+        print(f"baseline: {len(baseline)} test files pass on the unmutated copy", flush=True)
+        for m in mutants:
+            path = root / m.path
+            original = path.read_text()
+            path.write_text(original.replace(m.old, m.new))
+            start = time.perf_counter()
+            try:
+                rc, failed, _ = run_tests(root, m.tests, args.timeout)
+            finally:
+                path.write_text(original)
+            m.seconds = round(time.perf_counter() - start, 1)
+            m.caught, m.caught_by = rc != 0, failed
+            files = sorted({f.split("::")[0].split("/")[-1] for f in failed})
+            print(f"{'CAUGHT ' if m.caught else 'SURVIVED'} {m.id:34s} ({m.cls}; {m.seconds:.0f}s) "
+                  f"{', '.join(files) if files else ''}", flush=True)
+    caught = [m for m in mutants if m.caught]
+    by_pinned = [m for m in caught if any("test_pinned_" in f for f in m.caught_by)]
+    print(f"\nplanted {len(mutants)}, caught {len(caught)}, survivors {len(mutants) - len(caught)}; "
+          f"caught by the pinned tests (tests/test_pinned_*.py) {len(by_pinned)}")
+    for m in mutants:
+        if not m.caught:
+            print(f"  survivor {m.id}: {m.what}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps([asdict(m) for m in mutants], indent=1, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
