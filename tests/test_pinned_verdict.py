@@ -15,12 +15,15 @@ import pandas as pd
 import pytest
 
 from figure_data import config
+from snnconv import settings
 from snnconv.plotting.collect import paired_difference
 from snnconv.plotting.macros import _pooled, _word, l4_comparison_table, paper_macros
 
 L4 = "lp4_k0.5_scale_max"       # canonical names: what the l4 / uniform-l4 roles resolve to
 UNIFORM = "uniform_k0.5_scale_max"
-CFG = config()  # conversion.l4 = {k: 0.5, mode: scale, base: max}; lowest report T = 5
+CFG = settings.paper(config())  # what rule paper_macros is given: l4 role -> lp4_k0.5_scale_max; lowest T = 5
+PARAMS = {"max": ("max", None, None), L4: ("max", 0.5, "scale"), UNIFORM: ("max", 0.5, "scale"),
+          "max-v0half": ("max", None, None)}  # base, k, mode as conversion.json records them
 T_CRIT_3 = 3.182  # t_{0.975, 3}: four replicates
 
 
@@ -31,8 +34,9 @@ def frame(base: list[float], l4: list[float], uniform: list[float] | None = None
     for norm, accs in ((("max", base), (L4, l4), (UNIFORM, uniform or base), ("max-v0half", v0 or base))):
         for i, a in enumerate(accs):
             for t in (5, 20):
+                base_name, k, mode = PARAMS[norm]
                 rows.append({"dataset": "digits", "arch": "mlp", "seed": 0, "input_seed": i, "norm": norm, "t": t,
-                             "accuracy": a, "ann_accuracy": 0.9})
+                             "accuracy": a, "ann_accuracy": 0.9, "base": base_name, "k": k, "mode": mode})
     return pd.DataFrame(rows)
 
 
