@@ -1,6 +1,7 @@
 """ANN-to-SNN conversion pipeline: data → ANN training → conversion under several norms → spiking
 inference across timesteps → figures, tables and paper. Rules live in workflow/rules/, one file per stage."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -35,3 +36,15 @@ rule all:
     input:
         all_targets(),
     default_target: True
+
+
+onsuccess:
+    from snnconv.summary import success_message
+
+    print(success_message(os.getcwd(), REPORT))
+
+
+onerror:
+    from snnconv.summary import error_message
+
+    print(error_message(os.getcwd(), log))
