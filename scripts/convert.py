@@ -44,7 +44,7 @@ def main(model_path: str | Path, data_path: str | Path, norm: str, conversion_cf
     start = time.perf_counter()
     spec = parse_norm(norm, conversion_cfg)
     model, model_meta = load_checkpoint(model_path)
-    ds = load_prepared(data_path)
+    ds = load_prepared(data_path, expect_dataset=(model_meta["extra"] or {}).get("dataset"))
     if tuple(model_meta["in_shape"]) != ds.shape or int(model_meta["n_classes"]) != len(ds.classes):
         raise ValueError(f"{model_path}: model expects input {tuple(model_meta['in_shape'])} and "
                          f"{model_meta['n_classes']} classes, but {data_path} has {ds.shape} and {len(ds.classes)}")

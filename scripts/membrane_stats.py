@@ -28,7 +28,7 @@ def main(network: str | Path, data: str | Path, out_csv: str | Path, ids: dict[s
     cfg = DEFAULTS | dict(cfg)
     torch.set_num_threads(int(cfg["threads"]))  # fixed, so results do not depend on --cores
     ids = clean_ids(ids)
-    images, _ = load_test_split(data, int(cfg["samples"]))
+    images, _ = load_test_split(data, int(cfg["samples"]), expect_dataset=ids.get("dataset"))
     net = load_network(network)
     if tuple(images.shape[1:]) != tuple(net.input_shape):
         raise ValueError(f"{network}: network expects inputs of shape {tuple(net.input_shape)}, "
