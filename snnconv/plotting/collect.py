@@ -73,7 +73,7 @@ def _short(value: Any) -> str:
     """A bounded repr of a cell value for error messages."""
     from ..config_guard import short_repr
 
-    return short_repr(value, 80)
+    return short_repr(value.item() if isinstance(value, np.generic) else value, 80)
 
 
 def load_sim_results(paths: Iterable[str | Path]) -> pd.DataFrame:
