@@ -51,7 +51,7 @@ def main(model_path: str | Path, data_path: str | Path, norm: str, conversion_cf
     conversion_cfg = require_keys(conversion_cfg, CONVERSION_KEYS, "conversion settings")
     spec = parse_norm(norm)
     model, model_meta = load_checkpoint(model_path)
-    ds = load_prepared(data_path)
+    ds = load_prepared(data_path, expect_dataset=(model_meta["extra"] or {}).get("dataset"))
     if tuple(model_meta["in_shape"]) != ds.shape or int(model_meta["n_classes"]) != len(ds.classes):
         raise ValueError(f"{model_path}: model expects input {tuple(model_meta['in_shape'])} and "
                          f"{model_meta['n_classes']} classes, but {data_path} has {ds.shape} and {len(ds.classes)}")

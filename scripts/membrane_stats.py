@@ -30,7 +30,7 @@ def main(network: str | Path, data: str | Path, out_csv: str | Path, ids: dict[s
     cfg = require_keys(cfg, STATS_KEYS + STATS_FROM_SIMULATION + EXECUTION_KEYS, "membrane-statistics settings")
     torch.set_num_threads(int(cfg["threads"]))  # fixed, so results do not depend on --cores
     ids = clean_ids(ids)
-    images, _ = load_test_split(data, int(cfg["samples"]))
+    images, _ = load_test_split(data, int(cfg["samples"]), expect_dataset=ids.get("dataset"))
     net = load_network(network)
     if tuple(images.shape[1:]) != tuple(net.input_shape):
         raise ValueError(f"{network}: network expects inputs of shape {tuple(net.input_shape)}, "

@@ -43,7 +43,7 @@ def main_all(network: str | Path, data: str | Path, outs: dict[int, str | Path],
     cfg = require_keys(cfg, SIMULATION_KEYS + EXECUTION_KEYS, "simulation settings")
     torch.set_num_threads(int(cfg["threads"]))  # fixed, so results do not depend on --cores
     net = load_network(network)
-    images, labels = load_test_split(data, cfg["test_subset"])
+    images, labels = load_test_split(data, cfg["test_subset"], expect_dataset=ids.get("dataset"))
     if tuple(images.shape[1:]) != tuple(net.input_shape):
         raise ValueError(f"{network}: network expects inputs of shape {tuple(net.input_shape)}, "
                          f"but {data} holds {tuple(images.shape[1:])}")

@@ -12,6 +12,7 @@ from typing import Any, Iterable
 import yaml
 from jsonschema import Draft202012Validator, validators
 
+from .config_guard import check_config_size, schema_message
 from .vocab import ARCHS, DATASETS
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
@@ -70,11 +71,12 @@ def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
 
 def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
     """Validate ``config`` in place (filling defaults) and run the cross-key checks; returns it."""
+    check_config_size(config, ConfigError)  # before anything walks or prints it: YAML alias bombs
     validator = DefaultFillingValidator(load_schema(schema_path))
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         err = errors[0]
-        raise ConfigError(f"config error at '{_key_path(err.absolute_path)}': {err.message}"
+        raise ConfigError(f"config error at '{_key_path(err.absolute_path)}': {schema_message(err)}"
                           + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
     _check_semantics(config)
     return config

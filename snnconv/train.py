@@ -62,6 +62,24 @@ def _optimizer(model: nn.Module, cfg: dict[str, Any]) -> torch.optim.Optimizer:
     return torch.optim.Adam(model.parameters(), lr=cfg["lr"], weight_decay=cfg.get("weight_decay", 0.0))
 
 
+def has_batch_norm(model: nn.Module) -> bool:
+    """Whether ``model`` holds a batch-norm layer (which cannot train on a batch of one sample)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def batch_bounds(n: int, batch_size: int, no_singletons: bool = False) -> list[tuple[int, int]]:
+    """(start, stop) of each training batch; with ``no_singletons`` a trailing one-sample batch
+    (n ≡ 1 mod batch_size) joins the batch before it, since batch norm needs two samples per batch."""
+    bounds = [(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
+    if no_singletons and len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    if no_singletons and any(stop - start < 2 for start, stop in bounds):
+        raise ValueError(f"batch norm needs at least 2 samples per training batch, but training.batch_size = "
+                         f"{batch_size} with {n} training images gives a batch of one; raise training.batch_size "
+                         "(or use more training images)")
+    return bounds
+
+
 @dataclass
 class TrainingResult:
     """The trained model, its per-epoch history and final test accuracy."""
@@ -82,7 +100,8 @@ def train_ann(ds: ArrayDataset, arch: str, arch_options: dict[str, Any], cfg: di
     x_test, y_test = ArrayDataset.as_float(ds.x_test), torch.from_numpy(ds.y_test)
     optimizer = _optimizer(model, cfg)
     epochs, batch_size = int(cfg["epochs"]), int(cfg["batch_size"])
-    steps_per_epoch = -(-len(x_train) // batch_size)
+    bounds = batch_bounds(len(x_train), batch_size, no_singletons=has_batch_norm(model))
+    steps_per_epoch = len(bounds)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps_per_epoch)
     shuffle = torch.Generator().manual_seed(seed)
     rows, started = [], time.perf_counter()
@@ -90,10 +109,9 @@ def train_ann(ds: ArrayDataset, arch: str, arch_options: dict[str, Any], cfg: di
         model.train()
         order = torch.randperm(len(x_train), generator=shuffle)
         loss_sum, correct = 0.0, 0
-        bar = tqdm(range(0, len(order), batch_size), desc=f"{arch} epoch {epoch}/{epochs}", disable=not progress,
-                   leave=False)
-        for start in bar:
-            idx = order[start:start + batch_size]
+        bar = tqdm(bounds, desc=f"{arch} epoch {epoch}/{epochs}", disable=not progress, leave=False)
+        for start, stop in bar:
+            idx = order[start:stop]
             xb, yb = x_train[idx].to(device), y_train[idx].to(device)
             logits = model(xb)
             loss = nn.functional.cross_entropy(logits, yb)

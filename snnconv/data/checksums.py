@@ -28,6 +28,15 @@ IDX_SHA256: dict[str, dict[str, str]] = {
     },
 }
 
+# Uncompressed sizes of the known IDX files (the same for MNIST and Fashion-MNIST): the most an IDX reader
+# ever decompresses for that name, so a gzip bomb is stopped after this many bytes (snnconv/data/idx.py).
+IDX_SIZES: dict[str, int] = {
+    "train-images-idx3-ubyte": 16 + 60000 * 28 * 28,
+    "train-labels-idx1-ubyte": 8 + 60000,
+    "t10k-images-idx3-ubyte": 16 + 10000 * 28 * 28,
+    "t10k-labels-idx1-ubyte": 8 + 10000,
+}
+
 CIFAR10_PYTHON_MD5 = "c58f30108f718f92721af3b95e74349a"  # official cifar-10-python.tar.gz
 CIFAR10_JPEG_SHA256 = "097287809041e0a666355dfce11470ba1b3f2631fe910d8793c716253f10b297"  # lossy re-encode tar
 

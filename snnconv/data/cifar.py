@@ -5,6 +5,7 @@ JPEG image-folder copy (``{train,test}/<class>/*.jpg``, in a tar.gz or a directo
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import re
 import tarfile
@@ -70,10 +71,17 @@ def _tar_entries(path: Path) -> Iterator[tuple[str, bytes]]:
 
 
 def _dir_entries(root: Path) -> Iterator[tuple[str, bytes]]:
-    """(relative name, bytes) of every image below ``root/{train,test}/<class>/``."""
+    """(relative name, bytes) of every image below ``root/{train,test}/<class>/``; ValueError for a link
+    there (a symlinked file or folder would pull an image from elsewhere into the data set under this label)."""
     for file in sorted(root.glob("*/*/*")):
         name = file.relative_to(root).as_posix()
-        if file.is_file() and _IMAGE_MEMBER.match(name):
+        if not _IMAGE_MEMBER.match(name):
+            continue
+        for part in (file.parent.parent, file.parent, file):
+            if part.is_symlink():
+                raise ValueError(f"{part}: is a symbolic link (to {os.readlink(part)!r}); links are refused in "
+                                 f"image folders (copy the file or folder into {root} instead)")
+        if file.is_file():
             yield name, file.read_bytes()
 
 
@@ -83,13 +91,24 @@ def decode_jpeg(data: bytes, label: str, size: tuple[int, int] = (32, 32)) -> np
 
     try:
         with Image.open(io.BytesIO(data), formats=["JPEG"]) as img:
+            width, height = img.size  # from the header: checked before any pixel is decoded
+            if (height, width) != size:
+                raise _WrongSize(f"{label}: image is {width}×{height}, expected {size[1]}×{size[0]}")
             img.load()
             arr = np.asarray(img.convert("RGB"))
+    except _WrongSize as exc:
+        raise ValueError(str(exc)) from None
+    except Image.DecompressionBombError as exc:  # a header claiming far more pixels than any real image
+        raise ValueError(f"{label}: refused as a decompression bomb ({exc})") from exc
     except (OSError, SyntaxError, ValueError) as exc:  # UnidentifiedImageError is an OSError
         raise ValueError(f"{label}: corrupt JPEG ({exc})") from exc
     if arr.shape[:2] != size:
         raise ValueError(f"{label}: image is {arr.shape[1]}×{arr.shape[0]}, expected {size[1]}×{size[0]}")
     return arr.transpose(2, 0, 1)
+
+
+class _WrongSize(Exception):
+    """An image whose header announces another size than expected (raised before decoding)."""
 
 
 def load_image_folder(path: str | Path, name: str = "cifar10_jpeg", classes: Sequence[str] = CIFAR10_CLASSES,

@@ -6,7 +6,6 @@ and only then renamed; a mismatch deletes the temporary file and raises ``Checks
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import logging
 import shutil
@@ -15,9 +14,9 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..atomic import atomic_path
-from .checksums import (CIFAR10_JPEG_SHA256, CIFAR10_PYTHON_MD5, IDX_FILES, IDX_SHA256, ChecksumError, check_digest,
-                        digest_stream, verify_file)
-from .idx import read_bytes
+from .checksums import (CIFAR10_JPEG_SHA256, CIFAR10_PYTHON_MD5, IDX_FILES, IDX_SHA256, IDX_SIZES, ChecksumError,
+                        check_digest, digest_stream, verify_file)
+from .idx import idx_digest
 from .registry import locate
 
 log = logging.getLogger(__name__)
@@ -73,7 +72,7 @@ def download_idx(name: str, folder: str | Path, base_url: str | Sequence[str] | 
         dest = Path(folder) / f"{stem}.gz"
 
         def verify(path: Path, stem: str = stem, dest: Path = dest) -> str:
-            actual = hashlib.sha256(read_bytes(path)).hexdigest()
+            actual = idx_digest(path, IDX_SIZES[stem])
             return check_digest(f"{dest} (uncompressed)", actual, table[stem])
 
         if dest.is_file():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -70,11 +71,67 @@ def save_prepared(ds: ArrayDataset, npz_path: str | Path, json_path: str | Path,
     return sidecar
 
 
-def load_prepared(npz_path: str | Path) -> ArrayDataset:
-    """Load a prepared dataset (no pickles), checking its format version."""
+def sidecar_path(npz_path: str | Path) -> Path:
+    """The JSON sidecar written beside a prepared npz (``<dataset>.npz`` → ``<dataset>.json``)."""
+    return Path(npz_path).with_suffix(".json")
+
+
+class PreparedMismatchError(ValueError):
+    """A prepared npz is not what its sidecar (or the consumer) says it is: swapped, edited or stale."""
+
+
+def _read_sidecar(npz: Path) -> dict[str, Any]:
+    """The sidecar of ``npz``, parsed; ValueError naming it if missing or unreadable."""
+    meta_path = sidecar_path(npz)
+    if not meta_path.is_file():
+        raise PreparedMismatchError(f"{npz}: not a valid prepared dataset: its sidecar {meta_path} is missing "
+                                    f"(both are written by prepare_data; run `snakemake {npz}` again)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PreparedMismatchError(f"{meta_path}: unreadable sidecar of {npz} ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise PreparedMismatchError(f"{meta_path}: sidecar of {npz} is not a JSON object")
+    return meta
+
+
+def _mismatch(npz: Path, what: str) -> PreparedMismatchError:
+    """The error for an npz that disagrees with its sidecar or with what its consumer expects."""
+    return PreparedMismatchError(f"{npz}: not the prepared dataset it claims to be: {what}. Delete {npz} and "
+                                 f"{sidecar_path(npz)} and rerun prepare_data (`snakemake {npz}`)")
+
+
+def _check_against_sidecar(npz: Path, meta: dict[str, Any], ds_arrays: dict[str, np.ndarray],
+                           classes: list[str]) -> None:
+    """Shapes, counts, classes and label counts of the loaded arrays equal those the sidecar records."""
+    shape = [int(s) for s in ds_arrays["x_train"].shape[1:]]
+    checks = [("shape", meta.get("shape"), shape), ("classes", meta.get("classes"), classes),
+              ("counts", meta.get("counts"), {"train": len(ds_arrays["y_train"]), "test": len(ds_arrays["y_test"])})]
+    if "label_counts" in meta:
+        checks.append(("label_counts", meta["label_counts"],
+                       {split: np.bincount(ds_arrays[f"y_{split}"].clip(0), minlength=len(classes)).tolist()
+                        for split in ("train", "test")}))
+    for key, recorded, actual in checks:
+        if recorded != actual:
+            raise _mismatch(npz, f"sidecar {sidecar_path(npz)} records {key} {recorded}, the file holds {actual}")
+
+
+def load_prepared(npz_path: str | Path, expect_dataset: str | None = None) -> ArrayDataset:
+    """Load a prepared dataset (no pickles) after checking it against its JSON sidecar: SHA-256, format,
+    dataset name (``expect_dataset``, default the file's stem as in ``results/data/<dataset>.npz``),
+    shapes, counts, classes and label counts. A swapped or edited file raises naming file and mismatch."""
     path = Path(npz_path)
     if not path.exists():
         raise FileNotFoundError(f"prepared dataset {path} does not exist; run `snakemake {path}` first")
+    meta = _read_sidecar(path)
+    expect = path.stem if expect_dataset is None else expect_dataset
+    if meta.get("dataset") != expect:
+        raise _mismatch(path, f"its sidecar {sidecar_path(path)} says dataset {meta.get('dataset')!r}, "
+                              f"expected {expect!r}")
+    digest = sha256_file(path)
+    if digest != meta.get("sha256_npz"):
+        raise _mismatch(path, f"sha256 {digest}, but its sidecar {sidecar_path(path)} records "
+                              f"{meta.get('sha256_npz')} (the file was replaced or changed after prepare_data)")
     try:
         with np.load(path, allow_pickle=False) as data:
             version = int(data["format_version"])
@@ -84,5 +141,5 @@ def load_prepared(npz_path: str | Path) -> ArrayDataset:
             classes = [str(c) for c in data["classes"]]
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:  # truncated/foreign
         raise ValueError(f"{path}: not a valid prepared dataset ({exc})") from exc
-    name = path.stem
-    return ArrayDataset(name, classes=classes, lossy=name.endswith("_jpeg"), **arrays)
+    _check_against_sidecar(path, meta, arrays, classes)
+    return ArrayDataset(expect, classes=classes, lossy=bool(meta.get("lossy", expect.endswith("_jpeg"))), **arrays)

@@ -50,6 +50,31 @@ def rate_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns if c.startswith(RATE_PREFIX)]
 
 
+def check_numeric(df: pd.DataFrame, path: str | Path, column: str, low: float = -math.inf, high: float = math.inf,
+                  integer: bool = False) -> pd.Series:
+    """``df[column]`` as numbers; ValueError naming file, line and value for a non-number, NaN/inf, a value
+    outside [low, high] or (``integer``) a fraction, so a bad CSV stops where it enters."""
+    raw = df[column]
+    values = pd.to_numeric(raw, errors="coerce").astype(float)
+    bad = ~np.isfinite(values) | (values < low) | (values > high)
+    if integer:
+        bad |= values != np.round(values)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        want = "an integer" if integer else "a finite number"
+        bounds = f" in [{low:g}, {high:g}]" if math.isfinite(low) or math.isfinite(high) else ""
+        raise ValueError(f"{path}: line {row + 2} (data row {row + 1}): {column} = {_short(raw.iloc[row])} is not "
+                         f"{want}{bounds} ({int(bad.sum())} bad value(s) in that column)")
+    return values.astype(int) if integer else values
+
+
+def _short(value: Any) -> str:
+    """A bounded repr of a cell value for error messages."""
+    from ..config_guard import short_repr
+
+    return short_repr(value.item() if isinstance(value, np.generic) else value, 80)
+
+
 def load_sim_results(paths: Iterable[str | Path]) -> pd.DataFrame:
     """Concatenate simulation CSVs (one row per t); id columns missing from a file come from its path."""
     frames = []
@@ -60,6 +85,15 @@ def load_sim_results(paths: Iterable[str | Path]) -> pd.DataFrame:
         missing = [c for c in ("t", "accuracy") if c not in df.columns]
         if missing:
             raise ValueError(f"{path}: simulation CSV lacks column(s) {missing}")
+        if df.empty:
+            raise ValueError(f"{path}: simulation CSV has a header but no rows")
+        df["t"] = check_numeric(df, path, "t", low=0, integer=True)
+        df["accuracy"] = check_numeric(df, path, "accuracy", 0.0, 1.0)
+        for col in rate_columns(df):
+            df[col] = check_numeric(df, path, col, low=0.0)
+        for col in ("seed", "input_seed"):
+            if col in df.columns:
+                df[col] = check_numeric(df, path, col, low=0, integer=True)
         ids = parse_path(path, SIM_PATH)
         for col in ID_COLS:
             if col not in df.columns:
@@ -94,7 +128,10 @@ def load_ann_accuracy(paths: Iterable[str | Path]) -> pd.DataFrame:
         if "test_accuracy" not in summary:
             raise ValueError(f"{path}: no 'test_accuracy' key")
         row["seed"] = int(row["seed"])
-        row["ann_accuracy"] = float(summary["test_accuracy"])
+        value = summary["test_accuracy"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise ValueError(f"{path}: test_accuracy = {_short(value)} is not a number in [0, 1]")
+        row["ann_accuracy"] = float(value)
         rows.append(row)
     return pd.DataFrame(rows, columns=["dataset", "arch", "seed", "ann_accuracy"])
 

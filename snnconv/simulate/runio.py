@@ -35,9 +35,11 @@ def clean_ids(wildcards: dict[str, Any]) -> dict[str, Any]:
     return {k: int(v) if isinstance(v, str) and v.isdigit() else v for k, v in ids.items()}
 
 
-def load_test_split(data: str | Path, subset: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Test images in [0, 1] and int64 labels of a prepared dataset (the first ``subset`` if > 0)."""
-    ds = load_prepared(data)
+def load_test_split(data: str | Path, subset: int = 0,
+                    expect_dataset: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Test images in [0, 1] and int64 labels of a prepared dataset (the first ``subset`` if > 0), checked
+    against its sidecar and ``expect_dataset`` (default: the file's stem) by :func:`load_prepared`."""
+    ds = load_prepared(data, expect_dataset=expect_dataset)
     n = len(ds.y_test) if not subset else min(int(subset), len(ds.y_test))
     return ArrayDataset.as_float(ds.x_test[:n]), torch.from_numpy(ds.y_test[:n]).long()
 
