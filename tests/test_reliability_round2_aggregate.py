@@ -29,6 +29,9 @@ def write_inputs(root: Path, rows: list[dict] | str, summary: dict | None = None
     summ.parent.mkdir(parents=True, exist_ok=True)
     summ.write_text(json.dumps(summary if summary is not None else
                                {"dataset": "digits", "arch": "mlp", "seed": 0, "test_accuracy": 0.9}))
+    conv = root / "results" / "snn" / "digits" / "mlp" / "seed0" / "max" / "conversion.json"
+    conv.parent.mkdir(parents=True, exist_ok=True)
+    conv.write_text(json.dumps({"norm": "max", "method": "max", "params": {"base": "max", "v_init": 0.0}}))
     return sim, summ
 
 
@@ -62,7 +65,8 @@ CASES: dict[str, tuple] = {
 
 def run_aggregate(tmp_path: Path, sim: Path, summ: Path) -> tuple[Callable[[], int], Path]:
     out = tmp_path / "results" / "tables" / "accuracy_all.csv"
-    return (lambda: load_script("aggregate").main([str(sim)], [str(summ)], tiny_config()["conversion"], str(out))), out
+    conv = tmp_path / "results" / "snn" / "digits" / "mlp" / "seed0" / "max" / "conversion.json"
+    return (lambda: load_script("aggregate").main([str(sim)], [str(summ)], [str(conv)], str(out))), out
 
 
 @pytest.mark.parametrize("case", list(CASES))

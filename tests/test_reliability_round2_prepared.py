@@ -21,6 +21,9 @@ from test_reliability_data import good_idx_files, write_idx_folder
 from test_reliability_support import (assert_nothing_written, digits_npz, load_script, run_snakemake,  # noqa: F401
                                       tiny_config, write_config)
 
+# Every setting a rule's params would pass (defaults live only in the schema, so scripts require them all).
+CONV = {"norm_set_size": 50, "norm_set_seed": 0, "per_channel": False, "maxpool_to_avgpool": False}
+
 
 @pytest.fixture(scope="module")
 def foreign(tmp_path_factory) -> Path:
@@ -46,7 +49,7 @@ def trained(tmp_path_factory, digits_npz) -> dict[str, Path]:
     load_script("train").main(str(digits_npz), *(str(out[k]) for k in ("model", "metrics", "summary")), "mlp", 0,
                               {"epochs": 1, "batch_size": 64, "lr": 0.01, "device": "cpu", "threads": 1},
                               {"hidden": [16]}, progress=False)
-    load_script("convert").main(out["model"], digits_npz, "max", {"norm_set_size": 50}, root / "network.pt",
+    load_script("convert").main(out["model"], digits_npz, "max", CONV, root / "network.pt",
                                 root / "network.json")
     return {"model": out["model"], "network": root / "network.pt"}
 
@@ -81,15 +84,17 @@ SWAPS = {
 
 def _consumers(trained: dict[str, Path], npz: Path, out: Path) -> dict[str, tuple]:
     """consumer -> (callable, outputs it must not leave behind)."""
-    sim_cfg = {"T": 5, "batch_size": 50, "time_chunk": 5, "device": "cpu", "threads": 1}
-    stats_cfg = {"T": 5, "samples": 10, "neurons_per_layer": 4, "threads": 1}
+    sim_cfg = {"T": 5, "batch_size": 50, "time_chunk": 5, "device": "cpu", "threads": 1, "encoding": "poisson",
+               "max_rate": 1.0, "reset": "subtract", "decode": "membrane", "test_subset": 0}
+    stats_cfg = {"T": 5, "samples": 10, "neurons_per_layer": 4, "threads": 1, "seed": 0, "max_rate": 1.0,
+                 "reset": "subtract", "batch_size": 10, "device": "cpu", "time_chunk": 5}
     ids = {"dataset": "digits", "arch": "mlp", "seed": "0", "norm": "max", "iseed": "0"}
     train_out = [out / "model.pt", out / "metrics.csv", out / "summary.json"]
     return {
         "train": (lambda: load_script("train").main(str(npz), *map(str, train_out), "mlp", 0,
                                                     {"epochs": 1, "batch_size": 64, "lr": 0.01, "device": "cpu",
                                                      "threads": 1}, {"hidden": [16]}, progress=False), train_out),
-        "convert": (lambda: load_script("convert").main(trained["model"], npz, "max", {"norm_set_size": 50},
+        "convert": (lambda: load_script("convert").main(trained["model"], npz, "max", CONV,
                                                         out / "network.pt", out / "network.json"),
                     [out / "network.pt", out / "network.json"]),
         "simulate": (lambda: load_script("simulate").main(trained["network"], npz, out / "sim.csv", ids, sim_cfg),
@@ -126,7 +131,7 @@ def test_intact_copy_is_accepted(tmp_path, digits_npz, foreign):
 def test_checkpoint_dataset_must_match_the_data(tmp_path, trained, foreign):
     """convert compares the data with the dataset the checkpoint was trained on (also for a consistent pair)."""
     with pytest.raises(PreparedMismatchError, match=r"mnist.npz: .*says dataset 'mnist', expected 'digits'"):
-        load_script("convert").main(trained["model"], foreign, "max", {"norm_set_size": 50},
+        load_script("convert").main(trained["model"], foreign, "max", CONV,
                                     tmp_path / "network.pt", tmp_path / "network.json")
     assert_nothing_written([tmp_path / "network.pt", tmp_path / "network.json"], tmp_path)
 
