@@ -115,6 +115,11 @@ def test_failed_job_puts_its_traceback_in_its_log(tmp_path):
     log = (work / "logs" / "train_ann" / "digits" / "mlp" / "seed0.log").read_text()
     assert "rule train_ann failed" in log and "Traceback (most recent call last)" in log and "digits.npz" in log
     assert not (work / "results" / "models" / "digits" / "mlp" / "seed0" / "model.pt").exists()
+    # the end-of-run summary (onerror) names the rule, its log and the first line of the error
+    out = proc.stdout + proc.stderr
+    summary = out[out.index("snnconv: run FAILED."):]
+    assert "rule train_ann: log" in summary and "logs/train_ann/digits/mlp/seed0.log" in summary
+    assert "digits.npz" in summary.splitlines()[2]
 
 
 # Known results of tests/configs/tiny.yaml, measured on CPU (torch 2.13.0+cpu, one thread, Python 3.11):
