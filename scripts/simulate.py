@@ -5,6 +5,7 @@ Logic lives in :func:`main` (plain arguments, callable from tests); the ``snakem
 """
 
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,8 @@ def _one_seed(net: Any, images: torch.Tensor, labels: torch.Tensor, seed: int, c
     """Simulate one input seed and write its CSV."""
     res = simulate(net, images, labels, int(cfg["T"]), encoding=cfg["encoding"], seed=seed,
                    max_rate=float(cfg["max_rate"]), reset=cfg["reset"], decode=cfg["decode"],
-                   batch_size=int(cfg["batch_size"]), time_chunk=int(cfg["time_chunk"]), device=cfg["device"])
+                   batch_size=int(cfg["batch_size"]), time_chunk=int(cfg["time_chunk"]), device=cfg["device"],
+                   progress=sys.stderr.isatty())  # a bar on a terminal; otherwise the per-seed log line below
     log.info("input seed %d done in %.1f s on %s: accuracy at T=%d %.4f, final rates %s", seed, res.seconds,
              res.settings["device"], res.T, res.accuracy[-1],
              dict(zip(res.layer_names, res.rates[:, -1].round(4).tolist())))
