@@ -10,10 +10,11 @@ import pytest
 from snnconv.convert import resolve_norms
 
 from figure_data import config, rendered
-from snnconv.plotting import style
-from snnconv.plotting.coefficient_sweep import adjusted_norms, pick_T
-from snnconv.plotting.collect import read_accuracy_all
-from snnconv.plotting.low_T_gap import control_names, gap_norms
+from snnconv.analysis.controls import control_names
+from snnconv.analysis.load import read_accuracy_all
+from snnconv.analysis.summaries import adjusted_norms, pick_T
+from snnconv.report import style
+from snnconv.report.low_T_gap import gap_norms
 
 FIGURES = ["accuracy_vs_T", "variance_claim", "variance_correlation", "coefficient_sweep", "firing_rates",
            "firing_rates_vs_t", "low_T_gap"]
@@ -118,7 +119,7 @@ def test_controls_found_under_sweep_names():
 
 
 def test_empty_input_still_writes_figures(tmp_path, out):
-    from snnconv.plotting import accuracy_vs_T, coefficient_sweep, firing_rates, low_T_gap
+    from snnconv.report import accuracy_vs_T, coefficient_sweep, firing_rates, low_T_gap
 
     conv = out["config"]["conversion"]
     df = read_accuracy_all(out["table"], rates=False)
