@@ -84,6 +84,8 @@ def rendered() -> dict[str, Any]:
                        for t in leg.get_texts()],
             "suptitle": fig._suptitle.get_text() if fig._suptitle else "",
             "n_axes": len(fig.axes),
+            "xlims": [ax.get_xlim() for ax in fig.axes],
+            "n_bands": sum(len(ax.collections) for ax in fig.axes),  # fill_between bands, error-bar lines
         }
         return original(fig, stem, close)
 

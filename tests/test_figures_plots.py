@@ -51,7 +51,7 @@ def test_accuracy_vs_T(out):
     assert {"digits / mlp", "digits / cnn"} <= set(lab["titles"])
     assert "ANN" in lab["legend"] and r"$L_{4}$ (k=0.5)" in lab["legend"] and len(lab["legend"]) == len(norms) + 1
     assert "timestep t" in lab["xlabels"] and "accuracy (%)" in lab["ylabels"]
-    assert "2 replicates" in lab["suptitle"]
+    assert "n = 2: interval not shown" in lab["suptitle"] and lab["n_bands"] == 0  # two replicates: no 12.7×SE band
 
 
 def test_coefficient_sweep(out):
@@ -107,6 +107,10 @@ def test_low_T_gap_controls_beside_l4(out):
     assert (data["mean"] <= 0.05).all()  # synthetic SNNs never beat their ANN by much
     lab = out["labels"]["low_T_gap"]
     assert [t for t in lab["titles"] if t][:3] == ["T = 5", "T = 20", "T = 60"]
+    n_T = len(cfg["report"]["T_points"])
+    rows = [lab["xlims"][i:i + n_T] for i in range(0, len(cfg["archs"]) * n_T, n_T)]
+    assert all(len(set(r)) == 1 for r in rows)  # the panels of one row share their x-scale
+    assert "n = 2: interval not shown" in lab["suptitle"]
 
 
 def test_controls_found_under_sweep_names():

@@ -167,6 +167,7 @@ def norm_params(df: pd.DataFrame, conversion_cfg: dict[str, Any] | None = None) 
     if {"method", "base", "p", "k", "mode"} <= set(df.columns):
         out = df.drop_duplicates("norm").reindex(columns=["norm"] + NORM_INFO_COLS).reset_index(drop=True)
         out["v_init"] = out["v_init"].fillna(0.0)
+        out["family"] = out["family"].astype(object)
         fill = out["family"].isna()
         out.loc[fill, "family"] = [_family_of_row(r) for r in out[fill].itertuples(index=False)]
         return out
