@@ -71,7 +71,7 @@ def n_replicates(df: pd.DataFrame) -> int:
 def ci_note(n: int) -> str:
     """Caption fragment naming the interval method and n, or saying that no interval is shown."""
     if not interval_shown(n):
-        return f"mean over replicates; n = {n}: interval not shown (95% t-intervals from n = {MIN_N_SHOWN})"
+        return f"mean over replicates; n = {n}: interval not shown, 95% t-intervals drawn from n = {MIN_N_SHOWN}"
     return f"mean and 95% Student-t interval over n = {n} replicates (training seed × input seed)"
 
 

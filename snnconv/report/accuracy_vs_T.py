@@ -1,7 +1,7 @@
 """Figure 1: SNN accuracy against simulation time, one panel per dataset × architecture.
 
 One line per norm of ``conversion.norms`` (the Lp sweep is left out to keep it readable: see the
-coefficient-sweep figure), a 95 % CI band over replicates where there is more than one, the ANN's
+coefficient-sweep figure), a 95 % t-interval band over replicates from n = 3 on, the ANN's
 accuracy as a black dashed line, log-scaled time axis.
 """
 

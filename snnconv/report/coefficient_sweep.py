@@ -4,7 +4,7 @@ For every adjusted norm (``lp<p>_k<k>_<mode>_<base>`` and the ``uniform_k<k>_<mo
 ``l4``/``uniform-l4`` are canonical names by the time results exist) the gain is
 accuracy(adjusted) − accuracy(base), paired per replicate (same training seed and spike seed), at a
 few T of ``report.T_points``. Small multiples: rows = dataset × arch (× mode/base), columns = T; one
-line per p plus the uniform control; error bars = 95 % CI over replicates where there are several.
+line per p plus the uniform control; error bars = 95 % t-interval over replicates from n = 3 on.
 """
 
 from __future__ import annotations

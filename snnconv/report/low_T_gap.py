@@ -1,7 +1,7 @@
 """Figure 5: the low-latency gap — SNN − ANN accuracy at each T of ``report.T_points``, per method.
 
-A forest plot: rows = dataset × arch, columns = T, one point (95 % CI over replicates) per norm, the
-ANN at 0. The gap is paired: each replicate's accuracy minus the ANN accuracy of its training seed.
+A forest plot: rows = dataset × arch, columns = T (the panels of a row share one x-scale), one point per
+norm (95 % t-interval over replicates from n = 3 on), the ANN at 0. The gap is paired: each replicate's accuracy minus the ANN accuracy of its training seed.
 The controls of the L4 adjustment — ``uniform-l4`` (same mean adjustment, no per-neuron structure) and
 ``max-v0half`` (v_init = θ/2, the other cheap low-latency fix) — are always drawn right beside ``l4``
 (if they were not simulated under those names, a sweep name with the same parameters stands in).

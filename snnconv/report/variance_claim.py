@@ -1,12 +1,7 @@
-"""Figure 2 and its table: does the std of the pre-firing membrane increment grow with ‖w_j‖_4?
+"""Figure 2 and its table: the measured membrane-increment std against ‖w_j‖_p and the exact prediction.
 
-The abstract's claim is that the standard deviation of a neuron's pre-firing membrane potential grows
-with the L4 norm of its weight vector. Per sampled neuron, the membrane-statistics CSV holds the measured
-std of the per-step membrane increment (``std_current``) and the exact independent-input prediction
-``var_pred_exact`` = Σ_i w_i² r_i(1−r_i). Here we compute ‖w_j‖_p for p ∈ {1, 2, 3, 4, ∞} from the
-converted network (row j of the flattened weight; for a conv layer, neuron j's output channel) and
-correlate, per layer, the measured std with each norm and with √var_pred_exact (Pearson and Spearman).
-The best p is whichever correlates best: the answer is reported, whatever it is.
+The correlations come from :mod:`snnconv.analysis.correlations` (which states the claim and the method);
+this module draws the summary and the scatter grid and writes the correlation table.
 """
 
 from __future__ import annotations
