@@ -15,7 +15,7 @@ from matplotlib.lines import Line2D
 
 from . import style
 from ..analysis.intervals import ann_reference, ci_note, drawable, n_replicates
-from ..analysis.load import order_norms
+from ..analysis.load import norm_params, order_norms
 from ..analysis.summaries import accuracy_curves
 
 
@@ -36,7 +36,7 @@ def plot_accuracy_vs_T(df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: s
         return curves
     norms = order_norms(curves["norm"].unique(), norms)
     shown = drawable(curves)
-    styles = style.norm_styles(norms, conversion_cfg)
+    styles = style.norm_styles(norms, conversion_cfg, norm_params(df, conversion_cfg))
     ann = ann_reference(df)
     datasets, archs = _grid(curves)
     fig, axes = style.figure(len(datasets), len(archs), width=min(style.FULL_WIDTH, 2.4 * len(archs) + 0.6),

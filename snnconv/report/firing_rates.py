@@ -15,7 +15,7 @@ from matplotlib.lines import Line2D
 
 from . import style
 from ..analysis.intervals import ci_note, drawable, mean_ci, n_replicates
-from ..analysis.load import order_norms
+from ..analysis.load import norm_params, order_norms
 from ..analysis.summaries import log_grid, rates_at_T, rates_long
 
 
@@ -30,7 +30,7 @@ def plot_firing_rates(df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: st
         return at_T
     norms = order_norms(at_T["norm"].unique(), norms)
     shown = drawable(at_T)  # n < 3: no error bars
-    styles = style.norm_styles(norms, conversion_cfg)
+    styles = style.norm_styles(norms, conversion_cfg, norm_params(df, conversion_cfg))
     nets = at_T[["dataset", "arch"]].drop_duplicates().apply(tuple, axis=1).tolist()
     ncols = min(len(nets), 3)
     nrows = int(np.ceil(len(nets) / ncols))
@@ -74,7 +74,7 @@ def plot_firing_rates_vs_t(df: pd.DataFrame, conversion_cfg: dict[str, Any], ste
         style.savefig(style.empty_figure("no firing-rate columns (rate_<layer>) in the simulation results"), stem)
         return curves
     norms = order_norms(curves["norm"].unique(), norms)
-    styles = style.norm_styles(norms, conversion_cfg)
+    styles = style.norm_styles(norms, conversion_cfg, norm_params(df, conversion_cfg))
     nets = curves[["dataset", "arch"]].drop_duplicates().apply(tuple, axis=1).tolist()
     n_layers = int(curves.groupby(["dataset", "arch"])["layer"].nunique().max())
     fig, axes = style.figure(len(nets), n_layers, width=min(style.FULL_WIDTH, 1.8 * n_layers + 0.6),

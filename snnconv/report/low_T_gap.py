@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import style
 from ..analysis.controls import control_names
+from ..analysis.load import norm_params
 from ..analysis.intervals import ci_note, drawable, n_replicates
 from ..analysis.summaries import low_T_gap
 
@@ -81,7 +82,7 @@ def plot_low_T_gap(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_points: S
     if gap.empty:
         style.savefig(style.empty_figure("no simulation results at report.T_points"), stem)
         return gap
-    styles = style.norm_styles(order, conversion_cfg)
+    styles = style.norm_styles(order, conversion_cfg, norm_params(df, conversion_cfg))
     nets = gap[["dataset", "arch"]].drop_duplicates().apply(tuple, axis=1).tolist()
     y = {n: len(order) - 1 - i for i, n in enumerate(order)}
     # panels of one row (one network, every T) share their x-scale, so a gap shrinking with T reads directly

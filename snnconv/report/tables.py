@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from ..atomic import write_csv, write_text
-from ..analysis.load import order_norms
+from ..analysis.load import norm_params, order_norms
 from ..analysis.summaries import accuracy_summary
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -98,6 +98,7 @@ def accuracy_tables(df: pd.DataFrame, T_points: Sequence[int], within: float, st
     the ANN within ``within``. ``label_norms`` writes legend labels instead of raw norm names.
     """
     tidy = accuracy_summary(df, T_points, within, norms)
+    params = norm_params(df, conversion_cfg) if label_norms and len(df) else None
     T_max = int(df["t"].max()) if len(df) else 0
     T_cols = [str(t) for t in T_points if t <= T_max]
     within_col = f"within {100 * within:g}%"
@@ -120,8 +121,8 @@ def accuracy_tables(df: pd.DataFrame, T_points: Sequence[int], within: float, st
             for norm in [n for n in norm_order if n in set(acc["norm"])]:
                 label = norm
                 if label_norms and conversion_cfg is not None:
-                    from .style import norm_label
-                    label = norm_label(norm, conversion_cfg)
+                    from .style import norm_label  # matplotlib only when labels are asked for
+                    label = norm_label(norm, conversion_cfg, params)
                 row = {"dataset": dataset, "arch": arch, "norm": label if (label_norms and latex) else
                        (latex_escape(norm) if latex else norm)}
                 for T in T_cols:
