@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -110,3 +112,8 @@ def test_analysis_imports_no_plotting_library():
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             found += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("matplotlib", "seaborn")]
     assert found == []
+    modules = ", ".join(f"snnconv.analysis.{p.stem}" for p in Path(snnconv.analysis.__file__).parent.glob("*.py")
+                        if p.stem != "__init__")
+    code = f"import sys, {modules}; print(sorted(m for m in sys.modules if m.startswith(('matplotlib', 'seaborn'))))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr  # not even indirectly
