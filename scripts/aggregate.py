@@ -6,9 +6,9 @@ import logging
 from typing import Any, Sequence
 
 from snnconv.atomic import write_csv
-from snnconv.plotting.collect import aggregate
+from snnconv.analysis.load import aggregate
 
-log = logging.getLogger("snnconv.plotting")
+log = logging.getLogger("snnconv.analysis")
 
 
 def main(sim_csvs: Sequence[str], summaries: Sequence[str], conversions: Sequence[str], out: str) -> int:

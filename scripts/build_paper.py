@@ -5,9 +5,9 @@
 import logging
 from typing import Any, Sequence
 
-from snnconv.plotting.paper import build_paper
+from snnconv.report.paper import build_paper
 
-log = logging.getLogger("snnconv.plotting")
+log = logging.getLogger("snnconv.report")
 
 
 def main(tex: str, bib: str, macros: str, figures: Sequence[str], tables: Sequence[str], pdf: str, epoch: str,

@@ -5,10 +5,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from snnconv.plotting.accuracy_vs_T import plot_accuracy_vs_T
-from snnconv.plotting.collect import read_accuracy_all
+from snnconv.report.accuracy_vs_T import plot_accuracy_vs_T
+from snnconv.analysis.load import read_accuracy_all
 
-log = logging.getLogger("snnconv.plotting")
+log = logging.getLogger("snnconv.report")
 
 
 def main(table: str, conversion: dict[str, Any], pdf: str) -> None:

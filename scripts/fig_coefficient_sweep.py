@@ -6,10 +6,10 @@ import logging
 from pathlib import Path
 from typing import Any, Sequence
 
-from snnconv.plotting.coefficient_sweep import plot_coefficient_sweep
-from snnconv.plotting.collect import read_accuracy_all
+from snnconv.report.coefficient_sweep import plot_coefficient_sweep
+from snnconv.analysis.load import read_accuracy_all
 
-log = logging.getLogger("snnconv.plotting")
+log = logging.getLogger("snnconv.report")
 
 
 def main(table: str, conversion: dict[str, Any], T_points: Sequence[int], pdf: str) -> None:

@@ -5,10 +5,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from snnconv.plotting.collect import read_accuracy_all
-from snnconv.plotting.firing_rates import plot_firing_rates, plot_firing_rates_vs_t
+from snnconv.analysis.load import read_accuracy_all
+from snnconv.report.firing_rates import plot_firing_rates, plot_firing_rates_vs_t
 
-log = logging.getLogger("snnconv.plotting")
+log = logging.getLogger("snnconv.report")
 
 
 def main(table: str, conversion: dict[str, Any], pdf: str, vs_t_pdf: str) -> None:

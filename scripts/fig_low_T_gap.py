@@ -5,10 +5,10 @@ import logging
 from pathlib import Path
 from typing import Any, Sequence
 
-from snnconv.plotting.collect import read_accuracy_all
-from snnconv.plotting.low_T_gap import plot_low_T_gap
+from snnconv.analysis.load import read_accuracy_all
+from snnconv.report.low_T_gap import plot_low_T_gap
 
-log = logging.getLogger("snnconv.plotting")
+log = logging.getLogger("snnconv.report")
 
 
 def main(table: str, conversion: dict[str, Any], T_points: Sequence[int], pdf: str) -> None:

@@ -6,10 +6,10 @@ import logging
 from pathlib import Path
 from typing import Any, Sequence
 
-from snnconv.plotting.variance_claim import (best_predictor, correlation_table, load_stats, plot_correlation_summary,
-                                             plot_variance_scatter, variance_correlations)
+from snnconv.analysis.correlations import best_predictor, load_stats, variance_correlations
+from snnconv.report.variance_claim import correlation_table, plot_correlation_summary, plot_variance_scatter
 
-log = logging.getLogger("snnconv.plotting")
+log = logging.getLogger("snnconv.report")
 
 
 def main(stats: Sequence[str], networks: Sequence[str], scatter_pdf: str, summary_pdf: str, table_csv: str) -> None:

@@ -8,11 +8,11 @@ from typing import Any
 import pandas as pd
 
 from snnconv.atomic import write_text
-from snnconv.plotting.collect import read_accuracy_all
-from snnconv.plotting.low_T_gap import control_names
-from snnconv.plotting.macros import l4_comparison_table, paper_macros
+from snnconv.analysis.load import read_accuracy_all
+from snnconv.analysis.controls import control_names
+from snnconv.report.macros import l4_comparison_table, paper_macros
 
-log = logging.getLogger("snnconv.plotting")
+log = logging.getLogger("snnconv.report")
 
 
 def main(table: str, correlations: str, run: dict[str, Any], macros_out: str, l4_csv: str) -> None:

@@ -7,10 +7,10 @@ import logging
 from pathlib import Path
 from typing import Any, Sequence
 
-from snnconv.plotting.collect import read_accuracy_all
-from snnconv.plotting.tables import accuracy_tables
+from snnconv.analysis.load import read_accuracy_all
+from snnconv.report.tables import accuracy_tables
 
-log = logging.getLogger("snnconv.plotting")
+log = logging.getLogger("snnconv.report")
 
 
 def main(table: str, conversion: dict[str, Any], T_points: Sequence[int], within: float, main_csv: str,

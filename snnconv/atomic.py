@@ -56,13 +56,10 @@ def write_csv(path: str | os.PathLike, frame: "Any", **kwargs: Any) -> None:
         frame.to_csv(tmp, **kwargs)
 
 
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file (:func:`hashlib.file_digest`)."""
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _json_default(obj: Any) -> Any:

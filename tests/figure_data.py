@@ -1,6 +1,6 @@
 """Shared synthetic data for the figure/table/paper tests: one small results tree, rendered once.
 
-The tree (snnconv.plotting.synthetic) has the pipeline's exact shapes; :func:`rendered` runs the rule
+The tree (tests/synthetic.py) has the pipeline's exact shapes; :func:`rendered` runs the rule
 scripts' ``main`` functions on it (aggregate, every figure, the tables, the paper macros) and caches the
 output folder for the whole test session, so each test only checks what it needs.
 """
@@ -54,7 +54,7 @@ def script(name: str) -> ModuleType:
 def synthetic_tree() -> dict[str, Any]:
     """Write the synthetic results tree once; returns root, config and the paths by kind."""
     if "tree" not in _CACHE:
-        from snnconv.plotting.synthetic import write_synthetic_results
+        from synthetic import write_synthetic_results
 
         root = Path(tempfile.mkdtemp(prefix="snnconv_figs_"))
         atexit.register(shutil.rmtree, root, True)  # removed when the test session ends
@@ -68,7 +68,7 @@ def rendered() -> dict[str, Any]:
     """Run aggregate, every figure, the tables and the macros once (via the rule scripts)."""
     if "rendered" in _CACHE:
         return _CACHE["rendered"]
-    from snnconv.plotting import style
+    from snnconv.report import style
 
     tree = synthetic_tree()
     root, cfg, paths = tree["root"], tree["config"], tree["paths"]
@@ -84,6 +84,8 @@ def rendered() -> dict[str, Any]:
                        for t in leg.get_texts()],
             "suptitle": fig._suptitle.get_text() if fig._suptitle else "",
             "n_axes": len(fig.axes),
+            "xlims": [ax.get_xlim() for ax in fig.axes],
+            "n_bands": sum(len(ax.collections) for ax in fig.axes),  # fill_between bands, error-bar lines
         }
         return original(fig, stem, close)
 

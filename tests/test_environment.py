@@ -181,7 +181,7 @@ def test_rule_env_pip_part_installs_into_a_scratch_venv(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     check = subprocess.run(
-        [python, "-c", "import torch, numpy, pandas, sklearn, snakemake, seaborn; print(torch.__version__)"],
+        [python, "-c", "import torch, numpy, pandas, scipy, sklearn, snakemake, tabulate; print(torch.__version__)"],
         capture_output=True,
         text=True,
         timeout=300,

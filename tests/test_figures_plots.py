@@ -10,10 +10,11 @@ import pytest
 from snnconv.convert import resolve_norms
 
 from figure_data import config, rendered
-from snnconv.plotting import style
-from snnconv.plotting.coefficient_sweep import adjusted_norms, pick_T
-from snnconv.plotting.collect import read_accuracy_all
-from snnconv.plotting.low_T_gap import control_names, gap_norms
+from snnconv.analysis.controls import control_names
+from snnconv.analysis.load import read_accuracy_all
+from snnconv.analysis.summaries import adjusted_norms, pick_T
+from snnconv.report import style
+from snnconv.report.low_T_gap import gap_norms
 
 FIGURES = ["accuracy_vs_T", "variance_claim", "variance_correlation", "coefficient_sweep", "firing_rates",
            "firing_rates_vs_t", "low_T_gap"]
@@ -50,7 +51,7 @@ def test_accuracy_vs_T(out):
     assert {"digits / mlp", "digits / cnn"} <= set(lab["titles"])
     assert "ANN" in lab["legend"] and r"$L_{4}$ (k=0.5)" in lab["legend"] and len(lab["legend"]) == len(norms) + 1
     assert "timestep t" in lab["xlabels"] and "accuracy (%)" in lab["ylabels"]
-    assert "2 replicates" in lab["suptitle"]
+    assert "n = 2: interval not shown" in lab["suptitle"] and lab["n_bands"] == 0  # two replicates: no 12.7×SE band
 
 
 def test_coefficient_sweep(out):
@@ -106,6 +107,10 @@ def test_low_T_gap_controls_beside_l4(out):
     assert (data["mean"] <= 0.05).all()  # synthetic SNNs never beat their ANN by much
     lab = out["labels"]["low_T_gap"]
     assert [t for t in lab["titles"] if t][:3] == ["T = 5", "T = 20", "T = 60"]
+    n_T = len(cfg["report"]["T_points"])
+    rows = [lab["xlims"][i:i + n_T] for i in range(0, len(cfg["archs"]) * n_T, n_T)]
+    assert all(len(set(r)) == 1 for r in rows)  # the panels of one row share their x-scale
+    assert "n = 2: interval not shown" in lab["suptitle"]
 
 
 def test_controls_found_under_sweep_names():
@@ -118,7 +123,7 @@ def test_controls_found_under_sweep_names():
 
 
 def test_empty_input_still_writes_figures(tmp_path, out):
-    from snnconv.plotting import accuracy_vs_T, coefficient_sweep, firing_rates, low_T_gap
+    from snnconv.report import accuracy_vs_T, coefficient_sweep, firing_rates, low_T_gap
 
     conv = out["config"]["conversion"]
     df = read_accuracy_all(out["table"], rates=False)

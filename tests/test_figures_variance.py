@@ -11,8 +11,9 @@ import torch
 
 from figure_data import rendered
 from snnconv.network import SpikingLayer, SpikingNetwork, save_network
-from snnconv.plotting.variance_claim import (EXACT, attach_weight_norms, best_predictor, correlation_table, load_stats,
-                                             pearson, spearman, variance_correlations, weight_norms)
+from snnconv.analysis.correlations import (EXACT, attach_weight_norms, best_predictor, load_stats, pearson, spearman,
+                                          variance_correlations, weight_norms)
+from snnconv.report.variance_claim import correlation_table
 
 
 def _net(seed: int = 0) -> SpikingNetwork:

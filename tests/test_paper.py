@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from figure_data import REPO, config, rendered
-from snnconv.plotting.macros import Macros, camel, macro_name, number_words, paper_macros
-from snnconv.plotting.paper import build_paper, latexmk_available
+from snnconv.report.macros import Macros, camel, macro_name, number_words, paper_macros
+from snnconv.report.paper import build_paper, latexmk_available
 
 needs_latex = pytest.mark.skipif(not latexmk_available(),
                                  reason="latexmk/pdflatex not installed (CI installs them with .ci/apt_packages.sh)")
@@ -124,7 +124,7 @@ def test_paper_builds_from_synthetic_results(tmp_path):
 
 def test_paper_build_reports_missing_latexmk(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
-    from snnconv.plotting.paper import PaperBuildError
+    from snnconv.report.paper import PaperBuildError
 
     with pytest.raises(PaperBuildError, match="apt_packages"):
         build_paper("x.tex", "x.bib", "m.tex", [], [], tmp_path / "main.pdf")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import subprocess
 
@@ -10,7 +11,8 @@ import pandas as pd
 import pytest
 
 from figure_data import rendered
-from snnconv.plotting.tables import accuracy_summary, accuracy_tables, fmt_pct, latex_escape, to_markdown
+from snnconv.analysis.summaries import accuracy_summary
+from snnconv.report.tables import accuracy_tables, fmt_pct, latex_escape, to_markdown
 
 
 def _frame() -> pd.DataFrame:
@@ -40,7 +42,7 @@ def test_accuracy_summary_numbers():
 
 def test_accuracy_tables_bold_best(tmp_path):
     accuracy_tables(_frame(), [1, 4], 0.01, tmp_path / "acc")
-    md = (tmp_path / "acc.md").read_text().splitlines()
+    md = [re.sub(r" +", " ", line) for line in (tmp_path / "acc.md").read_text().splitlines()]  # cells are padded
     good = next(l for l in md if "| good |" in l)
     bad = next(l for l in md if "| bad |" in l)
     assert "**50.0 ± 1.4**" in good and "**3**" in good and "**" not in bad and "> 4" in bad
@@ -54,7 +56,8 @@ def test_formatting_helpers():
     assert fmt_pct(0.9731, 0.004) == "97.3 ± 0.4"
     assert fmt_pct(0.9731, float("nan")) == "97.3"  # one replicate: no spread
     assert latex_escape("uniform_k0.5 & 50%") == r"uniform\_k0.5 \& 50\%"
-    assert to_markdown(pd.DataFrame({"a": ["x|y"]})) == "| a |\n|---|\n| x\\|y |\n"
+    md = to_markdown(pd.DataFrame({"a": ["x|y"], "b": ["1"]}))  # pipe escaped; "1" stays a left-aligned string
+    assert md == "| a    | b   |\n|------|-----|\n| x\\|y | 1   |\n"
 
 
 def test_synthetic_tables_cover_every_norm():

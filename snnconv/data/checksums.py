@@ -45,12 +45,9 @@ class ChecksumError(ValueError):
     """A file's digest differs from the known one."""
 
 
-def digest_stream(handle: BinaryIO, algorithm: str = "sha256", chunk: int = 1 << 20) -> str:
-    """Hex digest of everything left in an open binary stream."""
-    digest = hashlib.new(algorithm)
-    for block in iter(lambda: handle.read(chunk), b""):
-        digest.update(block)
-    return digest.hexdigest()
+def digest_stream(handle: BinaryIO, algorithm: str = "sha256") -> str:
+    """Hex digest of everything left in a binary file opened for reading (:func:`hashlib.file_digest`)."""
+    return hashlib.file_digest(handle, algorithm).hexdigest()
 
 
 def check_digest(label: str | Path, actual: str, expected: str | None, algorithm: str = "sha256") -> str:

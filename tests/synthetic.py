@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..network import SpikingLayer, SpikingNetwork, save_network
+from snnconv.network import SpikingLayer, SpikingNetwork, save_network
 
 _SPEED = {"none": 0.15, "max": 1.0, "percentile": 1.4, "model": 0.9, "v0half": 1.8, "l4": 2.0, "lp": 1.5,
           "uniform": 1.3}
@@ -49,16 +49,16 @@ def synthetic_network(arch: str, seed: int) -> SpikingNetwork:
 
 
 def _family(norm: str, conversion_cfg: dict[str, Any]) -> tuple[str, Any]:
-    from ..convert import parse_norm
-    from .style import norm_family
+    from snnconv.convert import parse_norm
+    from snnconv.report.style import norm_family
 
     return norm_family(norm, conversion_cfg), parse_norm(norm, conversion_cfg)
 
 
 def write_synthetic_results(root: str | Path, config: dict[str, Any], seed: int = 0) -> dict[str, list[Path]]:
     """Write a synthetic ``results`` tree for a validated ``config``; returns the paths by kind."""
-    from ..config import stats_norms
-    from ..convert import lp_norms, norm_names
+    from snnconv.config import stats_norms
+    from snnconv.convert import lp_norms, norm_names
 
     root = Path(root)
     rng = np.random.default_rng(seed)

@@ -1,7 +1,7 @@
 """Figure 1: SNN accuracy against simulation time, one panel per dataset × architecture.
 
 One line per norm of ``conversion.norms`` (the Lp sweep is left out to keep it readable: see the
-coefficient-sweep figure), a 95 % CI band over replicates where there is more than one, the ANN's
+coefficient-sweep figure), a 95 % t-interval band over replicates from n = 3 on, the ANN's
 accuracy as a black dashed line, log-scaled time axis.
 """
 
@@ -14,13 +14,9 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from . import style
-from .collect import ann_reference, ci_note, mean_ci, n_replicates, order_norms
-
-
-def accuracy_curves(df: pd.DataFrame, norms: Sequence[str]) -> pd.DataFrame:
-    """Mean accuracy (and CI) per dataset × arch × norm × t, for the given norms only."""
-    sub = df[df["norm"].isin(norms)]
-    return mean_ci(sub, ["dataset", "arch", "norm", "t"])
+from ..analysis.intervals import ann_reference, ci_note, drawable, n_replicates
+from ..analysis.load import norm_params, order_norms
+from ..analysis.summaries import accuracy_curves
 
 
 def _grid(df: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -39,7 +35,8 @@ def plot_accuracy_vs_T(df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: s
         style.savedata(curves, stem)
         return curves
     norms = order_norms(curves["norm"].unique(), norms)
-    styles = style.norm_styles(norms, conversion_cfg)
+    shown = drawable(curves)
+    styles = style.norm_styles(norms, conversion_cfg, norm_params(df, conversion_cfg))
     ann = ann_reference(df)
     datasets, archs = _grid(curves)
     fig, axes = style.figure(len(datasets), len(archs), width=min(style.FULL_WIDTH, 2.4 * len(archs) + 0.6),
@@ -47,7 +44,7 @@ def plot_accuracy_vs_T(df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: s
     for i, dataset in enumerate(datasets):
         for j, arch in enumerate(archs):
             ax = axes[i, j]
-            panel = curves[(curves["dataset"] == dataset) & (curves["arch"] == arch)]
+            panel = shown[(shown["dataset"] == dataset) & (shown["arch"] == arch)]
             if panel.empty:
                 ax.axis("off")
                 continue
@@ -57,7 +54,7 @@ def plot_accuracy_vs_T(df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: s
                     continue
                 st = styles[norm]
                 ax.plot(c["t"], 100 * c["mean"], color=st["color"], linestyle=st["linestyle"], lw=1.2)
-                if c["ci_low"].notna().any():
+                if c["ci_low"].notna().any():  # n < 3: blanked by drawable()
                     ax.fill_between(c["t"], 100 * c["ci_low"], 100 * c["ci_high"], color=st["color"], alpha=0.18, lw=0)
             a = ann[(ann["dataset"] == dataset) & (ann["arch"] == arch)]
             if len(a):

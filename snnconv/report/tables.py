@@ -12,11 +12,11 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import pandas as pd
 
 from ..atomic import write_csv, write_text
-from .collect import at_times, mean_ci, order_norms, timesteps_to_within
+from ..analysis.load import norm_params, order_norms
+from ..analysis.summaries import accuracy_summary
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
@@ -43,12 +43,9 @@ def bold(text: str, latex: bool) -> str:
 
 
 def to_markdown(frame: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table of a frame of strings (no extra dependency)."""
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(["---"] * len(cols)) + "|"]
-    for row in frame.astype(str).itertuples(index=False):
-        lines.append("| " + " | ".join(v.replace("|", r"\|") for v in row) + " |")
-    return "\n".join(lines) + "\n"
+    """A GitHub-flavoured Markdown table of a frame of strings (``DataFrame.to_markdown``; ``|`` escaped)."""
+    cells = frame.astype(str).apply(lambda col: col.str.replace("|", r"\|", regex=False))
+    return cells.to_markdown(index=False, tablefmt="github", disable_numparse=True) + "\n"
 
 
 def to_latex(frame: pd.DataFrame, column_format: str | None = None, caption: str | None = None,
@@ -81,31 +78,6 @@ def write_table(tidy: pd.DataFrame, latex: pd.DataFrame, markdown: pd.DataFrame,
 
 # ------------------------------------------------------------------------------------------ accuracy table
 
-def accuracy_summary(df: pd.DataFrame, T_points: Sequence[int], within: float,
-                     norms: Sequence[str] | None = None) -> pd.DataFrame:
-    """Tidy numbers, one row per dataset × arch × norm × quantity (× T):
-
-    * quantity ``accuracy``: SNN accuracy at T (mean, std, n, 95 % CI over replicates);
-    * quantity ``ann_accuracy`` (norm "ANN", T empty): the ANN, over training seeds;
-    * quantity ``t_within`` (T empty): first t with mean accuracy ≥ ANN − ``within`` (``mean``; NaN if
-      never), ``label`` "37" or "> 200".
-    """
-    if norms is not None:
-        df = df[df["norm"].isin(norms)]
-    T_max = int(df["t"].max()) if len(df) else 0
-    T_points = [t for t in T_points if t <= T_max]
-    acc = mean_ci(at_times(df, T_points), ["dataset", "arch", "norm", "T"]).assign(quantity="accuracy")
-    per_seed = df[["dataset", "arch", "seed", "ann_accuracy"]].drop_duplicates()
-    ann = mean_ci(per_seed, ["dataset", "arch"], "ann_accuracy").assign(norm="ANN", quantity="ann_accuracy")
-    w = timesteps_to_within(df, within).rename(columns={"t_within": "mean"})
-    w = w[["dataset", "arch", "norm", "mean", "label"]].assign(quantity="t_within", n=np.nan)
-    out = pd.concat([ann, acc, w], ignore_index=True, sort=False)
-    out["T"] = out["T"].astype("Int64")
-    out["n"] = out["n"].astype("Int64")
-    cols = ["dataset", "arch", "norm", "quantity", "T", "mean", "std", "n", "ci_low", "ci_high", "label"]
-    return out.reindex(columns=cols)
-
-
 def _best(values: pd.Series, larger: bool, decimals: int | None = None) -> pd.Series:
     """Mask of the best entries, ignoring NaN; entries that tie once rounded as printed are all bold."""
     v = values.astype(float)
@@ -126,6 +98,7 @@ def accuracy_tables(df: pd.DataFrame, T_points: Sequence[int], within: float, st
     the ANN within ``within``. ``label_norms`` writes legend labels instead of raw norm names.
     """
     tidy = accuracy_summary(df, T_points, within, norms)
+    params = norm_params(df, conversion_cfg) if label_norms and len(df) else None
     T_max = int(df["t"].max()) if len(df) else 0
     T_cols = [str(t) for t in T_points if t <= T_max]
     within_col = f"within {100 * within:g}%"
@@ -148,8 +121,8 @@ def accuracy_tables(df: pd.DataFrame, T_points: Sequence[int], within: float, st
             for norm in [n for n in norm_order if n in set(acc["norm"])]:
                 label = norm
                 if label_norms and conversion_cfg is not None:
-                    from .style import norm_label
-                    label = norm_label(norm, conversion_cfg)
+                    from .style import norm_label  # matplotlib only when labels are asked for
+                    label = norm_label(norm, conversion_cfg, params)
                 row = {"dataset": dataset, "arch": arch, "norm": label if (label_norms and latex) else
                        (latex_escape(norm) if latex else norm)}
                 for T in T_cols:

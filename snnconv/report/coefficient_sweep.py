@@ -4,7 +4,7 @@ For every adjusted norm (``lp<p>_k<k>_<mode>_<base>`` and the ``uniform_k<k>_<mo
 ``l4``/``uniform-l4`` are canonical names by the time results exist) the gain is
 accuracy(adjusted) − accuracy(base), paired per replicate (same training seed and spike seed), at a
 few T of ``report.T_points``. Small multiples: rows = dataset × arch (× mode/base), columns = T; one
-line per p plus the uniform control; error bars = 95 % CI over replicates where there are several.
+line per p plus the uniform control; error bars = 95 % t-interval over replicates from n = 3 on.
 """
 
 from __future__ import annotations
@@ -19,58 +19,10 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from . import style
-from .collect import ci_note, mean_ci, n_replicates, paired_difference
+from ..analysis.intervals import ci_note, drawable, n_replicates
+from ..analysis.summaries import pick_T, sweep_gain
 
 log = logging.getLogger(__name__)
-
-
-def pick_T(T_points: Sequence[int], n: int = 3, T_max: int | None = None) -> list[int]:
-    """Up to ``n`` of the T points: the first, the middle and the last (within ``T_max``)."""
-    pts = sorted(t for t in T_points if T_max is None or t <= T_max)
-    if len(pts) <= n:
-        return pts
-    idx = sorted({round(i * (len(pts) - 1) / (n - 1)) for i in range(n)})
-    return [pts[i] for i in idx]
-
-
-def adjusted_norms(df: pd.DataFrame, conversion_cfg: dict[str, Any] | None = None) -> pd.DataFrame:
-    """One row per distinct adjustment: norm, curve ("L4", "uniform"…), p, k, mode, base, reference.
-
-    The parameters are the columns of accuracy_all.csv (each norm's conversion.json, via rule aggregate); a table
-    without them (older results) falls back to parsing the canonical names.
-    """
-    rows = []
-    if {"method", "p", "k", "mode", "base"} <= set(df.columns):
-        info = df.drop_duplicates("norm")[["norm", "method", "p", "k", "mode", "base"]]
-        specs = [(r.norm, r.method, float(r.p) if r.method == "lp" else math.nan, float(r.k), r.mode, r.base)
-                 for r in info.itertuples(index=False) if r.method in ("lp", "uniform")]
-    else:
-        from ..convert import parse_norm
-
-        parsed = [(n, parse_norm(n, conversion_cfg)) for n in df["norm"].unique()]
-        specs = [(n, s.adjust, s.p if s.adjust == "lp" else math.nan, float(s.k), s.mode, s.base_name)
-                 for n, s in parsed if s.adjust in ("lp", "uniform")]
-    for name, method, p, k, mode, base in specs:
-        curve = "uniform" if method == "uniform" else ("Linf" if math.isinf(p) else f"L{p:g}")
-        rows.append({"norm": name, "curve": curve, "p": p, "k": k, "mode": mode, "base": base, "reference": base})
-    out = pd.DataFrame(rows, columns=["norm", "curve", "p", "k", "mode", "base", "reference"])
-    return out.drop_duplicates(["curve", "k", "mode", "base"], keep="first").reset_index(drop=True)
-
-
-def sweep_gain(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_points: Sequence[int]) -> pd.DataFrame:
-    """Gain (adjusted − base accuracy) per dataset × arch × mode × base × curve × k × T, mean and CI."""
-    adj = adjusted_norms(df, conversion_cfg)
-    cols = ["dataset", "arch", "mode", "base", "curve", "p", "k", "T", "mean", "std", "n", "sem", "ci_low", "ci_high"]
-    if adj.empty:
-        return pd.DataFrame(columns=cols)
-    sub = df[df["t"].isin(list(T_points))]
-    diff = paired_difference(sub, adj["norm"], dict(zip(adj["norm"], adj["reference"])))
-    if diff.empty:
-        return pd.DataFrame(columns=cols)
-    diff = diff.merge(adj.drop(columns="reference"), on="norm")
-    diff["T"] = diff["t"]
-    out = mean_ci(diff, ["dataset", "arch", "mode", "base", "curve", "p", "k", "T"], "diff")
-    return out.reindex(columns=cols)
 
 
 def _curve_order(curves: Sequence[str]) -> list[str]:
@@ -89,6 +41,7 @@ def plot_coefficient_sweep(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_p
     if gain.empty:
         style.savefig(style.empty_figure("no L_p/uniform adjustment with a simulated base normalization"), stem)
         return gain
+    shown = drawable(gain)  # n < 3: no interval drawn
     panels = gain[["dataset", "arch", "mode", "base"]].drop_duplicates().apply(tuple, axis=1).tolist()
     curves = _curve_order(gain["curve"].unique())
     fig, axes = style.figure(len(panels), len(Ts), width=min(style.FULL_WIDTH, 2.1 * len(Ts) + 0.7),
@@ -96,8 +49,8 @@ def plot_coefficient_sweep(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_p
     for i, (dataset, arch, mode, base) in enumerate(panels):
         for j, T in enumerate(Ts):
             ax = axes[i, j]
-            sub = gain[(gain["dataset"] == dataset) & (gain["arch"] == arch) & (gain["mode"] == mode)
-                       & (gain["base"] == base) & (gain["T"] == T)]
+            sub = shown[(shown["dataset"] == dataset) & (shown["arch"] == arch) & (shown["mode"] == mode)
+                        & (shown["base"] == base) & (shown["T"] == T)]
             ax.axhline(0, color="0.4", lw=0.7)
             ax.axvline(0, color="0.8", lw=0.6)
             for c in curves:

@@ -1,7 +1,7 @@
 """Figure 5: the low-latency gap — SNN − ANN accuracy at each T of ``report.T_points``, per method.
 
-A forest plot: rows = dataset × arch, columns = T, one point (95 % CI over replicates) per norm, the
-ANN at 0. The gap is paired: each replicate's accuracy minus the ANN accuracy of its training seed.
+A forest plot: rows = dataset × arch, columns = T (the panels of a row share one x-scale), one point per
+norm (95 % t-interval over replicates from n = 3 on), the ANN at 0. The gap is paired: each replicate's accuracy minus the ANN accuracy of its training seed.
 The controls of the L4 adjustment — ``uniform-l4`` (same mean adjustment, no per-neuron structure) and
 ``max-v0half`` (v_init = θ/2, the other cheap low-latency fix) — are always drawn right beside ``l4``
 (if they were not simulated under those names, a sweep name with the same parameters stands in).
@@ -17,40 +17,13 @@ import numpy as np
 import pandas as pd
 
 from . import style
-from .collect import ci_note, mean_ci, n_replicates
+from ..analysis.controls import control_names
+from ..analysis.load import norm_params
+from ..analysis.intervals import ci_note, drawable, n_replicates
+from ..analysis.summaries import low_T_gap
 
 log = logging.getLogger(__name__)
 L4 = "l4"
-
-
-def control_names(df: pd.DataFrame, conversion_cfg: dict[str, Any]) -> dict[str, str | None]:
-    """The simulated norms acting as l4, its uniform control and its v0 = θ/2 control (None if absent).
-
-    ``conversion_cfg["roles"]`` (settings.report) maps the roles ``l4`` and ``uniform-l4`` to canonical names;
-    without it the role is looked up among the simulated names by the parameters of ``conversion_cfg["l4"]``.
-    """
-    from ..convert import parse_norm
-
-    have = list(dict.fromkeys(df["norm"]))
-    specs = {n: parse_norm(n, conversion_cfg) for n in have}
-    roles = conversion_cfg.get("roles") or {}
-    out: dict[str, str | None] = {"l4": None, "uniform": None, "v0half": None}
-    l4 = roles.get("l4") if roles.get("l4") in specs else (L4 if L4 in specs else None)
-    if l4 is None and (roles.get("l4") or conversion_cfg.get("l4")):
-        ref = parse_norm(roles.get("l4") or L4, conversion_cfg)
-        l4 = next((n for n, s in specs.items() if s.adjust == "lp" and s.p == 4 and s.k == ref.k
-                   and s.mode == ref.mode and s.base_name == ref.base_name), None)
-    out["l4"] = l4
-    if l4 is None:
-        return out
-    ref = specs[l4]
-    uniform = roles.get("uniform-l4")
-    out["uniform"] = uniform if uniform in specs else ("uniform-l4" if "uniform-l4" in specs else next(
-        (n for n, s in specs.items() if s.adjust == "uniform" and s.k == ref.k and s.mode == ref.mode
-         and s.base_name == ref.base_name), None))
-    v0 = f"{ref.base_name}-v0half"
-    out["v0half"] = v0 if v0 in specs else ("max-v0half" if "max-v0half" in specs else None)
-    return out
 
 
 def gap_norms(df: pd.DataFrame, conversion_cfg: dict[str, Any], norms: Sequence[str] | None = None) -> list[str]:
@@ -68,19 +41,6 @@ def gap_norms(df: pd.DataFrame, conversion_cfg: dict[str, Any], norms: Sequence[
     pos = next((i for i, n in enumerate(norms) if n == ctl["l4"]), len(out))
     pos = len([n for n in norms[:pos] if n not in extras])
     return out[:pos] + [ctl["l4"]] + [e for e in extras if e] + out[pos:]
-
-
-def low_T_gap(df: pd.DataFrame, norms: Sequence[str], T_points: Sequence[int]) -> pd.DataFrame:
-    """SNN − ANN (fraction) per dataset × arch × norm × T: mean, std, n, CI over replicates."""
-    sub = df[df["norm"].isin(norms) & df["t"].isin(list(T_points))].copy()
-    sub["gap"] = sub["accuracy"] - sub["ann_accuracy"]
-    sub["T"] = sub["t"]
-    out = mean_ci(sub, ["dataset", "arch", "norm", "T"], "gap")
-    order = {n: i for i, n in enumerate(norms)}
-    nets = {k: i for i, k in enumerate(dict.fromkeys(zip(sub["dataset"], sub["arch"])))}
-    out["_n"] = [nets[k] for k in zip(out["dataset"], out["arch"])]
-    out["_o"] = out["norm"].map(order)
-    return out.sort_values(["_n", "T", "_o"], kind="stable").drop(columns=["_n", "_o"]).reset_index(drop=True)
 
 
 def _xlim(sub: pd.DataFrame) -> tuple[float, float, set[str]]:
@@ -122,21 +82,24 @@ def plot_low_T_gap(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_points: S
     if gap.empty:
         style.savefig(style.empty_figure("no simulation results at report.T_points"), stem)
         return gap
-    styles = style.norm_styles(order, conversion_cfg)
+    styles = style.norm_styles(order, conversion_cfg, norm_params(df, conversion_cfg))
     nets = gap[["dataset", "arch"]].drop_duplicates().apply(tuple, axis=1).tolist()
     y = {n: len(order) - 1 - i for i, n in enumerate(order)}
+    # panels of one row (one network, every T) share their x-scale, so a gap shrinking with T reads directly
     fig, axes = style.figure(len(nets), len(Ts), width=min(style.FULL_WIDTH, 1.25 * len(Ts) + 1.4),
-                             panel_height=0.16 * len(order) + 0.6, sharey=True)
+                             panel_height=0.16 * len(order) + 0.6, sharey=True, sharex="row")
+    shown = drawable(gap)  # n < 3: no interval drawn
     ctl = control_names(df, conversion_cfg)
     for i, (dataset, arch) in enumerate(nets):
+        row = shown[(shown["dataset"] == dataset) & (shown["arch"] == arch)]
+        lo, hi, _ = _xlim(row)
         for j, T in enumerate(Ts):
             ax = axes[i, j]
-            sub = gap[(gap["dataset"] == dataset) & (gap["arch"] == arch) & (gap["T"] == T)]
+            sub = row[row["T"] == T]
             ax.axvline(0, color=style.FAMILY_COLORS["ann"], ls="--", lw=0.8)
             if ctl["l4"] in y:  # shade the l4 + controls block so the comparison is read together
                 block = [y[n] for n in (ctl["l4"], ctl["uniform"], ctl["v0half"]) if n in y]
                 ax.axhspan(min(block) - 0.45, max(block) + 0.45, color="0.92", zorder=0, lw=0)
-            lo, hi, off = _xlim(sub)
             for norm in order:
                 r = sub[sub["norm"] == norm]
                 if r.empty:
@@ -144,7 +107,7 @@ def plot_low_T_gap(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_points: S
                 r = r.iloc[0]
                 st = styles[norm]
                 m = 100 * r["mean"]
-                if norm in off:  # far-off outlier: an arrow at the left edge with its value
+                if m < lo:  # far-off outlier (left off the row's common scale): an arrow at the left edge with its value
                     ax.annotate(f"\u2190 {m:.0f}", (lo, y[norm]), xytext=(1, 0), textcoords="offset points",
                                 va="center", fontsize=6, color=st["color"])
                     continue

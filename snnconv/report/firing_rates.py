@@ -6,8 +6,6 @@ averaged over replicates. Only ``conversion.norms`` are shown (the sweep would c
 
 from __future__ import annotations
 
-import math
-import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -16,45 +14,9 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from . import style
-from .collect import RATE_PREFIX, ci_note, mean_ci, n_replicates, order_norms, rate_columns
-
-
-def rates_long(df: pd.DataFrame, norms: Sequence[str], t: Sequence[int] | None = None) -> pd.DataFrame:
-    """Long format: ids, t, layer, layer_order, rate (rows with no rate for that arch dropped)."""
-    sub = df[df["norm"].isin(norms)]
-    if t is not None:
-        sub = sub[sub["t"].isin(list(t))]
-    cols = rate_columns(sub)
-    if not cols or sub.empty:
-        return pd.DataFrame(columns=["dataset", "arch", "seed", "input_seed", "norm", "t", "layer", "layer_order", "rate"])
-    long = sub.melt(id_vars=["dataset", "arch", "seed", "input_seed", "norm", "t"], value_vars=cols,
-                    var_name="layer", value_name="rate").dropna(subset=["rate"])
-    long["layer_order"] = long["layer"].map(layer_rank(cols))
-    long["layer"] = long["layer"].str.slice(len(RATE_PREFIX))
-    return long
-
-
-def layer_rank(cols: Sequence[str]) -> dict[str, int]:
-    """Depth order of rate columns: by the module index the converter appends to layer names
-    (``conv2d0`` < ``linear4``), else by column order (the union of several archs loses depth order)."""
-    def key(item: tuple[int, str]) -> tuple[float, int]:
-        m = re.search(r"(\d+)$", item[1])
-        return (int(m.group(1)) if m else math.inf, item[0])
-    return {c: r for r, (_, c) in enumerate(sorted(enumerate(cols), key=key))}
-
-
-def rates_at_T(df: pd.DataFrame, norms: Sequence[str]) -> pd.DataFrame:
-    """Mean rate (and CI) at each network's last timestep, per dataset × arch × norm × layer."""
-    if df.empty:
-        return rates_long(df, norms)
-    last = df.groupby(["dataset", "arch"])["t"].transform("max")
-    long = rates_long(df[df["t"] == last], norms)
-    return mean_ci(long, ["dataset", "arch", "norm", "layer_order", "layer", "t"], "rate")
-
-
-def log_grid(T: int, n: int = 40) -> list[int]:
-    """About ``n`` log-spaced integer timesteps in 1..T (always including 1 and T)."""
-    return sorted(set(np.unique(np.round(np.logspace(0, np.log10(max(T, 1)), n)).astype(int)).tolist()) | {1, T})
+from ..analysis.intervals import ci_note, drawable, mean_ci, n_replicates
+from ..analysis.load import norm_params, order_norms
+from ..analysis.summaries import log_grid, rates_at_T, rates_long
 
 
 def plot_firing_rates(df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: str | Path,
@@ -67,7 +29,8 @@ def plot_firing_rates(df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: st
         style.savefig(style.empty_figure("no firing-rate columns (rate_<layer>) in the simulation results"), stem)
         return at_T
     norms = order_norms(at_T["norm"].unique(), norms)
-    styles = style.norm_styles(norms, conversion_cfg)
+    shown = drawable(at_T)  # n < 3: no error bars
+    styles = style.norm_styles(norms, conversion_cfg, norm_params(df, conversion_cfg))
     nets = at_T[["dataset", "arch"]].drop_duplicates().apply(tuple, axis=1).tolist()
     ncols = min(len(nets), 3)
     nrows = int(np.ceil(len(nets) / ncols))
@@ -75,7 +38,7 @@ def plot_firing_rates(df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: st
     width = 0.8 / len(norms)
     for k, (dataset, arch) in enumerate(nets):
         ax = axes[k // ncols, k % ncols]
-        sub = at_T[(at_T["dataset"] == dataset) & (at_T["arch"] == arch)]
+        sub = shown[(shown["dataset"] == dataset) & (shown["arch"] == arch)]
         layers = sub[["layer_order", "layer"]].drop_duplicates().sort_values("layer_order")["layer"].tolist()
         x = np.arange(len(layers))
         for n_i, norm in enumerate(norms):
@@ -111,7 +74,7 @@ def plot_firing_rates_vs_t(df: pd.DataFrame, conversion_cfg: dict[str, Any], ste
         style.savefig(style.empty_figure("no firing-rate columns (rate_<layer>) in the simulation results"), stem)
         return curves
     norms = order_norms(curves["norm"].unique(), norms)
-    styles = style.norm_styles(norms, conversion_cfg)
+    styles = style.norm_styles(norms, conversion_cfg, norm_params(df, conversion_cfg))
     nets = curves[["dataset", "arch"]].drop_duplicates().apply(tuple, axis=1).tolist()
     n_layers = int(curves.groupby(["dataset", "arch"])["layer"].nunique().max())
     fig, axes = style.figure(len(nets), n_layers, width=min(style.FULL_WIDTH, 1.8 * n_layers + 0.6),
@@ -138,5 +101,7 @@ def plot_firing_rates_vs_t(df: pd.DataFrame, conversion_cfg: dict[str, Any], ste
                 ax.set_xlabel("timestep t")
     handles = [Line2D([], [], color=styles[n]["color"], ls=styles[n]["linestyle"]) for n in norms]
     style.legend_below(fig, handles, [styles[n]["label"] for n in norms], ncol=4)
+    n = n_replicates(df[df["norm"].isin(norms)])
+    fig.suptitle(f"Cumulative firing rate against t (mean over n = {n} replicates; no interval drawn)", fontsize=7)
     style.savefig(fig, stem)
     return curves

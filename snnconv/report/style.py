@@ -20,6 +20,9 @@ matplotlib.use("Agg")  # headless: figures are only ever written to files
 import matplotlib.colors as mcolors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
+import pandas as pd  # noqa: E402
+
+from ..analysis.load import norm_params  # noqa: E402
 from ..atomic import atomic_path  # noqa: E402
 
 import logging  # noqa: E402
@@ -106,25 +109,22 @@ def shade(color: str, amount: float) -> str:
     return mcolors.to_hex(colorsys.hls_to_rgb(h, l, s))
 
 
-def _spec(name: str, conversion_cfg: dict[str, Any] | None):
-    """The parsed norm name (conversion package grammar)."""
-    from ..convert import parse_norm
+def norm_info(names: Iterable[str], conversion_cfg: dict[str, Any] | None = None,
+              params: pd.DataFrame | None = None) -> dict[str, pd.Series]:
+    """Recorded parameters per norm name: rows of ``params`` (:func:`snnconv.analysis.load.norm_params` of the
+    results), names missing there parsed by the same function; "ANN" is left out."""
+    names = [n for n in dict.fromkeys(names) if n != "ANN"]
+    rows = {} if params is None else {r["norm"]: r for _, r in params.iterrows() if r["norm"] in names}
+    missing = [n for n in names if n not in rows]
+    if missing:
+        parsed = norm_params(pd.DataFrame({"norm": missing}), conversion_cfg)
+        rows.update({r["norm"]: r for _, r in parsed.iterrows()})
+    return rows
 
-    return parse_norm(name, conversion_cfg or {})
 
-
-def norm_family(name: str, conversion_cfg: dict[str, Any] | None = None) -> str:
-    """Family of a norm name: none/max/percentile/model/v0half/l4/lp/uniform (see module docstring)."""
-    if name == "ANN":
-        return "ann"
-    spec = _spec(name, conversion_cfg)
-    if spec.adjust == "uniform":
-        return "uniform"
-    if spec.adjust == "lp":
-        return "l4" if spec.p == 4 else "lp"
-    if spec.v_init:
-        return "v0half"
-    return spec.base
+def norm_family(name: str, conversion_cfg: dict[str, Any] | None = None, params: pd.DataFrame | None = None) -> str:
+    """Family of a norm: none/max/percentile/model/v0half/l4/lp/uniform (see module docstring), "ann" for the ANN."""
+    return "ann" if name == "ANN" else str(norm_info([name], conversion_cfg, params)[name]["family"])
 
 
 def p_label(p: float) -> str:
@@ -132,44 +132,50 @@ def p_label(p: float) -> str:
     return r"\infty" if math.isinf(float(p)) else f"{float(p):g}"
 
 
-def norm_label(name: str, conversion_cfg: dict[str, Any] | None = None) -> str:
-    """Short legend label of a norm name (mathtext)."""
-    if name == "ANN":
-        return "ANN"
-    spec = _spec(name, conversion_cfg)
-    base = "max" if spec.base == "max" else (f"p{spec.percentile:g}" if spec.base == "percentile" else spec.base)
-    if spec.adjust == "lp":
-        tail = f"k={spec.k:g}" + ("" if spec.mode == "scale" else f", {spec.mode}") + ("" if base == "max" else f", {base}")
-        return rf"$L_{{{p_label(spec.p)}}}$ ({tail})"
-    if spec.adjust == "uniform":
-        tail = f"k={spec.k:g}" + ("" if spec.mode == "scale" else f", {spec.mode}") + ("" if base == "max" else f", {base}")
-        return f"uniform ({tail})"
-    if spec.v_init:
+def _label(row: pd.Series) -> str:
+    """Short legend label (mathtext) from a norm's recorded parameters."""
+    fam, base = row["family"], str(row["base"])
+    if fam in ("l4", "lp", "uniform"):
+        tail = f"k={float(row['k']):g}" + ("" if row["mode"] == "scale" else f", {row['mode']}") + \
+            ("" if base == "max" else f", {base}")
+        return f"uniform ({tail})" if fam == "uniform" else rf"$L_{{{p_label(row['p'])}}}$ ({tail})"
+    if fam == "v0half":
         return rf"{base}, $v_0=\theta/2$"
-    if spec.base == "percentile":
-        return f"{spec.percentile:g}th pct."
+    if fam == "percentile":
+        return f"{float(base[1:]):g}th pct."
     return {"model": "model-based"}.get(base, base)
 
 
-def norm_styles(names: Iterable[str], conversion_cfg: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
-    """Colour, line style, marker and label per norm name: fixed hue per family, shades within it."""
+def norm_label(name: str, conversion_cfg: dict[str, Any] | None = None, params: pd.DataFrame | None = None) -> str:
+    """Short legend label of a norm (mathtext)."""
+    return "ANN" if name == "ANN" else _label(norm_info([name], conversion_cfg, params)[name])
+
+
+def norm_styles(names: Iterable[str], conversion_cfg: dict[str, Any] | None = None,
+                params: pd.DataFrame | None = None) -> dict[str, dict[str, Any]]:
+    """Colour, line style, marker and label per norm name: fixed hue per family, shades within it.
+
+    ``params``: the results' recorded parameters (:func:`snnconv.analysis.load.norm_params`); names not in it
+    are parsed.
+    """
     names = list(dict.fromkeys(names))
+    info = norm_info(names, conversion_cfg, params)
     seen: dict[str, int] = {}
     styles: dict[str, dict[str, Any]] = {}
     for name in names:
-        fam = norm_family(name, conversion_cfg)
+        fam = "ann" if name == "ANN" else str(info[name]["family"])
         i = seen.get(fam, 0)
         seen[fam] = i + 1
         color = FAMILY_COLORS[fam]
         if fam == "lp":
-            color = P_COLORS.get(float(_spec(name, conversion_cfg).p), color)
+            color = P_COLORS.get(float(info[name]["p"]), color)
         if i:  # second, third … member of a family: alternate darker/lighter shades
             color = shade(color, (-0.3, 0.35, -0.5, 0.55)[(i - 1) % 4])
         styles[name] = {
             "color": color,
             "linestyle": FAMILY_LINESTYLES.get(fam, "-") if name != "ANN" else "--",
             "marker": MARKERS[(FAMILY_ORDER.index(fam) + i) % len(MARKERS)] if fam in FAMILY_ORDER else "o",
-            "label": norm_label(name, conversion_cfg),
+            "label": "ANN" if name == "ANN" else _label(info[name]),
             "family": fam,
         }
     return styles

@@ -1,33 +1,22 @@
-"""Load and tidy results for figures, tables and the paper.
+"""Load and tidy results (no statistics here: :mod:`.intervals`, :mod:`.paired`).
 
 * :func:`load_sim_results` — the per-timestep simulation CSVs, concatenated (id columns filled from the
   path where a file lacks them);
 * :func:`load_ann_accuracy` — ANN test accuracy from every ``summary.json``;
-* :func:`aggregate` — both joined, plus the parsed norm name (family, method, p, k, mode, base):
-  the tidy ``results/tables/accuracy_all.csv``;
-* :func:`mean_ci` — mean over replicates with a Student-t confidence interval.
-
-Replicates: every (training seed, input seed) pair counts as one replicate. Input seeds under one
-training seed share the network, so the CI describes spike-sampling plus training-seed variability as
-sampled; with a single replicate the CI is NaN and no band is drawn.
+* :func:`aggregate` — both joined, plus each norm's recorded parameters (family, method, base, p, k, mode,
+  v_init, from its ``conversion.json``): the tidy ``results/tables/accuracy_all.csv``.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import logging
 import math
-import re
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-import numpy as np
 import pandas as pd
 
 from .. import paths as _paths
-
-log = logging.getLogger(__name__)
 
 ID_COLS = ["dataset", "arch", "seed", "norm", "input_seed"]
 REPLICATE_COLS = ["seed", "input_seed"]
@@ -199,141 +188,41 @@ def read_accuracy_all(path: str | Path, rates: bool = True) -> pd.DataFrame:
     return pd.read_csv(path, usecols=[c for c in header if not c.startswith(RATE_PREFIX)])
 
 
-# ---------------------------------------------------------------------------------------------- statistics
-
-# Two-sided 95 % Student-t critical values t_{0.975, df}, df = 1..30 (standard tables).
-_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-         2.045, 2.042]
-
-
-def _t_cdf(x: float, df: int) -> float:
-    """Student-t CDF by Simpson integration of the density (x ≥ 0; accurate to ~1e-7 here)."""
-    c = math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2)) / math.sqrt(df * math.pi)
-    # substitute t = tan(a) so the heavy tail of small df is integrated on a finite, smooth range
-    b, n = math.atan(x), 2000
-    h = b / n
-    f = lambda a: c * (1 + math.tan(a) ** 2 / df) ** (-(df + 1) / 2) / math.cos(a) ** 2  # noqa: E731
-    s = f(0) + f(b) + sum((4 if i % 2 else 2) * f(i * h) for i in range(1, n))
-    return 0.5 + s * h / 3
-
-
-@functools.lru_cache(maxsize=None)
-def t_critical(df: int, level: float = 0.95) -> float:
-    """Two-sided critical value of Student's t with ``df`` degrees of freedom (NaN for df < 1)."""
-    if df < 1:
-        return math.nan
-    if abs(level - 0.95) < 1e-12 and df <= len(_T975):
-        return _T975[df - 1]
-    target = 0.5 + level / 2
-    lo, hi = 0.0, 1.0
-    while _t_cdf(hi, df) < target:
-        hi *= 2
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if _t_cdf(mid, df) < target else (lo, mid)
-    return (lo + hi) / 2
-
-
-def mean_ci(df: pd.DataFrame, by: Sequence[str], value: str = "accuracy", level: float = 0.95) -> pd.DataFrame:
-    """Mean of ``value`` over the rows of each ``by`` group (the replicates) with a t-based CI.
-
-    Returns ``by`` + mean, std, n, sem, ci_low, ci_high. With n = 1, std/sem/CI are NaN (no band).
-    """
-    by = list(by)
-    if df.empty:
-        return pd.DataFrame(columns=by + ["mean", "std", "n", "sem", "ci_low", "ci_high"])
-    g = df.groupby(by, sort=False, observed=True, dropna=False)[value]
-    out = g.agg(mean="mean", std="std", n="count").reset_index()
-    out["n"] = out["n"].astype(int)
-    out["sem"] = out["std"] / np.sqrt(out["n"])
-    crit = out["n"].map(lambda n: t_critical(int(n) - 1, level))
-    half = crit * out["sem"]
-    out["ci_low"] = out["mean"] - half
-    out["ci_high"] = out["mean"] + half
-    return out
-
-
-def n_replicates(df: pd.DataFrame) -> int:
-    """Number of (training seed, input seed) replicates in ``df`` (max over dataset × arch × norm)."""
-    if df.empty:
-        return 0
-    keys = [c for c in ("dataset", "arch", "norm") if c in df.columns]
-    return int(df.groupby(keys)[REPLICATE_COLS].apply(lambda g: len(g.drop_duplicates())).max())
-
-
-def ci_note(n: int) -> str:
-    """Caption fragment saying what the bands/error bars are (or that there are none)."""
-    if n <= 1:
-        return "single replicate: no confidence interval"
-    return f"95% t-CI over {n} replicates (training seed × input seed)"
-
-
-def ann_reference(df: pd.DataFrame) -> pd.DataFrame:
-    """ANN accuracy per dataset × arch: mean over training seeds (+ std, n)."""
-    per_seed = df[["dataset", "arch", "seed", "ann_accuracy"]].drop_duplicates()
-    return mean_ci(per_seed, ["dataset", "arch"], "ann_accuracy")
-
-
-def at_times(df: pd.DataFrame, T_points: Iterable[int]) -> pd.DataFrame:
-    """Rows at the given timesteps only (column ``T`` = t); T points beyond the simulation are dropped."""
-    T_points = sorted(set(int(t) for t in T_points))
-    out = df[df["t"].isin(T_points)].copy()
-    out["T"] = out["t"]
-    return out
-
-
-def paired_difference(df: pd.DataFrame, norms: Iterable[str], reference: dict[str, str] | str,
-                      keys: Sequence[str] = ("dataset", "arch", "seed", "input_seed", "t")) -> pd.DataFrame:
-    """accuracy(norm) − accuracy(reference norm) per replicate and t (same spike seed: a paired comparison).
-
-    ``reference`` is one norm name or a {norm: reference} map. Norms whose reference was not simulated
-    are dropped (with a log message). Returns keys + norm + reference + diff.
-    """
-    keys = list(keys)
-    ref_of = reference if isinstance(reference, dict) else {n: reference for n in norms}
-    have = set(df["norm"].unique())
-    rows = []
-    for norm in norms:
-        ref = ref_of.get(norm)
-        if norm not in have:
-            continue
-        if ref not in have:
-            log.warning("norm %s: reference %s was not simulated; no difference computed", norm, ref)
-            continue
-        a = df[df["norm"] == norm][keys + ["accuracy"]]
-        b = df[df["norm"] == ref][keys + ["accuracy"]].rename(columns={"accuracy": "ref_accuracy"})
-        m = a.merge(b, on=keys, how="inner")
-        m["norm"], m["reference"] = norm, ref
-        m["diff"] = m["accuracy"] - m["ref_accuracy"]
-        rows.append(m)
-    if not rows:
-        return pd.DataFrame(columns=keys + ["norm", "reference", "accuracy", "ref_accuracy", "diff"])
-    return pd.concat(rows, ignore_index=True)
-
-
-def timesteps_to_within(df: pd.DataFrame, within: float) -> pd.DataFrame:
-    """First t at which the replicate-mean accuracy reaches ANN − ``within``, per dataset × arch × norm.
-
-    Returns dataset, arch, norm, T_max, ann_accuracy, t_within (NaN if never) and label ("37" or "> 200").
-    """
-    curve = mean_ci(df, ["dataset", "arch", "norm", "t"])
-    ann = ann_reference(df)[["dataset", "arch", "mean"]].rename(columns={"mean": "ann_accuracy"})
-    curve = curve.merge(ann, on=["dataset", "arch"])
-    rows = []
-    for (dataset, arch, norm), g in curve.groupby(["dataset", "arch", "norm"], sort=False):
-        g = g.sort_values("t")
-        target = float(g["ann_accuracy"].iloc[0]) - within
-        hit = g[g["mean"] >= target - 1e-12]
-        t_max = int(g["t"].max())
-        t_within = int(hit["t"].iloc[0]) if len(hit) else math.nan
-        rows.append({"dataset": dataset, "arch": arch, "norm": norm, "T_max": t_max,
-                     "ann_accuracy": float(g["ann_accuracy"].iloc[0]), "t_within": t_within,
-                     "label": str(t_within) if len(hit) else f"> {t_max}"})
-    return pd.DataFrame(rows, columns=["dataset", "arch", "norm", "T_max", "ann_accuracy", "t_within", "label"])
-
-
 def order_norms(names: Iterable[str], preferred: Sequence[str]) -> list[str]:
     """``names`` in the order of ``preferred`` (config order), unknown ones after, without duplicates."""
     names = list(dict.fromkeys(names))
     return [n for n in preferred if n in names] + [n for n in names if n not in preferred]
+
+
+def norm_params(df: pd.DataFrame, conversion_cfg: dict[str, Any] | None = None) -> pd.DataFrame:
+    """One row per norm of ``df``: norm + :data:`NORM_INFO_COLS`, from the table's recorded columns.
+
+    accuracy_all.csv carries each norm's parameters as its conversion.json recorded them (rule aggregate);
+    only a frame without those columns (older results, hand-made test frames) falls back to parsing names.
+    """
+    names = list(dict.fromkeys(df["norm"]))
+    if {"method", "base", "p", "k", "mode"} <= set(df.columns):
+        out = df.drop_duplicates("norm").reindex(columns=["norm"] + NORM_INFO_COLS).reset_index(drop=True)
+        out["v_init"] = out["v_init"].fillna(0.0)
+        out["family"] = out["family"].astype(object)
+        fill = out["family"].isna()
+        out.loc[fill, "family"] = [_family_of_row(r) for r in out[fill].itertuples(index=False)]
+        return out
+    from ..convert import parse_norm
+
+    rows = []
+    for name in names:
+        s = parse_norm(name, conversion_cfg or {})
+        adjusted = s.adjust in ("lp", "uniform")
+        rows.append({"norm": name, "family": family_of(s.method, s.params()), "method": s.method, "base": s.base_name,
+                     "p": float(s.p) if s.adjust == "lp" else math.nan, "k": float(s.k) if adjusted else math.nan,
+                     "mode": s.mode if adjusted else None, "v_init": float(s.v_init)})
+    return pd.DataFrame(rows, columns=["norm"] + NORM_INFO_COLS)
+
+
+def _family_of_row(row: Any) -> str:
+    """:func:`family_of` for a row of recorded columns (a percentile base is named ``p<q>``)."""
+    params = {"base": row.base, "v_init": row.v_init, "p": row.p}
+    if isinstance(row.base, str) and row.base[:1] == "p" and row.base[1:2].isdigit():
+        params["percentile"] = float(row.base[1:])
+    return family_of(str(row.method), params)
