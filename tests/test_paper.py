@@ -52,7 +52,7 @@ def _expected_verdict(out) -> str:
     from scipy import stats
 
     from snnconv.convert import parse_norm
-    from snnconv.plotting.low_T_gap import control_names
+    from snnconv.analysis.controls import control_names
 
     df = pd.read_csv(out["table"], usecols=["dataset", "arch", "seed", "input_seed", "norm", "t", "accuracy"])
     conv = out["config"]["conversion"]

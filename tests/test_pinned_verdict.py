@@ -1,6 +1,6 @@
 """The paper's verdict rule on data where mean and paired interval disagree (issue 16, class 4).
 
-Rule (snnconv/plotting/macros.py): "improved" / "outperformed" only if the 95 % t-interval of the
+Rule (snnconv/analysis/verdicts.py, worded by snnconv/report/macros.py): "improved" / "outperformed" only if the 95 % t-interval of the
 *paired* per-replicate differences (same training seed and spike seed) lies above zero. Each case
 below is built so that a rule looking only at the mean, or at unpaired intervals, gives the other
 answer; every assertion names exactly one verdict.
@@ -16,8 +16,8 @@ import pytest
 
 from figure_data import config
 from snnconv import settings
-from snnconv.plotting.collect import paired_difference
-from snnconv.plotting.macros import _pooled, _word, l4_comparison_table, paper_macros
+from snnconv.analysis.paired import paired_difference, paired_test
+from snnconv.report.macros import _word, l4_comparison_table, paper_macros
 
 L4 = "lp4_k0.5_scale_max"       # canonical names: what the l4 / uniform-l4 roles resolve to
 UNIFORM = "uniform_k0.5_scale_max"
@@ -103,11 +103,11 @@ def test_single_replicate_positive_gain_is_no_evidence():
 
 def test_word_rule_directly():
     df = frame(**NOISY_GAIN)
-    pooled = _pooled(paired_difference(df[df["t"] == 5], [L4], "max"))
+    pooled = paired_test(paired_difference(df[df["t"] == 5], [L4], "max")["diff"])
     assert pooled["mean"] > 0 and pooled["ci_low"] < 0
     assert _word(pooled, "improved", "did not improve") == "did not improve"
     df = frame(**CONSISTENT_GAIN)
-    pooled = _pooled(paired_difference(df[df["t"] == 5], [L4], "max"))
+    pooled = paired_test(paired_difference(df[df["t"] == 5], [L4], "max")["diff"])
     assert _word(pooled, "improved", "did not improve") == "improved"
 
 

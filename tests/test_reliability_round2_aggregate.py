@@ -1,5 +1,5 @@
 """Validate at the first consumer (issue 12, item 6): ``aggregate`` (scripts/aggregate.py →
-snnconv.plotting.collect) checks every simulation CSV and ANN summary where it enters. A non-number, NaN or
+snnconv.analysis.load) checks every simulation CSV and ANN summary where it enters. A non-number, NaN or
 out-of-range accuracy, a missing column, a bad ``t`` or rate, or a bad ANN accuracy fails naming the file and
 the line, and nothing is written under ``accuracy_all.csv``."""
 

@@ -110,7 +110,7 @@ def test_killed_build_leaves_no_pdf_and_keeps_the_old_one(tmp_path, fake_tex, mo
 
 
 def test_failed_build_leaves_no_pdf(tmp_path, fake_tex, monkeypatch):
-    from snnconv.plotting.paper import PaperBuildError
+    from snnconv.report.paper import PaperBuildError
 
     args = sources(tmp_path)
     monkeypatch.setenv("FAKE_LATEX", "fail")
