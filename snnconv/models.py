@@ -13,7 +13,7 @@ from torch import nn
 
 from .atomic import atomic_path
 
-from .vocab import ARCHS  # the one list of architecture names
+from .vocab import ARCHS  # noqa: F401 - re-exported: the one list of architecture names
 
 
 def _dense_block(n_in: int, n_out: int, bias: bool, batchnorm: bool, dropout: float) -> list[nn.Module]:

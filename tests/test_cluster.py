@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from snnconv import cluster
 from snnconv.models import build_model

@@ -11,7 +11,7 @@ from typing import Callable
 
 import pytest
 
-from test_reliability_support import assert_nothing_written, load_script, tiny_config
+from test_reliability_support import assert_nothing_written, load_script
 
 GOOD_ROWS = [{"t": t, "accuracy": 0.1 * t, "rate_fc1": 0.05 * t} for t in range(1, 6)]
 
