@@ -1,6 +1,10 @@
 """Rule aggregate: every simulation CSV + the ANN accuracy of its training seed + the norm's recorded parameters,
 in one tidy table (results/tables/accuracy_all.csv) that the figure and table rules read."""
 
+from snnconv import job  # first: an error while importing the rest lands in the rule log
+
+job.start(globals())
+
 
 import logging
 from typing import Any, Sequence

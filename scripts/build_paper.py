@@ -1,6 +1,10 @@
 """Rule paper: copy paper sources, figures, tables and macros into paper/build and run latexmk -pdf there
 (SOURCE_DATE_EPOCH fixed, so the PDF is reproducible)."""
 
+from snnconv import job  # first: an error while importing the rest lands in the rule log
+
+job.start(globals())
+
 
 import logging
 from typing import Any, Sequence

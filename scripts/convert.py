@@ -1,5 +1,9 @@
 """Snakemake entry: convert one trained ANN under one norm name (rule ``convert``; docs/method.md §C1–§C7)."""
 
+from snnconv import job  # first: an error while importing the rest lands in the rule log
+
+job.start(globals())
+
 
 import logging
 import time

@@ -1,6 +1,10 @@
 """Rule download_data: fetch ``{dataset}`` into ``data_dir`` from the publisher's mirrors (checksum-verified)
 and write a JSON manifest of the files and their digests."""
 
+from snnconv import job  # first: an error while importing the rest lands in the rule log
+
+job.start(globals())
+
 import logging
 from pathlib import Path
 from typing import Any

@@ -1,5 +1,9 @@
 """Rule fig_accuracy_vs_T: accuracy against time per dataset × arch, one line per conversion.norms entry."""
 
+from snnconv import job  # first: an error while importing the rest lands in the rule log
+
+job.start(globals())
+
 
 import logging
 from pathlib import Path

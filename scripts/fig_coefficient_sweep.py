@@ -1,6 +1,10 @@
 """Rule fig_coefficient_sweep: gain of every L_p adjustment (and the uniform control) over its base
 normalization against the coefficient k, at a few of report.T_points."""
 
+from snnconv import job  # first: an error while importing the rest lands in the rule log
+
+job.start(globals())
+
 
 import logging
 from pathlib import Path

@@ -1,5 +1,9 @@
 """Rule fig_firing_rates: firing rate per layer and norm choice at t = T (bars) and against t (lines)."""
 
+from snnconv import job  # first: an error while importing the rest lands in the rule log
+
+job.start(globals())
+
 
 import logging
 from pathlib import Path

@@ -1,5 +1,9 @@
 """Rule fig_low_T_gap: SNN − ANN accuracy at every report T per method, the L4 controls beside l4."""
 
+from snnconv import job  # first: an error while importing the rest lands in the rule log
+
+job.start(globals())
+
 
 import logging
 from pathlib import Path

@@ -1,6 +1,10 @@
 """Rule fig_variance_claim: measured membrane std vs ‖w‖_p (p = 1, 2, 3, 4, ∞) and the exact prediction,
 per layer; the correlation table (Pearson, Spearman, best p) and two figures (scatter grid, summary)."""
 
+from snnconv import job  # first: an error while importing the rest lands in the rule log
+
+job.start(globals())
+
 
 import logging
 from pathlib import Path

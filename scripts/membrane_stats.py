@@ -5,6 +5,10 @@ The input encoding (Poisson), max_rate, reset and batch_size are the simulation'
 samples and seed are the statistics' own (settings.stats).
 """
 
+from snnconv import job  # first: an error while importing the rest lands in the rule log
+
+job.start(globals())
+
 import logging
 from pathlib import Path
 from typing import Any

@@ -1,6 +1,10 @@
 """Rule paper_macros: every number and result-dependent phrase of the paper as LaTeX macros
 (results/paper/macros.tex), plus the per-network L4 comparison table."""
 
+from snnconv import job  # first: an error while importing the rest lands in the rule log
+
+job.start(globals())
+
 import logging
 from pathlib import Path
 from typing import Any

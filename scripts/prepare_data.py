@@ -1,5 +1,9 @@
 """Rule prepare_data: raw dataset → ``results/data/{dataset}.npz`` and its JSON sidecar (source, checksums, counts)."""
 
+from snnconv import job  # first: an error while importing the rest lands in the rule log
+
+job.start(globals())
+
 import logging
 from pathlib import Path
 from typing import Any

@@ -4,6 +4,10 @@
 Logic lives in :func:`main` (plain arguments, callable from tests); the ``snakemake`` binding is at the bottom.
 """
 
+from snnconv import job  # first: an error while importing the rest lands in the rule log
+
+job.start(globals())
+
 import logging
 import sys
 from pathlib import Path

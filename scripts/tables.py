@@ -2,6 +2,10 @@
 within report.within — for conversion.norms (accuracy_main) and for every converted norm (accuracy_full),
 each as tidy CSV, booktabs LaTeX and Markdown."""
 
+from snnconv import job  # first: an error while importing the rest lands in the rule log
+
+job.start(globals())
+
 
 import logging
 from pathlib import Path

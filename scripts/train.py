@@ -1,5 +1,9 @@
 """Rule train_ann: train one ANN on a prepared dataset; write checkpoint, per-epoch CSV and summary."""
 
+from snnconv import job  # first: an error while importing the rest lands in the rule log
+
+job.start(globals())
+
 
 import logging
 from typing import Any

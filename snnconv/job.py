@@ -33,10 +33,38 @@ def execution(smk: Any) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
+_LOGGING_TO: list[str | None] = []
+
+
+def _logging_to(path: str | None) -> None:
+    """Set up logging to ``path`` once per process (a second call must not truncate the log)."""
+    if path not in _LOGGING_TO:
+        setup_logging(path)
+        _LOGGING_TO.append(path)
+
+
+def start(namespace: dict[str, Any]) -> None:
+    """First line of every rule script: under Snakemake, log to the rule's log at once, so that an error raised
+    while the script is still importing (a missing module, a broken install) also lands there with its traceback."""
+    smk = namespace.get("snakemake")
+    if smk is None:
+        return
+    _logging_to(log_path(smk))
+    previous = sys.excepthook
+
+    def log_uncaught(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+        if not getattr(exc, "_snnconv_logged", False):
+            log.error("rule %s failed: %s: %s", getattr(smk, "rule", "?"), kind.__name__, exc, exc_info=(kind, exc, tb))
+            for handler in logging.getLogger().handlers:
+                handler.flush()
+        previous(kind, exc, tb)
+
+    sys.excepthook = log_uncaught
+
+
 def run_job(smk: Any, body: Callable[[Any], Any]) -> Any:
     """Run ``body(smk)`` with the package logging to the rule's log; a failure is logged with its traceback."""
-    path = log_path(smk)
-    setup_logging(path)
+    _logging_to(log_path(smk))
     rule = getattr(smk, "rule", "?")
     start = time.perf_counter()
     try:
@@ -46,6 +74,10 @@ def run_job(smk: Any, body: Callable[[Any], Any]) -> Any:
                   exc_info=True)
         for handler in logging.getLogger().handlers:
             handler.flush()
+        try:
+            exc._snnconv_logged = True  # type: ignore[attr-defined] - start()'s hook must not log it twice
+        except AttributeError:
+            pass
         raise
     log.info("rule %s done in %.1f s", rule, time.perf_counter() - start)
     return result

@@ -54,12 +54,22 @@ def success_message(workdir: str | Path, report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def failed_jobs(snakemake_log: str | Path) -> list[tuple[str, str | None]]:
-    """(rule, its log file) of every "Error in rule" block of Snakemake's own log."""
-    try:
-        text = Path(snakemake_log).read_text(errors="replace")
-    except OSError:
+def _log_files(snakemake_log: Any) -> list[Path]:
+    """Snakemake's own log file(s): ``onerror`` passes a path or a list of paths, depending on the version."""
+    if snakemake_log is None:
         return []
+    items = [snakemake_log] if isinstance(snakemake_log, (str, Path)) else list(snakemake_log)
+    return [Path(p) for p in items]
+
+
+def failed_jobs(snakemake_log: Any) -> list[tuple[str, str | None]]:
+    """(rule, its log file) of every "Error in rule" block of Snakemake's own log(s)."""
+    text = ""
+    for path in _log_files(snakemake_log):
+        try:
+            text += Path(path).read_text(errors="replace")
+        except OSError:
+            continue
     out = []
     for block in re.split(r"(?=Error in rule )", text)[1:]:
         rule = re.match(r"Error in rule (\S+?):", block)
@@ -82,13 +92,13 @@ def first_error_line(log_file: str | Path) -> str:
     return failed[0].strip() if failed else (lines[-1].strip() if lines else "(empty log)")
 
 
-def error_message(workdir: str | Path, snakemake_log: str | Path) -> str:
+def error_message(workdir: str | Path, snakemake_log: Any) -> str:
     """The summary printed by ``onerror``: each failed rule, its log and the first line of its error."""
     root = Path(workdir)
     jobs = failed_jobs(snakemake_log)
     lines = ["", "snnconv: run FAILED."]
     if not jobs:
-        lines.append(f"  see Snakemake's log: {snakemake_log}")
+        lines.append(f"  see Snakemake's log: {', '.join(map(str, _log_files(snakemake_log))) or '(none)'}")
     for rule, log in jobs:
         where = (root / log) if log and not Path(log).is_absolute() else log
         lines.append(f"  rule {rule}: log {where}")

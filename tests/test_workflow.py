@@ -160,3 +160,18 @@ def test_tiny_run_figures_plot_the_table_numbers(tiny_run):
     res = tiny_run / "results"
     checked = check_figures_against_table(res / "figures", res / "tables")
     assert {"accuracy_vs_T.csv", "low_T_gap.csv", "coefficient_sweep.csv", "accuracy_main.csv"} <= set(checked)
+
+
+def test_an_error_while_a_script_imports_lands_in_its_rule_log(tmp_path):
+    """A broken install (a module the script imports is missing) is reported in the rule log, with traceback."""
+    script = tmp_path / "broken.py"
+    text = (REPO / "scripts" / "tables.py").read_text().replace("import logging\n", "import logging\nimport no_such_module_xyz\n", 1)
+    script.write_text(text)
+    log = tmp_path / "logs" / "tables.log"
+    code = ("import runpy, sys, types; sm = types.SimpleNamespace(log=[sys.argv[2]], rule='tables'); "
+            "runpy.run_path(sys.argv[1], init_globals={'snakemake': sm}, run_name='__main__')")
+    proc = subprocess.run([sys.executable, "-c", code, str(script), str(log)], capture_output=True, text=True,
+                          timeout=120, cwd=REPO)
+    assert proc.returncode != 0
+    content = log.read_text()
+    assert "rule tables failed" in content and "no_such_module_xyz" in content and "Traceback" in content
