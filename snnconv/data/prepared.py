@@ -7,10 +7,12 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 from ..atomic import atomic_path, sha256_file, write_json
 
@@ -46,8 +48,10 @@ class ArrayDataset:
         return tuple(int(s) for s in self.x_train.shape[1:])
 
     @staticmethod
-    def as_float(x: np.ndarray) -> torch.Tensor:
+    def as_float(x: np.ndarray) -> "torch.Tensor":
         """uint8 images → float32 tensor in [0, 1] (= spike probability per step)."""
+        import torch  # here, not at the top: preparing data needs no torch (a second of start-up per job)
+
         return torch.from_numpy(np.ascontiguousarray(x)).float().div_(255.0)
 
 
