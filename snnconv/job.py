@@ -33,14 +33,13 @@ def execution(smk: Any) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
-_LOGGING_TO: list[str | None] = []
-
-
 def _logging_to(path: str | None) -> None:
-    """Set up logging to ``path`` once per process (a second call must not truncate the log)."""
-    if path not in _LOGGING_TO:
+    """Send the package's records to ``path`` unless they already go there (reopening would truncate the log)."""
+    import os
+
+    current = {getattr(h, "baseFilename", None) for h in logging.getLogger().handlers}
+    if path is None or os.path.abspath(path) not in current:
         setup_logging(path)
-        _LOGGING_TO.append(path)
 
 
 def start(namespace: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ import os
 import shutil
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Iterator
 
 import numpy as np
@@ -169,11 +170,17 @@ def test_download_cifar10_md5(server: Server, tmp_path: Path) -> None:
     assert dest.read_bytes() == blob
 
 
-def test_download_script_logs_failure(server: Server, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_download_script_logs_failure(server: Server, tmp_path: Path) -> None:
+    """Through the rule binding: the failure and its message land in the rule log."""
+    from snnconv.job import run_job
+
     serve_synthetic_idx(server.root)
+    script = load_download_script()
+    smk = SimpleNamespace(rule="download_data", log=[str(tmp_path / "d.log")])
     with pytest.raises(ChecksumError):  # synthetic files against the real checksums
-        load_download_script().main("mnist", tmp_path / "data", tmp_path / "mnist.json", base_url=server.url)
-    assert "downloading mnist failed" in caplog.text and "sha256 mismatch" in caplog.text
+        run_job(smk, lambda _: script.main("mnist", tmp_path / "data", tmp_path / "mnist.json", base_url=server.url))
+    text = (tmp_path / "d.log").read_text()
+    assert "rule download_data failed" in text and "sha256 mismatch" in text
     assert leftovers(tmp_path / "data" / "mnist") == [] and not (tmp_path / "mnist.json").exists()
 
 

@@ -111,11 +111,20 @@ def test_prepare_script_writes_npz_and_meta(tmp_path: Path, caplog: pytest.LogCa
     assert "wrote" in caplog.text
 
 
-def test_prepare_script_logs_failures(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_prepare_script_logs_failures(tmp_path: Path) -> None:
+    """Through the rule binding: the failure, its message and traceback land in the rule log."""
+    from types import SimpleNamespace
+
+    from snnconv.job import run_job
+
     script = load_script("prepare_data")
+    smk = SimpleNamespace(wildcards=SimpleNamespace(dataset="mnist"), resources={"data_dir": str(tmp_path)},
+                          params=SimpleNamespace(options={}), rule="prepare_data", log=[str(tmp_path / "p.log")],
+                          output=SimpleNamespace(npz=str(tmp_path / "m.npz"), meta=str(tmp_path / "m.json")))
     with pytest.raises(FileNotFoundError):
-        script.main("mnist", tmp_path, {}, tmp_path / "m.npz", tmp_path / "m.json")
-    assert "preparing mnist failed" in caplog.text and "download=true" in caplog.text
+        run_job(smk, script._bind)
+    text = (tmp_path / "p.log").read_text()
+    assert "rule prepare_data failed" in text and "download: true" in text and "Traceback" in text
     assert not (tmp_path / "m.npz").exists()
 
 
