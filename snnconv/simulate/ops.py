@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from ..network import SpikingLayer, SpikingNetwork
 from .workspace import Workspace
 
-CONV_CALL_BYTES = 64 << 20  # largest conv output per op call (measured: docs/benchmarks.md, issue 18)
+CONV_CALL_BYTES = 32 << 20  # largest conv output per op call (measured: docs/benchmarks.md, issue 18)
 
 
 def is_nhwc(x: torch.Tensor) -> bool:
