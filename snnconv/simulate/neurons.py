@@ -14,7 +14,8 @@ from __future__ import annotations
 import torch
 
 RESETS = ("subtract", "zero")
-TILE_BYTES = 1 << 18  # membrane bytes per tile on the CPU (measured: bench/bench_simulator.py, docs/benchmarks.md)
+TILE_BYTES = 96 << 10  # membrane bytes per CPU tile: below ATen's 32768-element grain (float32), so a tile op never
+# opens an OpenMP region (with 2 threads on a loaded machine 256 KiB tiles cost 5x; docs/benchmarks.md)
 
 
 def initial_membrane(threshold: torch.Tensor, shape: tuple[int, ...], v_init: float,
