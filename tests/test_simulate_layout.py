@@ -123,3 +123,19 @@ def test_conv_calls_capped_by_output_bytes():
     assert steps_per_call(net, sizes, 10, 4, 50) == min(50, ops.CONV_CALL_BYTES // per_step)
     assert steps_per_call(random_mlp([64, 5], (1, 8, 8)), [5], 10, 4, 50) == 50  # no conv: the time_chunk
     assert steps_per_call(net, sizes, 10**9, 4, 50) == 1
+
+
+def test_converted_pool_specs_as_lists_take_the_fast_pool(monkeypatch):
+    """Converted nets store kernel_size/stride/padding as [k, k]: they must use pool_spikes, with equal results."""
+    from snnconv.simulate.ops import pre_ops_spikes
+
+    calls = []
+    monkeypatch.setattr(ops, "pool_spikes", lambda x, k: calls.append(k) or torch.nn.functional.avg_pool2d(x, k))
+    x = (torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(0)) < 0.5).float()
+    pool = {"type": "avgpool", "kernel_size": [2, 2], "stride": [2, 2], "padding": [0, 0]}
+    layer = SpikingLayer({"type": "linear"}, torch.ones(1, 48), None, torch.ones(1), [pool, {"type": "flatten"}])
+    assert torch.equal(pre_ops_spikes(layer, x), layer.apply_pre_ops(x)) and calls == [2]
+    odd = dict(pool, stride=[1, 1])  # overlapping: the avg_pool2d fallback, still equal
+    layer.pre_ops = [odd, {"type": "flatten"}]
+    layer.weight = torch.ones(1, 147)
+    assert torch.equal(pre_ops_spikes(layer, x), layer.apply_pre_ops(x)) and calls == [2]

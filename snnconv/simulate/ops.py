@@ -93,17 +93,25 @@ def pool_spikes(x: torch.Tensor, k: int) -> torch.Tensor:
     return out.div_(k * k)
 
 
+def _square(v: object) -> object:
+    """``k`` for ``k`` or ``[k, k]``/``(k, k)`` (as converted nn.AvgPool2d layers store them), else ``v`` unchanged."""
+    if isinstance(v, (list, tuple)) and len(v) == 2 and v[0] == v[1] and isinstance(v[0], int):
+        return v[0]
+    return v
+
+
 def pre_ops_spikes(layer: SpikingLayer, x: torch.Tensor) -> torch.Tensor:
     """``layer.apply_pre_ops`` for 0/1 inputs, using :func:`pool_spikes` for plain k×k/stride-k pools on CPU."""
     for pre in layer.pre_ops:
-        k = pre.get("kernel_size")
         if pre["type"] == "flatten":
             x = torch.flatten(x, 1)
-        elif x.device.type == "cpu" and isinstance(k, int) and pre.get("stride") in (None, k) \
-                and not pre.get("padding", 0) and x.ndim == 4 and x.shape[2] % k == 0 and x.shape[3] % k == 0:
+            continue
+        k, stride, pad = _square(pre.get("kernel_size")), _square(pre.get("stride")), _square(pre.get("padding", 0))
+        if x.device.type == "cpu" and isinstance(k, int) and stride in (None, k) and not pad \
+                and x.ndim == 4 and x.shape[2] % k == 0 and x.shape[3] % k == 0:
             x = pool_spikes(x, k)
         else:  # the same call as SpikingLayer.apply_pre_ops
-            x = F.avg_pool2d(x, k, pre.get("stride") or k, pre.get("padding", 0))
+            x = F.avg_pool2d(x, pre["kernel_size"], pre.get("stride") or pre["kernel_size"], pre.get("padding", 0))
     return x
 
 
