@@ -152,8 +152,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=None, help="override every net's batch")
     ap.add_argument("--reps", type=int, default=3, help="alternating ANN/simulation repetitions (best kept)")
     ap.add_argument("--encodings", nargs="+", default=["poisson", "constant"], choices=["poisson", "constant"])
-    ap.add_argument("--grid", action="store_true", help="also run the all-T comparison (batch --grid-batch)")
-    ap.add_argument("--no-grid", action="store_true", help="(default; kept for compatibility)")
+    ap.add_argument("--no-grid", action="store_true", help="skip the all-T comparison (batch --grid-batch)")
     ap.add_argument("--grid-batch", type=int, default=25, help="batch for the all-T comparison")
     ap.add_argument("--profile", action="store_true", help="print a torch.profiler table of one simulation per net")
     args = ap.parse_args()
@@ -170,7 +169,7 @@ def main() -> None:
         torch.set_num_threads(max(args.threads))
         if args.profile:
             profile_step(name, net, x, T, args.time_chunk, 14)
-        if args.grid and not args.no_grid:
+        if not args.no_grid:
             grid = (5, 10, 20) if args.smoke else T_GRID
             all_t_ratio(name, net, x[: (16 if args.smoke else args.grid_batch)], grid, args.time_chunk)
 

@@ -58,8 +58,8 @@ def if_scan(current: torch.Tensor, v: torch.Tensor, threshold: torch.Tensor, res
     out = current if out is None else out
     th: torch.Tensor | float = threshold
     theta = scalar_threshold(threshold)
-    if theta is not None:
-        th = theta
+    if theta is not None:  # a 0-d tensor: no scalar-to-tensor conversion in every tile op
+        th = torch.tensor(theta, dtype=v.dtype, device=v.device)
     B = v.shape[0] if v.ndim else 1
     rows = tile_rows(v, tile_bytes) if v.ndim else 1
     tiles = [(0, B)] if v.ndim == 0 else [(b, min(B, b + rows)) for b in range(0, B, rows)]
