@@ -106,13 +106,21 @@ def test_channels_last_spike_pooling_bit_identical(k, dtype, c):
 
 
 @pytest.mark.parametrize("reset", ["subtract", "zero"])
-def test_tiled_if_scan_equals_untiled(reset):
+@pytest.mark.parametrize("scalar", [False, True])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_tiled_if_scan_equals_untiled(reset, scalar, channels_last):
+    """Row tiles (per-channel θ) and flat-memory tiles (common θ, any dense layout) change nothing."""
     g = torch.Generator().manual_seed(0)
     cur = torch.randn(6, 9, 4, 5, 5, generator=g, dtype=torch.float64)
-    th = torch.rand(4, 1, 1, generator=g, dtype=torch.float64) + 0.5
+    th = torch.full((4, 1, 1), 0.7, dtype=torch.float64) if scalar else \
+        torch.rand(4, 1, 1, generator=g, dtype=torch.float64) + 0.5
     v1, v2 = torch.zeros(9, 4, 5, 5, dtype=torch.float64), torch.zeros(9, 4, 5, 5, dtype=torch.float64)
+    if channels_last:
+        cur = torch.stack([c.contiguous(memory_format=torch.channels_last) for c in cur])
+        cur = cur.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, (6, 9))
+        v2 = v2.contiguous(memory_format=torch.channels_last)
     s1 = if_scan(cur.clone(), v1, th, reset, tile_bytes=1 << 30)
-    s2 = if_scan(cur.clone(), v2, th, reset, tile_bytes=4 * 5 * 5 * 8 * 2)  # 2 samples per tile
+    s2 = if_scan(cur.clone(memory_format=torch.preserve_format), v2, th, reset, tile_bytes=37 * 8)  # odd tiles
     assert torch.equal(s1, s2) and torch.equal(v1, v2) and float(s1.sum()) > 0
 
 

@@ -45,30 +45,27 @@ def tile_rows(v: torch.Tensor, tile_bytes: int | None = None) -> int:
     return max(1, (tile_bytes or TILE_BYTES) // row)
 
 
-def if_scan(current: torch.Tensor, v: torch.Tensor, threshold: torch.Tensor, reset: str = "subtract",
-            out: torch.Tensor | None = None, tile_bytes: int | None = None) -> torch.Tensor:
-    """Run IF neurons over the leading time axis of ``current`` (T, B, ...), updating ``v`` in place.
+def _dense_alike(*xs: torch.Tensor) -> bool:
+    """True if all tensors have the same strides and are dense (contiguous or channels-last contiguous)."""
+    first = xs[0]
+    dense = first.is_contiguous() or (first.ndim == 4 and first.is_contiguous(memory_format=torch.channels_last))
+    return dense and all(x.stride() == first.stride() and x.shape == first.shape for x in xs[1:])
 
-    Spikes (0/1 in ``out``'s dtype) go to ``out``, which defaults to ``current`` itself (overwritten
-    step by step after use). ``threshold`` must broadcast against ``v``. Returns the spike tensor.
-    The batch is processed in tiles of :func:`tile_rows` rows (whole batch on GPU); results do not depend on it.
-    """
-    if reset not in RESETS:
-        raise ValueError(f"reset {reset!r} not in {RESETS}")
-    out = current if out is None else out
-    th: torch.Tensor | float = threshold
-    theta = scalar_threshold(threshold)
-    if theta is not None:  # a 0-d tensor: no scalar-to-tensor conversion in every tile op
-        th = torch.tensor(theta, dtype=v.dtype, device=v.device)
-    B = v.shape[0] if v.ndim else 1
-    rows = tile_rows(v, tile_bytes) if v.ndim else 1
-    tiles = [(0, B)] if v.ndim == 0 else [(b, min(B, b + rows)) for b in range(0, B, rows)]
+
+def _flat(x: torch.Tensor) -> torch.Tensor:
+    """A dense tensor's memory as a 1-d view (in memory order, whatever its layout)."""
+    return x.as_strided((x.numel(),), (1,))
+
+
+def _scan_tiles(v: torch.Tensor, cur: list[torch.Tensor], out: list[torch.Tensor], th: torch.Tensor | float,
+                theta: float | None, reset: str, tiles: list[tuple[int, int]]) -> None:
+    """The IF recurrence over all steps of one tile (slice of the leading dim), tile after tile."""
     for b0, b1 in tiles:
-        vt = v if len(tiles) == 1 else v[b0:b1]
+        vt = v[b0:b1]
         mask = torch.empty(vt.shape, dtype=torch.bool, device=v.device) if reset == "zero" else None
-        for t in range(current.shape[0]):
-            cur_t, out_t = (current[t], out[t]) if len(tiles) == 1 else (current[t, b0:b1], out[t, b0:b1])
-            vt.add_(cur_t)
+        for cur_t, out_full in zip(cur, out):
+            out_t = out_full[b0:b1]
+            vt.add_(cur_t[b0:b1])
             if reset == "subtract":
                 torch.ge(vt, th, out=out_t)
                 if theta is None:
@@ -79,4 +76,36 @@ def if_scan(current: torch.Tensor, v: torch.Tensor, threshold: torch.Tensor, res
                 torch.ge(vt, th, out=mask)
                 out_t.copy_(mask)
                 vt.masked_fill_(mask, 0.0)
+
+
+def if_scan(current: torch.Tensor, v: torch.Tensor, threshold: torch.Tensor, reset: str = "subtract",
+            out: torch.Tensor | None = None, tile_bytes: int | None = None) -> torch.Tensor:
+    """Run IF neurons over the leading time axis of ``current`` (T, B, ...), updating ``v`` in place.
+
+    Spikes (0/1 in ``out``'s dtype) go to ``out``, which defaults to ``current`` itself (overwritten
+    step by step after use). ``threshold`` must broadcast against ``v``. Returns the spike tensor.
+    On the CPU the scan runs tile by tile: a common (scalar) θ tiles the flat memory in ``tile_bytes`` pieces
+    (any dense layout), per-neuron θ tiles :func:`tile_rows` batch rows; on a GPU one tile. Results do not
+    depend on the tiling.
+    """
+    if reset not in RESETS:
+        raise ValueError(f"reset {reset!r} not in {RESETS}")
+    out = current if out is None else out
+    th: torch.Tensor | float = threshold
+    theta = scalar_threshold(threshold)
+    if theta is not None:  # a 0-d tensor: no scalar-to-tensor conversion in every tile op
+        th = torch.tensor(theta, dtype=v.dtype, device=v.device)
+    if theta is not None and _dense_alike(v, current[0], out[0]):  # scalar θ: tiles over the flat memory
+        views = (_flat(v), [_flat(current[t]) for t in range(current.shape[0])],
+                 [_flat(out[t]) for t in range(current.shape[0])])
+        n = v.numel()
+        size = n if v.device.type != "cpu" else max(1, (tile_bytes or TILE_BYTES) // v.element_size())
+        tiles = [(e, min(n, e + size)) for e in range(0, n, size)]
+        _scan_tiles(views[0], views[1], views[2], th, theta, reset, tiles)
+        return out
+    B = v.shape[0]
+    rows = tile_rows(v, tile_bytes)
+    tiles = [(b, min(B, b + rows)) for b in range(0, B, rows)]
+    _scan_tiles(v, [current[t] for t in range(current.shape[0])], [out[t] for t in range(current.shape[0])],
+                th, theta, reset, tiles)
     return out
