@@ -141,6 +141,23 @@ def profile_step(name: str, net: SpikingNetwork, x: torch.Tensor, T: int, time_c
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows), flush=True)
 
 
+def float32_check(name: str, net: SpikingNetwork, x: torch.Tensor, T: int) -> None:
+    """Print float32 fast path vs float64 step-by-step reference: max |accuracy| and |rate| differences."""
+    import numpy as np
+
+    from snnconv.simulate import simulate_stepwise
+
+    y = torch.randint(0, 10, (len(x),), generator=torch.Generator().manual_seed(0))
+    kw = dict(batch_size=len(x), device="cpu")
+    f32 = simulate(net, x, y, T, dtype=torch.float32, **kw)
+    f64 = simulate(net, x, y, T, dtype=torch.float64, **kw)
+    ref = simulate_stepwise(net, x, y, T, dtype=torch.float64, **kw)
+    same = np.array_equal(f64.accuracy, ref.accuracy) and np.array_equal(f64.rates, ref.rates)
+    print(f"float32 {name} N={len(x)} T={T}: float64 fast == reference: {same}; float32 vs float64 reference: "
+          f"max |accuracy diff| {np.abs(f32.accuracy - ref.accuracy).max():.4f}, max |rate diff| "
+          f"{np.abs(f32.rates - ref.rates).max():.2e}", flush=True)
+
+
 def main() -> None:
     """Parse options and run the benchmark."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -155,6 +172,8 @@ def main() -> None:
     ap.add_argument("--no-grid", action="store_true", help="skip the all-T comparison (batch --grid-batch)")
     ap.add_argument("--grid-batch", type=int, default=25, help="batch for the all-T comparison")
     ap.add_argument("--profile", action="store_true", help="print a torch.profiler table of one simulation per net")
+    ap.add_argument("--check-float32", type=int, default=0, metavar="N",
+                    help="also compare float32 vs the float64 reference on N images (T as given)")
     args = ap.parse_args()
     print_header("bench_simulator")
     T = args.T or (5 if args.smoke else 20)
@@ -169,6 +188,8 @@ def main() -> None:
         torch.set_num_threads(max(args.threads))
         if args.profile:
             profile_step(name, net, x, T, args.time_chunk, 14)
+        if args.check_float32:
+            float32_check(name, net, x[: args.check_float32], T)
         if not args.no_grid:
             grid = (5, 10, 20) if args.smoke else T_GRID
             all_t_ratio(name, net, x[: (16 if args.smoke else args.grid_batch)], grid, args.time_chunk)
