@@ -1,68 +1,73 @@
 """Simulator speed relative to its floor: (time per simulated step) ÷ (one ANN forward on the same batch).
 
-Usage: ``python bench/bench_simulator.py [--smoke] [--threads 1 2] [--time-chunk 50]``. Builds random
-MNIST-shaped nets (MLP 784-1200-1200-10, CNN 16c5-p2-32c5-p2-128-10), batch 1000, T=100, and also
-measures one all-T pass versus re-simulating for each T in {10, 20, 50, 100, 200, 500, 1000}.
+Usage: ``python bench/bench_simulator.py [--smoke] [--threads 1 2] [--nets mlp cnn vgg] [--profile]``.
+
+Nets (issue 18), built with :func:`snnconv.models.build_model` (seeded random weights) and converted with
+'max' normalization on the benchmark images, so the layer structure is exactly what the pipeline simulates:
+
+* ``mlp``: 784-512-512-10 on 1×28×28, batch 1000;
+* ``cnn``: 16c3-p2-32c3-p2-64-10 on 1×28×28 (the default CNN options), batch 500;
+* ``vgg``: the VGG of config/paper.yaml (64,64,P,128,128,P,256,256,P, fc 512, batch norm folded) on 3×32×32,
+  batch 100.
+
+The ANN forward is ``SpikingNetwork.rate_forward`` (the converted ANN, NCHW as a user runs it); the ratio
+to a channels-last ANN forward is printed too. ANN and simulation runs alternate ``--reps`` times and the
+best of each is kept. Also measures one all-T pass versus re-simulating for each T in a grid.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
+from typing import Any
 
 import torch
 
-from snnconv.network import SpikingLayer, SpikingNetwork
-from snnconv.simulate import simulate
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import print_header  # noqa: E402
+
+from snnconv.network import SpikingNetwork  # noqa: E402
+from snnconv.simulate import simulate  # noqa: E402
 
 T_GRID = (10, 20, 50, 100, 200, 500, 1000)
+TARGETS = {"mlp": 1.2, "cnn": 1.3, "vgg": 1.3}
+SPECS: dict[str, dict[str, Any]] = {
+    "mlp": dict(arch="mlp", shape=(1, 28, 28), batch=1000, opts={"hidden": [512, 512], "dropout": 0.2},
+                smoke_opts={"hidden": [64, 64]}),
+    "cnn": dict(arch="cnn", shape=(1, 28, 28), batch=500,
+                opts={"channels": [16, 32], "kernel": 3, "hidden": 64, "dropout": 0.2},
+                smoke_opts={"channels": [4, 8], "kernel": 3, "hidden": 32}),
+    "vgg": dict(arch="vgg", shape=(3, 32, 32), batch=100,
+                opts={"cfg": [64, 64, "P", 128, 128, "P", 256, 256, "P"], "hidden": 512, "dropout": 0.2,
+                      "batchnorm": True},
+                smoke_opts={"cfg": [8, "P", 16, "P"], "hidden": 32, "batchnorm": True}),
+}
 
 
-def _normalise(net: SpikingNetwork, x: torch.Tensor) -> SpikingNetwork:
-    """Set each threshold to the 99.9th percentile of its layer's activation (data-based normalisation)."""
-    with torch.inference_mode():
-        for layer in net.layers:
-            z = layer.current(x)
-            if layer.spiking:
-                q = float(torch.quantile(z.flatten()[:1 << 24][::7], 0.999))
-                layer.threshold = torch.full_like(layer.threshold, q)
-                x = torch.relu(z / layer.threshold_view(z.ndim)).clamp(max=1)
-    return net
-
-
-def mlp_net(x: torch.Tensor, hidden: tuple[int, ...] = (1200, 1200)) -> SpikingNetwork:
-    """Random 784-1200-1200-10 MLP (He-scaled weights, small biases)."""
-    g = torch.Generator().manual_seed(0)
-    sizes, layers = (784, *hidden, 10), []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(SpikingLayer({"type": "linear"}, torch.randn(b, a, generator=g) * (2 / a) ** 0.5,
-                                   torch.randn(b, generator=g) * 0.01, torch.ones(b),
-                                   [{"type": "flatten"}] if i == 0 else [], i < len(sizes) - 2, f"fc{i + 1}"))
-    return _normalise(SpikingNetwork(layers, (1, 28, 28)), x)
-
-
-def cnn_net(x: torch.Tensor, channels: tuple[int, int] = (16, 32), hidden: int = 128) -> SpikingNetwork:
-    """Random MNIST CNN: conv5(16)-avgpool2-conv5(32)-avgpool2-fc128-fc10."""
-    g = torch.Generator().manual_seed(0)
-    conv = {"type": "conv2d", "stride": 1, "padding": 2}
-    pool = {"type": "avgpool", "kernel_size": 2}
-    c1, c2 = channels
-    rnd = lambda *s: torch.randn(*s, generator=g) * (2 / (s[1] * (s[2] if len(s) > 2 else 1) ** 2)) ** 0.5
-    layers = [SpikingLayer(dict(conv), rnd(c1, 1, 5, 5), torch.zeros(c1), torch.ones(c1), [], True, "conv1"),
-              SpikingLayer(dict(conv), rnd(c2, c1, 5, 5), torch.zeros(c2), torch.ones(c2), [dict(pool)], True, "conv2"),
-              SpikingLayer({"type": "linear"}, rnd(hidden, c2 * 49), torch.zeros(hidden), torch.ones(hidden),
-                           [dict(pool), {"type": "flatten"}], True, "fc1"),
-              SpikingLayer({"type": "linear"}, rnd(10, hidden), torch.zeros(10), torch.ones(10), [], False, "fc2")]
-    return _normalise(SpikingNetwork(layers, (1, 28, 28)), x)
-
-
-def fake_mnist(n: int) -> torch.Tensor:
-    """MNIST-like images: ~19% bright pixels in a central blob, rest black."""
+def fake_images(n: int, shape: tuple[int, ...]) -> torch.Tensor:
+    """MNIST-like images (single channel: ~19% bright pixels in a central blob) or CIFAR-like noise (3 channels)."""
     g = torch.Generator().manual_seed(1)
-    yy, xx = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
-    blob = (((yy - 14) ** 2 + (xx - 14) ** 2) < 110).float()
-    ink = (torch.rand(n, 1, 28, 28, generator=g) * blob * 1.3).clamp(0, 1)
-    return ink * (torch.rand(n, 1, 28, 28, generator=g) < 0.6)
+    c, h, w = shape
+    if c == 3:
+        return torch.rand(n, c, h, w, generator=g)
+    yy, xx = torch.meshgrid(torch.arange(float(h)), torch.arange(float(w)), indexing="ij")
+    blob = (((yy - h / 2) ** 2 + (xx - w / 2) ** 2) < 110).float()
+    ink = (torch.rand(n, c, h, w, generator=g) * blob * 1.3).clamp(0, 1)
+    return ink * (torch.rand(n, c, h, w, generator=g) < 0.6)
+
+
+def build_net(name: str, x: torch.Tensor, smoke: bool) -> SpikingNetwork:
+    """Seeded random ANN of the given spec, converted with 'max' normalization on ``x[:200]``."""
+    from snnconv.convert import convert, parse_norm
+    from snnconv.models import build_model
+
+    spec = SPECS[name]
+    opts = {**spec["opts"], **(spec["smoke_opts"] if smoke else {})}
+    torch.manual_seed(0)
+    model = build_model(spec["arch"], spec["shape"], 10, **opts).eval()
+    return convert(model, x[:200], parse_norm("max", {}))
 
 
 def clock(fn, reps: int = 1) -> tuple[float, float]:
@@ -82,33 +87,40 @@ def ann_seconds(net: SpikingNetwork, x: torch.Tensor, reps: int) -> tuple[float,
         return clock(lambda: net.rate_forward(x), reps)
 
 
-def sim_seconds(net: SpikingNetwork, x: torch.Tensor, T: int, time_chunk: int, reps: int = 1,
+def sim_seconds(net: SpikingNetwork, x: torch.Tensor, T: int, time_chunk: int | None, reps: int = 1,
                 **kw) -> tuple[float, float]:
-    """Best (wall, CPU) time of one T-step simulation of the whole batch."""
+    """Best (wall, CPU) time of one T-step simulation of the whole batch (``time_chunk`` None: the default)."""
     y = torch.zeros(len(x), dtype=torch.int64)
-    return clock(lambda: simulate(net, x, y, T, batch_size=len(x), time_chunk=time_chunk, device="cpu", **kw), reps)
+    extra = {} if time_chunk is None else {"time_chunk": time_chunk}
+    return clock(lambda: simulate(net, x, y, T, batch_size=len(x), device="cpu", **extra, **kw), reps)
 
 
-def floor_ratio(name: str, net: SpikingNetwork, x: torch.Tensor, T: int, time_chunk: int, threads: int,
-                reps: int) -> None:
-    """Print (simulation time per step) ÷ (ANN forward time), Poisson and constant input.
+def floor_ratio(name: str, net: SpikingNetwork, x: torch.Tensor, T: int, time_chunk: int | None, threads: int,
+                reps: int, encodings: tuple[str, ...]) -> None:
+    """Print (simulation time per step) ÷ (ANN forward time), per input encoding.
 
     ANN and simulation runs alternate ``reps`` times and the best of each is kept, so that load from
     other processes hits both sides alike. Process CPU time is printed too: on a shared machine it is the
     steadier measure for one thread (it counts spin-waiting of idle OpenMP threads for two).
     """
     torch.set_num_threads(threads)
-    for enc in ("poisson", "constant"):
-        ann, step = (float("inf"),) * 2, (float("inf"),) * 2
+    x_cl = x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x
+    sim_seconds(net, x[: max(2, len(x) // 10)], 2, time_chunk)  # warm-up: lazy init, kernel selection
+    for enc in encodings:
+        ann, ann_cl, step = (float("inf"),) * 2, (float("inf"),) * 2, (float("inf"),) * 2
         for _ in range(reps):
             ann = tuple(map(min, ann, ann_seconds(net, x, 3)))
+            ann_cl = tuple(map(min, ann_cl, ann_seconds(net, x_cl, 3)))
             step = tuple(map(min, step, (s / T for s in sim_seconds(net, x, T, time_chunk, encoding=enc))))
-        print(f"{name:4s} threads={threads} batch={len(x)} T={T} chunk={time_chunk} {enc:8s}: "
-              f"ANN {ann[0] * 1e3:7.2f} ms, sim {step[0] * 1e3:7.2f} ms/step, wall ratio {step[0] / ann[0]:5.2f} "
-              f"(CPU-time ratio {step[1] / ann[1]:5.2f})", flush=True)
+        ratio = step[0] / ann[0]
+        ok = "met" if ratio <= TARGETS[name] else "MISSED"
+        print(f"RATIO floor {name:3s} threads={threads} batch={len(x)} T={T} chunk={time_chunk or 'default'} "
+              f"{enc:8s}: ANN {ann[0] * 1e3:7.2f} ms (channels-last {ann_cl[0] * 1e3:7.2f}), sim {step[0] * 1e3:7.2f} "
+              f"ms/step, wall ratio {ratio:5.2f} (CPU-time ratio {step[1] / ann[1]:5.2f}; vs channels-last ANN "
+              f"{step[0] / ann_cl[0]:5.2f}) target <= {TARGETS[name]}: {ok}", flush=True)
 
 
-def all_t_ratio(name: str, net: SpikingNetwork, x: torch.Tensor, grid: tuple[int, ...], time_chunk: int) -> None:
+def all_t_ratio(name: str, net: SpikingNetwork, x: torch.Tensor, grid: tuple[int, ...], time_chunk: int | None) -> None:
     """Print the time of one pass to max(grid) versus one separate run per T in the grid."""
     one = sim_seconds(net, x, max(grid), time_chunk)[0]
     each = sum(sim_seconds(net, x, T, time_chunk)[0] for T in grid)
@@ -116,29 +128,71 @@ def all_t_ratio(name: str, net: SpikingNetwork, x: torch.Tensor, grid: tuple[int
           f"{each:6.2f} s: speed-up {each / one:4.2f}x", flush=True)
 
 
+def profile_step(name: str, net: SpikingNetwork, x: torch.Tensor, T: int, time_chunk: int | None, rows: int) -> None:
+    """torch.profiler table (self CPU time) of one T-step simulation, divided by T in the header."""
+    from torch.profiler import ProfilerActivity, profile
+
+    y = torch.zeros(len(x), dtype=torch.int64)
+    extra = {} if time_chunk is None else {"time_chunk": time_chunk}
+    simulate(net, x, y, 2, batch_size=len(x), device="cpu", **extra)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        simulate(net, x, y, T, batch_size=len(x), device="cpu", **extra)
+    print(f"--- profile {name} batch={len(x)} T={T} threads={torch.get_num_threads()} (totals over T steps) ---")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows), flush=True)
+
+
+def float32_check(name: str, net: SpikingNetwork, x: torch.Tensor, T: int) -> None:
+    """Print float32 fast path vs float64 step-by-step reference: max |accuracy| and |rate| differences."""
+    import numpy as np
+
+    from snnconv.simulate import simulate_stepwise
+
+    y = torch.randint(0, 10, (len(x),), generator=torch.Generator().manual_seed(0))
+    kw = dict(batch_size=len(x), device="cpu")
+    f32 = simulate(net, x, y, T, dtype=torch.float32, **kw)
+    f64 = simulate(net, x, y, T, dtype=torch.float64, **kw)
+    ref = simulate_stepwise(net, x, y, T, dtype=torch.float64, **kw)
+    same = np.array_equal(f64.accuracy, ref.accuracy) and np.array_equal(f64.rates, ref.rates)
+    print(f"float32 {name} N={len(x)} T={T}: float64 fast == reference: {same}; float32 vs float64 reference: "
+          f"max |accuracy diff| {np.abs(f32.accuracy - ref.accuracy).max():.4f}, max |rate diff| "
+          f"{np.abs(f32.rates - ref.rates).max():.2e}", flush=True)
+
+
 def main() -> None:
     """Parse options and run the benchmark."""
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="tiny version, < 10 s")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--time-chunk", type=int, default=None, help="default: 50 (MLP), 10 (CNN)")
-    ap.add_argument("--nets", nargs="+", default=["mlp", "cnn"])
+    ap.add_argument("--time-chunk", type=int, default=None, help="default: simulate()'s default")
+    ap.add_argument("--nets", nargs="+", default=["mlp", "cnn", "vgg"], choices=sorted(SPECS))
+    ap.add_argument("--T", type=int, default=None, help="time steps per timed simulation (default 20; smoke 5)")
+    ap.add_argument("--batch", type=int, default=None, help="override every net's batch")
     ap.add_argument("--reps", type=int, default=3, help="alternating ANN/simulation repetitions (best kept)")
-    ap.add_argument("--no-grid", action="store_true", help="skip the all-T comparison")
-    ap.add_argument("--grid-batch", type=int, default=100, help="batch for the all-T comparison")
+    ap.add_argument("--encodings", nargs="+", default=["poisson", "constant"], choices=["poisson", "constant"])
+    ap.add_argument("--no-grid", action="store_true", help="skip the all-T comparison (batch --grid-batch)")
+    ap.add_argument("--grid-batch", type=int, default=25, help="batch for the all-T comparison")
+    ap.add_argument("--profile", action="store_true", help="print a torch.profiler table of one simulation per net")
+    ap.add_argument("--check-float32", type=int, default=0, metavar="N",
+                    help="also compare float32 vs the float64 reference on N images (T as given)")
     args = ap.parse_args()
-    batch, T, reps, grid = (1000, 100, args.reps, T_GRID) if not args.smoke else (64, 20, 1, (5, 10, 20))
-    x = fake_mnist(batch)
+    print_header("bench_simulator")
+    T = args.T or (5 if args.smoke else 20)
+    reps = 1 if args.smoke else args.reps
     for name in args.nets:
-        net = mlp_net(x) if name == "mlp" else cnn_net(x)
-        if args.smoke:
-            net = mlp_net(x, (64, 64)) if name == "mlp" else cnn_net(x, (4, 8), 32)
-        chunk = args.time_chunk or (50 if name == "mlp" else 10)
+        batch = args.batch or (32 if args.smoke else SPECS[name]["batch"])
+        x = fake_images(max(batch, 200), SPECS[name]["shape"])
+        net = build_net(name, x, args.smoke)
+        x = x[:batch]
         for threads in args.threads:
-            floor_ratio(name, net, x, T, chunk, threads, reps)
+            floor_ratio(name, net, x, T, args.time_chunk, threads, reps, tuple(args.encodings))
         torch.set_num_threads(max(args.threads))
+        if args.profile:
+            profile_step(name, net, x, T, args.time_chunk, 14)
+        if args.check_float32:
+            float32_check(name, net, x[: args.check_float32], T)
         if not args.no_grid:
-            all_t_ratio(name, net, x[: (16 if args.smoke else args.grid_batch)], grid, chunk)
+            grid = (5, 10, 20) if args.smoke else T_GRID
+            all_t_ratio(name, net, x[: (16 if args.smoke else args.grid_batch)], grid, args.time_chunk)
 
 
 if __name__ == "__main__":

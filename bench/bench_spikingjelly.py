@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/bench_spikingjelly.py                 # MNIST MLP 784-1200-1200-10 + CNN, 1000 samples, T=100
+    python bench/bench_spikingjelly.py                 # MNIST MLP 784-1200-1200-10 + CNN 16c3-p2-32c3-p2-64-10, 1000 samples, T=100
     python bench/bench_spikingjelly.py --smoke         # digits, tiny nets, seconds
     python bench/bench_spikingjelly.py --profile       # add a torch.profiler table per implementation
 
@@ -26,7 +26,7 @@ What is compared (see docs/benchmarks.md for the measured numbers and the explan
   float spikes; ours draws them itself, so ours' time INCLUDES the Poisson draw (printed separately).
 * Timings: ours (``simulate``) vs SpikingJelly single-step (loop over t, sum the readout) and multi-step
   (``set_step_mode('m')``, whole (T, B, ...) sequence per call), best of ``--reps`` interleaved runs,
-  at each ``--threads`` setting. Printed ratio: ours / fastest SpikingJelly mode (target <= 0.5).
+  at each ``--threads`` setting. Printed ratio: ours / fastest SpikingJelly mode (target <= 0.4).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from _common import print_header, timed, timed_cpu  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 T_POINTS = (10, 25, 50, 100)
-TARGET = 0.5
+TARGET = 0.4  # issue 18
 
 
 def have_spikingjelly() -> bool:
@@ -82,12 +82,10 @@ def load_data(smoke: bool, n_train: int, n_test: int, data_dir: str) -> tuple[st
 
 
 def arch_options(arch: str, smoke: bool, in_shape: tuple[int, ...]) -> dict[str, Any]:
-    """The benchmark ANNs: MLP 784-1200-1200-10 and a 16c5-p2-32c5-p2-128-10 CNN (tiny in smoke mode)."""
+    """The benchmark ANNs: MLP 784-1200-1200-10 and the default CNN 16c3-p2-32c3-p2-64-10 (tiny in smoke mode)."""
     if arch == "mlp":
         return {"hidden": [64, 64] if smoke else [1200, 1200], "dropout": 0.2}
-    kernel = 3 if in_shape[-1] < 16 else 5
-    return {"channels": [4, 8] if smoke else [16, 32], "kernel": kernel, "hidden": 32 if smoke else 128,
-            "dropout": 0.2}
+    return {"channels": [4, 8] if smoke else [16, 32], "kernel": 3, "hidden": 32 if smoke else 64, "dropout": 0.2}
 
 
 def train_ann(arch: str, opts: dict[str, Any], dataset: str, x: torch.Tensor, y: torch.Tensor, epochs: int,

@@ -18,6 +18,20 @@ from .workspace import Workspace
 ENCODINGS = ("poisson", "constant")
 
 
+def check_pixels(images: torch.Tensor) -> None:
+    """ValueError naming the offending value and sample unless every pixel is a number in [0, 1] (§S1)."""
+    if not images.is_floating_point():
+        raise ValueError(f"images must be floating point in [0, 1], got dtype {images.dtype}")
+    flat = images.detach().reshape(len(images), -1) if images.ndim else images.detach().reshape(1, 1)
+    bad = ~((flat >= 0) & (flat <= 1))  # also catches NaN
+    if bool(bad.any()):
+        sample, pixel = (int(i) for i in bad.nonzero()[0])
+        value = float(flat[sample, pixel])
+        raise ValueError(f"images must lie in [0, 1] (pixel intensity = spike probability per step), got "
+                         f"{value!r} at sample {sample}, flat pixel {pixel} ({int(bad.sum())} pixel(s) out of range; "
+                         f"range seen [{float(flat.nan_to_num(0.5).min())}, {float(flat.nan_to_num(0.5).max())}])")
+
+
 def batch_seed(seed: int, batch_index: int) -> int:
     """Deterministic 63-bit generator seed for one batch (hash of seed and batch index; §S1)."""
     digest = hashlib.sha256(f"snnconv-poisson:{int(seed)}:{int(batch_index)}".encode()).digest()
@@ -45,18 +59,17 @@ class PoissonEncoder:
     def block(self, steps: int) -> torch.Tensor:
         """The next ``steps`` time steps of input spikes, shape (steps, B, C, H, W), on the target device.
 
-        With a workspace the result lives in a reused buffer, valid until the next call.
+        With a workspace the result lives in a reused buffer, valid until the next call. One code path for
+        every device: the comparison writes a bool mask on the CPU (1 byte per spike, faster than comparing
+        into a float buffer), which one ``copy_`` turns into the compute dtype on the target device.
         """
         n, shape, cpu = self.limit.numel(), (steps, *self.limit.shape), torch.device("cpu")
         words = self._buffer("enc_words", (steps, (n + 1) // 2), torch.int64, cpu)
         for t in range(steps):  # one fixed-size draw per step: independent of how time is chunked
             words[t].random_(generator=self.generator)  # uniform on 0..2^63-1
         u = words.view(torch.int32)[:, :n].bitwise_and_(0x7FFFFFFF)  # two 31-bit uniforms per word
-        spikes = self._buffer("enc_spikes", shape, self.dtype, self.device)
-        if self.device.type == "cpu":  # compare straight into the float spike buffer
-            return torch.le(u.reshape(shape), self.limit, out=spikes)
         mask = torch.le(u.reshape(shape), self.limit, out=self._buffer("enc_mask", shape, torch.bool, cpu))
-        return spikes.copy_(mask)  # 1 byte per spike over the bus
+        return self._buffer("enc_spikes", shape, self.dtype, self.device).copy_(mask)
 
 
 class ConstantEncoder:
@@ -76,7 +89,8 @@ class ConstantEncoder:
 def make_encoder(encoding: str, images: torch.Tensor, *, seed: int, batch_index: int, max_rate: float,
                  device: torch.device | str, dtype: torch.dtype,
                  workspace: Workspace | None = None) -> PoissonEncoder | ConstantEncoder:
-    """Encoder for one batch of images in [0, 1]."""
+    """Encoder for one batch of images in [0, 1] (anything else is refused, naming the value)."""
+    check_pixels(images)
     if encoding == "poisson":
         return PoissonEncoder(images, seed, batch_index, max_rate, device, dtype, workspace)
     if encoding == "constant":

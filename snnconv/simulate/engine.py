@@ -16,9 +16,9 @@ import numpy as np
 import torch
 
 from ..network import SpikingNetwork
-from .encoding import ENCODINGS, make_encoder
+from .encoding import ENCODINGS, check_pixels, make_encoder
 from .neurons import RESETS, if_scan, initial_membrane
-from .ops import apply_op_buffered, pre_ops_spikes
+from .ops import apply_op_buffered, pre_ops_spikes, prepare_layers, steps_per_call, to_layout, use_channels_last
 from .workspace import Workspace
 
 DECODES = ("membrane", "spikes")
@@ -79,17 +79,19 @@ def check_args(net: SpikingNetwork, images: torch.Tensor, labels: torch.Tensor, 
     if not images.is_floating_point() or images.ndim < 2 or len(images) != len(labels) or len(images) == 0:
         raise ValueError(f"need float images (N, ...) and N labels, got {tuple(images.shape)} {images.dtype} "
                          f"and {tuple(labels.shape)}")
-    if float(images.min()) < 0.0 or float(images.max()) > 1.0:
-        raise ValueError("images must lie in [0, 1] (pixel intensity = spike probability per step)")
+    check_pixels(images)
 
 
 class Layout:
     """What is recorded for a network: layer shapes, broadcast thresholds, recorded layers and names."""
 
-    def __init__(self, net: SpikingNetwork, sample: torch.Tensor, decode: str) -> None:
+    def __init__(self, net: SpikingNetwork, sample: torch.Tensor, decode: str,
+                 channels_last: list[bool] | None = None) -> None:
         with torch.inference_mode():
             outs = net.rate_forward(sample[:1].to(net.layers[0].weight), clamp=False)
         self.last = len(net.layers) - 1
+        self.channels_last = channels_last or [False] * len(net.layers)
+        self.out_sizes = [o[0].numel() for o in outs]
         self.thresholds = [layer.threshold_view(o.ndim) for layer, o in zip(net.layers, outs)]
         self.recorded = [l for l in range(len(net.layers)) if l < self.last or decode == "spikes"]
         self.slot = {l: i for i, l in enumerate(self.recorded)}
@@ -109,8 +111,11 @@ def finish(layout: Layout, correct: torch.Tensor, spike_totals: torch.Tensor, n:
 
 
 def per_sample_counts(s: torch.Tensor) -> torch.Tensor:
-    """Spike counts per (step, sample) as float64, summed in ``s``'s dtype first (exact below 2^24 per row)."""
-    return s.reshape(s.shape[0], s.shape[1], -1).sum(2).double()
+    """Spike counts per (step, sample) as float64, summed in ``s``'s dtype first (exact below 2^24 per row).
+
+    Reduces over the trailing dims in place of a reshape, which would copy a channels-last stack.
+    """
+    return s.sum(dim=tuple(range(2, s.ndim))).double() if s.ndim > 2 else s.double()
 
 
 def _cumulate(x: torch.Tensor, carry: torch.Tensor | None) -> torch.Tensor:
@@ -135,18 +140,20 @@ class _Batch:
         self.const0 = None
         if enc.constant:  # constant input: the first layer's current is the same at every step
             pre0 = net.layers[0].apply_pre_ops(enc.value)
-            self.const0 = (pre0, net.layers[0].apply_op(pre0))
+            self.const0 = (pre0, net.layers[0].apply_op(to_layout(pre0, layout.channels_last[0])))
 
     def _current(self, l: int, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Direct input and input current of layer ``l`` for all steps of the block, shape (Tc, B, ...)."""
         tc, B = s.shape[:2]
+        cl = self.layout.channels_last[l]
         if l == 0 and self.const0 is not None:
             pre0, cur0 = self.const0
-            return pre0.expand(tc, *pre0.shape), self.ws.get("cur0", (tc, *cur0.shape), cur0.dtype).copy_(cur0)
+            buf = self.ws.get("cur0", (tc * B, *cur0.shape[1:]), cur0.dtype, channels_last=cl and cur0.ndim == 4)
+            return pre0.expand(tc, *pre0.shape), buf.unflatten(0, (tc, B)).copy_(cur0)
         layer = self.net.layers[l]
-        pre = pre_ops_spikes(layer, s.reshape(tc * B, *s.shape[2:]))
+        pre = to_layout(pre_ops_spikes(layer, s.flatten(0, 1)), cl)
         cur = apply_op_buffered(layer, pre, self.ws, f"cur{l}")
-        return pre.view(tc, B, *pre.shape[1:]), cur.view(tc, B, *cur.shape[1:])
+        return pre.unflatten(0, (tc, B)), cur.unflatten(0, (tc, B))
 
     def _count_activity(self, per_sample: torch.Tensor) -> None:
         total = per_sample.sum(0)
@@ -166,7 +173,7 @@ class _Batch:
                 out = _cumulate(cur, self.carry)
                 break
             if l not in self.v:
-                self.v[l] = initial_membrane(lay.thresholds[l], tuple(cur.shape[1:]), self.net.v_init)
+                self.v[l] = initial_membrane(lay.thresholds[l], tuple(cur.shape[1:]), self.net.v_init, like=cur[0])
             s = if_scan(cur, self.v[l], lay.thresholds[l], self.reset)
             counts = per_sample_counts(s)
             spike_totals[lay.slot[l], t0:t0 + tc] += counts.sum(1)
@@ -183,16 +190,20 @@ def simulate(net: SpikingNetwork, images: torch.Tensor, labels: torch.Tensor, T:
              seed: int = 0, max_rate: float = 1.0, reset: str = "subtract", decode: str = "membrane",
              batch_size: int = 500, time_chunk: int = 50, device: str | torch.device = "auto",
              dtype: torch.dtype = torch.float32, progress: bool = False,
-             probe: Probe | None = None) -> SimulationResult:
+             probe: Probe | None = None, channels_last: bool | None = None) -> SimulationResult:
     """Simulate ``net`` on ``images`` for T steps; accuracy and rates at every t = 1..T (§S3–§S5).
 
     Memory ≈ batch_size × time_chunk × (2 × input size + Σ linear widths + 2 × largest conv output) values
-    of ``dtype`` (§S4); the results do not depend on time_chunk (§S5).
+    of ``dtype`` (§S4); the results do not depend on time_chunk (§S5). Conv nets run at most
+    ``ops.CONV_CALL_BYTES`` of conv output per block (fewer steps than ``time_chunk`` if needed), and
+    channels-last (``channels_last=None``: float32 on the CPU; float64 keeps the reference's summation order).
     """
     check_args(net, images, labels, T, encoding, reset, decode, batch_size, time_chunk)
     start, dev = time.perf_counter(), resolve_device(device)
     net = net.to(dev, dtype)
-    layout, ws = Layout(net, images, decode), Workspace(dev)
+    cl = prepare_layers(net, use_channels_last(dev, dtype) if channels_last is None else channels_last)
+    layout, ws = Layout(net, images, decode, cl), Workspace(dev)
+    chunk = steps_per_call(net, layout.out_sizes, min(batch_size, len(images)), dtype.itemsize, time_chunk)
     correct = torch.zeros(T, dtype=torch.int64, device=dev)
     spike_totals = torch.zeros(len(layout.recorded), T, dtype=torch.float64, device=dev)
     silent = torch.zeros((), dtype=torch.int64, device=dev)
@@ -206,8 +217,8 @@ def simulate(net: SpikingNetwork, images: torch.Tensor, labels: torch.Tensor, T:
             enc = make_encoder(encoding, x, seed=seed, batch_index=b, max_rate=max_rate, device=dev, dtype=dtype,
                                workspace=ws)
             run = _Batch(net, layout, ws, enc, reset, decode, probe, b)
-            for t0 in range(0, T, time_chunk):
-                tc = min(time_chunk, T - t0)
+            for t0 in range(0, T, chunk):
+                tc = min(chunk, T - t0)
                 correct[t0:t0 + tc] += (run.block(t0, tc, spike_totals).argmax(-1) == y).sum(1)
             silent += (run.activity == 0).sum()
             if probe is not None:
