@@ -9,15 +9,15 @@
 #   SLURM=1      also install the SLURM executor plugin (default: 1 where .ci/start_slurm.sh exported
 #                SNNCONV_SLURM, else 0). Installed, the plugin probes sacct/squeue/scontrol at every
 #                snakemake start, local runs included, so only cluster set-ups get it (docs/slurm.md).
-#   LINT=1       `make test` also runs `make lint` (ruff, snakefmt, snakemake --lint); switch the default
-#                to 1 once the tree has been formatted with `make fmt`.
+#   LINT=0       skip `make lint` (ruff, snakefmt, snakemake --lint), which `make test` runs first by default
+#                (the tree is kept clean with `make fmt`).
 PYTHON ?= python3.11
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP ?=
 EXTRAS ?= test
 SLURM ?= $(if $(SNNCONV_SLURM),1,0)
-LINT ?= 0
+LINT ?= 1
 LOCK ?= requirements.lock
 CORES ?= all
 BIN := $(VENV)/bin

@@ -10,7 +10,8 @@ import os
 import platform
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def cpu_model() -> str:
@@ -56,9 +57,12 @@ def print_header(name: str) -> None:
     """One line describing the machine, so every log is self-describing."""
     i = machine_info()
     load = "n/a" if i["loadavg"] is None else "/".join(f"{v:.1f}" for v in i["loadavg"])
-    print(f"# {name}: nproc={i['nproc']} affinity={i['affinity']} cpu={i['cpu']!r} python={i['python']} "
-          f"torch={i['torch']} snakemake={i['snakemake']} spikingjelly={i['spikingjelly']} cuda={i['cuda']} loadavg={load} "
-          f"argv={' '.join(sys.argv[1:]) or '-'}", flush=True)
+    print(
+        f"# {name}: nproc={i['nproc']} affinity={i['affinity']} cpu={i['cpu']!r} python={i['python']} "
+        f"torch={i['torch']} snakemake={i['snakemake']} spikingjelly={i['spikingjelly']} cuda={i['cuda']} loadavg={load} "
+        f"argv={' '.join(sys.argv[1:]) or '-'}",
+        flush=True,
+    )
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:

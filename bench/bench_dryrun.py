@@ -23,17 +23,36 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_info  # noqa: E402
 
 TARGETS = {"config.yaml": 1.5, "paper.yaml": 10.0}
-PROBE = ("import sys, runpy; sys.argv = ['snakemake'] + sys.argv[1:]; "
-         "import atexit; atexit.register(lambda: print('TORCH_IMPORTED', 'torch' in sys.modules, file=sys.stderr)); "
-         "from snakemake.cli import main; main()")
+PROBE = (
+    "import sys, runpy; sys.argv = ['snakemake'] + sys.argv[1:]; "
+    "import atexit; atexit.register(lambda: print('TORCH_IMPORTED', 'torch' in sys.modules, file=sys.stderr)); "
+    "from snakemake.cli import main; main()"
+)
 
 
 def dry_run_cpu(workdir: Path, config: Path) -> tuple[float, bool, int]:
     """CPU seconds of one dry run, whether torch got imported, and the number of jobs it planned."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run([sys.executable, "-c", PROBE, "-n", "-s", str(REPO / "Snakefile"), "--directory",
-                           str(workdir), "--configfile", str(config), "--cores", "1", "--nolock"],
-                          capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            PROBE,
+            "-n",
+            "-s",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--configfile",
+            str(config),
+            "--cores",
+            "1",
+            "--nolock",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = proc.stdout + proc.stderr
     if proc.returncode != 0:
@@ -53,13 +72,17 @@ def main() -> None:
     args = ap.parse_args()
     print("machine:", machine_info())
     with tempfile.TemporaryDirectory() as empty:
-        cases = [("config.yaml", args.finished or Path(empty), "finished" if args.finished else "empty folder"),
-                 ("paper.yaml", Path(empty), "empty folder")]
+        cases = [
+            ("config.yaml", args.finished or Path(empty), "finished" if args.finished else "empty folder"),
+            ("paper.yaml", Path(empty), "empty folder"),
+        ]
         for name, workdir, state in cases:
             runs = [dry_run_cpu(workdir, REPO / "config" / name) for _ in range(args.repeat)]
             best = min(r[0] for r in runs)
-            print(f"{name:12s} ({state}): best CPU {best:.2f} s of {args.repeat}, target {TARGETS[name]:.1f} s, "
-                  f"ratio {best / TARGETS[name]:.2f}, jobs planned {runs[0][2]}, torch imported {runs[0][1]}")
+            print(
+                f"{name:12s} ({state}): best CPU {best:.2f} s of {args.repeat}, target {TARGETS[name]:.1f} s, "
+                f"ratio {best / TARGETS[name]:.2f}, jobs planned {runs[0][2]}, torch imported {runs[0][1]}"
+            )
 
 
 if __name__ == "__main__":

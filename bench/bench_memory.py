@@ -80,8 +80,12 @@ print(json.dumps({"before_mib": before / 1024, "peak_mib": peak / 1024, "seconds
 
 def measure(arch: str, N: int, T: int, batch: int, chunk: int, threads: int, width: int) -> dict:
     """Run one setting in a child process and return its JSON report."""
-    proc = subprocess.run([sys.executable, "-c", CHILD, arch, *map(str, (N, T, batch, chunk, threads, width))],
-                          capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, arch, *map(str, (N, T, batch, chunk, threads, width))],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"child failed for {arch} N={N} T={T} batch={batch} chunk={chunk}:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -92,9 +96,12 @@ def report(arch: str, N: int, T: int, batch: int, chunk: int, threads: int, widt
     r = measure(arch, N, T, batch, chunk, threads, width)
     sim = r["peak_mib"] - r["before_mib"]
     pred = 3 * min(batch, N) * min(chunk, T) * r["largest"] * 4 / 2**20
-    print(f"memory {arch} N={N:6d} T={T:5d} batch_size={batch:5d} time_chunk={chunk:4d}: peak RSS "
-          f"{r['peak_mib']:8.1f} MiB, before simulate {r['before_mib']:7.1f} MiB, sim +{sim:7.1f} MiB "
-          f"(3·B·chunk·largest·4 B = {pred:7.1f} MiB; ratio {sim / pred:4.2f}) [{r['seconds']:.1f} s]", flush=True)
+    print(
+        f"memory {arch} N={N:6d} T={T:5d} batch_size={batch:5d} time_chunk={chunk:4d}: peak RSS "
+        f"{r['peak_mib']:8.1f} MiB, before simulate {r['before_mib']:7.1f} MiB, sim +{sim:7.1f} MiB "
+        f"(3·B·chunk·largest·4 B = {pred:7.1f} MiB; ratio {sim / pred:4.2f}) [{r['seconds']:.1f} s]",
+        flush=True,
+    )
     return {"arch": arch, "N": N, "T": T, "batch": batch, "chunk": chunk, "sim_mib": sim, "pred_mib": pred, **r}
 
 
@@ -120,8 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     t2 = report("mlp", 500, 200, 500, 50, th, W)
     n2 = report("mlp", 1000, 100, 500, 50, th, W)
     print(f"RATIO memory T-independence: sim(T=200) / sim(T=100) = {t2['sim_mib'] / base['sim_mib']:.2f} (expected ~1)")
-    print(f"RATIO memory N-independence: sim(N=1000, 2 batches) / sim(N=500, 1 batch) = "
-          f"{n2['sim_mib'] / base['sim_mib']:.2f} (expected ~1; the images themselves are allocated before 'before')")
+    print(
+        f"RATIO memory N-independence: sim(N=1000, 2 batches) / sim(N=500, 1 batch) = "
+        f"{n2['sim_mib'] / base['sim_mib']:.2f} (expected ~1; the images themselves are allocated before 'before')"
+    )
     # Scaling with batch_size (chunk 50) and time_chunk (batch 500): one batch, two chunks each.
     rows = []
     for batch in (100, 250, 1000):
@@ -132,8 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     fit = sum(r["sim_mib"] for r in rows) / sum(r["pred_mib"] for r in rows)
     print(f"RATIO memory measured / predicted (3·B·chunk·largest·4 B) over the batch/chunk grid = {fit:.2f}")
     head = report("mlp", args.headline_N, args.headline_T, 500, 50, th, W)
-    print(f"memory headline: MLP 784-1200-1200-10, {args.headline_N} images, T={args.headline_T}, batch_size 500, "
-          f"time_chunk 50: peak RSS {head['peak_mib']:.0f} MiB (simulation +{head['sim_mib']:.0f} MiB)")
+    print(
+        f"memory headline: MLP 784-1200-1200-10, {args.headline_N} images, T={args.headline_T}, batch_size 500, "
+        f"time_chunk 50: peak RSS {head['peak_mib']:.0f} MiB (simulation +{head['sim_mib']:.0f} MiB)"
+    )
     if not args.no_cnn:  # largest layer 16×28×28 = 12,544 values per sample: chunking matters far more
         for T, chunk in ((100, 50), (100, 10), (20, 1)):
             report("cnn", 500, T, 500, chunk, th, 16)

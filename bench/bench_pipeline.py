@@ -43,8 +43,13 @@ OVERHEAD_TARGET = 2.0  # run wall time ÷ the sum of the jobs' own compute time 
 
 def snapshot(dest: Path) -> Path:
     """Copy the repository's tracked and untracked-but-not-ignored files to ``dest`` (code frozen for the run)."""
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO, capture_output=True,
-                           check=True).stdout.decode().split("\0")
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for rel in filter(None, files):
         src = REPO / rel
         if src.is_file():
@@ -53,17 +58,39 @@ def snapshot(dest: Path) -> Path:
     return dest
 
 
-def snakemake(workdir: Path, config: Path, cores: int, *extra: str, code: Path = REPO, path_prefix: str = "",
-              timeout: float = 3600) -> tuple[float, str, int]:
+def snakemake(
+    workdir: Path,
+    config: Path,
+    cores: int,
+    *extra: str,
+    code: Path = REPO,
+    path_prefix: str = "",
+    timeout: float = 3600,
+) -> tuple[float, str, int]:
     """Run ``code``'s Snakefile in ``workdir``; (wall seconds, combined output, return code).
 
     ``code`` also goes first on PYTHONPATH, so that job scripts import that tree's snnconv.
     """
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(code / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(config), "--cores", str(cores), *extra]
-    env = {**os.environ, "PYTHONHASHSEED": "0",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(code), os.environ.get("PYTHONPATH")])),
-           "PATH": os.pathsep.join(filter(None, [path_prefix, os.environ.get("PATH")]))}
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(code / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+        "--cores",
+        str(cores),
+        *extra,
+    ]
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": "0",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(code), os.environ.get("PYTHONPATH")])),
+        "PATH": os.pathsep.join(filter(None, [path_prefix, os.environ.get("PATH")])),
+    }
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     return time.perf_counter() - start, proc.stdout + proc.stderr, proc.returncode
@@ -136,11 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--workdir", default=None, help="finished run to reuse (skips the end-to-end run)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary working directory")
-    ap.add_argument("--live", action="store_true",
-                    help="run the repository's own Snakefile/code instead of a frozen copy (edits made to the "
-                         "tree during the run then make the 'no-op' rerun re-run the edited rules)")
-    ap.add_argument("--targets", nargs="*", default=None,
-                    help="snakemake targets (default: all)")
+    ap.add_argument(
+        "--live",
+        action="store_true",
+        help="run the repository's own Snakefile/code instead of a frozen copy (edits made to the "
+        "tree during the run then make the 'no-op' rerun re-run the edited rules)",
+    )
+    ap.add_argument("--targets", nargs="*", default=None, help="snakemake targets (default: all)")
     args = ap.parse_args(argv)
     targets = list(args.targets or [])
     config = Path(args.config or REPO / ("tests/configs/tiny.yaml" if args.smoke else "config/config.yaml")).resolve()
@@ -157,11 +186,17 @@ def main(argv: list[str] | None = None) -> int:
 
     probe = None if args.smoke else scontrol_probe()
     if probe is not None:
-        print(f"pipeline: note: scontrol is on PATH and 'scontrol show config' takes {probe:.1f} s here; the SLURM "
-              f"executor plugin runs it when snakemake imports it, i.e. on EVERY snakemake call", flush=True)
+        print(
+            f"pipeline: note: scontrol is on PATH and 'scontrol show config' takes {probe:.1f} s here; the SLURM "
+            f"executor plugin runs it when snakemake imports it, i.e. on EVERY snakemake call",
+            flush=True,
+        )
 
-    print(f"pipeline: code {'frozen copy in ' + str(code) if code != REPO else 'live tree ' + str(REPO)}, "
-          f"workdir {workdir}", flush=True)
+    print(
+        f"pipeline: code {'frozen copy in ' + str(code) if code != REPO else 'live tree ' + str(REPO)}, "
+        f"workdir {workdir}",
+        flush=True,
+    )
     try:
         if owned:
             shutil.copytree(code / "config", workdir / "config")  # the Snakefile's default configfile
@@ -170,10 +205,15 @@ def main(argv: list[str] | None = None) -> int:
             sec, out, rc = smk("-n", *targets, path_prefix=shim)
             jobs = re.findall(r"^total\s+(\d+)", out, flags=re.M)
             target = TARGETS["dry-run (-n)"]
-            print(f"pipeline (smoke): dry-run (-n) of {config.name} in an empty workdir: {sec:.2f} s, "
-                  f"{jobs[-1] if jobs else '?'} jobs planned (rc {rc}){' [scontrol shimmed]' if shim else ''}")
-            print(f"RATIO pipeline smoke dry-run / target {target:.0f} s = {sec / target:.2f} "
-                  f"({'met' if sec < target else 'MISSED'})", flush=True)
+            print(
+                f"pipeline (smoke): dry-run (-n) of {config.name} in an empty workdir: {sec:.2f} s, "
+                f"{jobs[-1] if jobs else '?'} jobs planned (rc {rc}){' [scontrol shimmed]' if shim else ''}"
+            )
+            print(
+                f"RATIO pipeline smoke dry-run / target {target:.0f} s = {sec / target:.2f} "
+                f"({'met' if sec < target else 'MISSED'})",
+                flush=True,
+            )
             return 0 if rc == 0 else 1
         if owned:
             sec, out, rc = smk(*targets)
@@ -183,22 +223,33 @@ def main(argv: list[str] | None = None) -> int:
                 print(out[-3000:])
                 print(f"pipeline: end-to-end run FAILED (rc {rc}) after {sec:.1f} s")
                 return 1
-            print(f"pipeline: end-to-end {config.name} {' '.join(targets) or '(all)'} with --cores {args.cores}: "
-                  f"{sec:.1f} s, {jobs} jobs", flush=True)
-            print(f"RATIO pipeline end-to-end / target {TARGETS['end-to-end']:.0f} s = "
-                  f"{sec / TARGETS['end-to-end']:.2f} ({'met' if sec < TARGETS['end-to-end'] else 'MISSED'})")
+            print(
+                f"pipeline: end-to-end {config.name} {' '.join(targets) or '(all)'} with --cores {args.cores}: "
+                f"{sec:.1f} s, {jobs} jobs",
+                flush=True,
+            )
+            print(
+                f"RATIO pipeline end-to-end / target {TARGETS['end-to-end']:.0f} s = "
+                f"{sec / TARGETS['end-to-end']:.2f} ({'met' if sec < TARGETS['end-to-end'] else 'MISSED'})"
+            )
             per_rule = rule_seconds(workdir)
             total = sum(r["s"] for r in per_rule.values())
-            print(f"pipeline: per rule, from benchmarks/*.tsv (job wall s, job CPU s) and logs ('done in X s' = "
-                  f"the script's own compute); job wall sum {total:.1f} s over {args.cores} core(s), run wall {sec:.1f} s:")
+            print(
+                f"pipeline: per rule, from benchmarks/*.tsv (job wall s, job CPU s) and logs ('done in X s' = "
+                f"the script's own compute); job wall sum {total:.1f} s over {args.cores} core(s), run wall {sec:.1f} s:"
+            )
             for rule, r in sorted(per_rule.items(), key=lambda kv: -kv[1]["s"]):
                 inner = f", in-script {r['inner']:7.1f} s" if r["inner"] else ""
-                print(f"  {rule:24s} {int(r['jobs']):4d} jobs  wall {r['s']:7.1f} s ({100 * r['s'] / max(total, 1e-9):4.1f}%)"
-                      f"  CPU {r['cpu']:7.1f} s  per job {r['s'] / max(r['jobs'], 1):5.1f} s{inner}")
+                print(
+                    f"  {rule:24s} {int(r['jobs']):4d} jobs  wall {r['s']:7.1f} s ({100 * r['s'] / max(total, 1e-9):4.1f}%)"
+                    f"  CPU {r['cpu']:7.1f} s  per job {r['s'] / max(r['jobs'], 1):5.1f} s{inner}"
+                )
             own = sum(r["inner"] for r in per_rule.values())
-            print(f"RATIO pipeline run wall / sum of the jobs' own compute ({own:.1f} s) = {sec / max(own, 1e-9):.2f} "
-                  f"(target {OVERHEAD_TARGET:.1f}: {'met' if sec / max(own, 1e-9) <= OVERHEAD_TARGET else 'MISSED'})",
-                  flush=True)
+            print(
+                f"RATIO pipeline run wall / sum of the jobs' own compute ({own:.1f} s) = {sec / max(own, 1e-9):.2f} "
+                f"(target {OVERHEAD_TARGET:.1f}: {'met' if sec / max(own, 1e-9) <= OVERHEAD_TARGET else 'MISSED'})",
+                flush=True,
+            )
         runs = [("", "")]
         if probe is not None:
             runs.append((" [scontrol shimmed to fail at once]", scontrol_shim(workdir / "shim")))
@@ -211,10 +262,15 @@ def main(argv: list[str] | None = None) -> int:
                     print(out[-3000:])
                     status = 1
                 target = TARGETS[label]
-                print(f"pipeline: {label}{note} on the finished run: {sec:.2f} s (rc {rc}, 'Nothing to be done': "
-                      f"{noop}; python + 'import snakemake.api' alone {floor:.2f} s)")
-                print(f"RATIO pipeline {label}{note} / target {target:.0f} s = {sec / target:.2f} "
-                      f"({'met' if sec < target and noop else 'MISSED'})", flush=True)
+                print(
+                    f"pipeline: {label}{note} on the finished run: {sec:.2f} s (rc {rc}, 'Nothing to be done': "
+                    f"{noop}; python + 'import snakemake.api' alone {floor:.2f} s)"
+                )
+                print(
+                    f"RATIO pipeline {label}{note} / target {target:.0f} s = {sec / target:.2f} "
+                    f"({'met' if sec < target and noop else 'MISSED'})",
+                    flush=True,
+                )
     finally:
         if owned and not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)

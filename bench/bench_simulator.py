@@ -34,15 +34,27 @@ from snnconv.simulate import simulate  # noqa: E402
 T_GRID = (10, 20, 50, 100, 200, 500, 1000)
 TARGETS = {"mlp": 1.2, "cnn": 1.3, "vgg": 1.3}
 SPECS: dict[str, dict[str, Any]] = {
-    "mlp": dict(arch="mlp", shape=(1, 28, 28), batch=1000, opts={"hidden": [512, 512], "dropout": 0.2},
-                smoke_opts={"hidden": [64, 64]}),
-    "cnn": dict(arch="cnn", shape=(1, 28, 28), batch=500,
-                opts={"channels": [16, 32], "kernel": 3, "hidden": 64, "dropout": 0.2},
-                smoke_opts={"channels": [4, 8], "kernel": 3, "hidden": 32}),
-    "vgg": dict(arch="vgg", shape=(3, 32, 32), batch=100,
-                opts={"cfg": [64, 64, "P", 128, 128, "P", 256, 256, "P"], "hidden": 512, "dropout": 0.2,
-                      "batchnorm": True},
-                smoke_opts={"cfg": [8, "P", 16, "P"], "hidden": 32, "batchnorm": True}),
+    "mlp": dict(
+        arch="mlp",
+        shape=(1, 28, 28),
+        batch=1000,
+        opts={"hidden": [512, 512], "dropout": 0.2},
+        smoke_opts={"hidden": [64, 64]},
+    ),
+    "cnn": dict(
+        arch="cnn",
+        shape=(1, 28, 28),
+        batch=500,
+        opts={"channels": [16, 32], "kernel": 3, "hidden": 64, "dropout": 0.2},
+        smoke_opts={"channels": [4, 8], "kernel": 3, "hidden": 32},
+    ),
+    "vgg": dict(
+        arch="vgg",
+        shape=(3, 32, 32),
+        batch=100,
+        opts={"cfg": [64, 64, "P", 128, 128, "P", 256, 256, "P"], "hidden": 512, "dropout": 0.2, "batchnorm": True},
+        smoke_opts={"cfg": [8, "P", 16, "P"], "hidden": 32, "batchnorm": True},
+    ),
 }
 
 
@@ -87,16 +99,25 @@ def ann_seconds(net: SpikingNetwork, x: torch.Tensor, reps: int) -> tuple[float,
         return clock(lambda: net.rate_forward(x), reps)
 
 
-def sim_seconds(net: SpikingNetwork, x: torch.Tensor, T: int, time_chunk: int | None, reps: int = 1,
-                **kw) -> tuple[float, float]:
+def sim_seconds(
+    net: SpikingNetwork, x: torch.Tensor, T: int, time_chunk: int | None, reps: int = 1, **kw
+) -> tuple[float, float]:
     """Best (wall, CPU) time of one T-step simulation of the whole batch (``time_chunk`` None: the default)."""
     y = torch.zeros(len(x), dtype=torch.int64)
     extra = {} if time_chunk is None else {"time_chunk": time_chunk}
     return clock(lambda: simulate(net, x, y, T, batch_size=len(x), device="cpu", **extra, **kw), reps)
 
 
-def floor_ratio(name: str, net: SpikingNetwork, x: torch.Tensor, T: int, time_chunk: int | None, threads: int,
-                reps: int, encodings: tuple[str, ...]) -> None:
+def floor_ratio(
+    name: str,
+    net: SpikingNetwork,
+    x: torch.Tensor,
+    T: int,
+    time_chunk: int | None,
+    threads: int,
+    reps: int,
+    encodings: tuple[str, ...],
+) -> None:
     """Print (simulation time per step) ÷ (ANN forward time), per input encoding.
 
     ANN and simulation runs alternate ``reps`` times and the best of each is kept, so that load from
@@ -114,18 +135,24 @@ def floor_ratio(name: str, net: SpikingNetwork, x: torch.Tensor, T: int, time_ch
             step = tuple(map(min, step, (s / T for s in sim_seconds(net, x, T, time_chunk, encoding=enc))))
         ratio = step[0] / ann[0]
         ok = "met" if ratio <= TARGETS[name] else "MISSED"
-        print(f"RATIO floor {name:3s} threads={threads} batch={len(x)} T={T} chunk={time_chunk or 'default'} "
-              f"{enc:8s}: ANN {ann[0] * 1e3:7.2f} ms (channels-last {ann_cl[0] * 1e3:7.2f}), sim {step[0] * 1e3:7.2f} "
-              f"ms/step, wall ratio {ratio:5.2f} (CPU-time ratio {step[1] / ann[1]:5.2f}; vs channels-last ANN "
-              f"{step[0] / ann_cl[0]:5.2f}) target <= {TARGETS[name]}: {ok}", flush=True)
+        print(
+            f"RATIO floor {name:3s} threads={threads} batch={len(x)} T={T} chunk={time_chunk or 'default'} "
+            f"{enc:8s}: ANN {ann[0] * 1e3:7.2f} ms (channels-last {ann_cl[0] * 1e3:7.2f}), sim {step[0] * 1e3:7.2f} "
+            f"ms/step, wall ratio {ratio:5.2f} (CPU-time ratio {step[1] / ann[1]:5.2f}; vs channels-last ANN "
+            f"{step[0] / ann_cl[0]:5.2f}) target <= {TARGETS[name]}: {ok}",
+            flush=True,
+        )
 
 
 def all_t_ratio(name: str, net: SpikingNetwork, x: torch.Tensor, grid: tuple[int, ...], time_chunk: int | None) -> None:
     """Print the time of one pass to max(grid) versus one separate run per T in the grid."""
     one = sim_seconds(net, x, max(grid), time_chunk)[0]
     each = sum(sim_seconds(net, x, T, time_chunk)[0] for T in grid)
-    print(f"{name:4s} batch={len(x)} all-T pass (T={max(grid)}) {one:6.2f} s vs re-simulating each T in {grid} "
-          f"{each:6.2f} s: speed-up {each / one:4.2f}x", flush=True)
+    print(
+        f"{name:4s} batch={len(x)} all-T pass (T={max(grid)}) {one:6.2f} s vs re-simulating each T in {grid} "
+        f"{each:6.2f} s: speed-up {each / one:4.2f}x",
+        flush=True,
+    )
 
 
 def profile_step(name: str, net: SpikingNetwork, x: torch.Tensor, T: int, time_chunk: int | None, rows: int) -> None:
@@ -153,9 +180,12 @@ def float32_check(name: str, net: SpikingNetwork, x: torch.Tensor, T: int) -> No
     f64 = simulate(net, x, y, T, dtype=torch.float64, **kw)
     ref = simulate_stepwise(net, x, y, T, dtype=torch.float64, **kw)
     same = np.array_equal(f64.accuracy, ref.accuracy) and np.array_equal(f64.rates, ref.rates)
-    print(f"float32 {name} N={len(x)} T={T}: float64 fast == reference: {same}; float32 vs float64 reference: "
-          f"max |accuracy diff| {np.abs(f32.accuracy - ref.accuracy).max():.4f}, max |rate diff| "
-          f"{np.abs(f32.rates - ref.rates).max():.2e}", flush=True)
+    print(
+        f"float32 {name} N={len(x)} T={T}: float64 fast == reference: {same}; float32 vs float64 reference: "
+        f"max |accuracy diff| {np.abs(f32.accuracy - ref.accuracy).max():.4f}, max |rate diff| "
+        f"{np.abs(f32.rates - ref.rates).max():.2e}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -172,8 +202,13 @@ def main() -> None:
     ap.add_argument("--no-grid", action="store_true", help="skip the all-T comparison (batch --grid-batch)")
     ap.add_argument("--grid-batch", type=int, default=25, help="batch for the all-T comparison")
     ap.add_argument("--profile", action="store_true", help="print a torch.profiler table of one simulation per net")
-    ap.add_argument("--check-float32", type=int, default=0, metavar="N",
-                    help="also compare float32 vs the float64 reference on N images (T as given)")
+    ap.add_argument(
+        "--check-float32",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also compare float32 vs the float64 reference on N images (T as given)",
+    )
     args = ap.parse_args()
     print_header("bench_simulator")
     T = args.T or (5 if args.smoke else 20)

@@ -62,8 +62,9 @@ def have_spikingjelly() -> bool:
 
 
 # ----------------------------------------------------------------------------------------------- data/ANN
-def load_data(smoke: bool, n_train: int, n_test: int, data_dir: str) -> tuple[str, torch.Tensor, torch.Tensor,
-                                                                               torch.Tensor, torch.Tensor]:
+def load_data(
+    smoke: bool, n_train: int, n_test: int, data_dir: str
+) -> tuple[str, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """MNIST subsets from ``data_dir`` (digits in smoke mode or when MNIST is not there)."""
     from snnconv.data import ArrayDataset, prepare_dataset
 
@@ -75,10 +76,22 @@ def load_data(smoke: bool, n_train: int, n_test: int, data_dir: str) -> tuple[st
         except (FileNotFoundError, ValueError) as exc:
             print(f"# MNIST not available ({exc}); falling back to digits", flush=True)
     if name == "digits":
-        ds, _ = prepare_dataset("digits", {"test_fraction": 0.25, "split_seed": 0,
-                                           "subset_train": min(n_train, 1347), "subset_test": min(n_test, 450)})
-    return (name, ArrayDataset.as_float(ds.x_train), torch.from_numpy(ds.y_train).long(),
-            ArrayDataset.as_float(ds.x_test), torch.from_numpy(ds.y_test).long())
+        ds, _ = prepare_dataset(
+            "digits",
+            {
+                "test_fraction": 0.25,
+                "split_seed": 0,
+                "subset_train": min(n_train, 1347),
+                "subset_test": min(n_test, 450),
+            },
+        )
+    return (
+        name,
+        ArrayDataset.as_float(ds.x_train),
+        torch.from_numpy(ds.y_train).long(),
+        ArrayDataset.as_float(ds.x_test),
+        torch.from_numpy(ds.y_test).long(),
+    )
 
 
 def arch_options(arch: str, smoke: bool, in_shape: tuple[int, ...]) -> dict[str, Any]:
@@ -88,14 +101,26 @@ def arch_options(arch: str, smoke: bool, in_shape: tuple[int, ...]) -> dict[str,
     return {"channels": [4, 8] if smoke else [16, 32], "kernel": 3, "hidden": 32 if smoke else 64, "dropout": 0.2}
 
 
-def train_ann(arch: str, opts: dict[str, Any], dataset: str, x: torch.Tensor, y: torch.Tensor, epochs: int,
-              seed: int, cache_dir: Path | None) -> nn.Sequential:
+def train_ann(
+    arch: str,
+    opts: dict[str, Any],
+    dataset: str,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    epochs: int,
+    seed: int,
+    cache_dir: Path | None,
+) -> nn.Sequential:
     """Build and briefly train (Adam, batch 100, fixed seed); cached by a key of everything that matters."""
     from snnconv.models import build_model
 
     model = build_model(arch, tuple(x.shape[1:]), 10, **opts)
-    key = hashlib.sha256(json.dumps([arch, opts, dataset, list(x.shape), float(x.sum()), int(y.sum()), epochs, seed,
-                                     torch.__version__], sort_keys=True).encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        json.dumps(
+            [arch, opts, dataset, list(x.shape), float(x.sum()), int(y.sum()), epochs, seed, torch.__version__],
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()[:16]
     path = None if cache_dir is None else cache_dir / f"{dataset}-{arch}-{key}.pt"
     if path is not None and path.exists():
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
@@ -108,7 +133,7 @@ def train_ann(arch: str, opts: dict[str, Any], dataset: str, x: torch.Tensor, y:
         model.train()
         perm = torch.randperm(len(x), generator=gen)
         for lo in range(0, len(x), 100):
-            idx = perm[lo:lo + 100]
+            idx = perm[lo : lo + 100]
             loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
             opt.zero_grad()
             loss.backward()
@@ -165,17 +190,26 @@ def poisson_spikes(images: torch.Tensor, T: int, batch: int, seed: int) -> torch
 
     out = torch.empty((T, *images.shape), dtype=torch.float32)
     for b, lo in enumerate(range(0, len(images), batch)):
-        out[:, lo:lo + batch] = PoissonEncoder(images[lo:lo + batch], seed, b).block(T)
+        out[:, lo : lo + batch] = PoissonEncoder(images[lo : lo + batch], seed, b).block(T)
     return out
 
 
-def run_ours(net: Any, images: torch.Tensor, labels: torch.Tensor, T: int, batch: int, chunk: int, seed: int,
-             reset: str = "subtract") -> np.ndarray:
+def run_ours(
+    net: Any,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    T: int,
+    batch: int,
+    chunk: int,
+    seed: int,
+    reset: str = "subtract",
+) -> np.ndarray:
     """snnconv's simulator (it draws the same Poisson spikes itself): accuracy at t = 1..T."""
     from snnconv.simulate import simulate
 
-    return simulate(net, images, labels, T, seed=seed, batch_size=batch, time_chunk=chunk, device="cpu",
-                    reset=reset).accuracy
+    return simulate(
+        net, images, labels, T, seed=seed, batch_size=batch, time_chunk=chunk, device="cpu", reset=reset
+    ).accuracy
 
 
 def run_sj_single(sj: nn.Module, spikes: torch.Tensor, labels: torch.Tensor, batch: int) -> np.ndarray:
@@ -188,10 +222,10 @@ def run_sj_single(sj: nn.Module, spikes: torch.Tensor, labels: torch.Tensor, bat
     with torch.inference_mode():
         for lo in range(0, N, batch):
             functional.reset_net(sj)
-            y = labels[lo:lo + batch]
+            y = labels[lo : lo + batch]
             out = None
             for t in range(T):
-                step = sj(spikes[t, lo:lo + batch])
+                step = sj(spikes[t, lo : lo + batch])
                 out = step if out is None else out.add_(step)
                 correct[t] += int((out.argmax(1) == y).sum())
     return correct.numpy() / N
@@ -208,8 +242,8 @@ def run_sj_multi(sj: nn.Module, spikes: torch.Tensor, labels: torch.Tensor, batc
         with torch.inference_mode():
             for lo in range(0, N, batch):
                 functional.reset_net(sj)
-                out = sj(spikes[:, lo:lo + batch]).cumsum(0)
-                correct += (out.argmax(-1) == labels[lo:lo + batch]).sum(1)
+                out = sj(spikes[:, lo : lo + batch]).cumsum(0)
+                correct += (out.argmax(-1) == labels[lo : lo + batch]).sum(1)
     finally:
         functional.set_step_mode(sj, "s")
     return correct.numpy() / N
@@ -251,25 +285,35 @@ def bench_arch(arch: str, args: argparse.Namespace, data: tuple) -> list[dict[st
     lam_sj = sj_scales(sj)
     rel = max(abs(a - b) / a for a, b in zip(lam_ours, lam_sj)) if len(lam_sj) == len(lam_ours) else float("nan")
     lam_ema = sj_scales(sj_convert(model, norm, batches=max(1, len(norm) // 100)))
-    print(f"{arch}: {dataset} {tuple(xtr.shape[1:])} {opts}; trained {args.epochs} epoch(s) on {len(xtr)} "
-          f"({t_train:.1f} s incl. cache), ANN test accuracy {ann_acc:.4f} on {len(xte)}")
-    print(f"{arch}: lambda ours (max over {len(norm)} images) {[round(v, 4) for v in lam_ours]}; "
-          f"SJ RateCodingRecipe(mode='max', one batch) {[round(v, 4) for v in lam_sj]} (max rel. diff {rel:.1e}); "
-          f"SJ with the same set in {max(1, len(norm) // 100)} batches of 100 (momentum-0.1 running average of "
-          f"per-batch maxima) {[round(v, 4) for v in lam_ema]}", flush=True)
+    print(
+        f"{arch}: {dataset} {tuple(xtr.shape[1:])} {opts}; trained {args.epochs} epoch(s) on {len(xtr)} "
+        f"({t_train:.1f} s incl. cache), ANN test accuracy {ann_acc:.4f} on {len(xte)}"
+    )
+    print(
+        f"{arch}: lambda ours (max over {len(norm)} images) {[round(v, 4) for v in lam_ours]}; "
+        f"SJ RateCodingRecipe(mode='max', one batch) {[round(v, 4) for v in lam_sj]} (max rel. diff {rel:.1e}); "
+        f"SJ with the same set in {max(1, len(norm) // 100)} batches of 100 (momentum-0.1 running average of "
+        f"per-batch maxima) {[round(v, 4) for v in lam_ema]}",
+        flush=True,
+    )
 
     T, N = args.T, len(xte)
     t_draw, spikes = timed(lambda: poisson_spikes(xte, T, args.batch, args.seed))
-    print(f"{arch}: input spikes {tuple(spikes.shape)} drawn once in {t_draw:.2f} s (same stream as simulate's "
-          f"batch_size={args.batch}, seed={args.seed}); mean input rate {float(spikes.mean()):.4f}", flush=True)
+    print(
+        f"{arch}: input spikes {tuple(spikes.shape)} drawn once in {t_draw:.2f} s (same stream as simulate's "
+        f"batch_size={args.batch}, seed={args.seed}); mean input rate {float(spikes.mean()):.4f}",
+        flush=True,
+    )
 
     chunks = args.time_chunk or ([50] if arch == "mlp" else [10, 1])
     impls = {f"ours_c{c}": (lambda c=c: run_ours(ours, xte, yte, T, args.batch, c, args.seed)) for c in chunks}
     impls["sj_single"] = lambda: run_sj_single(sj, spikes, yte, args.batch)
     impls["sj_multi"] = lambda: run_sj_multi(sj, spikes, yte, args.sj_multi_batch)
-    warm = [lambda: run_ours(ours, xte[:8], yte[:8], 2, 8, chunks[0], args.seed),
-            lambda: run_sj_single(sj, spikes[:2, :8], yte[:8], 8),
-            lambda: run_sj_multi(sj, spikes[:2, :8], yte[:8], 8)]
+    warm = [
+        lambda: run_ours(ours, xte[:8], yte[:8], 2, 8, chunks[0], args.seed),
+        lambda: run_sj_single(sj, spikes[:2, :8], yte[:8], 8),
+        lambda: run_sj_multi(sj, spikes[:2, :8], yte[:8], 8),
+    ]
     sj_modes, our_modes = ("sj_single", "sj_multi"), [f"ours_c{c}" for c in chunks]
     accs: dict[str, np.ndarray] = {}
     rows = []
@@ -288,16 +332,34 @@ def bench_arch(arch: str, args: argparse.Namespace, data: tuple) -> list[dict[st
         ratio = best[mine] / best[fastest]
         ratio_cpu = min(cpu[k] for k in our_modes) / min(cpu[k] for k in sj_modes)
         ours_txt = ", ".join(f"time_chunk {c}: {best[f'ours_c{c}']:.2f} s ({cpu[f'ours_c{c}']:.2f})" for c in chunks)
-        print(f"{arch} threads={threads} N={N} T={T} wall (CPU) s: ours [batch {args.batch}, incl. its Poisson draw] "
-              f"{ours_txt}; SJ single-step {best['sj_single']:.2f} ({cpu['sj_single']:.2f}) [batch {args.batch}]; "
-              f"SJ multi-step {best['sj_multi']:.2f} ({cpu['sj_multi']:.2f}) [batch {args.sj_multi_batch}]; "
-              f"best of {args.reps}", flush=True)
-        print(f"RATIO spikingjelly {arch} threads={threads}: ours ({mine}) / SJ-fastest ({fastest}) = {ratio:.2f} "
-              f"wall, {ratio_cpu:.2f} CPU time (target <= {TARGET}: {'met' if ratio <= TARGET else 'MISSED'})",
-              flush=True)
-        rows.append({"arch": arch, "threads": threads, "N": N, "T": T, **{f"{k}_s": v for k, v in best.items()},
-                     **{f"{k}_cpu_s": v for k, v in cpu.items()}, "ours_best": mine, "fastest_sj": fastest,
-                     "ratio": ratio, "ratio_cpu": ratio_cpu, "ann_acc": ann_acc, "accuracy": {}})
+        print(
+            f"{arch} threads={threads} N={N} T={T} wall (CPU) s: ours [batch {args.batch}, incl. its Poisson draw] "
+            f"{ours_txt}; SJ single-step {best['sj_single']:.2f} ({cpu['sj_single']:.2f}) [batch {args.batch}]; "
+            f"SJ multi-step {best['sj_multi']:.2f} ({cpu['sj_multi']:.2f}) [batch {args.sj_multi_batch}]; "
+            f"best of {args.reps}",
+            flush=True,
+        )
+        print(
+            f"RATIO spikingjelly {arch} threads={threads}: ours ({mine}) / SJ-fastest ({fastest}) = {ratio:.2f} "
+            f"wall, {ratio_cpu:.2f} CPU time (target <= {TARGET}: {'met' if ratio <= TARGET else 'MISSED'})",
+            flush=True,
+        )
+        rows.append(
+            {
+                "arch": arch,
+                "threads": threads,
+                "N": N,
+                "T": T,
+                **{f"{k}_s": v for k, v in best.items()},
+                **{f"{k}_cpu_s": v for k, v in cpu.items()},
+                "ours_best": mine,
+                "fastest_sj": fastest,
+                "ratio": ratio,
+                "ratio_cpu": ratio_cpu,
+                "ann_acc": ann_acc,
+                "accuracy": {},
+            }
+        )
     for name, acc in accs.items():
         print(f"{arch} accuracy {name:9s}: {curve(acc)}")
         for row in rows:
@@ -311,15 +373,20 @@ def bench_arch(arch: str, args: argparse.Namespace, data: tuple) -> list[dict[st
         sub = poisson_spikes(xte[:n], T, args.batch, args.seed)  # = the stream simulate draws for these n
         a_ours = run_ours(ours, xte[:n], yte[:n], T, args.batch, chunks[0], args.seed, reset="zero")
         a_sj = run_sj_single(sj0, sub, yte[:n], args.batch)
-        print(f"{arch} reset-to-zero check on {n} samples: ours {curve(a_ours)} | SJ IFNode(v_reset=0) "
-              f"{curve(a_sj)} | max |diff| {float(np.abs(a_ours - a_sj).max()):.4f}", flush=True)
+        print(
+            f"{arch} reset-to-zero check on {n} samples: ours {curve(a_ours)} | SJ IFNode(v_reset=0) "
+            f"{curve(a_sj)} | max |diff| {float(np.abs(a_ours - a_sj).max()):.4f}",
+            flush=True,
+        )
 
     if args.profile:
         torch.set_num_threads(max(args.threads))
         n = min(N, args.batch)
         for c in chunks:
-            profile_table(f"{arch} ours time_chunk={c} N={n} T={T}",
-                          lambda c=c: run_ours(ours, xte[:n], yte[:n], T, n, c, args.seed))
+            profile_table(
+                f"{arch} ours time_chunk={c} N={n} T={T}",
+                lambda c=c: run_ours(ours, xte[:n], yte[:n], T, n, c, args.seed),
+            )
         profile_table(f"{arch} SJ single-step N={n} T={T}", lambda: run_sj_single(sj, spikes[:, :n], yte[:n], n))
     return rows
 
@@ -336,14 +403,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=None, help="training epochs (default 2; smoke 5)")
     ap.add_argument("--norm-samples", type=int, default=1000, help="normalization (calibration) images")
     ap.add_argument("--batch", type=int, default=500, help="ours' batch_size and SJ single-step batch")
-    ap.add_argument("--time-chunk", type=int, nargs="+", default=None,
-                    help="ours' time_chunk value(s), best one used for the ratio (default: 50 = simulate's default "
-                         "for the MLP; 10 and 1 for the CNN)")
+    ap.add_argument(
+        "--time-chunk",
+        type=int,
+        nargs="+",
+        default=None,
+        help="ours' time_chunk value(s), best one used for the ratio (default: 50 = simulate's default "
+        "for the MLP; 10 and 1 for the CNN)",
+    )
     ap.add_argument("--sj-multi-batch", type=int, default=100, help="SJ multi-step batch (T×B×C×H×W per layer)")
     ap.add_argument("--reps", type=int, default=1, help="interleaved repetitions per thread setting (best kept)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--check-zero-reset", type=int, default=None, metavar="N",
-                    help="also compare reset-to-zero on N samples (default 200; smoke 0 = off)")
+    ap.add_argument(
+        "--check-zero-reset",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also compare reset-to-zero on N samples (default 200; smoke 0 = off)",
+    )
     ap.add_argument("--profile", action="store_true", help="print a torch.profiler table for ours and SJ")
     ap.add_argument("--data-dir", default="/work/shared/data")
     ap.add_argument("--cache-dir", default=str(ROOT / "results" / "bench" / "cache"))

@@ -37,8 +37,12 @@ REPO = BENCH.parent
 # (section, script, full args, smoke args)
 SECTIONS: list[tuple[str, str, list[str], list[str]]] = [
     ("simulator", "bench_simulator.py", ["--reps", "1", "--grid-batch", "25"], ["--smoke", "--threads", "1"]),
-    ("spikingjelly", "bench_spikingjelly.py", ["--samples", "250", "--reps", "2", "--train-samples", "5000",
-                                               "--epochs", "1", "--check-zero-reset", "100"], ["--smoke"]),
+    (
+        "spikingjelly",
+        "bench_spikingjelly.py",
+        ["--samples", "250", "--reps", "2", "--train-samples", "5000", "--epochs", "1", "--check-zero-reset", "100"],
+        ["--smoke"],
+    ),
     ("pipeline", "bench_pipeline.py", [], ["--smoke"]),
     ("memory", "bench_memory.py", [], ["--smoke"]),
 ]
@@ -55,8 +59,9 @@ def run_section(name: str, script: str, args: list[str], log) -> tuple[int, floa
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     start = time.perf_counter()
     lines: list[str] = []
-    with subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          bufsize=1) as proc:
+    with subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    ) as proc:
         for line in proc.stdout:
             if "Triton not available" in line:  # torch's harmless import-time warning
                 continue
@@ -96,8 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         out = [f"\n=== summary ({'smoke' if args.smoke else 'full'}, {total:.0f} s total)"]
         for name, rc, sec, lines in summary:
             out.append(f"[{name}] rc={rc} {sec:.0f} s" + ("" if lines else " — NO RATIO LINE"))
-            out += [f"    {l}" for l in lines if l.startswith("RATIO") or "ratio" in l or "speed-up" in l
-                    or "skipped" in l]
+            out += [
+                f"    {l}" for l in lines if l.startswith("RATIO") or "ratio" in l or "speed-up" in l or "skipped" in l
+            ]
         print("\n".join(out), flush=True)
         if log:
             log.write("\n".join(out) + "\n")

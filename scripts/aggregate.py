@@ -7,10 +7,11 @@ job.start(globals())
 
 
 import logging
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from snnconv.atomic import write_csv
 from snnconv.analysis.load import aggregate
+from snnconv.atomic import write_csv
 
 log = logging.getLogger("snnconv.analysis")
 

@@ -7,15 +7,24 @@ job.start(globals())
 
 
 import logging
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from snnconv.report.paper import build_paper
 
 log = logging.getLogger("snnconv.report")
 
 
-def main(tex: str, bib: str, macros: str, figures: Sequence[str], tables: Sequence[str], pdf: str, epoch: str,
-         latex_log: str | None = None) -> None:
+def main(
+    tex: str,
+    bib: str,
+    macros: str,
+    figures: Sequence[str],
+    tables: Sequence[str],
+    pdf: str,
+    epoch: str,
+    latex_log: str | None = None,
+) -> None:
     """Build ``pdf``."""
     build_paper(tex, bib, macros, figures, tables, pdf, epoch=epoch, log_path=latex_log)
     log.info("built %s", pdf)
@@ -23,7 +32,16 @@ def main(tex: str, bib: str, macros: str, figures: Sequence[str], tables: Sequen
 
 def _bind(sm: Any) -> Any:
     """snakemake object → :func:`main`."""
-    return main(sm.input.tex, sm.input.bib, sm.input.macros, list(sm.input.figures), list(sm.input.tables), sm.output.pdf, str(sm.params.epoch), sm.log.latex)
+    return main(
+        sm.input.tex,
+        sm.input.bib,
+        sm.input.macros,
+        list(sm.input.figures),
+        list(sm.input.tables),
+        sm.output.pdf,
+        str(sm.params.epoch),
+        sm.log.latex,
+    )
 
 
 if "snakemake" in globals():

@@ -15,8 +15,7 @@ from snnconv.data.download import download_dataset
 log = logging.getLogger("snnconv.download_data")
 
 
-def main(dataset: str, data_dir: str | Path, manifest_path: str | Path,
-         base_url: str | None = None) -> dict[str, Any]:
+def main(dataset: str, data_dir: str | Path, manifest_path: str | Path, base_url: str | None = None) -> dict[str, Any]:
     """Download (or, for datasets without a public source, check) ``dataset``; writes and returns the manifest."""
     manifest = download_dataset(dataset, data_dir, base_url)
     write_json(manifest_path, manifest)

@@ -9,8 +9,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from snnconv.report.accuracy_vs_T import plot_accuracy_vs_T
 from snnconv.analysis.load import read_accuracy_all
+from snnconv.report.accuracy_vs_T import plot_accuracy_vs_T
 
 log = logging.getLogger("snnconv.report")
 

@@ -7,18 +7,21 @@ job.start(globals())
 
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from snnconv.report.coefficient_sweep import plot_coefficient_sweep
 from snnconv.analysis.load import read_accuracy_all
+from snnconv.report.coefficient_sweep import plot_coefficient_sweep
 
 log = logging.getLogger("snnconv.report")
 
 
 def main(table: str, conversion: dict[str, Any], T_points: Sequence[int], pdf: str) -> None:
     """Draw the figure next to ``pdf`` (pdf, png, csv)."""
-    data = plot_coefficient_sweep(read_accuracy_all(table, rates=False), conversion, T_points, Path(pdf).with_suffix(""))
+    data = plot_coefficient_sweep(
+        read_accuracy_all(table, rates=False), conversion, T_points, Path(pdf).with_suffix("")
+    )
     log.info("coefficient_sweep: %d plotted points", len(data))
 
 

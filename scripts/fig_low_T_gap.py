@@ -6,8 +6,9 @@ job.start(globals())
 
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from snnconv.analysis.load import read_accuracy_all
 from snnconv.report.low_T_gap import plot_low_T_gap

@@ -7,8 +7,9 @@ job.start(globals())
 
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from snnconv.analysis.correlations import best_predictor, load_stats, variance_correlations
 from snnconv.report.variance_claim import correlation_table, plot_correlation_summary, plot_variance_scatter
@@ -31,7 +32,9 @@ def main(stats: Sequence[str], networks: Sequence[str], scatter_pdf: str, summar
 
 def _bind(sm: Any) -> Any:
     """snakemake object → :func:`main`."""
-    return main(list(sm.input.stats), list(sm.input.networks), sm.output.scatter_pdf, sm.output.summary_pdf, sm.output.table_csv)
+    return main(
+        list(sm.input.stats), list(sm.input.networks), sm.output.scatter_pdf, sm.output.summary_pdf, sm.output.table_csv
+    )
 
 
 if "snakemake" in globals():

@@ -26,8 +26,14 @@ log = logging.getLogger("snnconv.membrane_stats")
 EXECUTION_KEYS = ("device", "threads", "time_chunk")
 
 
-def main(network: str | Path, data: str | Path, out_csv: str | Path, ids: dict[str, Any], cfg: dict[str, Any],
-         log_path: str | Path | None = None) -> Any:
+def main(
+    network: str | Path,
+    data: str | Path,
+    out_csv: str | Path,
+    ids: dict[str, Any],
+    cfg: dict[str, Any],
+    log_path: str | Path | None = None,
+) -> Any:
     """Record the statistics, write the per-neuron CSV atomically and return the frame."""
     if log_path:
         setup_logging(log_path)
@@ -37,15 +43,26 @@ def main(network: str | Path, data: str | Path, out_csv: str | Path, ids: dict[s
     images, _ = load_test_split(data, int(cfg["samples"]), expect_dataset=ids.get("dataset"))
     net = load_network(network)
     if tuple(images.shape[1:]) != tuple(net.input_shape):
-        raise ValueError(f"{network}: network expects inputs of shape {tuple(net.input_shape)}, "
-                         f"but {data} holds {tuple(images.shape[1:])}")
+        raise ValueError(
+            f"{network}: network expects inputs of shape {tuple(net.input_shape)}, "
+            f"but {data} holds {tuple(images.shape[1:])}"
+        )
     batch, steps = min(int(cfg["batch_size"]), len(images)), min(int(cfg["time_chunk"]), int(cfg["T"]))
     check_memory(net, batch, steps, str(network), "stats.samples (simulation.batch_size) × simulation.time_chunk")
     log.info("network %s: %d test images, ids %s, settings %s", network, len(images), ids, cfg)
-    frame = record_membrane_stats(net, images, int(cfg["T"]), seed=int(cfg["seed"]),
-                                  neurons_per_layer=int(cfg["neurons_per_layer"]), sample_seed=int(cfg["seed"]),
-                                  max_rate=float(cfg["max_rate"]), batch_size=int(cfg["batch_size"]),
-                                  time_chunk=int(cfg["time_chunk"]), device=cfg["device"], reset=cfg["reset"])
+    frame = record_membrane_stats(
+        net,
+        images,
+        int(cfg["T"]),
+        seed=int(cfg["seed"]),
+        neurons_per_layer=int(cfg["neurons_per_layer"]),
+        sample_seed=int(cfg["seed"]),
+        max_rate=float(cfg["max_rate"]),
+        batch_size=int(cfg["batch_size"]),
+        time_chunk=int(cfg["time_chunk"]),
+        device=cfg["device"],
+        reset=cfg["reset"],
+    )
     for key, value in reversed(list(ids.items())):
         frame.insert(0, key, value)
     write_csv(out_csv, frame)
@@ -57,8 +74,9 @@ def _bind(sm: Any) -> Any:
     """snakemake object → :func:`main`."""
     from snnconv.job import execution
 
-    return main(sm.input.network, sm.input.data, sm.output.csv, dict(sm.wildcards.items()),
-                {**sm.params.stats, **execution(sm)})
+    return main(
+        sm.input.network, sm.input.data, sm.output.csv, dict(sm.wildcards.items()), {**sm.params.stats, **execution(sm)}
+    )
 
 
 if "snakemake" in globals():

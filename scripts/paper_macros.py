@@ -11,9 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from snnconv.atomic import write_text
-from snnconv.analysis.load import read_accuracy_all
 from snnconv.analysis.controls import control_names
+from snnconv.analysis.load import read_accuracy_all
+from snnconv.atomic import write_text
 from snnconv.report.macros import l4_comparison_table, paper_macros
 
 log = logging.getLogger("snnconv.report")

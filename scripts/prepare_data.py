@@ -13,21 +13,33 @@ from snnconv.data import prepare_dataset, save_prepared
 log = logging.getLogger("snnconv.prepare_data")
 
 
-def main(dataset: str, data_dir: str | Path | None, options: dict[str, Any], npz_path: str | Path,
-         meta_path: str | Path) -> dict[str, Any]:
+def main(
+    dataset: str, data_dir: str | Path | None, options: dict[str, Any], npz_path: str | Path, meta_path: str | Path
+) -> dict[str, Any]:
     """Load and verify ``dataset``, then write the prepared npz + sidecar atomically; returns the sidecar."""
     log.info("preparing %s from data_dir=%s with options %s", dataset, data_dir, options)
     ds, source = prepare_dataset(dataset, options, data_dir)
     sidecar = save_prepared(ds, npz_path, meta_path, source)
-    log.info("wrote %s: %d train / %d test images of shape %s%s", npz_path, len(ds.y_train), len(ds.y_test),
-             ds.shape, f" (LOSSY: {ds.info['note']})" if ds.lossy else "")
+    log.info(
+        "wrote %s: %d train / %d test images of shape %s%s",
+        npz_path,
+        len(ds.y_train),
+        len(ds.y_test),
+        ds.shape,
+        f" (LOSSY: {ds.info['note']})" if ds.lossy else "",
+    )
     return sidecar
 
 
 def _bind(sm: Any) -> dict[str, Any]:
     """snakemake object → :func:`main` (the data location is a resource: moving the data reruns nothing)."""
-    return main(sm.wildcards.dataset, sm.resources.get("data_dir") or None, dict(sm.params.options),
-                sm.output.npz, sm.output.meta)
+    return main(
+        sm.wildcards.dataset,
+        sm.resources.get("data_dir") or None,
+        dict(sm.params.options),
+        sm.output.npz,
+        sm.output.meta,
+    )
 
 
 if "snakemake" in globals():

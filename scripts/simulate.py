@@ -26,19 +26,37 @@ log = logging.getLogger("snnconv.simulate")
 EXECUTION_KEYS = ("device", "threads", "time_chunk")
 
 
-def main(network: str | Path, data: str | Path, out_csv: str | Path, ids: dict[str, Any], cfg: dict[str, Any],
-         log_path: str | Path | None = None) -> Any:
+def main(
+    network: str | Path,
+    data: str | Path,
+    out_csv: str | Path,
+    ids: dict[str, Any],
+    cfg: dict[str, Any],
+    log_path: str | Path | None = None,
+) -> Any:
     """Simulate one input seed (``ids["iseed"]``), write the tidy per-t CSV atomically and return the frame.
 
     ``cfg`` holds the simulation settings (settings.SIMULATION_KEYS) and the execution settings (device,
     threads, time_chunk); every one is required, so no default lives outside the config schema.
     """
-    return main_all(network, data, {int(ids.get("iseed", 0)): out_csv},
-                    {k: v for k, v in ids.items() if k != "iseed"}, cfg, log_path)[0]
+    return main_all(
+        network,
+        data,
+        {int(ids.get("iseed", 0)): out_csv},
+        {k: v for k, v in ids.items() if k != "iseed"},
+        cfg,
+        log_path,
+    )[0]
 
 
-def main_all(network: str | Path, data: str | Path, outs: dict[int, str | Path], ids: dict[str, Any],
-             cfg: dict[str, Any], log_path: str | Path | None = None) -> list[Any]:
+def main_all(
+    network: str | Path,
+    data: str | Path,
+    outs: dict[int, str | Path],
+    ids: dict[str, Any],
+    cfg: dict[str, Any],
+    log_path: str | Path | None = None,
+) -> list[Any]:
     """Simulate every input seed of ``outs`` (seed → CSV path) with the network and data loaded once.
 
     Each seed's CSV has exactly the bytes a run of that seed alone writes (tests/test_simulate_scripts.py).
@@ -50,12 +68,20 @@ def main_all(network: str | Path, data: str | Path, outs: dict[int, str | Path],
     net = load_network(network)
     images, labels = load_test_split(data, cfg["test_subset"], expect_dataset=ids.get("dataset"))
     if tuple(images.shape[1:]) != tuple(net.input_shape):
-        raise ValueError(f"{network}: network expects inputs of shape {tuple(net.input_shape)}, "
-                         f"but {data} holds {tuple(images.shape[1:])}")
+        raise ValueError(
+            f"{network}: network expects inputs of shape {tuple(net.input_shape)}, "
+            f"but {data} holds {tuple(images.shape[1:])}"
+        )
     batch, steps = min(int(cfg["batch_size"]), len(images)), min(int(cfg["time_chunk"]), int(cfg["T"]))
     need = check_memory(net, batch, steps, str(network), "simulation.batch_size × simulation.time_chunk")
-    log.info("network %s, data %s: %d test images, input seeds %s; simulator buffers about %.2f GiB", network, data,
-             len(images), sorted(outs), need / 2**30)
+    log.info(
+        "network %s, data %s: %d test images, input seeds %s; simulator buffers about %.2f GiB",
+        network,
+        data,
+        len(images),
+        sorted(outs),
+        need / 2**30,
+    )
     log.info("settings %s", cfg)
     frames = []
     for seed, out_csv in outs.items():
@@ -63,20 +89,48 @@ def main_all(network: str | Path, data: str | Path, outs: dict[int, str | Path],
     return frames
 
 
-def _one_seed(net: Any, images: torch.Tensor, labels: torch.Tensor, seed: int, cfg: dict[str, Any],
-              ids: dict[str, Any], out_csv: str | Path) -> Any:
+def _one_seed(
+    net: Any,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    seed: int,
+    cfg: dict[str, Any],
+    ids: dict[str, Any],
+    out_csv: str | Path,
+) -> Any:
     """Simulate one input seed and write its CSV."""
-    res = simulate(net, images, labels, int(cfg["T"]), encoding=cfg["encoding"], seed=seed,
-                   max_rate=float(cfg["max_rate"]), reset=cfg["reset"], decode=cfg["decode"],
-                   batch_size=int(cfg["batch_size"]), time_chunk=int(cfg["time_chunk"]), device=cfg["device"],
-                   progress=sys.stderr.isatty())  # a bar on a terminal; otherwise the per-seed log line below
-    log.info("input seed %d done in %.1f s on %s: accuracy at T=%d %.4f, final rates %s", seed, res.seconds,
-             res.settings["device"], res.T, res.accuracy[-1],
-             dict(zip(res.layer_names, res.rates[:, -1].round(4).tolist())))
+    res = simulate(
+        net,
+        images,
+        labels,
+        int(cfg["T"]),
+        encoding=cfg["encoding"],
+        seed=seed,
+        max_rate=float(cfg["max_rate"]),
+        reset=cfg["reset"],
+        decode=cfg["decode"],
+        batch_size=int(cfg["batch_size"]),
+        time_chunk=int(cfg["time_chunk"]),
+        device=cfg["device"],
+        progress=sys.stderr.isatty(),
+    )  # a bar on a terminal; otherwise the per-seed log line below
+    log.info(
+        "input seed %d done in %.1f s on %s: accuracy at T=%d %.4f, final rates %s",
+        seed,
+        res.seconds,
+        res.settings["device"],
+        res.T,
+        res.accuracy[-1],
+        dict(zip(res.layer_names, res.rates[:, -1].round(4).tolist())),
+    )
     what = "emitted no output spike" if cfg["decode"] == "spikes" else "received no spike at the readout"
     if res.silent_output == res.n_samples:
-        log.warning("SILENT OUTPUT: all %d samples %s by T=%d; accuracy is the class-0 fraction (ties -> class 0)",
-                    res.n_samples, what, res.T)
+        log.warning(
+            "SILENT OUTPUT: all %d samples %s by T=%d; accuracy is the class-0 fraction (ties -> class 0)",
+            res.n_samples,
+            what,
+            res.T,
+        )
     elif res.silent_output:
         log.warning("%d of %d samples %s by T=%d (predicted class 0)", res.silent_output, res.n_samples, what, res.T)
     frame = to_frame(res, **ids)
@@ -90,8 +144,9 @@ def _bind(sm: Any) -> Any:
     from snnconv.job import execution
 
     outs = {paths.parse(paths.SIM, p)["iseed"]: p for p in sm.output.csvs}
-    return main_all(sm.input.network, sm.input.data, outs, dict(sm.wildcards.items()),
-                    {**sm.params.simulation, **execution(sm)})
+    return main_all(
+        sm.input.network, sm.input.data, outs, dict(sm.wildcards.items()), {**sm.params.simulation, **execution(sm)}
+    )
 
 
 if "snakemake" in globals():

@@ -8,8 +8,9 @@ job.start(globals())
 
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from snnconv.analysis.load import read_accuracy_all
 from snnconv.report.tables import accuracy_tables
@@ -17,19 +18,34 @@ from snnconv.report.tables import accuracy_tables
 log = logging.getLogger("snnconv.report")
 
 
-def main(table: str, conversion: dict[str, Any], T_points: Sequence[int], within: float, main_csv: str,
-         full_csv: str) -> None:
+def main(
+    table: str, conversion: dict[str, Any], T_points: Sequence[int], within: float, main_csv: str, full_csv: str
+) -> None:
     """Write both tables (csv, tex, md each)."""
     df = read_accuracy_all(table, rates=False)
-    main_tab = accuracy_tables(df, T_points, within, Path(main_csv).with_suffix(""), norms=list(conversion["norms"]),
-                               conversion_cfg=conversion, label_norms=True)
+    main_tab = accuracy_tables(
+        df,
+        T_points,
+        within,
+        Path(main_csv).with_suffix(""),
+        norms=list(conversion["norms"]),
+        conversion_cfg=conversion,
+        label_norms=True,
+    )
     full_tab = accuracy_tables(df, T_points, within, Path(full_csv).with_suffix(""))
     log.info("tables: %d main rows, %d full rows", len(main_tab), len(full_tab))
 
 
 def _bind(sm: Any) -> Any:
     """snakemake object → :func:`main`."""
-    return main(sm.input.table, dict(sm.params.conversion), list(sm.params.T_points), float(sm.params.within), sm.output.main_csv, sm.output.full_csv)
+    return main(
+        sm.input.table,
+        dict(sm.params.conversion),
+        list(sm.params.T_points),
+        float(sm.params.within),
+        sm.output.main_csv,
+        sm.output.full_csv,
+    )
 
 
 if "snakemake" in globals():

@@ -17,20 +17,43 @@ from snnconv.train import train_ann
 log = logging.getLogger("snnconv.train")
 
 
-def main(data: str, model_out: str, metrics_out: str, summary_out: str, arch: str, seed: int,
-         training: dict[str, Any], arch_options: dict[str, Any], progress: bool = True) -> dict[str, Any]:
+def main(
+    data: str,
+    model_out: str,
+    metrics_out: str,
+    summary_out: str,
+    arch: str,
+    seed: int,
+    training: dict[str, Any],
+    arch_options: dict[str, Any],
+    progress: bool = True,
+) -> dict[str, Any]:
     """Train and write all three outputs atomically; returns the summary."""
     ds = load_prepared(data)
     log.info("training %s on %s (%d train / %d test), seed %d", arch, ds.name, len(ds.y_train), len(ds.y_test), seed)
     result = train_ann(ds, arch, arch_options, training, seed, progress=progress)
     summary = {
-        "dataset": ds.name, "arch": arch, "seed": seed, "test_accuracy": result.test_accuracy,
-        "epochs": int(training["epochs"]), "train_seconds": round(result.seconds, 3),
+        "dataset": ds.name,
+        "arch": arch,
+        "seed": seed,
+        "test_accuracy": result.test_accuracy,
+        "epochs": int(training["epochs"]),
+        "train_seconds": round(result.seconds, 3),
         "n_parameters": sum(p.numel() for p in result.model.parameters()),
-        "training": training, "arch_options": arch_options, "git_revision": git_revision(), "versions": versions(),
+        "training": training,
+        "arch_options": arch_options,
+        "git_revision": git_revision(),
+        "versions": versions(),
     }
-    save_checkpoint(model_out, result.model, arch, ds.shape, len(ds.classes), arch_options,
-                    extra={"seed": seed, "test_accuracy": result.test_accuracy, "dataset": ds.name})
+    save_checkpoint(
+        model_out,
+        result.model,
+        arch,
+        ds.shape,
+        len(ds.classes),
+        arch_options,
+        extra={"seed": seed, "test_accuracy": result.test_accuracy, "dataset": ds.name},
+    )
     write_csv(metrics_out, result.history)
     write_json(summary_out, summary)
     log.info("test accuracy %.4f after %d epochs (%.1f s)", result.test_accuracy, summary["epochs"], result.seconds)
@@ -43,8 +66,17 @@ def _bind(sm: Any) -> dict[str, Any]:
 
     run = execution(sm)
     training = {**sm.params.training, "device": run["device"], "threads": run["threads"]}
-    return main(sm.input.data, sm.output.model, sm.output.metrics, sm.output.summary, sm.wildcards.arch,
-                int(sm.wildcards.seed), training, dict(sm.params.arch_options), progress=is_tty())
+    return main(
+        sm.input.data,
+        sm.output.model,
+        sm.output.metrics,
+        sm.output.summary,
+        sm.wildcards.arch,
+        int(sm.wildcards.seed),
+        training,
+        dict(sm.params.arch_options),
+        progress=is_tty(),
+    )
 
 
 if "snakemake" in globals():

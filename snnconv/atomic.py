@@ -10,8 +10,9 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -49,7 +50,7 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
 
 
-def write_csv(path: str | os.PathLike, frame: "Any", **kwargs: Any) -> None:
+def write_csv(path: str | os.PathLike, frame: Any, **kwargs: Any) -> None:
     """Write a pandas DataFrame to CSV atomically, without the index."""
     kwargs.setdefault("index", False)
     with atomic_path(path) as tmp:

@@ -15,7 +15,8 @@ defaults of snnconv.models (tests/test_cluster.py checks them against real model
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .vocab import INPUT_SHAPES, SPLIT_SIZES
 
@@ -52,8 +53,7 @@ def split_sizes(config: Mapping[str, Any], dataset: str) -> tuple[int, int]:
     """(train, test) sample counts after the dataset's subset options."""
     n_train, n_test = SPLIT_SIZES[dataset]
     options = config["dataset_options"].get(dataset) or {}
-    return (min(n_train, options.get("subset_train") or n_train),
-            min(n_test, options.get("subset_test") or n_test))
+    return (min(n_train, options.get("subset_train") or n_train), min(n_test, options.get("subset_test") or n_test))
 
 
 def data_mb(config: Mapping[str, Any], dataset: str) -> float:
@@ -97,6 +97,7 @@ def sim_tensor_mb(batch: int, steps: int, width: int) -> float:
 
 # ---- per rule ---------------------------------------------------------------------------------------
 
+
 def prepare_data_mem_mb(config: Mapping[str, Any], dataset: str, attempt: int = 1) -> int:
     """Decoding + the float32 arrays, a few copies."""
     return _round_mb(BASE_MB + 4 * data_mb(config, dataset), attempt)
@@ -133,8 +134,9 @@ def convert_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt:
     return _minutes(5 + 1.5 * n / 10000 * CONVERT_MIN[arch], attempt)
 
 
-def _spiking_mem_mb(config: Mapping[str, Any], section: Mapping[str, Any], dataset: str, arch: str,
-                    batch: int, steps: int, attempt: int) -> int:
+def _spiking_mem_mb(
+    config: Mapping[str, Any], section: Mapping[str, Any], dataset: str, arch: str, batch: int, steps: int, attempt: int
+) -> int:
     """Host memory of a simulation: the simulator buffers live there only when it runs on the CPU."""
     tensors = sim_tensor_mb(batch, steps, widest_layer(config, dataset, arch)) if _device(section) == "cpu" else 0.0
     return _round_mb(BASE_MB + 2 * data_mb(config, dataset) + tensors, attempt)
@@ -169,6 +171,5 @@ def membrane_stats_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, at
 
 def membrane_stats_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
     stats, sim = config["stats"], config["simulation"]
-    minutes = (stats["samples"] / 10000 * stats["T"] / 1000
-               * SIM_MIN[arch] * _slowdown(sim))
+    minutes = stats["samples"] / 10000 * stats["T"] / 1000 * SIM_MIN[arch] * _slowdown(sim)
     return _minutes(5 + 1.5 * minutes, attempt)

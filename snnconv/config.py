@@ -6,8 +6,9 @@ Every error names the offending key and value, and is raised before any job runs
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator, validators
@@ -47,7 +48,8 @@ def _is_strict_integer(checker: Any, instance: Any) -> bool:  # noqa: ARG001 - j
 
 
 _StrictIntegers = validators.extend(
-    Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_strict_integer))
+    Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_strict_integer)
+)
 DefaultFillingValidator = _extend_with_defaults(_StrictIntegers)
 
 
@@ -73,11 +75,15 @@ def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PAT
     """Validate ``config`` in place (filling defaults) and run the cross-key checks; returns it."""
     check_config_size(config, ConfigError)  # before anything walks or prints it: YAML alias bombs
     validator = DefaultFillingValidator(load_schema(schema_path))
-    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    errors = sorted(
+        validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path)))
+    )
     if errors:
         err = errors[0]
-        raise ConfigError(f"config error at '{_key_path(err.absolute_path)}': {schema_message(err)}"
-                          + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+        raise ConfigError(
+            f"config error at '{_key_path(err.absolute_path)}': {schema_message(err)}"
+            + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
+        )
     _check_semantics(config)
     return config
 

@@ -41,7 +41,8 @@ def check_config_size(config: Any, error: type[Exception] = ValueError, cap: int
         raise error(
             f"config error at '<top level>': the configuration expands to more than {cap} values (keys, items and scalars "
             "after YAML aliases '*name' are expanded); a real config holds a few hundred. Refusing it before "
-            "validation (a YAML alias bomb, or a wrong file given as --configfile)")
+            "validation (a YAML alias bomb, or a wrong file given as --configfile)"
+        )
 
 
 def short_repr(value: Any, limit: int = MAX_REPR_CHARS) -> str:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .runinfo import setup_logging
 
@@ -69,8 +70,14 @@ def run_job(smk: Any, body: Callable[[Any], Any]) -> Any:
     try:
         result = body(smk)
     except BaseException as exc:  # also KeyboardInterrupt/SystemExit: the log must say why the job ended
-        log.error("rule %s failed after %.1f s: %s: %s", rule, time.perf_counter() - start, type(exc).__name__, exc,
-                  exc_info=True)
+        log.error(
+            "rule %s failed after %.1f s: %s: %s",
+            rule,
+            time.perf_counter() - start,
+            type(exc).__name__,
+            exc,
+            exc_info=True,
+        )
         for handler in logging.getLogger().handlers:
             handler.flush()
         try:

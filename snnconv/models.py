@@ -5,14 +5,14 @@ Every model is a flat ``nn.Sequential`` so conversion can walk it as a fixed lis
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
 
 from .atomic import atomic_path
-
 from .vocab import ARCHS  # noqa: F401 - re-exported: the one list of architecture names
 
 
@@ -36,8 +36,14 @@ def _conv_block(c_in: int, c_out: int, kernel: int, bias: bool, batchnorm: bool)
     return block
 
 
-def build_mlp(in_shape: tuple[int, int, int], n_classes: int, hidden: list[int] = (1200, 1200),
-              bias: bool = True, batchnorm: bool = False, dropout: float = 0.2) -> nn.Sequential:
+def build_mlp(
+    in_shape: tuple[int, int, int],
+    n_classes: int,
+    hidden: list[int] = (1200, 1200),
+    bias: bool = True,
+    batchnorm: bool = False,
+    dropout: float = 0.2,
+) -> nn.Sequential:
     """Fully connected net, e.g. 784-1200-1200-10 (Diehl et al. 2015)."""
     layers: list[nn.Module] = [nn.Flatten()]
     width = in_shape[0] * in_shape[1] * in_shape[2]
@@ -48,8 +54,16 @@ def build_mlp(in_shape: tuple[int, int, int], n_classes: int, hidden: list[int] 
     return nn.Sequential(*layers)
 
 
-def build_cnn(in_shape: tuple[int, int, int], n_classes: int, channels: list[int] = (16, 32), kernel: int = 5,
-              hidden: int = 128, bias: bool = True, batchnorm: bool = False, dropout: float = 0.2) -> nn.Sequential:
+def build_cnn(
+    in_shape: tuple[int, int, int],
+    n_classes: int,
+    channels: list[int] = (16, 32),
+    kernel: int = 5,
+    hidden: int = 128,
+    bias: bool = True,
+    batchnorm: bool = False,
+    dropout: float = 0.2,
+) -> nn.Sequential:
     """Small CNN: [conv-ReLU-avgpool2] per entry of ``channels``, then an optional hidden FC layer."""
     c, h, w = in_shape
     layers: list[nn.Module] = []
@@ -68,8 +82,15 @@ def build_cnn(in_shape: tuple[int, int, int], n_classes: int, channels: list[int
     return nn.Sequential(*layers)
 
 
-def build_vgg(in_shape: tuple[int, int, int], n_classes: int, cfg: list[int | str] = (64, 64, "P", 128, 128, "P", 256, 256, "P"),
-              hidden: int = 512, bias: bool = True, batchnorm: bool = False, dropout: float = 0.2) -> nn.Sequential:
+def build_vgg(
+    in_shape: tuple[int, int, int],
+    n_classes: int,
+    cfg: list[int | str] = (64, 64, "P", 128, 128, "P", 256, 256, "P"),
+    hidden: int = 512,
+    bias: bool = True,
+    batchnorm: bool = False,
+    dropout: float = 0.2,
+) -> nn.Sequential:
     """VGG-style CNN for CIFAR-10: 3x3 convs, "P" = 2x2 average pooling, then FC layers."""
     c, h, w = in_shape
     layers: list[nn.Module] = []
@@ -101,12 +122,24 @@ def build_model(arch: str, in_shape: tuple[int, int, int], n_classes: int, **kwa
     return BUILDERS[arch](tuple(in_shape), int(n_classes), **kwargs)
 
 
-def save_checkpoint(path: str | Path, model: nn.Module, arch: str, in_shape: tuple[int, int, int], n_classes: int,
-                    model_kwargs: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
+def save_checkpoint(
+    path: str | Path,
+    model: nn.Module,
+    arch: str,
+    in_shape: tuple[int, int, int],
+    n_classes: int,
+    model_kwargs: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> None:
     """Save weights plus everything needed to rebuild the model, as a weights-only-loadable dict."""
-    payload = {"arch": arch, "in_shape": list(in_shape), "n_classes": int(n_classes), "model_kwargs": model_kwargs,
-               "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-               "extra": extra or {}}
+    payload = {
+        "arch": arch,
+        "in_shape": list(in_shape),
+        "n_classes": int(n_classes),
+        "model_kwargs": model_kwargs,
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "extra": extra or {},
+    }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 
@@ -123,7 +156,9 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Sequential, dict[str, Any]]:
     if missing:
         raise ValueError(f"{path}: checkpoint lacks {sorted(missing)}")
     try:
-        model = build_model(payload["arch"], tuple(payload["in_shape"]), payload["n_classes"], **payload["model_kwargs"])
+        model = build_model(
+            payload["arch"], tuple(payload["in_shape"]), payload["n_classes"], **payload["model_kwargs"]
+        )
     except (TypeError, ValueError) as exc:  # unknown arch or options: name the file, not just the value
         raise ValueError(f"{path}: cannot rebuild the model it describes ({exc})") from exc
     try:

@@ -70,8 +70,15 @@ class SpikingLayer:
         b = self.bias if bias else None
         if self.op["type"] == "linear":
             return F.linear(x, w, b)
-        return F.conv2d(x, w, b, self.op.get("stride", 1), self.op.get("padding", 0),
-                        self.op.get("dilation", 1), self.op.get("groups", 1))
+        return F.conv2d(
+            x,
+            w,
+            b,
+            self.op.get("stride", 1),
+            self.op.get("padding", 0),
+            self.op.get("dilation", 1),
+            self.op.get("groups", 1),
+        )
 
     def current(self, x: torch.Tensor) -> torch.Tensor:
         """Input current to this layer's neurons for a batch of previous-layer outputs."""
@@ -81,11 +88,21 @@ class SpikingLayer:
         """Threshold reshaped to broadcast against a (batch, channel, ...) tensor of ``ndim`` dims."""
         return self.threshold.view(-1, *([1] * (ndim - 2)))
 
-    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> "SpikingLayer":
+    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> SpikingLayer:
         """Copy of the layer on another device/dtype."""
-        move = (lambda t: None if t is None else t.to(device=device, dtype=dtype or t.dtype))
-        return SpikingLayer(copy.deepcopy(self.op), move(self.weight), move(self.bias), move(self.threshold),
-                            copy.deepcopy(self.pre_ops), self.spiking, self.name)
+
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(device=device, dtype=dtype or t.dtype)
+
+        return SpikingLayer(
+            copy.deepcopy(self.op),
+            move(self.weight),
+            move(self.bias),
+            move(self.threshold),
+            copy.deepcopy(self.pre_ops),
+            self.spiking,
+            self.name,
+        )
 
 
 @dataclass
@@ -114,10 +131,11 @@ class SpikingNetwork:
             x = z
         return outs
 
-    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> "SpikingNetwork":
+    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> SpikingNetwork:
         """Copy of the network on another device/dtype."""
-        return SpikingNetwork([l.to(device, dtype) for l in self.layers], tuple(self.input_shape), self.v_init,
-                              copy.deepcopy(self.meta))
+        return SpikingNetwork(
+            [l.to(device, dtype) for l in self.layers], tuple(self.input_shape), self.v_init, copy.deepcopy(self.meta)
+        )
 
 
 def network_to_dict(net: SpikingNetwork) -> dict[str, Any]:
@@ -128,8 +146,15 @@ def network_to_dict(net: SpikingNetwork) -> dict[str, Any]:
         "v_init": float(net.v_init),
         "meta": net.meta,
         "layers": [
-            {"name": l.name, "op": l.op, "pre_ops": l.pre_ops, "spiking": l.spiking, "weight": l.weight.detach().cpu(),
-             "bias": None if l.bias is None else l.bias.detach().cpu(), "threshold": l.threshold.detach().cpu()}
+            {
+                "name": l.name,
+                "op": l.op,
+                "pre_ops": l.pre_ops,
+                "spiking": l.spiking,
+                "weight": l.weight.detach().cpu(),
+                "bias": None if l.bias is None else l.bias.detach().cpu(),
+                "threshold": l.threshold.detach().cpu(),
+            }
             for l in net.layers
         ],
     }
@@ -139,9 +164,18 @@ def network_from_dict(data: dict[str, Any]) -> SpikingNetwork:
     """Inverse of :func:`network_to_dict`, with format checks."""
     if data.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"unsupported spiking-network format version {data.get('format_version')!r}")
-    layers = [SpikingLayer(op=d["op"], weight=d["weight"], bias=d["bias"], threshold=d["threshold"],
-                           pre_ops=list(d["pre_ops"]), spiking=bool(d["spiking"]), name=d["name"])
-              for d in data["layers"]]
+    layers = [
+        SpikingLayer(
+            op=d["op"],
+            weight=d["weight"],
+            bias=d["bias"],
+            threshold=d["threshold"],
+            pre_ops=list(d["pre_ops"]),
+            spiking=bool(d["spiking"]),
+            name=d["name"],
+        )
+        for d in data["layers"]
+    ]
     return SpikingNetwork(layers, tuple(data["input_shape"]), float(data["v_init"]), dict(data["meta"]))
 
 

@@ -47,7 +47,7 @@ def _pattern(template: str) -> re.Pattern[str]:
     """The full-match regex of ``template``, each ``{wildcard}`` a named group with its constraint."""
     out, pos = [], 0
     for m in _FIELD.finditer(template):
-        out.append(re.escape(template[pos:m.start()]))
+        out.append(re.escape(template[pos : m.start()]))
         out.append(f"(?P<{m.group(1)}>{WILDCARDS[m.group(1)]})")
         pos = m.end()
     out.append(re.escape(template[pos:]))
@@ -69,7 +69,7 @@ def fill(template: str, **wildcards: Any) -> str:
 
 def search(template: str, path: str) -> dict[str, Any]:
     """Like :func:`parse`, but matching only the tail of ``path`` after the results folder (any root); {} if none."""
-    tail = template[len(RESULTS) + 1:] if template.startswith(RESULTS + "/") else template
+    tail = template[len(RESULTS) + 1 :] if template.startswith(RESULTS + "/") else template
     m = re.search(r"(?:^|/)" + _pattern(tail).pattern + "$", str(path).replace("\\", "/"))
     if m is None:
         return {}

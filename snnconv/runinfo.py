@@ -50,8 +50,10 @@ def require_keys(settings: dict[str, Any], keys: tuple[str, ...], what: str) -> 
     """``settings`` restricted to ``keys``; KeyError naming every missing key (defaults live only in the schema)."""
     missing = [k for k in keys if k not in settings]
     if missing:
-        raise KeyError(f"{what}: missing {missing} (the rule's params/resources must pass them; defaults live in "
-                       f"workflow/schemas/config.schema.yaml)")
+        raise KeyError(
+            f"{what}: missing {missing} (the rule's params/resources must pass them; defaults live in "
+            f"workflow/schemas/config.schema.yaml)"
+        )
     extra = sorted(set(settings) - set(keys))
     if extra:
         raise KeyError(f"{what}: unknown keys {extra} (expected {list(keys)})")

@@ -9,7 +9,8 @@ written in another key order must rerun nothing. No torch import (DAG-time code)
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .config import stats_norms
 from .convert.names import resolve_norms
@@ -45,8 +46,11 @@ def dataset_options(config: Mapping[str, Any], dataset: str) -> dict[str, Any]:
 
 def training(config: Mapping[str, Any]) -> dict[str, Any]:
     """Settings of ``train_ann`` that change the trained weights (momentum only matters to SGD)."""
-    keys = TRAINING_KEYS if config["training"]["optimizer"] == "sgd" else tuple(k for k in TRAINING_KEYS
-                                                                                if k != "momentum")
+    keys = (
+        TRAINING_KEYS
+        if config["training"]["optimizer"] == "sgd"
+        else tuple(k for k in TRAINING_KEYS if k != "momentum")
+    )
     return _pick(config["training"], keys)
 
 
@@ -67,8 +71,9 @@ def simulation(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def stats(config: Mapping[str, Any]) -> dict[str, Any]:
     """Settings of ``membrane_stats``: its own T/sample sizes/seed plus the simulation's input and reset."""
-    return canonical({**_pick(config["stats"], STATS_KEYS),
-                      **{k: config["simulation"][k] for k in STATS_FROM_SIMULATION}})
+    return canonical(
+        {**_pick(config["stats"], STATS_KEYS), **{k: config["simulation"][k] for k in STATS_FROM_SIMULATION}}
+    )
 
 
 def training_execution(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,18 +96,28 @@ def report_norms(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def report(config: Mapping[str, Any]) -> dict[str, Any]:
     """Everything the report rules read: the report settings and :func:`report_norms`."""
-    return canonical({"T_points": config["report"]["T_points"], "within": config["report"]["within"],
-                      **report_norms(config)})
+    return canonical(
+        {"T_points": config["report"]["T_points"], "within": config["report"]["within"], **report_norms(config)}
+    )
 
 
 def paper(config: Mapping[str, Any]) -> dict[str, Any]:
     """What ``paper_macros`` prints about the run: the sweep's shape and the settings of every stage."""
     norms = resolve_norms(config["conversion"])
-    return canonical({
-        "datasets": config["datasets"], "archs": config["archs"], "seeds": config["seeds"],
-        "input_seeds": config["simulation"]["input_seeds"], "n_converted_norms": len(norms.names),
-        "n_sweep_norms": len(norms.sweep), "training": training(config), "sweep": config["conversion"]["sweep"],
-        "stats_norms": stats_norms(config),
-        "simulation": simulation(config), "stats": stats(config), "conversion": conversion(config),
-        **report(config),
-    })
+    return canonical(
+        {
+            "datasets": config["datasets"],
+            "archs": config["archs"],
+            "seeds": config["seeds"],
+            "input_seeds": config["simulation"]["input_seeds"],
+            "n_converted_norms": len(norms.names),
+            "n_sweep_norms": len(norms.sweep),
+            "training": training(config),
+            "sweep": config["conversion"]["sweep"],
+            "stats_norms": stats_norms(config),
+            "simulation": simulation(config),
+            "stats": stats(config),
+            "conversion": conversion(config),
+            **report(config),
+        }
+    )

@@ -26,28 +26,34 @@ def headline(table: str | Path, norms: list[str], roles: dict[str, str], T_point
     sub = df[df["norm"].isin(norms) & df["t"].isin(Ts)]
     if sub.empty:
         return "(no simulation results for the main norms)"
-    wide = (sub.groupby(["dataset", "arch", "norm", "t"], sort=False)["accuracy"].mean().mul(100).round(1)
-            .unstack("t"))
+    wide = sub.groupby(["dataset", "arch", "norm", "t"], sort=False)["accuracy"].mean().mul(100).round(1).unstack("t")
     wide.columns = [f"T={t}" for t in wide.columns]
     wide = wide.reset_index()
     wide["norm"] = [f"{n} ({names[n]})" if n in names else n for n in wide["norm"]]
     ann = df.groupby(["dataset", "arch"])["ann_accuracy"].first().mul(100).round(1).rename("ANN").reset_index()
     out = wide.merge(ann, on=["dataset", "arch"])
     return out[["dataset", "arch", "ANN", "norm"] + [c for c in out.columns if c.startswith("T=")]].to_string(
-        index=False)
+        index=False
+    )
 
 
 def success_message(workdir: str | Path, report: dict[str, Any]) -> str:
     """The end-of-run summary printed by ``onsuccess``."""
     root = Path(workdir)
-    lines = ["", "snnconv: run complete.",
-             f"  results: {root / paths.RESULTS}/ (figures: {root / paths.FIGURES}/, tables: {root / paths.TABLES}/)",
-             f"  logs: {root / 'logs'}/, per-job timings: {root / 'benchmarks'}/"]
+    lines = [
+        "",
+        "snnconv: run complete.",
+        f"  results: {root / paths.RESULTS}/ (figures: {root / paths.FIGURES}/, tables: {root / paths.TABLES}/)",
+        f"  logs: {root / 'logs'}/, per-job timings: {root / 'benchmarks'}/",
+    ]
     table = root / paths.ACCURACY_ALL
     if table.exists():
         try:
-            lines += ["", "Test accuracy (%), mean over replicates:",
-                      headline(table, list(report["norms"]), dict(report["roles"]), list(report["T_points"]))]
+            lines += [
+                "",
+                "Test accuracy (%), mean over replicates:",
+                headline(table, list(report["norms"]), dict(report["roles"]), list(report["T_points"])),
+            ]
         except Exception as exc:  # noqa: BLE001 - a summary must never turn a success into a failure
             lines.append(f"  (headline table unavailable: {type(exc).__name__}: {exc})")
     lines += ["", f"The paper from these results: {PAPER_COMMAND}", ""]

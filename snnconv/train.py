@@ -35,7 +35,7 @@ def resolve_device(name: str) -> torch.device:
 def make_deterministic(seed: int, threads: int) -> None:
     """Seed every generator and force deterministic kernels, with a fixed thread count."""
     torch.manual_seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 - seeds any library code that still draws from the global state
     torch.set_num_threads(max(1, int(threads)))
     torch.use_deterministic_algorithms(True, warn_only=True)
 
@@ -47,7 +47,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     device = next(model.parameters()).device
     correct, loss_sum = 0, 0.0
     for start in range(0, len(x), batch_size):
-        xb, yb = x[start:start + batch_size].to(device), y[start:start + batch_size].to(device)
+        xb, yb = x[start : start + batch_size].to(device), y[start : start + batch_size].to(device)
         logits = model(xb)
         loss_sum += float(nn.functional.cross_entropy(logits, yb, reduction="sum"))
         correct += int((logits.argmax(1) == yb).sum())
@@ -57,8 +57,12 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
 def _optimizer(model: nn.Module, cfg: dict[str, Any]) -> torch.optim.Optimizer:
     """Adam or SGD with momentum, from the training config."""
     if cfg.get("optimizer", "adam") == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=cfg["lr"], momentum=cfg.get("momentum", 0.9),
-                               weight_decay=cfg.get("weight_decay", 0.0))
+        return torch.optim.SGD(
+            model.parameters(),
+            lr=cfg["lr"],
+            momentum=cfg.get("momentum", 0.9),
+            weight_decay=cfg.get("weight_decay", 0.0),
+        )
     return torch.optim.Adam(model.parameters(), lr=cfg["lr"], weight_decay=cfg.get("weight_decay", 0.0))
 
 
@@ -74,9 +78,11 @@ def batch_bounds(n: int, batch_size: int, no_singletons: bool = False) -> list[t
     if no_singletons and len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
         bounds[-2:] = [(bounds[-2][0], n)]
     if no_singletons and any(stop - start < 2 for start, stop in bounds):
-        raise ValueError(f"batch norm needs at least 2 samples per training batch, but training.batch_size = "
-                         f"{batch_size} with {n} training images gives a batch of one; raise training.batch_size "
-                         "(or use more training images)")
+        raise ValueError(
+            f"batch norm needs at least 2 samples per training batch, but training.batch_size = "
+            f"{batch_size} with {n} training images gives a batch of one; raise training.batch_size "
+            "(or use more training images)"
+        )
     return bounds
 
 
@@ -90,8 +96,9 @@ class TrainingResult:
     seconds: float
 
 
-def train_ann(ds: ArrayDataset, arch: str, arch_options: dict[str, Any], cfg: dict[str, Any], seed: int,
-              progress: bool = True) -> TrainingResult:
+def train_ann(
+    ds: ArrayDataset, arch: str, arch_options: dict[str, Any], cfg: dict[str, Any], seed: int, progress: bool = True
+) -> TrainingResult:
     """Train ``arch`` on ``ds`` with cosine-annealed Adam/SGD; identical seeds give identical weights on CPU."""
     make_deterministic(seed, cfg.get("threads", 1))
     device = resolve_device(cfg.get("device", "auto"))
@@ -122,8 +129,16 @@ def train_ann(ds: ArrayDataset, arch: str, arch_options: dict[str, Any], cfg: di
             loss_sum += float(loss.detach()) * len(idx)
             correct += int((logits.argmax(1) == yb).sum())
         test_acc, test_loss = evaluate(model, x_test, y_test)
-        rows.append({"epoch": epoch, "train_loss": loss_sum / len(order), "train_accuracy": correct / len(order),
-                     "test_loss": test_loss, "test_accuracy": test_acc, "lr": scheduler.get_last_lr()[0]})
+        rows.append(
+            {
+                "epoch": epoch,
+                "train_loss": loss_sum / len(order),
+                "train_accuracy": correct / len(order),
+                "test_loss": test_loss,
+                "test_accuracy": test_acc,
+                "lr": scheduler.get_last_lr()[0],
+            }
+        )
         log.info("epoch %d/%d train_loss %.4f test_accuracy %.4f", epoch, epochs, rows[-1]["train_loss"], test_acc)
     if not np.isfinite(rows[-1]["train_loss"]):
         raise RuntimeError(f"training diverged (train loss {rows[-1]['train_loss']}); lower training.lr")

@@ -80,8 +80,11 @@ def rendered() -> dict[str, Any]:
             "titles": [ax.get_title() for ax in fig.axes],
             "xlabels": [ax.get_xlabel() for ax in fig.axes],
             "ylabels": [ax.get_ylabel() for ax in fig.axes],
-            "legend": [t.get_text() for leg in fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
-                       for t in leg.get_texts()],
+            "legend": [
+                t.get_text()
+                for leg in fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+                for t in leg.get_texts()
+            ],
             "suptitle": fig._suptitle.get_text() if fig._suptitle else "",
             "n_axes": len(fig.axes),
             "xlims": [ax.get_xlim() for ax in fig.axes],
@@ -95,8 +98,14 @@ def rendered() -> dict[str, Any]:
     finally:
         style.savefig = original
     fig, tab = root / "results" / "figures", root / "results" / "tables"
-    _CACHE["rendered"] = {**tree, "figures": fig, "tables": tab, "table": str(tab / "accuracy_all.csv"),
-                          "macros": root / "results" / "paper" / "macros.tex", "labels": labels}
+    _CACHE["rendered"] = {
+        **tree,
+        "figures": fig,
+        "tables": tab,
+        "table": str(tab / "accuracy_all.csv"),
+        "macros": root / "results" / "paper" / "macros.tex",
+        "labels": labels,
+    }
     return _CACHE["rendered"]
 
 
@@ -107,16 +116,27 @@ def _render(root: Path, cfg: dict[str, Any], paths: dict[str, Any]) -> None:
     from snnconv import settings
 
     conv, T_points = settings.report_norms(cfg), cfg["report"]["T_points"]
-    script("aggregate").main([str(p) for p in paths["sim"]], [str(p) for p in paths["summary"]],
-                             [str(p) for p in paths["conversion"]], table)
+    script("aggregate").main(
+        [str(p) for p in paths["sim"]], [str(p) for p in paths["summary"]], [str(p) for p in paths["conversion"]], table
+    )
     script("fig_accuracy_vs_T").main(table, conv, str(fig / "accuracy_vs_T.pdf"))
-    script("fig_variance_claim").main([str(p) for p in paths["stats"]], [str(p) for p in paths["network"]],
-                                      str(fig / "variance_claim.pdf"), str(fig / "variance_correlation.pdf"),
-                                      str(tab / "variance_correlation.csv"))
+    script("fig_variance_claim").main(
+        [str(p) for p in paths["stats"]],
+        [str(p) for p in paths["network"]],
+        str(fig / "variance_claim.pdf"),
+        str(fig / "variance_correlation.pdf"),
+        str(tab / "variance_correlation.csv"),
+    )
     script("fig_coefficient_sweep").main(table, conv, T_points, str(fig / "coefficient_sweep.pdf"))
     script("fig_firing_rates").main(table, conv, str(fig / "firing_rates.pdf"), str(fig / "firing_rates_vs_t.pdf"))
     script("fig_low_T_gap").main(table, conv, T_points, str(fig / "low_T_gap.pdf"))
-    script("tables").main(table, conv, T_points, cfg["report"]["within"], str(tab / "accuracy_main.csv"),
-                          str(tab / "accuracy_full.csv"))
-    script("paper_macros").main(table, str(tab / "variance_correlation.csv"), settings.paper(cfg),
-                                str(root / "results" / "paper" / "macros.tex"), str(tab / "l4_comparison.csv"))
+    script("tables").main(
+        table, conv, T_points, cfg["report"]["within"], str(tab / "accuracy_main.csv"), str(tab / "accuracy_full.csv")
+    )
+    script("paper_macros").main(
+        table,
+        str(tab / "variance_correlation.csv"),
+        settings.paper(cfg),
+        str(root / "results" / "paper" / "macros.tex"),
+        str(tab / "l4_comparison.csv"),
+    )

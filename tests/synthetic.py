@@ -19,8 +19,16 @@ import torch
 
 from snnconv.network import SpikingLayer, SpikingNetwork, save_network
 
-_SPEED = {"none": 0.15, "max": 1.0, "percentile": 1.4, "model": 0.9, "v0half": 1.8, "l4": 2.0, "lp": 1.5,
-          "uniform": 1.3}
+_SPEED = {
+    "none": 0.15,
+    "max": 1.0,
+    "percentile": 1.4,
+    "model": 0.9,
+    "v0half": 1.8,
+    "l4": 2.0,
+    "lp": 1.5,
+    "uniform": 1.3,
+}
 
 
 def synthetic_network(arch: str, seed: int) -> SpikingNetwork:
@@ -34,17 +42,31 @@ def synthetic_network(arch: str, seed: int) -> SpikingNetwork:
         return torch.randn(*shape, generator=g) ** 3 * row_scale * sparse * 0.1
 
     def lin(n_in: int, n_out: int, name: str, spiking: bool = True, pre=None) -> SpikingLayer:
-        return SpikingLayer({"type": "linear"}, w(n_out, n_in), torch.zeros(n_out), torch.ones(n_out),
-                            pre or [], spiking, name)
+        return SpikingLayer(
+            {"type": "linear"}, w(n_out, n_in), torch.zeros(n_out), torch.ones(n_out), pre or [], spiking, name
+        )
 
     if arch == "mlp":
-        layers = [lin(64, 24, "linear1", pre=[{"type": "flatten"}]), lin(24, 16, "linear4"),
-                  lin(16, 10, "linear7", spiking=False)]
+        layers = [
+            lin(64, 24, "linear1", pre=[{"type": "flatten"}]),
+            lin(24, 16, "linear4"),
+            lin(16, 10, "linear7", spiking=False),
+        ]
     else:
-        conv = SpikingLayer({"type": "conv2d", "stride": 1, "padding": 1}, w(6, 1, 3, 3), torch.zeros(6),
-                            torch.ones(6), [], True, "conv2d0")
-        layers = [conv, lin(96, 20, "linear4", pre=[{"type": "avgpool", "kernel_size": 2}, {"type": "flatten"}]),
-                  lin(20, 10, "linear7", spiking=False)]
+        conv = SpikingLayer(
+            {"type": "conv2d", "stride": 1, "padding": 1},
+            w(6, 1, 3, 3),
+            torch.zeros(6),
+            torch.ones(6),
+            [],
+            True,
+            "conv2d0",
+        )
+        layers = [
+            conv,
+            lin(96, 20, "linear4", pre=[{"type": "avgpool", "kernel_size": 2}, {"type": "flatten"}]),
+            lin(20, 10, "linear7", spiking=False),
+        ]
     return SpikingNetwork(layers, (1, 8, 8), 0.0, {})
 
 
@@ -73,8 +95,9 @@ def write_synthetic_results(root: str | Path, config: dict[str, Any], seed: int 
                 ann = 0.97 - 0.1 * d_i - (0.01 if arch == "mlp" else 0.0) + 0.003 * rng.standard_normal()
                 mdir = root / "models" / dataset / arch / f"seed{s}"
                 mdir.mkdir(parents=True, exist_ok=True)
-                (mdir / "summary.json").write_text(json.dumps(
-                    {"dataset": dataset, "arch": arch, "seed": s, "test_accuracy": ann, "epochs": 1}))
+                (mdir / "summary.json").write_text(
+                    json.dumps({"dataset": dataset, "arch": arch, "seed": s, "test_accuracy": ann, "epochs": 1})
+                )
                 paths["summary"].append(mdir / "summary.json")
                 net = synthetic_network(arch, s)
                 spiking = [l.name for l in net.layers if l.spiking]
@@ -86,8 +109,15 @@ def write_synthetic_results(root: str | Path, config: dict[str, Any], seed: int 
                     for iseed in config["simulation"]["input_seeds"]:
                         tau = 12.0 / max(speed, 0.05)
                         acc = ann - (ann - 0.1) * np.exp(-t / tau) - 0.004 + 0.004 * rng.standard_normal(T) / np.sqrt(t)
-                        frame = {"dataset": dataset, "arch": arch, "seed": s, "norm": norm, "input_seed": iseed,
-                                 "t": t, "accuracy": np.clip(acc, 0, 1)}
+                        frame = {
+                            "dataset": dataset,
+                            "arch": arch,
+                            "seed": s,
+                            "norm": norm,
+                            "input_seed": iseed,
+                            "t": t,
+                            "accuracy": np.clip(acc, 0, 1),
+                        }
                         for li, name in enumerate(spiking):
                             base = 0.12 / (li + 1) * (1.3 if fam in ("percentile", "v0half") else 1.0)
                             frame[f"rate_{name}"] = base * (1 - 0.5 * np.exp(-t / 5)) + 0.002 * rng.random()
@@ -99,9 +129,17 @@ def write_synthetic_results(root: str | Path, config: dict[str, Any], seed: int 
                         paths["sim"].append(sdir / f"input{iseed}.csv")
                     cdir = root / "snn" / dataset / arch / f"seed{s}" / norm
                     cdir.mkdir(parents=True, exist_ok=True)
-                    (cdir / "conversion.json").write_text(json.dumps(
-                        {"norm": norm, "method": spec.method, "params": spec.params(), "lambdas": [],
-                         "adjustment": None}))
+                    (cdir / "conversion.json").write_text(
+                        json.dumps(
+                            {
+                                "norm": norm,
+                                "method": spec.method,
+                                "params": spec.params(),
+                                "lambdas": [],
+                                "adjustment": None,
+                            }
+                        )
+                    )
                     paths["conversion"].append(cdir / "conversion.json")
                 for norm in stats_norms(config):
                     ndir = root / "snn" / dataset / arch / f"seed{s}" / norm
@@ -118,11 +156,20 @@ def write_synthetic_results(root: str | Path, config: dict[str, Any], seed: int 
                                 neuron = j if positions == 1 else j * 64 + pos * 7
                                 std = 0.6 * l4[j] * (1 + 0.05 * rng.standard_normal())
                                 var_exact = 0.36 * l4[j] ** 2 * (1 + 0.02 * rng.standard_normal()) + 0.01 * sq[j]
-                                rows.append({"layer": layer.name, "layer_index": li, "neuron": neuron, "channel": j,
-                                             "mean_current": 0.1 * rng.standard_normal(), "var_current": std ** 2,
-                                             "std_current": std, "var_pred_exact": var_exact,
-                                             "rate": float(rng.random() * 0.2) if layer.spiking else math.nan,
-                                             "fan_in": fan_in})
+                                rows.append(
+                                    {
+                                        "layer": layer.name,
+                                        "layer_index": li,
+                                        "neuron": neuron,
+                                        "channel": j,
+                                        "mean_current": 0.1 * rng.standard_normal(),
+                                        "var_current": std**2,
+                                        "std_current": std,
+                                        "var_pred_exact": var_exact,
+                                        "rate": float(rng.random() * 0.2) if layer.spiking else math.nan,
+                                        "fan_in": fan_in,
+                                    }
+                                )
                     spath = root / "stats" / dataset / arch / f"seed{s}" / f"{norm}.csv"
                     spath.parent.mkdir(parents=True, exist_ok=True)
                     pd.DataFrame(rows).to_csv(spath, index=False)

@@ -14,8 +14,10 @@ import pytest
 from snnconv.analysis.paired import paired_test
 from snnconv.analysis.verdicts import best_plain, candidate_controls, helped, l4_tests, strongest, verdict
 
-CONV = {"norms": ["none", "max", "p99.9", "max-v0half", "l4", "uniform-l4"],
-        "roles": {"l4": "l4", "uniform-l4": "uniform-l4"}}
+CONV = {
+    "norms": ["none", "max", "p99.9", "max-v0half", "l4", "uniform-l4"],
+    "roles": {"l4": "l4", "uniform-l4": "uniform-l4"},
+}
 PARAMS = {  # norm: (family, method, base, p, k, mode, v_init)
     "none": ("none", "none", "none", math.nan, math.nan, None, 0.0),
     "max": ("max", "max", "max", math.nan, math.nan, None, 0.0),
@@ -32,9 +34,25 @@ def _frame(acc: dict[str, list[float]], T: int = 5) -> pd.DataFrame:
     for norm, values in acc.items():
         fam, method, base, p, k, mode, v_init = PARAMS[norm]
         for i, a in enumerate(values):
-            rows.append({"dataset": "digits", "arch": "mlp", "seed": 0, "input_seed": i, "norm": norm, "t": T,
-                         "accuracy": a, "ann_accuracy": 0.9, "family": fam, "method": method, "base": base, "p": p,
-                         "k": k, "mode": mode, "v_init": v_init})
+            rows.append(
+                {
+                    "dataset": "digits",
+                    "arch": "mlp",
+                    "seed": 0,
+                    "input_seed": i,
+                    "norm": norm,
+                    "t": T,
+                    "accuracy": a,
+                    "ann_accuracy": 0.9,
+                    "family": fam,
+                    "method": method,
+                    "base": base,
+                    "p": p,
+                    "k": k,
+                    "mode": mode,
+                    "v_init": v_init,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -59,15 +77,19 @@ def test_paired_interval_is_the_t_interval_of_the_differences():
     d = [0.01, 0.03, 0.02]
     test = paired_test(d)
     half = 4.3027 * 0.01 / math.sqrt(3)  # t_{0.975, 2} · s/√n from a printed table
-    assert test["ci_low"] == pytest.approx(0.02 - half, abs=1e-5) and test["ci_high"] == pytest.approx(0.02 + half, abs=1e-5)
+    assert test["ci_low"] == pytest.approx(0.02 - half, abs=1e-5) and test["ci_high"] == pytest.approx(
+        0.02 + half, abs=1e-5
+    )
 
 
 def test_strongest_control_is_the_one_l4_is_least_clearly_ahead_of():
-    tests = pd.DataFrame([
-        {"comparison": "Base", "control": "max", "mean": 0.05, "ci_low": 0.04, "ci_high": 0.06, "n": 4},
-        # higher mean gain than against Base, but the interval reaches below zero: this is the binding control
-        {"comparison": "Uniform", "control": "uniform-l4", "mean": 0.08, "ci_low": -0.01, "ci_high": 0.17, "n": 4},
-    ])
+    tests = pd.DataFrame(
+        [
+            {"comparison": "Base", "control": "max", "mean": 0.05, "ci_low": 0.04, "ci_high": 0.06, "n": 4},
+            # higher mean gain than against Base, but the interval reaches below zero: this is the binding control
+            {"comparison": "Uniform", "control": "uniform-l4", "mean": 0.08, "ci_low": -0.01, "ci_high": 0.17, "n": 4},
+        ]
+    )
     assert strongest(tests)["comparison"] == "Uniform"
     assert verdict(tests) == ("Uniform", False)
     assert verdict(tests.iloc[:1]) == ("Base", True)
@@ -76,12 +98,23 @@ def test_strongest_control_is_the_one_l4_is_least_clearly_ahead_of():
 
 def test_l4_beating_its_base_but_not_the_best_plain_normalization_did_not_help():
     noise = [-0.01, 0.0, 0.01, 0.0]
-    df = _frame({"max": [0.50 + e for e in noise], "p99.9": [0.70 + e for e in noise],
-                 "none": [0.10 + e for e in noise], "max-v0half": [0.55 + e for e in noise],
-                 "l4": [0.65 + e for e in noise], "uniform-l4": [0.52 + e for e in noise]})
+    df = _frame(
+        {
+            "max": [0.50 + e for e in noise],
+            "p99.9": [0.70 + e for e in noise],
+            "none": [0.10 + e for e in noise],
+            "max-v0half": [0.55 + e for e in noise],
+            "l4": [0.65 + e for e in noise],
+            "uniform-l4": [0.52 + e for e in noise],
+        }
+    )
     assert best_plain(df, CONV, 5) == "p99.9"
-    assert candidate_controls(df, CONV, 5) == {"Base": "max", "Uniform": "uniform-l4", "VZero": "max-v0half",
-                                               "Plain": "p99.9"}
+    assert candidate_controls(df, CONV, 5) == {
+        "Base": "max",
+        "Uniform": "uniform-l4",
+        "VZero": "max-v0half",
+        "Plain": "p99.9",
+    }
     tests = l4_tests(df, CONV, 5).set_index("comparison")
     assert tests.loc["Base", "helped"] and tests.loc["Uniform", "helped"] and tests.loc["VZero", "helped"]
     assert not tests.loc["Plain", "helped"]
@@ -90,9 +123,15 @@ def test_l4_beating_its_base_but_not_the_best_plain_normalization_did_not_help()
 
 def test_l4_ahead_of_every_control_helped():
     noise = [-0.01, 0.0, 0.01, 0.0]
-    df = _frame({"max": [0.50 + e for e in noise], "p99.9": [0.55 + e for e in noise],
-                 "max-v0half": [0.58 + e for e in noise], "l4": [0.60 + e for e in noise],
-                 "uniform-l4": [0.52 + e for e in noise]})
+    df = _frame(
+        {
+            "max": [0.50 + e for e in noise],
+            "p99.9": [0.55 + e for e in noise],
+            "max-v0half": [0.58 + e for e in noise],
+            "l4": [0.60 + e for e in noise],
+            "uniform-l4": [0.52 + e for e in noise],
+        }
+    )
     key, won = verdict(l4_tests(df, CONV, 5))
     assert key == "VZero" and won  # smallest gain (+2 pp) is the strongest control, and still a win
 
@@ -108,12 +147,20 @@ def test_analysis_imports_no_plotting_library():
     found = []
     for path in sorted(Path(snnconv.analysis.__file__).parent.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             found += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("matplotlib", "seaborn")]
     assert found == []
-    modules = ", ".join(f"snnconv.analysis.{p.stem}" for p in Path(snnconv.analysis.__file__).parent.glob("*.py")
-                        if p.stem != "__init__")
+    modules = ", ".join(
+        f"snnconv.analysis.{p.stem}"
+        for p in Path(snnconv.analysis.__file__).parent.glob("*.py")
+        if p.stem != "__init__"
+    )
     code = f"import sys, {modules}; print(sorted(m for m in sys.modules if m.startswith(('matplotlib', 'seaborn'))))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr  # not even indirectly

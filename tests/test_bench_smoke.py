@@ -21,7 +21,7 @@ def test_run_all_smoke_prints_a_ratio_per_section():
     proc = _run(["bench/run_all.py", "--smoke"], timeout=900)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
-    summary = out[out.index("=== summary"):]
+    summary = out[out.index("=== summary") :]
     for name in SECTIONS:
         block = re.search(rf"\[{name}\] rc=(\d+).*?(?=\n\[|\Z)", summary, re.S)
         assert block, f"section {name} missing from the summary:\n{summary}"
@@ -34,7 +34,10 @@ def test_spikingjelly_bench_skips_cleanly_when_absent(tmp_path):
     fake = tmp_path / "spikingjelly"
     fake.mkdir()
     (fake / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
-    proc = _run(["bench/bench_spikingjelly.py", "--smoke"], timeout=120,
-                env={"PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])})
+    proc = _run(
+        ["bench/bench_spikingjelly.py", "--smoke"],
+        timeout=120,
+        env={"PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "skipped: spikingjelly not installed" in proc.stdout

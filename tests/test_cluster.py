@@ -45,23 +45,37 @@ def test_widest_layer_matches_the_real_models(config_name):
     for dataset in config["datasets"]:
         for arch in config["archs"]:
             options = config["arch_options"].get(arch, {})
-            assert cluster.widest_layer(config, dataset, arch) == widest_activation(arch, dataset, options), \
-                (dataset, arch)
+            assert cluster.widest_layer(config, dataset, arch) == widest_activation(arch, dataset, options), (
+                dataset,
+                arch,
+            )
 
 
 def test_defaults_mirror_the_model_builders():
     for arch in cluster.ARCH_DEFAULTS:
-        assert cluster.widest_layer({"arch_options": {}}, "cifar10", arch) == widest_activation(arch, "cifar10", {}), arch
+        assert cluster.widest_layer({"arch_options": {}}, "cifar10", arch) == widest_activation(arch, "cifar10", {}), (
+            arch
+        )
 
 
 RULES = {
-    "prepare_data": lambda c, a: (cluster.prepare_data_mem_mb(c, "mnist", a), cluster.prepare_data_runtime(c, "mnist", a)),
+    "prepare_data": lambda c, a: (
+        cluster.prepare_data_mem_mb(c, "mnist", a),
+        cluster.prepare_data_runtime(c, "mnist", a),
+    ),
     "train_ann": lambda c, a: (cluster.train_mem_mb(c, "mnist", "cnn", a), cluster.train_runtime(c, "mnist", "cnn", a)),
-    "convert": lambda c, a: (cluster.convert_mem_mb(c, "mnist", "cnn", a), cluster.convert_runtime(c, "mnist", "cnn", a)),
-    "simulate": lambda c, a: (cluster.simulate_mem_mb(c, "mnist", "cnn", a),
-                              cluster.simulate_runtime(c, "mnist", "cnn", a)),
-    "membrane_stats": lambda c, a: (cluster.membrane_stats_mem_mb(c, "mnist", "cnn", a),
-                                    cluster.membrane_stats_runtime(c, "mnist", "cnn", a)),
+    "convert": lambda c, a: (
+        cluster.convert_mem_mb(c, "mnist", "cnn", a),
+        cluster.convert_runtime(c, "mnist", "cnn", a),
+    ),
+    "simulate": lambda c, a: (
+        cluster.simulate_mem_mb(c, "mnist", "cnn", a),
+        cluster.simulate_runtime(c, "mnist", "cnn", a),
+    ),
+    "membrane_stats": lambda c, a: (
+        cluster.membrane_stats_mem_mb(c, "mnist", "cnn", a),
+        cluster.membrane_stats_runtime(c, "mnist", "cnn", a),
+    ),
 }
 
 
@@ -90,18 +104,27 @@ def test_simulation_memory_scales_with_batch_and_time_block_on_the_cpu():
     assert big - fixed > 8 * (small - fixed) and longer - fixed > 8 * (small - fixed)
     assert fixed < short < small  # T below time_chunk bounds the block
     # Runtime scales with the test samples × T.
-    assert cluster.simulate_runtime(with_sim(T=4000), "cifar10", "vgg") > \
-        cluster.simulate_runtime(with_sim(T=1000), "cifar10", "vgg")
+    assert cluster.simulate_runtime(with_sim(T=4000), "cifar10", "vgg") > cluster.simulate_runtime(
+        with_sim(T=1000), "cifar10", "vgg"
+    )
 
 
 # ---- profiles ---------------------------------------------------------------------------------------
 
+
 def parse_profile(name: str, env: dict[str, str] | None = None) -> dict:
     """A profile as Snakemake reads it (YTE templating included), with extra environment variables."""
-    code = ("import json, sys; from snakemake.profiles import ProfileConfigFileParser as P; "
-            "print(json.dumps(P().parse(open(sys.argv[1]))))")
-    proc = subprocess.run([sys.executable, "-c", code, str(PROFILES / name / "config.yaml")], capture_output=True,
-                          text=True, check=True, env={**os.environ, **(env or {})})
+    code = (
+        "import json, sys; from snakemake.profiles import ProfileConfigFileParser as P; "
+        "print(json.dumps(P().parse(open(sys.argv[1]))))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(PROFILES / name / "config.yaml")],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **(env or {})},
+    )
     import json
 
     return json.loads(proc.stdout)
@@ -146,10 +169,19 @@ def test_profile_requests_gpus_for_the_gpu_rules_only(name):
 
 def test_slurm_profile_knobs_come_from_the_environment():
     plain = parse_profile("slurm")
-    assert "simulate:slurm_partition='gpu'" in plain["set-resources"] or \
-        "simulate:slurm_partition=gpu" in plain["set-resources"]
-    knobs = parse_profile("slurm", {"SNNCONV_SLURM_GPU_PARTITION": "a100q", "SNNCONV_SLURM_GPU_MODEL": "a100",
-                                    "SNNCONV_SLURM_NO_ACCOUNT": "", "SNNCONV_SLURM_JOBS": "7"})
+    assert (
+        "simulate:slurm_partition='gpu'" in plain["set-resources"]
+        or "simulate:slurm_partition=gpu" in plain["set-resources"]
+    )
+    knobs = parse_profile(
+        "slurm",
+        {
+            "SNNCONV_SLURM_GPU_PARTITION": "a100q",
+            "SNNCONV_SLURM_GPU_MODEL": "a100",
+            "SNNCONV_SLURM_NO_ACCOUNT": "",
+            "SNNCONV_SLURM_JOBS": "7",
+        },
+    )
     assert {"simulate:slurm_partition=a100q", "simulate:gpu_model=a100"} <= set(knobs["set-resources"])
     assert knobs["jobs"] == "7" and "slurm-no-account" not in knobs
     assert parse_profile("slurm", {"SNNCONV_SLURM_STATUS": "sacct"})["slurm-status-command"] == "sacct"
@@ -162,8 +194,25 @@ def test_slurm_profile_knobs_come_from_the_environment():
 def test_snakemake_accepts_the_profile(name, tmp_path):
     """Dry run of the tiny workflow with the profile: every option is one Snakemake/the plugin knows."""
     pytest.importorskip("snakemake_executor_plugin_slurm", reason="SLURM plugin not installed (make install SLURM=1)")
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory",
-                           str(tmp_path), "--configfile", str(REPO / "tests" / "configs" / "tiny.yaml"),
-                           "--workflow-profile", str(PROFILES / name), "--dry-run", "--quiet", "rules"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(REPO / "tests" / "configs" / "tiny.yaml"),
+            "--workflow-profile",
+            str(PROFILES / name),
+            "--dry-run",
+            "--quiet",
+            "rules",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

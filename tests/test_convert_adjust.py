@@ -6,14 +6,13 @@ import math
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
-
-from snnconv.convert import (bernoulli_current_moments, convert, l4_variance_bound, lp_norms, parse_norm,
-                             predicted_sigma)
-from snnconv.convert.activations import input_rate_sq_means
-from snnconv.models import build_cnn, build_mlp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_pinned_adjust import reference
 
+from snnconv.convert import bernoulli_current_moments, convert, l4_variance_bound, lp_norms, parse_norm, predicted_sigma
+from snnconv.convert.activations import input_rate_sq_means
+from snnconv.models import build_cnn, build_mlp
 
 
 def test_variance_formula_vs_monte_carlo():
@@ -50,7 +49,7 @@ def test_lp_norms_per_neuron_and_channel():
     assert torch.allclose(lp_norms(w, 2), torch.tensor([5.0, math.sqrt(2)]))
     assert torch.allclose(lp_norms(w, math.inf), torch.tensor([4.0, 1.0]))
     assert torch.allclose(lp_norms(w, 1), torch.tensor([7.0, 2.0]))
-    assert torch.allclose(lp_norms(w, 4), torch.tensor([(81 + 256) ** 0.25, 2 ** 0.25]))
+    assert torch.allclose(lp_norms(w, 4), torch.tensor([(81 + 256) ** 0.25, 2**0.25]))
     conv = torch.randn(5, 3, 2, 2)
     assert torch.allclose(lp_norms(conv, 4), conv.pow(4).sum(dim=(1, 2, 3)).pow(0.25), rtol=1e-5)
 
@@ -138,6 +137,7 @@ def test_k_zero_is_the_base_network_and_readout_argmax_kept():
 
 def test_meta_is_plain_json():
     import json
+
     model, x = model_and_x("cnn")
     net = convert(model, x, parse_norm("lpinf_k0.25_bias_p99.9"), per_channel=True)
     text = json.dumps(net.meta)

@@ -13,7 +13,6 @@ from snnconv.models import build_cnn, build_mlp
 from snnconv.network import SpikingNetwork
 
 
-
 def _randomize_bn(model: nn.Module, seed: int = 0) -> None:
     """Give every BN non-trivial running statistics and affine parameters."""
     g = torch.Generator().manual_seed(seed)
@@ -26,10 +25,13 @@ def _randomize_bn(model: nn.Module, seed: int = 0) -> None:
             m.bias.data.copy_(torch.rand(n, generator=g) - 0.5)
 
 
-@pytest.mark.parametrize("build", [
-    lambda: build_mlp((1, 6, 6), 4, hidden=[10, 7], batchnorm=True, dropout=0.3),
-    lambda: build_cnn((2, 8, 8), 3, channels=[3, 5], kernel=3, hidden=6, batchnorm=True, bias=False),
-])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: build_mlp((1, 6, 6), 4, hidden=[10, 7], batchnorm=True, dropout=0.3),
+        lambda: build_cnn((2, 8, 8), 3, channels=[3, 5], kernel=3, hidden=6, batchnorm=True, bias=False),
+    ],
+)
 def test_batchnorm_folding_matches_eval_mode(build):
     torch.manual_seed(1)
     model = build()
@@ -71,11 +73,15 @@ def test_structure_pre_ops_names_and_meta():
 
 def test_maxpool_rejected_unless_switched():
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Dropout(), nn.MaxPool2d(2), nn.Flatten(),
-                          nn.Linear(32, 3))
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Dropout(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32, 3)
+    )
     x = torch.rand(10, 1, 8, 8)
-    with pytest.raises(ValueError, match=r"MaxPool2d at index 3 is not supported: use average pooling "
-                                         r"\(or set conversion.maxpool_to_avgpool: true\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"MaxPool2d at index 3 is not supported: use average pooling "
+        r"\(or set conversion.maxpool_to_avgpool: true\)",
+    ):
         convert(model, x, parse_norm("max"))
     net = convert(model, x, parse_norm("max"), maxpool_to_avgpool=True)
     assert net.meta["maxpool_to_avgpool"] is True
@@ -85,16 +91,25 @@ def test_maxpool_rejected_unless_switched():
         assert torch.allclose(net.rate_forward(x, clamp=False)[-1], avg(x), atol=1e-5)
 
 
-@pytest.mark.parametrize("modules, message", [
-    ([nn.Flatten(), nn.Linear(4, 3), nn.Sigmoid(), nn.Linear(3, 2)], "Sigmoid at index 2 is not supported"),
-    ([nn.Flatten(), nn.Linear(4, 3), nn.ReLU(), nn.BatchNorm1d(3), nn.Linear(3, 2)], "BatchNorm1d at index 3 is not supported"),
-    ([nn.Flatten(), nn.Linear(4, 3), nn.Linear(3, 2)], "Linear at index 2 is not supported: it follows"),
-    ([nn.Conv2d(1, 2, 1), nn.AvgPool2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(2, 2)], "AvgPool2d at index 1"),
-    ([nn.Flatten(), nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2), nn.ReLU()], "must end with a Linear"),
-    ([nn.Conv2d(1, 2, 1), nn.ReLU(), nn.Conv2d(2, 2, 1)], "must end with a Linear"),
-    ([nn.Conv2d(1, 2, 1, groups=1, padding_mode="reflect"), nn.ReLU(), nn.Flatten(), nn.Linear(8, 2)], "Conv2d at index 0"),
-    ([nn.Flatten(), nn.Linear(4, 3), nn.GELU(), nn.Linear(3, 2)], "GELU at index 2"),
-])
+@pytest.mark.parametrize(
+    "modules, message",
+    [
+        ([nn.Flatten(), nn.Linear(4, 3), nn.Sigmoid(), nn.Linear(3, 2)], "Sigmoid at index 2 is not supported"),
+        (
+            [nn.Flatten(), nn.Linear(4, 3), nn.ReLU(), nn.BatchNorm1d(3), nn.Linear(3, 2)],
+            "BatchNorm1d at index 3 is not supported",
+        ),
+        ([nn.Flatten(), nn.Linear(4, 3), nn.Linear(3, 2)], "Linear at index 2 is not supported: it follows"),
+        ([nn.Conv2d(1, 2, 1), nn.AvgPool2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(2, 2)], "AvgPool2d at index 1"),
+        ([nn.Flatten(), nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2), nn.ReLU()], "must end with a Linear"),
+        ([nn.Conv2d(1, 2, 1), nn.ReLU(), nn.Conv2d(2, 2, 1)], "must end with a Linear"),
+        (
+            [nn.Conv2d(1, 2, 1, groups=1, padding_mode="reflect"), nn.ReLU(), nn.Flatten(), nn.Linear(8, 2)],
+            "Conv2d at index 0",
+        ),
+        ([nn.Flatten(), nn.Linear(4, 3), nn.GELU(), nn.Linear(3, 2)], "GELU at index 2"),
+    ],
+)
 def test_unsupported_modules_name_class_and_index(modules, message):
     with pytest.raises(ValueError, match=message):
         convert(nn.Sequential(*modules), torch.rand(3, 1, 2, 2), parse_norm("max"))
@@ -121,6 +136,8 @@ def test_nan_weights_refused(layer, where):
 
 
 def test_redundant_relus_and_identity_are_dropped():
-    model = nn.Sequential(nn.ReLU(), nn.Flatten(), nn.Identity(), nn.Linear(4, 3), nn.ReLU(), nn.ReLU(), nn.Linear(3, 2))
+    model = nn.Sequential(
+        nn.ReLU(), nn.Flatten(), nn.Identity(), nn.Linear(4, 3), nn.ReLU(), nn.ReLU(), nn.Linear(3, 2)
+    )
     net = convert(model, torch.rand(6, 1, 2, 2), parse_norm("max"))
     assert len(net.layers) == 2 and net.meta["ann_module_index"] == [3, 6]

@@ -9,13 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from snnconv.convert import convert, parse_norm
 from snnconv.models import build_cnn, build_mlp
-
-
 
 X = torch.tensor([[1.0, 0.0], [0.5, 1.0], [0.0, 0.0]]).view(3, 1, 1, 2)
 
@@ -31,14 +30,17 @@ def hand_net() -> nn.Sequential:
     return model.eval()
 
 
-@pytest.mark.parametrize("name, lam", [
-    ("none", 1.0),
-    ("max", 2.5),             # largest hidden activation
-    ("p50", 0.75),            # sorted [0,0,0.5,1,1,2.5], h = 5·0.5 = 2.5 → 0.5 + 0.5·(1 − 0.5)
-    ("p100", 2.5),
-    ("model", 3.0),           # max(1 + 2 + 0, 1 + 0.5): positive weights plus positive bias
-    ("max-v0half", 2.5),
-])
+@pytest.mark.parametrize(
+    "name, lam",
+    [
+        ("none", 1.0),
+        ("max", 2.5),  # largest hidden activation
+        ("p50", 0.75),  # sorted [0,0,0.5,1,1,2.5], h = 5·0.5 = 2.5 → 0.5 + 0.5·(1 − 0.5)
+        ("p100", 2.5),
+        ("model", 3.0),  # max(1 + 2 + 0, 1 + 0.5): positive weights plus positive bias
+        ("max-v0half", 2.5),
+    ],
+)
 def test_hand_computed_lambdas(name, lam):
     model = hand_net()
     net = convert(model, X, parse_norm(name))
@@ -70,8 +72,11 @@ def test_per_channel_conv_then_flatten_hand_computed():
 def relu_activations(model: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
     """Output of every ReLU of the ANN (hooks), i.e. a_l for each hidden layer."""
     acts: list[torch.Tensor] = []
-    hooks = [m.register_forward_hook(lambda m, i, o: acts.append(o.detach().clone()))
-             for m in model if isinstance(m, nn.ReLU)]
+    hooks = [
+        m.register_forward_hook(lambda m, i, o: acts.append(o.detach().clone()))
+        for m in model
+        if isinstance(m, nn.ReLU)
+    ]
     with torch.no_grad():
         model(x)
     for h in hooks:
@@ -87,8 +92,9 @@ def small_models() -> dict[str, nn.Sequential]:
         "mlp_nobias": build_mlp((1, 5, 5), 4, hidden=[12], bias=False),
         "cnn": build_cnn((2, 8, 8), 3, channels=[4, 5], kernel=3, hidden=7),
         "cnn_nobias_bn": build_cnn((2, 8, 8), 3, channels=[4], kernel=3, hidden=0, bias=False, batchnorm=True),
-        "conv_pool_fc": nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(),
-                                      nn.Linear(48, 3)),
+        "conv_pool_fc": nn.Sequential(
+            nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(48, 3)
+        ),
     }
     for m in out.values():
         for mod in m.modules():
@@ -152,8 +158,12 @@ def test_silent_layer_gets_lambda_one():
 
 
 @settings(max_examples=12, deadline=None)
-@given(widths=st.lists(st.integers(1, 12), min_size=1, max_size=3), bias=st.booleans(), seed=st.integers(0, 10_000),
-       norm=st.sampled_from(["max", "p99.9", "p50", "model"]))
+@given(
+    widths=st.lists(st.integers(1, 12), min_size=1, max_size=3),
+    bias=st.booleans(),
+    seed=st.integers(0, 10_000),
+    norm=st.sampled_from(["max", "p99.9", "p50", "model"]),
+)
 def test_random_mlps_preserve_function(widths, bias, seed, norm):
     torch.manual_seed(seed)
     model = build_mlp((1, 3, 3), 3, hidden=widths, bias=bias, dropout=0.0).eval()

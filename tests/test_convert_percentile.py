@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from snnconv.convert import StreamingPercentile, percentile
 from snnconv.convert.activations import percentile_of_chunks
-
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 1001])
@@ -22,8 +22,11 @@ def test_matches_numpy_with_zeros_and_negatives(n, q):
 
 
 @settings(max_examples=40, deadline=None)
-@given(values=st.lists(st.floats(-1e6, 1e6, width=32), min_size=1, max_size=200), q=st.floats(0, 100),
-       chunk=st.integers(1, 50))
+@given(
+    values=st.lists(st.floats(-1e6, 1e6, width=32), min_size=1, max_size=200),
+    q=st.floats(0, 100),
+    chunk=st.integers(1, 50),
+)
 def test_hypothesis_against_numpy(values, q, chunk):
     x = np.array(values, dtype=np.float32)
     want = np.percentile(x.astype(np.float64), q)
@@ -40,7 +43,7 @@ def test_ties_and_constant_data():
 def test_grouped_per_channel():
     x = torch.rand(24, 500)
     x[x < 0.5] = 0
-    chunks = [x[:, i:i + 64] for i in range(0, 500, 64)]
+    chunks = [x[:, i : i + 64] for i in range(0, 500, 64)]
     got = percentile_of_chunks(chunks, 99.5, 500, groups=24)
     assert np.allclose(got.numpy(), np.percentile(x.double().numpy(), 99.5, axis=1), rtol=1e-12)
     sel = StreamingPercentile(50, 24, 500)

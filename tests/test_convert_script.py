@@ -15,8 +15,6 @@ from snnconv.data import ArrayDataset, save_prepared
 from snnconv.models import build_model, save_checkpoint
 from snnconv.network import load_network
 
-
-
 REPO = Path(__file__).resolve().parent.parent
 CFG = {"norm_set_size": 20, "norm_set_seed": 3, "per_channel": True, "maxpool_to_avgpool": False}
 
@@ -34,8 +32,14 @@ def inputs(tmp_path_factory) -> tuple[Path, Path]:
     """A random tiny CNN checkpoint and a 30-image prepared dataset."""
     root = tmp_path_factory.mktemp("convert")
     rng = np.random.default_rng(0)
-    ds = ArrayDataset("toy", rng.integers(0, 256, (30, 1, 8, 8), dtype=np.uint8), rng.integers(0, 3, 30),
-                      rng.integers(0, 256, (5, 1, 8, 8), dtype=np.uint8), rng.integers(0, 3, 5), ["a", "b", "c"])
+    ds = ArrayDataset(
+        "toy",
+        rng.integers(0, 256, (30, 1, 8, 8), dtype=np.uint8),
+        rng.integers(0, 3, 30),
+        rng.integers(0, 256, (5, 1, 8, 8), dtype=np.uint8),
+        rng.integers(0, 3, 5),
+        ["a", "b", "c"],
+    )
     save_prepared(ds, root / "toy.npz", root / "toy.json", {"kind": "test"})
     kwargs = {"channels": [3], "kernel": 3, "hidden": 6}
     torch.manual_seed(0)
@@ -73,17 +77,27 @@ def test_main_refuses_roles_and_missing_settings(inputs, tmp_path):
     with pytest.raises(ValueError, match="role"):
         load_script().main(model_path, data_path, "l4", CFG, tmp_path / "n.pt", tmp_path / "m.json")
     with pytest.raises(KeyError, match="norm_set_seed"):
-        load_script().main(model_path, data_path, "max", {k: v for k, v in CFG.items() if k != "norm_set_seed"},
-                           tmp_path / "n.pt", tmp_path / "m.json")
+        load_script().main(
+            model_path,
+            data_path,
+            "max",
+            {k: v for k, v in CFG.items() if k != "norm_set_seed"},
+            tmp_path / "n.pt",
+            tmp_path / "m.json",
+        )
     assert not (tmp_path / "n.pt").exists() and not (tmp_path / "m.json").exists()
 
 
 def test_snakemake_binding_logs_and_puts_the_traceback_in_the_rule_log(inputs, tmp_path):
     model_path, data_path = inputs
-    smk = SimpleNamespace(input=SimpleNamespace(model=str(model_path), data=str(data_path)),
-                          output=SimpleNamespace(network=str(tmp_path / "n.pt"), meta=str(tmp_path / "m.json")),
-                          wildcards=SimpleNamespace(norm="p99.9-v0half"), params=SimpleNamespace(conversion=CFG),
-                          log=[str(tmp_path / "convert.log")], rule="convert")
+    smk = SimpleNamespace(
+        input=SimpleNamespace(model=str(model_path), data=str(data_path)),
+        output=SimpleNamespace(network=str(tmp_path / "n.pt"), meta=str(tmp_path / "m.json")),
+        wildcards=SimpleNamespace(norm="p99.9-v0half"),
+        params=SimpleNamespace(conversion=CFG),
+        log=[str(tmp_path / "convert.log")],
+        rule="convert",
+    )
     from snnconv.job import run_job
 
     script = load_script()

@@ -16,8 +16,8 @@ from PIL import Image
 import snnconv.data.cifar as cifar
 from snnconv.data import prepare_dataset
 from snnconv.data.checksums import CIFAR10_JPEG_SHA256, ChecksumError
-from snnconv.data.download import download_dataset
 from snnconv.data.cifar import CIFAR10_CLASSES, JPEG_NOTE, load_cifar10_python, load_image_folder
+from snnconv.data.download import download_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 PER_CLASS = {"train": 3, "test": 2}
@@ -48,9 +48,13 @@ def add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 def image_files(skip_class: str | None = None) -> dict[str, bytes]:
     """Relative name → JPEG bytes for a small ``{train,test}/<class>/NNNN.jpg`` layout."""
-    return {f"{split}/{cls}/{i:04d}.jpg": jpeg(label)
-            for split, n in PER_CLASS.items() for label, cls in enumerate(CIFAR10_CLASSES) if cls != skip_class
-            for i in range(n)}
+    return {
+        f"{split}/{cls}/{i:04d}.jpg": jpeg(label)
+        for split, n in PER_CLASS.items()
+        for label, cls in enumerate(CIFAR10_CLASSES)
+        if cls != skip_class
+        for i in range(n)
+    }
 
 
 def make_jpeg_tar(path: Path, files: dict[str, bytes], extra: list[tarfile.TarInfo] = ()) -> Path:
@@ -149,8 +153,9 @@ def test_unknown_class_folder(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("evil", ["../x.jpg", "train/cat/../../../x.jpg", "/tmp/snnconv-abs-x.jpg"])
-def test_path_traversal_members_refused_and_never_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                          evil: str) -> None:
+def test_path_traversal_members_refused_and_never_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, evil: str
+) -> None:
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
@@ -196,18 +201,25 @@ def test_shared_jpeg_full_read_matches_readme() -> None:
 
 # --- the official python archive ---------------------------------------------------------------
 
+
 def make_python_tar(path: Path, n: int = 4, payload: object | None = None) -> Path:
     """A tiny cifar-10-python.tar.gz of random batches (``payload`` replaces test_batch if given)."""
     rng = np.random.default_rng(1)
     with tarfile.open(path, "w:gz") as tar:
         for batch in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-            content = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                       b"labels": rng.integers(0, 10, n).tolist(), b"batch_label": batch.encode()}
+            content = {
+                b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                b"labels": rng.integers(0, 10, n).tolist(),
+                b"batch_label": batch.encode(),
+            }
             if payload is not None and batch == "test_batch":
                 content = payload
             add_bytes(tar, f"cifar-10-batches-py/{batch}", pickle.dumps(content, protocol=2))
-        add_bytes(tar, "cifar-10-batches-py/batches.meta",
-                  pickle.dumps({b"label_names": [c.encode() for c in CIFAR10_CLASSES]}, protocol=2))
+        add_bytes(
+            tar,
+            "cifar-10-batches-py/batches.meta",
+            pickle.dumps({b"label_names": [c.encode() for c in CIFAR10_CLASSES]}, protocol=2),
+        )
     return path
 
 
@@ -241,7 +253,9 @@ def test_wrong_md5_refused_before_unpickling(tmp_path: Path, monkeypatch: pytest
     calls = []
     real_load = pickle.load
     monkeypatch.setattr(cifar.pickle, "load", lambda *a, **k: calls.append(1) or real_load(*a, **k))
-    with pytest.raises(ChecksumError, match=r"cifar-10-python.tar.gz: md5 mismatch: expected c58f30108f718f92721af3b95e74349a"):
+    with pytest.raises(
+        ChecksumError, match=r"cifar-10-python.tar.gz: md5 mismatch: expected c58f30108f718f92721af3b95e74349a"
+    ):
         load_cifar10_python(tar)  # the official md5, which this file does not have
     assert calls == [] and not marker.exists()
     with pytest.raises(ChecksumError):

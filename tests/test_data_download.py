@@ -10,9 +10,9 @@ import importlib.util
 import os
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Iterator
 
 import numpy as np
 import pytest
@@ -94,7 +94,9 @@ def test_corrupted_served_file_rejected_and_nothing_left(server: Server, tmp_pat
     dest = tmp_path / "data" / "mnist"
     with pytest.raises(ChecksumError) as err:
         download_idx("mnist", dest, base_url=server.url, expected=table)
-    assert str(dest / "train-labels-idx1-ubyte.gz") in str(err.value) and table["train-labels-idx1-ubyte"] in str(err.value)
+    assert str(dest / "train-labels-idx1-ubyte.gz") in str(err.value) and table["train-labels-idx1-ubyte"] in str(
+        err.value
+    )
     assert leftovers(dest) == ["train-images-idx3-ubyte.gz"]  # the good file before it; no partial or temp file
 
 
@@ -141,14 +143,19 @@ def test_download_shared_mnist_then_prepare(server: Server, tmp_path: Path) -> N
     for stem in IDX_FILES:
         shutil.copyfile(shared / f"{stem}.gz", server.root / f"{stem}.gz")
     manifest_path = tmp_path / "results" / "downloads" / "mnist.json"
-    manifest = load_download_script().main("mnist", tmp_path / "data", manifest_path,
-                                           base_url=server.url)  # verified by the real, hard-coded checksums
+    manifest = load_download_script().main(
+        "mnist", tmp_path / "data", manifest_path, base_url=server.url
+    )  # verified by the real, hard-coded checksums
     target = tmp_path / "data" / "mnist"
     assert manifest["path"] == str(target) and len(leftovers(target)) == 4 and manifest_path.is_file()
-    assert {Path(p).name.removesuffix(".gz"): f["sha256_uncompressed"] for p, f in manifest["files"].items()} == IDX_SHA256["mnist"]
+    assert {
+        Path(p).name.removesuffix(".gz"): f["sha256_uncompressed"] for p, f in manifest["files"].items()
+    } == IDX_SHA256["mnist"]
     ds, source = prepare_dataset("mnist", {"subset_train": 100, "subset_test": 10}, tmp_path / "data")
     assert len(ds.y_train) == 100 and all(f["verified"] for f in source["files"].values())
-    assert {Path(p).name.removesuffix(".gz"): f["sha256_uncompressed"] for p, f in source["files"].items()} == IDX_SHA256["mnist"]
+    assert {
+        Path(p).name.removesuffix(".gz"): f["sha256_uncompressed"] for p, f in source["files"].items()
+    } == IDX_SHA256["mnist"]
 
 
 def test_served_synthetic_fails_real_checksums(server: Server, tmp_path: Path) -> None:

@@ -46,8 +46,10 @@ def write_idx_folder(folder: Path, n_train: int = 30, n_test: int = 10, gz: bool
     folder.mkdir(parents=True, exist_ok=True)
     table = {}
     for prefix, n in (("train", n_train), ("t10k", n_test)):
-        for stem, payload in ((f"{prefix}-images-idx3-ubyte", idx_bytes(rng.integers(0, 256, (n, 28, 28)), IMAGES_MAGIC)),
-                              (f"{prefix}-labels-idx1-ubyte", idx_bytes(np.arange(n) % 10, LABELS_MAGIC))):
+        for stem, payload in (
+            (f"{prefix}-images-idx3-ubyte", idx_bytes(rng.integers(0, 256, (n, 28, 28)), IMAGES_MAGIC)),
+            (f"{prefix}-labels-idx1-ubyte", idx_bytes(np.arange(n) % 10, LABELS_MAGIC)),
+        ):
             table[stem] = hashlib.sha256(payload).hexdigest()
             if gz:
                 (folder / f"{stem}.gz").write_bytes(gzip.compress(payload))

@@ -67,9 +67,15 @@ def test_unknown_dataset_and_option() -> None:
         prepare_dataset("mnist", {"subset_trian": 10}, "/nonexistent")
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("mnist", "mnist"), ("fashion_mnist", "fashion-mnist"), ("cifar10", "cifar-10-python.tar.gz"),
-    ("cifar10_jpeg", "cifar10-jpeg/cifar10-jpeg.tar.gz")])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("mnist", "mnist"),
+        ("fashion_mnist", "fashion-mnist"),
+        ("cifar10", "cifar-10-python.tar.gz"),
+        ("cifar10_jpeg", "cifar10-jpeg/cifar10-jpeg.tar.gz"),
+    ],
+)
 def test_missing_data_says_where_and_how(tmp_path: Path, name: str, expected: str) -> None:
     with pytest.raises(FileNotFoundError) as err:
         prepare_dataset(name, {}, tmp_path)
@@ -118,9 +124,14 @@ def test_prepare_script_logs_failures(tmp_path: Path) -> None:
     from snnconv.job import run_job
 
     script = load_script("prepare_data")
-    smk = SimpleNamespace(wildcards=SimpleNamespace(dataset="mnist"), resources={"data_dir": str(tmp_path)},
-                          params=SimpleNamespace(options={}), rule="prepare_data", log=[str(tmp_path / "p.log")],
-                          output=SimpleNamespace(npz=str(tmp_path / "m.npz"), meta=str(tmp_path / "m.json")))
+    smk = SimpleNamespace(
+        wildcards=SimpleNamespace(dataset="mnist"),
+        resources={"data_dir": str(tmp_path)},
+        params=SimpleNamespace(options={}),
+        rule="prepare_data",
+        log=[str(tmp_path / "p.log")],
+        output=SimpleNamespace(npz=str(tmp_path / "m.npz"), meta=str(tmp_path / "m.json")),
+    )
     with pytest.raises(FileNotFoundError):
         run_job(smk, script._bind)
     text = (tmp_path / "p.log").read_text()

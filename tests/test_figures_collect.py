@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from figure_data import config, synthetic_tree
-from snnconv.convert import resolve_norms
+
 from snnconv.analysis.intervals import mean_ci, n_replicates, t_critical, timesteps_to_within
 from snnconv.analysis.load import aggregate, load_ann_accuracy, load_sim_results, norm_info, rate_columns
 from snnconv.analysis.paired import paired_difference
+from snnconv.convert import resolve_norms
 from snnconv.report import style
 
 
@@ -31,8 +31,9 @@ def _sim_csv(path, acc, with_ids=True, **ids):
 def test_load_sim_results_fills_ids_from_path(tmp_path):
     p = _sim_csv(tmp_path / "results/sim/digits/mlp/seed3/max/input1.csv", [0.1, 0.5, 0.9], with_ids=False)
     df = load_sim_results([p])
-    assert df[["dataset", "arch", "seed", "norm", "input_seed"]].drop_duplicates().values.tolist() == \
-        [["digits", "mlp", 3, "max", 1]]
+    assert df[["dataset", "arch", "seed", "norm", "input_seed"]].drop_duplicates().values.tolist() == [
+        ["digits", "mlp", 3, "max", 1]
+    ]
     assert df["t"].tolist() == [1, 2, 3]
     assert rate_columns(df) == ["rate_linear1"]
 
@@ -69,8 +70,12 @@ def test_aggregate_without_ann_summary_fails(tmp_path):
     s = tmp_path / "results/models/digits/mlp/seed1/summary.json"
     s.parent.mkdir(parents=True)
     s.write_text(json.dumps({"test_accuracy": 0.9}))
-    assert load_ann_accuracy([s]).iloc[0].to_dict() == {"dataset": "digits", "arch": "mlp", "seed": 1,
-                                                         "ann_accuracy": 0.9}
+    assert load_ann_accuracy([s]).iloc[0].to_dict() == {
+        "dataset": "digits",
+        "arch": "mlp",
+        "seed": 1,
+        "ann_accuracy": 0.9,
+    }
     with pytest.raises(ValueError, match="no ANN summary"):
         aggregate([p], [s], [])
 
@@ -78,9 +83,15 @@ def test_aggregate_without_ann_summary_fails(tmp_path):
 def test_norm_info_reads_conversion_records_and_refuses_conflicts(tmp_path):
     def record(path: Path, **params) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"norm": "lp4_k0.5_scale_max", "method": "lp",
-                                    "params": {"base": "max", "v_init": 0.0, "k": 0.5, "mode": "scale", "p": 4.0,
-                                               **params}}))
+        path.write_text(
+            json.dumps(
+                {
+                    "norm": "lp4_k0.5_scale_max",
+                    "method": "lp",
+                    "params": {"base": "max", "v_init": 0.0, "k": 0.5, "mode": "scale", "p": 4.0, **params},
+                }
+            )
+        )
         return path
 
     a = record(tmp_path / "a" / "conversion.json")
@@ -107,7 +118,9 @@ def test_mean_ci_known_values():
     out = mean_ci(df, ["g"]).set_index("g")
     assert out.loc["a", "mean"] == 2.0 and out.loc["a", "std"] == 1.0 and out.loc["a", "n"] == 3
     half = 4.3027 / math.sqrt(3)  # t_{0.975, 2} from a printed table
-    assert out.loc["a", "ci_low"] == pytest.approx(2 - half, abs=1e-4) and out.loc["a", "ci_high"] == pytest.approx(2 + half, abs=1e-4)
+    assert out.loc["a", "ci_low"] == pytest.approx(2 - half, abs=1e-4) and out.loc["a", "ci_high"] == pytest.approx(
+        2 + half, abs=1e-4
+    )
     # a single replicate: no interval (NaN), never a zero-width band
     assert out.loc["b", "mean"] == 5.0 and math.isnan(out.loc["b", "ci_low"]) and math.isnan(out.loc["b", "std"])
 
@@ -123,16 +136,35 @@ def test_timesteps_to_within_and_never():
     rows = []
     for norm, curve in (("fast", [0.5, 0.89, 0.95, 0.95]), ("slow", [0.1, 0.2, 0.3, 0.4])):
         for t, a in enumerate(curve, 1):
-            rows.append({"dataset": "d", "arch": "a", "seed": 0, "input_seed": 0, "norm": norm, "t": t,
-                         "accuracy": a, "ann_accuracy": 0.90})
+            rows.append(
+                {
+                    "dataset": "d",
+                    "arch": "a",
+                    "seed": 0,
+                    "input_seed": 0,
+                    "norm": norm,
+                    "t": t,
+                    "accuracy": a,
+                    "ann_accuracy": 0.90,
+                }
+            )
     out = timesteps_to_within(pd.DataFrame(rows), within=0.01).set_index("norm")
     assert out.loc["fast", "t_within"] == 2 and out.loc["fast", "label"] == "2"
     assert math.isnan(out.loc["slow", "t_within"]) and out.loc["slow", "label"] == "> 4"
 
 
 def test_paired_difference_matches_replicates():
-    df = pd.DataFrame({"dataset": "d", "arch": "a", "seed": 0, "input_seed": [0, 1, 0, 1], "t": 1,
-                       "norm": ["x", "x", "ref", "ref"], "accuracy": [0.6, 0.7, 0.5, 0.5]})
+    df = pd.DataFrame(
+        {
+            "dataset": "d",
+            "arch": "a",
+            "seed": 0,
+            "input_seed": [0, 1, 0, 1],
+            "t": 1,
+            "norm": ["x", "x", "ref", "ref"],
+            "accuracy": [0.6, 0.7, 0.5, 0.5],
+        }
+    )
     d = paired_difference(df, ["x", "missing"], "ref")
     assert sorted(d["diff"].round(6)) == [0.1, 0.2]
     assert paired_difference(df, ["x"], "not-simulated").empty
@@ -143,7 +175,9 @@ def test_norm_styles_fixed_colour_per_family():
     names = ["none", "max", "p99.9", "p99", "model", "max-v0half", "l4", "uniform-l4", "lp4_k-0.5_scale_max"]
     st = style.norm_styles(names, conv)
     assert st["max"]["color"] == style.FAMILY_COLORS["max"]
-    assert st["l4"]["color"] == style.FAMILY_COLORS["l4"] and st["uniform-l4"]["color"] == style.FAMILY_COLORS["uniform"]
+    assert (
+        st["l4"]["color"] == style.FAMILY_COLORS["l4"] and st["uniform-l4"]["color"] == style.FAMILY_COLORS["uniform"]
+    )
     assert st["p99.9"]["color"] != st["p99"]["color"]  # same family: distinct shades
     assert st["l4"]["family"] == st["lp4_k-0.5_scale_max"]["family"] == "l4"
     assert len({s["label"] for s in st.values()}) == len(names)

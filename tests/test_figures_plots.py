@@ -6,18 +6,24 @@ import math
 
 import pandas as pd
 import pytest
-
-from snnconv.convert import resolve_norms
-
 from figure_data import config, rendered
+
 from snnconv.analysis.controls import control_names
 from snnconv.analysis.load import read_accuracy_all
 from snnconv.analysis.summaries import adjusted_norms, pick_T
+from snnconv.convert import resolve_norms
 from snnconv.report import style
 from snnconv.report.low_T_gap import gap_norms
 
-FIGURES = ["accuracy_vs_T", "variance_claim", "variance_correlation", "coefficient_sweep", "firing_rates",
-           "firing_rates_vs_t", "low_T_gap"]
+FIGURES = [
+    "accuracy_vs_T",
+    "variance_claim",
+    "variance_correlation",
+    "coefficient_sweep",
+    "firing_rates",
+    "firing_rates_vs_t",
+    "low_T_gap",
+]
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +74,16 @@ def test_coefficient_sweep(out):
 
 def test_adjusted_norms_take_parameters_from_the_table():
     names = ["lp4_k0.5_scale_max", "uniform_k0.5_scale_max", "max"]
-    table = pd.DataFrame({"norm": names, "method": ["lp", "uniform", "max"], "p": [4.0, math.nan, math.nan],
-                          "k": [0.25, 0.25, math.nan], "mode": ["bias", "bias", None], "base": ["p99", "p99", "max"]})
+    table = pd.DataFrame(
+        {
+            "norm": names,
+            "method": ["lp", "uniform", "max"],
+            "p": [4.0, math.nan, math.nan],
+            "k": [0.25, 0.25, math.nan],
+            "mode": ["bias", "bias", None],
+            "base": ["p99", "p99", "max"],
+        }
+    )
     adj = adjusted_norms(table).set_index("norm")
     # the recorded parameters win over what the names say (conversion.json is the source)
     assert adj.loc["lp4_k0.5_scale_max", "k"] == 0.25 and adj.loc["lp4_k0.5_scale_max", "reference"] == "p99"
@@ -102,13 +116,13 @@ def test_low_T_gap_controls_beside_l4(out):
     order = list(dict.fromkeys(data["norm"]))
     roles = resolve_norms(cfg["conversion"]).roles
     i = order.index(roles["l4"])
-    assert order[i:i + 3] == [roles["l4"], roles["uniform-l4"], "max-v0half"]
+    assert order[i : i + 3] == [roles["l4"], roles["uniform-l4"], "max-v0half"]
     assert len(data) == len(cfg["archs"]) * len(cfg["conversion"]["norms"]) * len(cfg["report"]["T_points"])
     assert (data["mean"] <= 0.05).all()  # synthetic SNNs never beat their ANN by much
     lab = out["labels"]["low_T_gap"]
     assert [t for t in lab["titles"] if t][:3] == ["T = 5", "T = 20", "T = 60"]
     n_T = len(cfg["report"]["T_points"])
-    rows = [lab["xlims"][i:i + n_T] for i in range(0, len(cfg["archs"]) * n_T, n_T)]
+    rows = [lab["xlims"][i : i + n_T] for i in range(0, len(cfg["archs"]) * n_T, n_T)]
     assert all(len(set(r)) == 1 for r in rows)  # the panels of one row share their x-scale
     assert "n = 2: interval not shown" in lab["suptitle"]
 
@@ -116,8 +130,11 @@ def test_low_T_gap_controls_beside_l4(out):
 def test_controls_found_under_sweep_names():
     conv = config()["conversion"]
     df = pd.DataFrame({"norm": ["max", "lp4_k0.5_scale_max", "uniform_k0.5_scale_max", "max-v0half"]})
-    assert control_names(df, conv) == {"l4": "lp4_k0.5_scale_max", "uniform": "uniform_k0.5_scale_max",
-                                       "v0half": "max-v0half"}
+    assert control_names(df, conv) == {
+        "l4": "lp4_k0.5_scale_max",
+        "uniform": "uniform_k0.5_scale_max",
+        "v0half": "max-v0half",
+    }
     conv2 = {**conv, "norms": ["max", "lp4_k0.5_scale_max", "max-v0half", "uniform_k0.5_scale_max"]}
     assert gap_norms(df, conv2) == ["max", "lp4_k0.5_scale_max", "uniform_k0.5_scale_max", "max-v0half"]
 

@@ -8,11 +8,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from figure_data import rendered
+
+from snnconv.analysis.correlations import (
+    EXACT,
+    attach_weight_norms,
+    best_predictor,
+    load_stats,
+    pearson,
+    spearman,
+    variance_correlations,
+    weight_norms,
+)
 from snnconv.network import SpikingLayer, SpikingNetwork, save_network
-from snnconv.analysis.correlations import (EXACT, attach_weight_norms, best_predictor, load_stats, pearson, spearman,
-                                          variance_correlations, weight_norms)
 from snnconv.report.variance_claim import correlation_table
 
 
@@ -21,18 +29,33 @@ def _net(seed: int = 0) -> SpikingNetwork:
     g = torch.Generator().manual_seed(seed)
     w_lin = torch.randn(30, 50, generator=g) ** 3 * (torch.rand(30, 1, generator=g) + 0.2)
     w_conv = torch.randn(4, 2, 3, 3, generator=g)
-    return SpikingNetwork([
-        SpikingLayer({"type": "conv2d", "padding": 1}, w_conv, None, torch.ones(4), [], True, "conv2d0"),
-        SpikingLayer({"type": "linear"}, w_lin, None, torch.ones(30), [{"type": "flatten"}], True, "linear3"),
-    ], (2, 5, 5))
+    return SpikingNetwork(
+        [
+            SpikingLayer({"type": "conv2d", "padding": 1}, w_conv, None, torch.ones(4), [], True, "conv2d0"),
+            SpikingLayer({"type": "linear"}, w_lin, None, torch.ones(30), [{"type": "flatten"}], True, "linear3"),
+        ],
+        (2, 5, 5),
+    )
 
 
 def _stats(net: SpikingNetwork, std_of) -> pd.DataFrame:
     """Sampled neurons of the linear layer with measured std = std_of(row weights)."""
     w = net.layers[1].weight.double()
-    rows = [{"layer": "linear3", "layer_index": 1, "neuron": j, "channel": j, "std_current": float(std_of(w[j])),
-             "var_pred_exact": float(std_of(w[j])) ** 2, "dataset": "d", "arch": "mlp", "seed": 0, "norm": "max"}
-            for j in range(w.shape[0])]
+    rows = [
+        {
+            "layer": "linear3",
+            "layer_index": 1,
+            "neuron": j,
+            "channel": j,
+            "std_current": float(std_of(w[j])),
+            "var_pred_exact": float(std_of(w[j])) ** 2,
+            "dataset": "d",
+            "arch": "mlp",
+            "seed": 0,
+            "norm": "max",
+        }
+        for j in range(w.shape[0])
+    ]
     return pd.DataFrame(rows)
 
 
@@ -48,7 +71,7 @@ def test_weight_norms_per_row_and_channel():
 
 def test_std_proportional_to_l4_gives_spearman_one():
     net = _net()
-    stats = attach_weight_norms(_stats(net, lambda w: 0.37 * float((w ** 4).sum() ** 0.25)), net)
+    stats = attach_weight_norms(_stats(net, lambda w: 0.37 * float((w**4).sum() ** 0.25)), net)
     corr = variance_correlations(stats).set_index("predictor")
     assert corr.loc["L4", "spearman"] == pytest.approx(1.0)
     assert corr.loc["L4", "pearson"] == pytest.approx(1.0)
@@ -67,7 +90,7 @@ def test_std_proportional_to_l2_is_reported_as_such():
 def test_spearman_is_rank_based():
     x = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
     assert spearman(x, np.exp(x)) == pytest.approx(1.0)
-    assert spearman(x, -x ** 3) == pytest.approx(-1.0)
+    assert spearman(x, -(x**3)) == pytest.approx(-1.0)
     # ties take average ranks: ranks (1.5, 1.5, 3, 4) vs (1, 2, 3, 4)
     r = pearson([1.5, 1.5, 3, 4], [1, 2, 3, 4])
     assert spearman([1, 1, 2, 3], [10, 20, 30, 40]) == pytest.approx(r)
@@ -79,8 +102,20 @@ def test_conv_neurons_use_their_channel():
     net = _net()
     w = net.layers[0].weight.double()
     l4 = [(w[c] ** 4).sum().item() ** 0.25 for c in range(4)]
-    stats = pd.DataFrame([{"layer": "conv2d0", "layer_index": 0, "neuron": c * 25 + pos, "channel": c,
-                           "std_current": l4[c], "var_pred_exact": l4[c] ** 2} for c in range(4) for pos in (0, 7, 13)])
+    stats = pd.DataFrame(
+        [
+            {
+                "layer": "conv2d0",
+                "layer_index": 0,
+                "neuron": c * 25 + pos,
+                "channel": c,
+                "std_current": l4[c],
+                "var_pred_exact": l4[c] ** 2,
+            }
+            for c in range(4)
+            for pos in (0, 7, 13)
+        ]
+    )
     out = attach_weight_norms(stats, net)
     assert out["norm_L4"].tolist() == pytest.approx(out["std_current"].tolist())
     with pytest.raises(ValueError, match="channel"):
@@ -92,7 +127,7 @@ def test_conv_neurons_use_their_channel():
 def test_load_stats_matches_networks_by_path(tmp_path):
     net = _net()
     save_network(net, tmp_path / "snn/digits/mlp/seed0/max/network.pt")
-    stats = _stats(net, lambda w: float((w ** 4).sum() ** 0.25)).drop(columns=["dataset", "arch", "seed", "norm"])
+    stats = _stats(net, lambda w: float((w**4).sum() ** 0.25)).drop(columns=["dataset", "arch", "seed", "norm"])
     spath = tmp_path / "stats/digits/mlp/seed0/max.csv"
     spath.parent.mkdir(parents=True)
     stats.to_csv(spath, index=False)
@@ -118,7 +153,20 @@ def test_correlation_table_from_synthetic_results():
 
 
 def test_correlation_table_empty(tmp_path):
-    empty = pd.DataFrame(columns=["dataset", "arch", "seed", "norm", "layer_index", "layer", "predictor", "p",
-                                  "pearson", "spearman", "n"])
+    empty = pd.DataFrame(
+        columns=[
+            "dataset",
+            "arch",
+            "seed",
+            "norm",
+            "layer_index",
+            "layer",
+            "predictor",
+            "p",
+            "pearson",
+            "spearman",
+            "n",
+        ]
+    )
     correlation_table(empty, tmp_path / "t")
     assert (tmp_path / "t.tex").exists() and (tmp_path / "t.md").exists()

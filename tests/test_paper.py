@@ -9,13 +9,14 @@ import time
 
 import pandas as pd
 import pytest
-
 from figure_data import REPO, config, rendered
+
 from snnconv.report.macros import Macros, camel, macro_name, number_words, paper_macros
 from snnconv.report.paper import build_paper, latexmk_available
 
-needs_latex = pytest.mark.skipif(not latexmk_available(),
-                                 reason="latexmk/pdflatex not installed (CI installs them with .ci/apt_packages.sh)")
+needs_latex = pytest.mark.skipif(
+    not latexmk_available(), reason="latexmk/pdflatex not installed (CI installs them with .ci/apt_packages.sh)"
+)
 
 
 def _defs(text: str) -> dict[str, str]:
@@ -23,7 +24,11 @@ def _defs(text: str) -> dict[str, str]:
 
 
 def test_macro_names_are_letters_only():
-    assert number_words(25) == "TwentyFive" and number_words(1000) == "OneThousand" and number_words(110) == "OneHundredTen"
+    assert (
+        number_words(25) == "TwentyFive"
+        and number_words(1000) == "OneThousand"
+        and number_words(110) == "OneHundredTen"
+    )
     assert camel("fashion_mnist") == "FashionMnist" and camel("p99.9") == "PNineNineDotNine"
     assert camel("uniform_k-0.5_scale_max") != camel("uniform_k0.5_scale_max")
     assert macro_name("AnnAcc", "cifar10", "vgg") == "AnnAccCifarOneZeroVgg"
@@ -51,8 +56,8 @@ def _expected_verdict(out) -> str:
 
     from scipy import stats
 
-    from snnconv.convert import parse_norm
     from snnconv.analysis.controls import control_names
+    from snnconv.convert import parse_norm
 
     df = pd.read_csv(out["table"], usecols=["dataset", "arch", "seed", "input_seed", "norm", "t", "accuracy"])
     conv = out["config"]["conversion"]
@@ -79,14 +84,35 @@ def test_paper_text_has_no_hand_typed_results():
 
 def _verdict_frame(l4_better: bool, roles: dict[str, str]) -> pd.DataFrame:
     rows = []
-    params = {"max": ("max", None, None), roles["l4"]: ("max", 0.5, "scale"), roles["uniform-l4"]: ("max", 0.5, "scale"),
-              "max-v0half": ("max", None, None)}
-    for norm, acc in (("max", 0.5), (roles["l4"], 0.6 if l4_better else 0.4), (roles["uniform-l4"], 0.5),
-                      ("max-v0half", 0.55)):
+    params = {
+        "max": ("max", None, None),
+        roles["l4"]: ("max", 0.5, "scale"),
+        roles["uniform-l4"]: ("max", 0.5, "scale"),
+        "max-v0half": ("max", None, None),
+    }
+    for norm, acc in (
+        ("max", 0.5),
+        (roles["l4"], 0.6 if l4_better else 0.4),
+        (roles["uniform-l4"], 0.5),
+        ("max-v0half", 0.55),
+    ):
         base, k, mode = params[norm]
         for iseed, noise in ((0, -0.01), (1, 0.0), (2, 0.01)):
-            rows.append({"dataset": "digits", "arch": "mlp", "seed": 0, "input_seed": iseed, "norm": norm, "t": 5,
-                         "accuracy": acc + noise, "ann_accuracy": 0.9, "base": base, "k": k, "mode": mode})
+            rows.append(
+                {
+                    "dataset": "digits",
+                    "arch": "mlp",
+                    "seed": 0,
+                    "input_seed": iseed,
+                    "norm": norm,
+                    "t": 5,
+                    "accuracy": acc + noise,
+                    "ann_accuracy": 0.9,
+                    "base": base,
+                    "k": k,
+                    "mode": mode,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -109,12 +135,21 @@ def test_verdicts_follow_the_data(better):
 def test_paper_builds_from_synthetic_results(tmp_path):
     out = rendered()
     fig, tab = out["figures"], out["tables"]
-    figures = [fig / f"{n}.pdf" for n in ("accuracy_vs_T", "low_T_gap", "variance_correlation", "coefficient_sweep",
-                                          "firing_rates")]
+    figures = [
+        fig / f"{n}.pdf"
+        for n in ("accuracy_vs_T", "low_T_gap", "variance_correlation", "coefficient_sweep", "firing_rates")
+    ]
     tables = [tab / f"{n}.tex" for n in ("accuracy_main", "variance_correlation", "l4_comparison")]
     start = time.perf_counter()
-    pdf = build_paper(REPO / "paper" / "main.tex", REPO / "paper" / "refs.bib", out["macros"], figures, tables,
-                      tmp_path / "build" / "main.pdf", timeout=120)
+    pdf = build_paper(
+        REPO / "paper" / "main.tex",
+        REPO / "paper" / "refs.bib",
+        out["macros"],
+        figures,
+        tables,
+        tmp_path / "build" / "main.pdf",
+        timeout=120,
+    )
     assert time.perf_counter() - start < 60
     data = pdf.read_bytes()
     assert data[:4] == b"%PDF" and b"D:20211118" in data  # SOURCE_DATE_EPOCH fixed the dates
@@ -139,11 +174,36 @@ def test_snakemake_paper_target_resolves(tmp_path):
     if exe is None:
         pytest.skip(f"snakemake not found in {local.parent} nor on PATH")
     proc = subprocess.run(
-        [exe, "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path),
-         "--configfile", str(REPO / "tests" / "configs" / "tiny.yaml"), "-n", "--quiet", "rules",
-         "--workflow-profile", "none", "paper", "all"],
-        capture_output=True, text=True, timeout=120)
+        [
+            exe,
+            "-s",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(REPO / "tests" / "configs" / "tiny.yaml"),
+            "-n",
+            "--quiet",
+            "rules",
+            "--workflow-profile",
+            "none",
+            "paper",
+            "all",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for rule in ("aggregate", "fig_accuracy_vs_T", "fig_variance_claim", "fig_coefficient_sweep", "fig_firing_rates",
-                 "fig_low_T_gap", "tables", "paper_macros", "paper"):
+    for rule in (
+        "aggregate",
+        "fig_accuracy_vs_T",
+        "fig_variance_claim",
+        "fig_coefficient_sweep",
+        "fig_firing_rates",
+        "fig_low_T_gap",
+        "tables",
+        "paper_macros",
+        "paper",
+    ):
         assert re.search(rf"\b{rule}\b", proc.stdout), f"rule {rule} missing from the dry run"

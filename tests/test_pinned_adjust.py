@@ -30,15 +30,25 @@ from snnconv.convert import convert, parse_norm
 def cnn() -> nn.Sequential:
     """conv(1→3) – avgpool – conv(3→4) – flatten – fc(→6) – readout(3): hidden rates differ from outputs."""
     torch.manual_seed(31)
-    return nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2), nn.Conv2d(3, 4, 3, padding=1),
-                         nn.ReLU(), nn.Flatten(), nn.Linear(64, 6), nn.ReLU(), nn.Linear(6, 3)).eval()
+    return nn.Sequential(
+        nn.Conv2d(1, 3, 3, padding=1),
+        nn.ReLU(),
+        nn.AvgPool2d(2),
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(64, 6),
+        nn.ReLU(),
+        nn.Linear(6, 3),
+    ).eval()
 
 
 def mlp() -> nn.Sequential:
     """flatten – fc(16→10) – fc(10→6) – readout(3)."""
     torch.manual_seed(32)
-    return nn.Sequential(nn.Flatten(), nn.Linear(16, 10), nn.ReLU(), nn.Linear(10, 6), nn.ReLU(),
-                         nn.Linear(6, 3)).eval()
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(16, 10), nn.ReLU(), nn.Linear(10, 6), nn.ReLU(), nn.Linear(6, 3)
+    ).eval()
 
 
 NETS = {"cnn": (cnn, (1, 8, 8)), "mlp": (mlp, (1, 4, 4))}
@@ -54,8 +64,11 @@ def reference(model: nn.Sequential, x: torch.Tensor, q: float | None = None) -> 
 
     The base is max normalization, or the q-th percentile (then some rates exceed 1 and are clamped)."""
     acts: list[torch.Tensor] = []
-    hooks = [m.register_forward_hook(lambda m, i, o: acts.append(o.detach().double()))
-             for m in model if isinstance(m, nn.ReLU)]
+    hooks = [
+        m.register_forward_hook(lambda m, i, o: acts.append(o.detach().double()))
+        for m in model
+        if isinstance(m, nn.ReLU)
+    ]
     with torch.no_grad():
         model(x)
     for h in hooks:
@@ -77,14 +90,21 @@ def reference(model: nn.Sequential, x: torch.Tensor, q: float | None = None) -> 
                 r = m(r)
     model.float()
     out, prev_lam = [], 1.0
-    for l, (m, r, lam) in enumerate(zip([m for m in model if isinstance(m, (nn.Linear, nn.Conv2d))], inputs, lams)):
-        m2 = float((r ** 2).mean())
+    for m, r, lam in zip([m for m in model if isinstance(m, (nn.Linear, nn.Conv2d))], inputs, lams):
+        m2 = float((r**2).mean())
         w = m.weight.detach().double().numpy() * prev_lam / lam
         fan_in = int(np.prod(w.shape[1:]))
         rho = math.sqrt(fan_in * m2)
         l4 = (np.abs(w.reshape(w.shape[0], -1)) ** 4).sum(1) ** 0.25
-        out.append({"w": w, "m2": m2, "rho": rho, "sigma": l4 * math.sqrt(rho),
-                    "bias": (np.zeros(w.shape[0]) if m.bias is None else m.bias.detach().double().numpy()) / lam})
+        out.append(
+            {
+                "w": w,
+                "m2": m2,
+                "rho": rho,
+                "sigma": l4 * math.sqrt(rho),
+                "bias": (np.zeros(w.shape[0]) if m.bias is None else m.bias.detach().double().numpy()) / lam,
+            }
+        )
         prev_lam = lam
     return out
 
@@ -98,8 +118,9 @@ def test_scale_mode_thresholds_match_independent_sigma(arch, k):
     net = convert(model, x, parse_norm(f"lp4_k{k}_scale_max"))
     assert len(net.meta["adjustment"]) == len(ref)
     for l, (layer, r, adj) in enumerate(zip(net.layers, ref, net.meta["adjustment"])):
-        np.testing.assert_allclose(layer.threshold.double().numpy(), np.exp(k * r["sigma"]), rtol=2e-6,
-                                   err_msg=f"layer {l}")
+        np.testing.assert_allclose(
+            layer.threshold.double().numpy(), np.exp(k * r["sigma"]), rtol=2e-6, err_msg=f"layer {l}"
+        )
         assert adj["input_rate_sq_mean"] == pytest.approx(r["m2"], rel=1e-6)
         assert adj["rho"] == pytest.approx(r["rho"], rel=1e-6)
         assert adj["sigma"]["mean"] == pytest.approx(float(r["sigma"].mean()), rel=1e-6)
@@ -123,8 +144,9 @@ def test_bias_mode_shift_matches_independent_sigma(arch):
     ref = reference(model, x)
     net = convert(model, x, parse_norm("lp4_k0.5_bias_max"))
     for l, (layer, r) in enumerate(zip(net.layers, ref)):
-        np.testing.assert_allclose(layer.bias.double().numpy(), r["bias"] - 0.5 * r["sigma"], rtol=1e-5, atol=1e-6,
-                                   err_msg=f"layer {l}")
+        np.testing.assert_allclose(
+            layer.bias.double().numpy(), r["bias"] - 0.5 * r["sigma"], rtol=1e-5, atol=1e-6, err_msg=f"layer {l}"
+        )
         assert torch.equal(layer.threshold, torch.ones(layer.n_out))
 
 
@@ -132,9 +154,10 @@ def test_uniform_control_uses_layer_mean_sigma():
     model, x = cnn(), images((1, 8, 8))
     ref = reference(model, x)
     net = convert(model, x, parse_norm("uniform_k0.4_scale_max"))
-    for l, (layer, r) in enumerate(zip(net.layers, ref)):
-        np.testing.assert_allclose(layer.threshold.double().numpy(),
-                                   np.full(layer.n_out, math.exp(0.4 * float(r["sigma"].mean()))), rtol=2e-6)
+    for _l, (layer, r) in enumerate(zip(net.layers, ref)):
+        np.testing.assert_allclose(
+            layer.threshold.double().numpy(), np.full(layer.n_out, math.exp(0.4 * float(r["sigma"].mean()))), rtol=2e-6
+        )
 
 
 @pytest.mark.parametrize("p", [1.0, 2.0, math.inf])
@@ -144,7 +167,7 @@ def test_lp_ablation_thresholds(p):
     net = convert(model, x, parse_norm(f"lp{'inf' if math.isinf(p) else int(p)}_k0.5_scale_max"))
     for layer, r in zip(net.layers, ref):
         w = np.abs(r["w"].reshape(r["w"].shape[0], -1))
-        norms = w.max(1) if math.isinf(p) else (w ** p).sum(1) ** (1 / p)
+        norms = w.max(1) if math.isinf(p) else (w**p).sum(1) ** (1 / p)
         sigma = norms / norms.mean() * r["sigma"].mean()
         np.testing.assert_allclose(layer.threshold.double().numpy(), np.exp(0.5 * sigma), rtol=2e-6)
 
@@ -163,7 +186,7 @@ def test_rho_by_hand():
     adj = net.meta["adjustment"][0]
     assert adj["input_rate_sq_mean"] == pytest.approx(0.5)
     assert adj["rho"] == pytest.approx(math.sqrt(2))
-    sigma = math.sqrt(2) / 2 * 2 ** 0.25
+    sigma = math.sqrt(2) / 2 * 2**0.25
     assert float(net.layers[0].threshold[0]) == pytest.approx(math.exp(sigma), rel=1e-6)
 
 
@@ -173,8 +196,9 @@ def test_percentile_base_clamps_hidden_input_rates():
     ref = reference(model, x, q=80)
     net = convert(model, x, parse_norm("lp4_k0.5_scale_p80"))
     for l, (layer, r) in enumerate(zip(net.layers, ref)):
-        np.testing.assert_allclose(layer.threshold.double().numpy(), np.exp(0.5 * r["sigma"]), rtol=2e-6,
-                                   err_msg=f"layer {l}")
+        np.testing.assert_allclose(
+            layer.threshold.double().numpy(), np.exp(0.5 * r["sigma"]), rtol=2e-6, err_msg=f"layer {l}"
+        )
     acts = []
     hooks = [m.register_forward_hook(lambda m, i, o: acts.append(o)) for m in model if isinstance(m, nn.ReLU)]
     with torch.no_grad():

@@ -9,12 +9,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from test_simulate_nets import random_mlp
 from torch import nn
 
 from snnconv.convert import convert, fold_batchnorm, parse_norm
 from snnconv.convert.layers import parse_model
 from snnconv.simulate import Probe, record_membrane_stats, simulate
-from test_simulate_nets import random_mlp
 
 # ------------------------------------------------------------------------------------------ batch norm ε
 
@@ -46,8 +46,16 @@ def test_fold_batchnorm_by_hand_where_eps_matters():
 def test_folded_conv_bn_reproduces_eval_ann(eps):
     """The ANN's own eval-mode BN (which uses ε) is the reference; running var 0 makes ε the whole denominator."""
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), bn_layer(nn.BatchNorm2d, eps), nn.ReLU(), nn.Flatten(),
-                          nn.Linear(2 * 16, 2), bn_layer(nn.BatchNorm1d, eps), nn.ReLU(), nn.Linear(2, 3)).eval()
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 3, padding=1),
+        bn_layer(nn.BatchNorm2d, eps),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(2 * 16, 2),
+        bn_layer(nn.BatchNorm1d, eps),
+        nn.ReLU(),
+        nn.Linear(2, 3),
+    ).eval()
     x = torch.rand(10, 1, 4, 4, generator=torch.Generator().manual_seed(1))
     parsed = parse_model(model)
     conv = parsed.layers[0]
@@ -95,8 +103,18 @@ def test_membrane_stats_match_numpy_sample_statistics(T):
     kw = dict(seed=7, batch_size=5, time_chunk=2, device="cpu", dtype=torch.float64)
     df = record_membrane_stats(net, x, T, neurons_per_layer=100, **kw)
     rec = InputRecorder()
-    simulate(net, x, torch.zeros(len(x), dtype=torch.int64), T, encoding="poisson", max_rate=1.0, reset="subtract",
-             decode="membrane", probe=rec, **kw)
+    simulate(
+        net,
+        x,
+        torch.zeros(len(x), dtype=torch.int64),
+        T,
+        encoding="poisson",
+        max_rate=1.0,
+        reset="subtract",
+        decode="membrane",
+        probe=rec,
+        **kw,
+    )
     for l, layer in enumerate(net.layers):
         rows = df[df.layer_index == l].sort_values("neuron")
         assert rows.neuron.tolist() == list(range(layer.n_out))

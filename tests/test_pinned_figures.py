@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-
 from figure_data import rendered
+from scipy import stats
 
 ALIASES = ("l4", "uniform-l4")
 REPLICATE = ["dataset", "arch", "seed", "input_seed", "t"]
@@ -56,15 +55,20 @@ def check_figures_against_table(figures: Path, tables: Path) -> list[str]:
     path = figures / "accuracy_vs_T.csv"
     if path.exists():
         fig = pd.read_csv(path)
-        compare(fig, per_group(table, ["dataset", "arch", "norm", "t"], "accuracy"), ["dataset", "arch", "norm", "t"],
-                "accuracy_vs_T")
+        compare(
+            fig,
+            per_group(table, ["dataset", "arch", "norm", "t"], "accuracy"),
+            ["dataset", "arch", "norm", "t"],
+            "accuracy_vs_T",
+        )
         checked.append(path.name)
     path = figures / "low_T_gap.csv"
     if path.exists():
         fig = pd.read_csv(path)
         gap = table.assign(gap=table["accuracy"] - table["ann_accuracy"], T=table["t"])
-        compare(fig, per_group(gap, ["dataset", "arch", "norm", "T"], "gap"), ["dataset", "arch", "norm", "T"],
-                "low_T_gap")
+        compare(
+            fig, per_group(gap, ["dataset", "arch", "norm", "T"], "gap"), ["dataset", "arch", "norm", "T"], "low_T_gap"
+        )
         checked.append(path.name)
     for name in ("firing_rates.csv", "firing_rates_vs_t.csv"):
         path = figures / name
@@ -73,8 +77,12 @@ def check_figures_against_table(figures: Path, tables: Path) -> list[str]:
             cols = [c for c in table.columns if c.startswith("rate_")]
             long = table.melt(id_vars=REPLICATE + ["norm"], value_vars=cols, var_name="layer", value_name="rate")
             long = long.dropna(subset=["rate"]).assign(layer=lambda d: d["layer"].str.slice(len("rate_")))
-            compare(fig.drop(columns=["layer_order"]), per_group(long, ["dataset", "arch", "norm", "layer", "t"], "rate"),
-                    ["dataset", "arch", "norm", "layer", "t"], name)
+            compare(
+                fig.drop(columns=["layer_order"]),
+                per_group(long, ["dataset", "arch", "norm", "layer", "t"], "rate"),
+                ["dataset", "arch", "norm", "layer", "t"],
+                name,
+            )
             if name == "firing_rates.csv":  # the bar chart shows the rates at the last simulated step
                 last = table.groupby(["dataset", "arch"])["t"].max().rename("t_last").reset_index()
                 at = fig.merge(last, on=["dataset", "arch"])
@@ -83,19 +91,30 @@ def check_figures_against_table(figures: Path, tables: Path) -> list[str]:
     path = figures / "coefficient_sweep.csv"
     if path.exists():
         fig = pd.read_csv(path)
-        compare(fig, sweep_from_table(table), ["dataset", "arch", "mode", "base", "curve", "k", "T"], "coefficient_sweep")
+        compare(
+            fig, sweep_from_table(table), ["dataset", "arch", "mode", "base", "curve", "k", "T"], "coefficient_sweep"
+        )
         checked.append(path.name)
     path = tables / "accuracy_main.csv"
     if path.exists():
         main = pd.read_csv(path)
         acc = main[main["quantity"] == "accuracy"].rename(columns={"T": "t"}).astype({"t": int})
-        compare(acc.drop(columns=["std", "label"]), per_group(table, ["dataset", "arch", "norm", "t"], "accuracy"),
-                ["dataset", "arch", "norm", "t"], "accuracy_main")
+        compare(
+            acc.drop(columns=["std", "label"]),
+            per_group(table, ["dataset", "arch", "norm", "t"], "accuracy"),
+            ["dataset", "arch", "norm", "t"],
+            "accuracy_main",
+        )
         ann = table[["dataset", "arch", "seed", "ann_accuracy"]].drop_duplicates()
         ann_main = main[main["quantity"] == "ann_accuracy"][["dataset", "arch", "mean", "n"]]
-        compare(ann_main.assign(ci_low=math.nan, ci_high=math.nan) if (ann_main["n"] == 1).all() else
-                main[main["quantity"] == "ann_accuracy"][["dataset", "arch", "mean", "n", "ci_low", "ci_high"]],
-                per_group(ann, ["dataset", "arch"], "ann_accuracy"), ["dataset", "arch"], "accuracy_main ANN")
+        compare(
+            ann_main.assign(ci_low=math.nan, ci_high=math.nan)
+            if (ann_main["n"] == 1).all()
+            else main[main["quantity"] == "ann_accuracy"][["dataset", "arch", "mean", "n", "ci_low", "ci_high"]],
+            per_group(ann, ["dataset", "arch"], "ann_accuracy"),
+            ["dataset", "arch"],
+            "accuracy_main ANN",
+        )
         checked.append(path.name)
     return checked
 
@@ -106,12 +125,22 @@ def sweep_from_table(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for norm, g in adjusted.groupby("norm", sort=False):
         first = g.iloc[0]
-        curve = "uniform" if first["method"] == "uniform" else ("Linf" if math.isinf(first["p"]) else f"L{first['p']:g}")
+        curve = (
+            "uniform" if first["method"] == "uniform" else ("Linf" if math.isinf(first["p"]) else f"L{first['p']:g}")
+        )
         base = table[table["norm"] == first["base"]][REPLICATE + ["accuracy"]]
         m = g[REPLICATE + ["accuracy"]].merge(base, on=REPLICATE, suffixes=("", "_base"))
         m["diff"] = m["accuracy"] - m["accuracy_base"]
-        rows.append(m.assign(norm=norm, curve=curve, k=float(first["k"]), mode=first["mode"], base=first["base"],
-                             alias=norm in ALIASES))
+        rows.append(
+            m.assign(
+                norm=norm,
+                curve=curve,
+                k=float(first["k"]),
+                mode=first["mode"],
+                base=first["base"],
+                alias=norm in ALIASES,
+            )
+        )
     diff = pd.concat(rows, ignore_index=True)
     # an alias (l4, uniform-l4) duplicating a canonical name with the same parameters is not plotted twice
     canonical = diff[~diff["alias"]][["curve", "k", "mode", "base"]].drop_duplicates()
@@ -123,7 +152,13 @@ def sweep_from_table(table: pd.DataFrame) -> pd.DataFrame:
 def test_synthetic_figures_plot_the_table_numbers():
     out = rendered()
     checked = check_figures_against_table(out["figures"], out["tables"])
-    assert set(checked) == {"accuracy_vs_T.csv", "low_T_gap.csv", "firing_rates.csv", "firing_rates_vs_t.csv",
-                            "coefficient_sweep.csv", "accuracy_main.csv"}
+    assert set(checked) == {
+        "accuracy_vs_T.csv",
+        "low_T_gap.csv",
+        "firing_rates.csv",
+        "firing_rates_vs_t.csv",
+        "coefficient_sweep.csv",
+        "accuracy_main.csv",
+    }
     table = pd.read_csv(out["table"])
     assert table.groupby(["dataset", "arch", "norm", "t"]).size().max() > 1  # replicates: intervals are non-trivial

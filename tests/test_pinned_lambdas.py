@@ -28,9 +28,16 @@ def conv_net() -> nn.Sequential:
     """conv(2→3) – avgpool – conv(3→4) – flatten – fc(→6) – readout(3): three hidden layers, two with channels."""
     torch.manual_seed(21)
     model = nn.Sequential(
-        nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
-        nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Flatten(),
-        nn.Linear(4 * 4 * 4, 6), nn.ReLU(), nn.Linear(6, 3))
+        nn.Conv2d(2, 3, 3, padding=1),
+        nn.ReLU(),
+        nn.AvgPool2d(2),
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(4 * 4 * 4, 6),
+        nn.ReLU(),
+        nn.Linear(6, 3),
+    )
     with torch.no_grad():  # distinct channel scales so per-channel and layer-wise λ differ clearly
         model[0].weight.mul_(torch.tensor([1.0, 2.0, 0.5]).view(3, 1, 1, 1))
         model[3].weight.mul_(torch.tensor([0.5, 1.5, 1.0, 3.0]).view(4, 1, 1, 1))
@@ -41,8 +48,16 @@ def conv_net() -> nn.Sequential:
 def mlp_net() -> nn.Sequential:
     """MLP: flatten – fc(25→12) – fc(12→9) – fc(9→7) – readout(4)."""
     torch.manual_seed(22)
-    return nn.Sequential(nn.Flatten(), nn.Linear(25, 12), nn.ReLU(), nn.Linear(12, 9), nn.ReLU(),
-                         nn.Linear(9, 7), nn.ReLU(), nn.Linear(7, 4)).eval()
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(25, 12),
+        nn.ReLU(),
+        nn.Linear(12, 9),
+        nn.ReLU(),
+        nn.Linear(9, 7),
+        nn.ReLU(),
+        nn.Linear(7, 4),
+    ).eval()
 
 
 NETS = {"cnn": (conv_net, (2, 8, 8)), "mlp": (mlp_net, (1, 5, 5))}
@@ -56,8 +71,11 @@ def images(shape: tuple[int, ...], n: int = 24) -> torch.Tensor:
 def relu_outputs(model: nn.Sequential, x: torch.Tensor) -> list[np.ndarray]:
     """a_l of every hidden layer, from the ANN itself (float64 numpy)."""
     acts: list[np.ndarray] = []
-    hooks = [m.register_forward_hook(lambda m, i, o: acts.append(o.detach().double().numpy().copy()))
-             for m in model if isinstance(m, nn.ReLU)]
+    hooks = [
+        m.register_forward_hook(lambda m, i, o: acts.append(o.detach().double().numpy().copy()))
+        for m in model
+        if isinstance(m, nn.ReLU)
+    ]
     with torch.no_grad():
         model(x)
     for h in hooks:
@@ -91,8 +109,9 @@ def expand(lam_prev: np.ndarray, module: nn.Module) -> np.ndarray:
     return np.repeat(lam_prev, n_in // lam_prev.size)
 
 
-def reference_lambdas(model: nn.Sequential, x: torch.Tensor, base: str, q: float | None,
-                      per_channel: bool) -> list[np.ndarray]:
+def reference_lambdas(
+    model: nn.Sequential, x: torch.Tensor, base: str, q: float | None, per_channel: bool
+) -> list[np.ndarray]:
     """λ of every hidden layer from the definitions (see module docstring)."""
     acts, mods = relu_outputs(model, x), weighted(model)[:-1]
     pcs = [per_channel and isinstance(m, nn.Conv2d) for m in mods]
@@ -112,7 +131,9 @@ def reference_lambdas(model: nn.Sequential, x: torch.Tensor, base: str, q: float
         w = m.weight.detach().double().numpy()
         lam_in = expand(prev, m)
         scaled = w * lam_in.reshape(1, -1, *([1] * (w.ndim - 2)))
-        bound = np.clip(scaled, 0, None).reshape(w.shape[0], -1).sum(1) + np.clip(m.bias.detach().double().numpy(), 0, None)
+        bound = np.clip(scaled, 0, None).reshape(w.shape[0], -1).sum(1) + np.clip(
+            m.bias.detach().double().numpy(), 0, None
+        )
         prev = positive(bound if pc else np.array([bound.max()]), np.ones(1))
         out.append(prev)
     return out
@@ -145,8 +166,9 @@ def test_lambdas_match_definition(arch, norm, per_channel):
         lam_out = lam.reshape(-1, *([1] * (w.ndim - 1))) if lam.size > 1 else lam[0]
         expect_w = w * expand(prev, m).reshape(1, -1, *([1] * (w.ndim - 2))) / lam_out
         np.testing.assert_allclose(layer.weight.double().numpy(), expect_w, rtol=1e-5, atol=1e-7)
-        np.testing.assert_allclose(layer.bias.double().numpy(), m.bias.detach().double().numpy() / lam, rtol=1e-5,
-                                   atol=1e-7)
+        np.testing.assert_allclose(
+            layer.bias.double().numpy(), m.bias.detach().double().numpy() / lam, rtol=1e-5, atol=1e-7
+        )
         prev = lam
 
 

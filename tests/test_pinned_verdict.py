@@ -13,30 +13,48 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-
 from figure_data import config
+
 from snnconv import settings
 from snnconv.analysis.paired import paired_difference, paired_test
 from snnconv.report.macros import _word, l4_comparison_table, paper_macros
 
-L4 = "lp4_k0.5_scale_max"       # canonical names: what the l4 / uniform-l4 roles resolve to
+L4 = "lp4_k0.5_scale_max"  # canonical names: what the l4 / uniform-l4 roles resolve to
 UNIFORM = "uniform_k0.5_scale_max"
 CFG = settings.paper(config())  # what rule paper_macros is given: l4 role -> lp4_k0.5_scale_max; lowest T = 5
-PARAMS = {"max": ("max", None, None), L4: ("max", 0.5, "scale"), UNIFORM: ("max", 0.5, "scale"),
-          "max-v0half": ("max", None, None)}  # base, k, mode as conversion.json records them
+PARAMS = {
+    "max": ("max", None, None),
+    L4: ("max", 0.5, "scale"),
+    UNIFORM: ("max", 0.5, "scale"),
+    "max-v0half": ("max", None, None),
+}  # base, k, mode as conversion.json records them
 T_CRIT_3 = 3.182  # t_{0.975, 3}: four replicates
 
 
-def frame(base: list[float], l4: list[float], uniform: list[float] | None = None,
-          v0: list[float] | None = None) -> pd.DataFrame:
+def frame(
+    base: list[float], l4: list[float], uniform: list[float] | None = None, v0: list[float] | None = None
+) -> pd.DataFrame:
     """Accuracies at t = 5 per replicate (input seed 0..n−1) for the base, l4 and the two controls."""
     rows = []
-    for norm, accs in ((("max", base), (L4, l4), (UNIFORM, uniform or base), ("max-v0half", v0 or base))):
+    for norm, accs in (("max", base), (L4, l4), (UNIFORM, uniform or base), ("max-v0half", v0 or base)):
         for i, a in enumerate(accs):
             for t in (5, 20):
                 base_name, k, mode = PARAMS[norm]
-                rows.append({"dataset": "digits", "arch": "mlp", "seed": 0, "input_seed": i, "norm": norm, "t": t,
-                             "accuracy": a, "ann_accuracy": 0.9, "base": base_name, "k": k, "mode": mode})
+                rows.append(
+                    {
+                        "dataset": "digits",
+                        "arch": "mlp",
+                        "seed": 0,
+                        "input_seed": i,
+                        "norm": norm,
+                        "t": t,
+                        "accuracy": a,
+                        "ann_accuracy": 0.9,
+                        "base": base_name,
+                        "k": k,
+                        "mode": mode,
+                    }
+                )
     return pd.DataFrame(rows)
 
 

@@ -8,21 +8,28 @@ Every failure must name the offending file (or layer/value) and leave no output 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import torch
+from test_reliability_support import assert_nothing_written, digits_npz, load_script  # noqa: F401
 
 from snnconv.models import build_model, save_checkpoint
-
-from test_reliability_support import assert_nothing_written, digits_npz, load_script  # noqa: F401
 
 MLP = {"hidden": [16]}
 
 
-def _checkpoint(path: Path, mutate: Callable | None = None, *, arch: str = "mlp", shape=(1, 8, 8), kwargs=MLP,
-                n_classes: int = 10, patch: Callable[[dict], None] | None = None) -> Path:
+def _checkpoint(
+    path: Path,
+    mutate: Callable | None = None,
+    *,
+    arch: str = "mlp",
+    shape=(1, 8, 8),
+    kwargs=MLP,
+    n_classes: int = 10,
+    patch: Callable[[dict], None] | None = None,
+) -> Path:
     """Save a random-init checkpoint (training is irrelevant here), optionally damaged."""
     torch.manual_seed(0)
     model = build_model("mlp", shape, n_classes, **kwargs)  # saved under `arch`, which may lie
@@ -46,6 +53,7 @@ def _truncate(n: int):
         _checkpoint(path)
         path.write_bytes(path.read_bytes()[:n])
         return path
+
     return build
 
 
@@ -53,24 +61,42 @@ def _write(data: bytes):
     def build(path: Path) -> Path:
         path.write_bytes(data)
         return path
+
     return build
 
 
 # id -> (builder of model.pt, substrings the error must contain; "{path}" is the checkpoint's path)
 CASES: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
-    "nan-weight": (lambda p: _checkpoint(p, _set_first(math.nan, 1)), ("refusing to convert", "layer 0 weights", "NaN/inf")),
-    "inf-weight": (lambda p: _checkpoint(p, _set_first(math.inf, -1)), ("refusing to convert", "layer 1 weights", "NaN/inf")),
+    "nan-weight": (
+        lambda p: _checkpoint(p, _set_first(math.nan, 1)),
+        ("refusing to convert", "layer 0 weights", "NaN/inf"),
+    ),
+    "inf-weight": (
+        lambda p: _checkpoint(p, _set_first(math.inf, -1)),
+        ("refusing to convert", "layer 1 weights", "NaN/inf"),
+    ),
     "neg-inf-bias": (lambda p: _checkpoint(p, _set_first(-math.inf, 1, "bias")), ("layer 0 bias", "NaN/inf")),
     "nan-batchnorm-running-var": (
-        lambda p: _checkpoint(p, lambda m: m[2].running_var.fill_(math.nan), kwargs={"hidden": [16], "batchnorm": True}),
-        ("refusing to convert", "NaN/inf")),
-    "other-architecture": (lambda p: _checkpoint(p, arch="cnn", kwargs=MLP, patch=lambda c: c.update(
-        model_kwargs={"channels": [4], "hidden": 16})), ("{path}", "weights do not fit arch 'cnn'")),
+        lambda p: _checkpoint(
+            p, lambda m: m[2].running_var.fill_(math.nan), kwargs={"hidden": [16], "batchnorm": True}
+        ),
+        ("refusing to convert", "NaN/inf"),
+    ),
+    "other-architecture": (
+        lambda p: _checkpoint(
+            p, arch="cnn", kwargs=MLP, patch=lambda c: c.update(model_kwargs={"channels": [4], "hidden": 16})
+        ),
+        ("{path}", "weights do not fit arch 'cnn'"),
+    ),
     "unknown-architecture": (lambda p: _checkpoint(p, patch=lambda c: c.update(arch="resnet")), ("{path}", "'resnet'")),
-    "bad-arch-options": (lambda p: _checkpoint(p, patch=lambda c: c.update(model_kwargs={"hidden": [16], "wings": 2})),
-                         ("{path}", "wings")),
-    "wider-weights-than-declared": (lambda p: _checkpoint(p, patch=lambda c: c.update(model_kwargs={"hidden": [32]})),
-                                    ("{path}", "size mismatch")),
+    "bad-arch-options": (
+        lambda p: _checkpoint(p, patch=lambda c: c.update(model_kwargs={"hidden": [16], "wings": 2})),
+        ("{path}", "wings"),
+    ),
+    "wider-weights-than-declared": (
+        lambda p: _checkpoint(p, patch=lambda c: c.update(model_kwargs={"hidden": [32]})),
+        ("{path}", "size mismatch"),
+    ),
     "other-input-shape": (lambda p: _checkpoint(p, shape=(1, 28, 28)), ("{path}", "(1, 28, 28)", "(1, 8, 8)")),
     "other-class-count": (lambda p: _checkpoint(p, n_classes=100), ("{path}", "100 classes")),
     "missing-keys": (lambda p: _checkpoint(p, patch=lambda c: c.pop("state_dict")), ("{path}", "lacks", "state_dict")),
@@ -99,8 +125,14 @@ def test_conversion_refuses_bad_checkpoint(tmp_path, digits_npz, case):
 
 def test_conversion_control_checkpoint_converts(tmp_path, digits_npz):
     model = _checkpoint(tmp_path / "model.pt")
-    meta = load_script("convert").main(model, digits_npz, "max", {"norm_set_size": 100},
-                                       tmp_path / "snn" / "network.pt", tmp_path / "snn" / "conversion.json")
+    meta = load_script("convert").main(
+        model,
+        digits_npz,
+        "max",
+        {"norm_set_size": 100},
+        tmp_path / "snn" / "network.pt",
+        tmp_path / "snn" / "conversion.json",
+    )
     assert meta["norm"] == "max" and (tmp_path / "snn" / "network.pt").exists()
 
 
@@ -121,16 +153,24 @@ def test_conversion_refuses_bad_norm_and_data(tmp_path, digits_npz):
 
 # --- simulation ------------------------------------------------------------------------------------------
 
+
 def _network(path: Path, threshold: float = 1.0, shape=(1, 8, 8), damage: Callable | None = None) -> Path:
     """A small converted-style network 64 -> 16 (IF) -> 10 (readout), saved like the convert rule does."""
     from snnconv.network import SpikingLayer, SpikingNetwork, network_to_dict, save_network
 
     torch.manual_seed(0)
     n_in = int(torch.tensor(shape).prod())
-    hidden = SpikingLayer({"type": "linear"}, torch.rand(16, n_in) * 0.1, torch.zeros(16), torch.full((16,), threshold),
-                          pre_ops=[{"type": "flatten"}], name="fc1")
-    out = SpikingLayer({"type": "linear"}, torch.rand(10, 16), None, torch.full((10,), threshold), spiking=False,
-                       name="out")
+    hidden = SpikingLayer(
+        {"type": "linear"},
+        torch.rand(16, n_in) * 0.1,
+        torch.zeros(16),
+        torch.full((16,), threshold),
+        pre_ops=[{"type": "flatten"}],
+        name="fc1",
+    )
+    out = SpikingLayer(
+        {"type": "linear"}, torch.rand(10, 16), None, torch.full((10,), threshold), spiking=False, name="out"
+    )
     net = SpikingNetwork([hidden, out], shape)
     if damage is None:
         save_network(net, path)
@@ -143,9 +183,14 @@ def _network(path: Path, threshold: float = 1.0, shape=(1, 8, 8), damage: Callab
 
 def _simulate(tmp_path: Path, network: Path, data: Path, decode: str = "membrane", T: int = 30):
     out = tmp_path / "sim" / "input0.csv"
-    frame = load_script("simulate").main(network, data, out, {"dataset": "digits", "iseed": "0"},
-                                         {"T": T, "decode": decode, "device": "cpu", "batch_size": 25},
-                                         tmp_path / "sim.log")
+    frame = load_script("simulate").main(
+        network,
+        data,
+        out,
+        {"dataset": "digits", "iseed": "0"},
+        {"T": T, "decode": decode, "device": "cpu", "batch_size": 25},
+        tmp_path / "sim.log",
+    )
     return frame, out
 
 
@@ -169,15 +214,26 @@ def test_silent_network_is_reported_not_divided_by_zero(tmp_path, digits_npz, de
 
 
 NETWORK_CASES = {
-    "nan-weight": (lambda p: _network(p, damage=lambda d: d["layers"][0]["weight"].view(-1).__setitem__(3, math.nan)),
-                   ("{path}", "layer 0 ('fc1') weight contains NaN/inf")),
-    "inf-threshold": (lambda p: _network(p, damage=lambda d: d["layers"][1]["threshold"].__setitem__(0, math.inf)),
-                      ("{path}", "layer 1 ('out') threshold contains NaN/inf")),
-    "zero-threshold": (lambda p: _network(p, damage=lambda d: d["layers"][0]["threshold"].__setitem__(0, 0.0)),
-                       ("{path}", "thresholds must be positive")),
-    "unknown-op": (lambda p: _network(p, damage=lambda d: d["layers"][0]["op"].update(type="maxpool")),
-                   ("{path}", "'maxpool'")),
-    "future-format": (lambda p: _network(p, damage=lambda d: d.update(format_version=99)), ("{path}", "format version 99")),
+    "nan-weight": (
+        lambda p: _network(p, damage=lambda d: d["layers"][0]["weight"].view(-1).__setitem__(3, math.nan)),
+        ("{path}", "layer 0 ('fc1') weight contains NaN/inf"),
+    ),
+    "inf-threshold": (
+        lambda p: _network(p, damage=lambda d: d["layers"][1]["threshold"].__setitem__(0, math.inf)),
+        ("{path}", "layer 1 ('out') threshold contains NaN/inf"),
+    ),
+    "zero-threshold": (
+        lambda p: _network(p, damage=lambda d: d["layers"][0]["threshold"].__setitem__(0, 0.0)),
+        ("{path}", "thresholds must be positive"),
+    ),
+    "unknown-op": (
+        lambda p: _network(p, damage=lambda d: d["layers"][0]["op"].update(type="maxpool")),
+        ("{path}", "'maxpool'"),
+    ),
+    "future-format": (
+        lambda p: _network(p, damage=lambda d: d.update(format_version=99)),
+        ("{path}", "format version 99"),
+    ),
     "missing-layers": (lambda p: _network(p, damage=lambda d: d.pop("layers")), ("{path}", "malformed", "layers")),
     "other-input-shape": (lambda p: _network(p, shape=(1, 28, 28)), ("{path}", "(1, 28, 28)", "(1, 8, 8)")),
     "truncated": (lambda p: (_network(p), p.write_bytes(p.read_bytes()[:300]))[0], ("{path}", "not a readable")),
@@ -191,8 +247,11 @@ def test_simulation_refuses_bad_network(tmp_path, digits_npz, case, script):
     build, needles = NETWORK_CASES[case]
     path = build(tmp_path / "network.pt")
     out = tmp_path / "out" / "result.csv"
-    cfg = {"T": 20, "device": "cpu"} if script == "simulate" else {"T": 20, "samples": 10, "neurons_per_layer": 4,
-                                                                    "device": "cpu"}
+    cfg = (
+        {"T": 20, "device": "cpu"}
+        if script == "simulate"
+        else {"T": 20, "samples": 10, "neurons_per_layer": 4, "device": "cpu"}
+    )
     with pytest.raises(ValueError) as err:
         load_script(script).main(path, digits_npz, out, {"dataset": "digits", "iseed": "0"}, cfg)
     for needle in needles:
@@ -210,5 +269,6 @@ def test_conversion_never_writes_a_non_finite_network(tmp_path):
     net.layers[0].threshold[0] = math.inf
     with pytest.raises(ValueError, match="threshold contains NaN/inf"):
         from snnconv.network import save_network
+
         save_network(net, tmp_path / "bad.pt")
     assert_nothing_written([tmp_path / "bad.pt"], tmp_path)

@@ -10,22 +10,24 @@ entry point once per case (tests/test_reliability_support.py), to keep the suite
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-
 from test_reliability_support import leftovers, run_snakemake_batch, tiny_config, write_config
 
 
 def _set(path: str, value: Any) -> Callable[[dict], None]:
     """Mutation setting the dotted key ``path`` to ``value``."""
+
     def mutate(cfg: dict) -> None:
         *parents, last = path.split(".")
         node = cfg
         for key in parents:
             node = node.setdefault(key, {})
         node[last] = value
+
     return mutate
 
 

@@ -13,21 +13,27 @@ import gzip
 import hashlib
 import io
 import tarfile
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
+from test_reliability_support import (
+    assert_nothing_written,
+    leftovers,
+    load_script,
+    run_snakemake_batch,
+    tiny_config,
+    write_config,
+)
 
 from snnconv.data import cifar, registry
 from snnconv.data.checksums import IDX_SHA256
 from snnconv.data.idx import IMAGES_MAGIC, LABELS_MAGIC
 
-from test_reliability_support import (assert_nothing_written, leftovers, load_script, run_snakemake_batch,
-                                      tiny_config, write_config)
-
 # --- synthetic raw files ---------------------------------------------------------------------------------
+
 
 def idx_bytes(magic: int, array: np.ndarray) -> bytes:
     """An uncompressed IDX file: magic, big-endian dimensions, uint8 payload."""
@@ -104,19 +110,20 @@ def write_jpeg_dir(root: Path, members: dict[str, bytes | None]) -> None:
 # --- the corpus ------------------------------------------------------------------------------------------
 # Each builder gets (data_dir, monkeypatch) and returns (dataset name, substrings the error must contain).
 
+
 def _trust(monkeypatch, name: str, files: dict[str, bytes]) -> None:
     """Make the checksum table expect exactly these (possibly bad) uncompressed files."""
     monkeypatch.setitem(IDX_SHA256, name, {stem: hashlib.sha256(data).hexdigest() for stem, data in files.items()})
 
 
-def _idx_case(mutate: Callable[[dict[str, bytes]], None], trusted: bool = True, name: str = "mnist",
-              gz: bool = True):
+def _idx_case(mutate: Callable[[dict[str, bytes]], None], trusted: bool = True, name: str = "mnist", gz: bool = True):
     def build(data_dir: Path, monkeypatch) -> None:
         files = good_idx_files()
         mutate(files)
         if trusted:
             _trust(monkeypatch, name, files)
         write_idx_folder(data_dir / ("mnist" if name == "mnist" else "fashion-mnist"), files, gz)
+
     return build
 
 
@@ -172,10 +179,12 @@ def _jpeg_case(members: Callable[[], dict[str, bytes | None]], archive: bool = T
         if archive:
             digest = write_jpeg_tar(data_dir / "cifar10-jpeg" / "cifar10-jpeg.tar.gz", members())
             if trusted:
-                monkeypatch.setattr(registry, "load_image_folder",
-                                    partial(cifar.load_image_folder, expected_sha256=digest))
+                monkeypatch.setattr(
+                    registry, "load_image_folder", partial(cifar.load_image_folder, expected_sha256=digest)
+                )
         else:
             write_jpeg_dir(data_dir / "cifar10-jpeg", members())
+
     return build
 
 
@@ -184,6 +193,7 @@ def _with(change: Callable[[dict], None]) -> Callable[[], dict]:
         m = jpeg_members()
         change(m)
         return m
+
     return members
 
 
@@ -212,31 +222,59 @@ A = "mnist/train-images-idx3-ubyte.gz"
 CASES: dict[str, tuple[str, Callable, tuple[str, ...]]] = {
     "mnist-missing-folder": ("mnist", _mnist_missing_folder, ("mnist", "not found")),
     "mnist-missing-file": ("mnist", _mnist_missing_file, ("t10k-labels-idx1-ubyte", "not found")),
-    "truncated-gz": ("fashion_mnist", _truncated_gz, ("fashion-mnist/train-images-idx3-ubyte.gz", "truncated or corrupt gzip")),
+    "truncated-gz": (
+        "fashion_mnist",
+        _truncated_gz,
+        ("fashion-mnist/train-images-idx3-ubyte.gz", "truncated or corrupt gzip"),
+    ),
     "corrupt-gz": ("mnist", _corrupt_gz, (A, "corrupt gzip")),
-    "wrong-checksum": ("mnist", _idx_case(lambda f: None, trusted=False),
-                       (A, "sha256 mismatch", IDX_SHA256["mnist"]["train-images-idx3-ubyte"])),
-    "wrong-checksum-uncompressed": ("fashion_mnist", _idx_case(lambda f: None, trusted=False, name="fashion_mnist", gz=False),
-                                    ("fashion-mnist/train-images-idx3-ubyte", "sha256 mismatch")),
+    "wrong-checksum": (
+        "mnist",
+        _idx_case(lambda f: None, trusted=False),
+        (A, "sha256 mismatch", IDX_SHA256["mnist"]["train-images-idx3-ubyte"]),
+    ),
+    "wrong-checksum-uncompressed": (
+        "fashion_mnist",
+        _idx_case(lambda f: None, trusted=False, name="fashion_mnist", gz=False),
+        ("fashion-mnist/train-images-idx3-ubyte", "sha256 mismatch"),
+    ),
     "wrong-magic": ("mnist", _idx_case(_wrong_magic), (A, "magic number 2049", "expected 2051")),
-    "count-mismatch": ("mnist", _idx_case(_count_mismatch), ("count mismatch", "t10k-images-idx3-ubyte.gz",
-                                                             "10 images", "9 labels")),
+    "count-mismatch": (
+        "mnist",
+        _idx_case(_count_mismatch),
+        ("count mismatch", "t10k-images-idx3-ubyte.gz", "10 images", "9 labels"),
+    ),
     "truncated-payload": ("mnist", _idx_case(_short_payload), (A, "truncated", "(20, 8, 8)")),
     "trailing-bytes": ("mnist", _idx_case(_trailing), ("mnist/t10k-images-idx3-ubyte.gz", "trailing bytes")),
     "label-out-of-range": ("mnist", _idx_case(_bad_label), ("train labels outside 0..9",)),
-    "jpeg-corrupt-in-archive": ("cifar10_jpeg", _jpeg_case(_with(_corrupt_jpeg)),
-                                ("cifar10-jpeg.tar.gz:train/cat/0000.jpg", "corrupt JPEG")),
+    "jpeg-corrupt-in-archive": (
+        "cifar10_jpeg",
+        _jpeg_case(_with(_corrupt_jpeg)),
+        ("cifar10-jpeg.tar.gz:train/cat/0000.jpg", "corrupt JPEG"),
+    ),
     "jpeg-not-a-jpeg": ("cifar10_jpeg", _jpeg_case(_with(_not_a_jpeg)), ("test/dog/0000.jpg", "corrupt JPEG")),
     "jpeg-wrong-size": ("cifar10_jpeg", _jpeg_case(_with(_wrong_size)), ("train/ship/0000.jpg", "16×16", "32×32")),
-    "jpeg-empty-class-folder": ("cifar10_jpeg", _jpeg_case(lambda: jpeg_members(skip_class="deer")),
-                                ("cifar10-jpeg.tar.gz", "class folder train/deer is empty or missing")),
+    "jpeg-empty-class-folder": (
+        "cifar10_jpeg",
+        _jpeg_case(lambda: jpeg_members(skip_class="deer")),
+        ("cifar10-jpeg.tar.gz", "class folder train/deer is empty or missing"),
+    ),
     "jpeg-unknown-class": ("cifar10_jpeg", _jpeg_case(_with(_unknown_class)), ("unknown class folder 'unicorn'",)),
-    "jpeg-archive-wrong-checksum": ("cifar10_jpeg", _jpeg_case(jpeg_members, trusted=False),
-                                    ("cifar10-jpeg.tar.gz", "sha256 mismatch")),
-    "jpeg-dir-corrupt": ("cifar10_jpeg", _jpeg_case(_with(_corrupt_jpeg), archive=False),
-                         ("cifar10-jpeg:train/cat/0000.jpg", "corrupt JPEG")),
-    "jpeg-dir-empty-class-folder": ("cifar10_jpeg", _jpeg_case(lambda: jpeg_members(skip_class="frog"), archive=False),
-                                    ("class folder train/frog is empty or missing",)),
+    "jpeg-archive-wrong-checksum": (
+        "cifar10_jpeg",
+        _jpeg_case(jpeg_members, trusted=False),
+        ("cifar10-jpeg.tar.gz", "sha256 mismatch"),
+    ),
+    "jpeg-dir-corrupt": (
+        "cifar10_jpeg",
+        _jpeg_case(_with(_corrupt_jpeg), archive=False),
+        ("cifar10-jpeg:train/cat/0000.jpg", "corrupt JPEG"),
+    ),
+    "jpeg-dir-empty-class-folder": (
+        "cifar10_jpeg",
+        _jpeg_case(lambda: jpeg_members(skip_class="frog"), archive=False),
+        ("class folder train/frog is empty or missing",),
+    ),
     "cifar10-wrong-md5": ("cifar10", _cifar_bad_md5, ("cifar-10-python.tar.gz", "md5 mismatch")),
 }
 
@@ -295,6 +333,7 @@ def test_bad_data_fails_the_workflow(data_runs, case):
         assert needle in run["output"], f"{needle!r} not in snakemake's output:\n{run['output'][-3000:]}"
     work = run["workdir"]
     assert (work / "logs" / "prepare_data" / f"{dataset}.log").exists(), "the failing job ran and logged"
-    assert not (work / "results").exists() or not any(p.is_file() for p in (work / "results").rglob("*")), \
+    assert not (work / "results").exists() or not any(p.is_file() for p in (work / "results").rglob("*")), (
         f"outputs left: {list((work / 'results').rglob('*'))}"
+    )
     assert not leftovers(work)

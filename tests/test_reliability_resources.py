@@ -20,15 +20,39 @@ def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedPr
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
-    return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory",
-                           str(workdir), "--configfile", str(path), "--cores", "2", *args], capture_output=True,
-                          text=True, timeout=900, env={**os.environ, "PYTHONHASHSEED": "0"})
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--configfile",
+            str(path),
+            "--cores",
+            "2",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
 
 
-@pytest.mark.parametrize("section, key, value", [
-    ("simulation", "T", 100_000_000), ("simulation", "batch_size", 10**9), ("stats", "T", 10**9),
-    ("training", "epochs", 10**6), ("conversion", "norm_set_size", 10**9), ("simulation", "threads", 10**4),
-])
+@pytest.mark.parametrize(
+    "section, key, value",
+    [
+        ("simulation", "T", 100_000_000),
+        ("simulation", "batch_size", 10**9),
+        ("stats", "T", 10**9),
+        ("training", "epochs", 10**6),
+        ("conversion", "norm_set_size", 10**9),
+        ("simulation", "threads", 10**4),
+    ],
+)
 def test_absurd_sizes_are_refused_before_any_job(tmp_path, section, key, value):
     cfg = {**TINY, section: {**TINY.get(section, {}), key: value}}
     proc = snakemake(tmp_path, cfg, "-n")
@@ -39,9 +63,12 @@ def test_absurd_sizes_are_refused_before_any_job(tmp_path, section, key, value):
 
 
 def test_simulation_that_cannot_fit_is_refused_naming_the_settings(tmp_path):
-    cfg = {**TINY, "conversion": {**TINY["conversion"], "norms": ["max"]},
-           "simulation": {**TINY["simulation"], "T": 100_000, "time_chunk": 100_000},
-           "stats": {**TINY["stats"], "norms": ["max"]}}
+    cfg = {
+        **TINY,
+        "conversion": {**TINY["conversion"], "norms": ["max"]},
+        "simulation": {**TINY["simulation"], "T": 100_000, "time_chunk": 100_000},
+        "stats": {**TINY["stats"], "norms": ["max"]},
+    }
     proc = snakemake(tmp_path, cfg, "--until", "simulate")
     assert proc.returncode != 0
     log = (tmp_path / "logs" / "simulate" / "digits" / "mlp" / "seed0" / "max.log").read_text()

@@ -6,11 +6,10 @@ the line, and nothing is written under ``accuracy_all.csv``."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
-
 from test_reliability_support import assert_nothing_written, load_script
 
 GOOD_ROWS = [{"t": t, "accuracy": 0.1 * t, "rate_fc1": 0.05 * t} for t in range(1, 6)]
@@ -27,8 +26,11 @@ def write_inputs(root: Path, rows: list[dict] | str, summary: dict | None = None
         sim.write_text(",".join(cols) + "\n" + "".join(",".join(str(r.get(c, "")) for c in cols) + "\n" for r in rows))
     summ = root / "results" / "models" / "digits" / "mlp" / "seed0" / "summary.json"
     summ.parent.mkdir(parents=True, exist_ok=True)
-    summ.write_text(json.dumps(summary if summary is not None else
-                               {"dataset": "digits", "arch": "mlp", "seed": 0, "test_accuracy": 0.9}))
+    summ.write_text(
+        json.dumps(
+            summary if summary is not None else {"dataset": "digits", "arch": "mlp", "seed": 0, "test_accuracy": 0.9}
+        )
+    )
     conv = root / "results" / "snn" / "digits" / "mlp" / "seed0" / "max" / "conversion.json"
     conv.parent.mkdir(parents=True, exist_ok=True)
     conv.write_text(json.dumps({"norm": "max", "method": "max", "params": {"base": "max", "v_init": 0.0}}))
@@ -43,8 +45,12 @@ def _row(i: int, **change) -> list[dict]:
 
 # case -> (rows or raw CSV text, summary or None, which file is named, substrings of the message)
 CASES: dict[str, tuple] = {
-    "accuracy-not-a-number": (_row(1, accuracy="high"), None, "sim",
-                              ("line 3 (data row 2)", "accuracy = 'high'", "not a finite number in [0, 1]")),
+    "accuracy-not-a-number": (
+        _row(1, accuracy="high"),
+        None,
+        "sim",
+        ("line 3 (data row 2)", "accuracy = 'high'", "not a finite number in [0, 1]"),
+    ),
     "accuracy-nan": (_row(3, accuracy="nan"), None, "sim", ("line 5 (data row 4)", "accuracy = nan")),
     "accuracy-empty-cell": (_row(0, accuracy=""), None, "sim", ("line 2 (data row 1)", "accuracy = nan")),
     "accuracy-above-one": (_row(4, accuracy=1.5), None, "sim", ("line 6 (data row 5)", "accuracy = 1.5", "[0, 1]")),
@@ -56,10 +62,18 @@ CASES: dict[str, tuple] = {
     "t-text": (_row(1, t="two"), None, "sim", ("line 3", "t = 'two'")),
     "rate-negative": (_row(0, rate_fc1=-1), None, "sim", ("line 2", "rate_fc1 = -1")),
     "rate-text": (_row(0, rate_fc1="fast"), None, "sim", ("line 2", "rate_fc1 = 'fast'")),
-    "summary-accuracy-text": (GOOD_ROWS, {"dataset": "digits", "arch": "mlp", "seed": 0, "test_accuracy": "0.9"},
-                              "summary", ("test_accuracy = '0.9'", "not a number in [0, 1]")),
-    "summary-accuracy-out-of-range": (GOOD_ROWS, {"dataset": "digits", "arch": "mlp", "seed": 0,
-                                                  "test_accuracy": 90.0}, "summary", ("test_accuracy = 90.0",)),
+    "summary-accuracy-text": (
+        GOOD_ROWS,
+        {"dataset": "digits", "arch": "mlp", "seed": 0, "test_accuracy": "0.9"},
+        "summary",
+        ("test_accuracy = '0.9'", "not a number in [0, 1]"),
+    ),
+    "summary-accuracy-out-of-range": (
+        GOOD_ROWS,
+        {"dataset": "digits", "arch": "mlp", "seed": 0, "test_accuracy": 90.0},
+        "summary",
+        ("test_accuracy = 90.0",),
+    ),
 }
 
 

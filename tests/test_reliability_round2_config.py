@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_reliability_support import TINY, leftovers, snakemake_cmd, snakemake_env, tiny_config
 
 from snnconv.config import ConfigError, validate_config
 from snnconv.config_guard import MAX_CONFIG_NODES, count_nodes, short_repr
-
-from test_reliability_support import TINY, leftovers, snakemake_cmd, snakemake_env, tiny_config
 
 LEVELS, WIDTH = 9, 9  # 9**9 ≈ 3.9e8 values after expansion, from a ~0.5 kB file
 
@@ -42,21 +41,30 @@ def bomb_config(path: Path, kind: str, key: str, levels: int = LEVELS) -> Path:
     return path
 
 
-def run_measured(cmd: list[str], timeout: int = 240, limit_bytes: int = 4 << 30) -> tuple[subprocess.CompletedProcess, int]:
+def run_measured(
+    cmd: list[str], timeout: int = 240, limit_bytes: int = 4 << 30
+) -> tuple[subprocess.CompletedProcess, int]:
     """Run ``cmd`` under an intermediate interpreter, its address space capped at ``limit_bytes`` (a regression
     must fail the test, not exhaust the shared machine); returns the process and its peak RSS in kB."""
-    wrapper = ("import json, resource, subprocess, sys\n"
-               "cap = lambda: resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[1]), int(sys.argv[1])))\n"
-               "try:\n"
-               "    p = subprocess.run(sys.argv[3:], capture_output=True, text=True, preexec_fn=cap,\n"
-               "                       timeout=float(sys.argv[2]))\n"
-               "    rc, out = p.returncode, p.stdout + p.stderr\n"
-               "except subprocess.TimeoutExpired as exc:\n"
-               "    rc, out = 'timeout', str(exc)\n"
-               "print(json.dumps({'rc': rc, 'out': out,\n"
-               "                  'maxrss': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))\n")
-    proc = subprocess.run([sys.executable, "-c", wrapper, str(limit_bytes), str(timeout), *cmd], capture_output=True,
-                          text=True, timeout=timeout + 60, env=snakemake_env())
+    wrapper = (
+        "import json, resource, subprocess, sys\n"
+        "cap = lambda: resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[1]), int(sys.argv[1])))\n"
+        "try:\n"
+        "    p = subprocess.run(sys.argv[3:], capture_output=True, text=True, preexec_fn=cap,\n"
+        "                       timeout=float(sys.argv[2]))\n"
+        "    rc, out = p.returncode, p.stdout + p.stderr\n"
+        "except subprocess.TimeoutExpired as exc:\n"
+        "    rc, out = 'timeout', str(exc)\n"
+        "print(json.dumps({'rc': rc, 'out': out,\n"
+        "                  'maxrss': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", wrapper, str(limit_bytes), str(timeout), *cmd],
+        capture_output=True,
+        text=True,
+        timeout=timeout + 60,
+        env=snakemake_env(),
+    )
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["rc"] != "timeout", f"{cmd} ran past {timeout} s"
     return subprocess.CompletedProcess(cmd, result["rc"], result["out"], ""), int(result["maxrss"])

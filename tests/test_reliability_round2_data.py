@@ -20,14 +20,27 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from test_reliability_data import (
+    good_idx_files,
+    jpeg_bytes,
+    jpeg_members,
+    write_idx_folder,
+    write_jpeg_dir,
+    write_jpeg_tar,
+)
+from test_reliability_support import (
+    REPO,
+    assert_nothing_written,
+    leftovers,
+    load_script,
+    run_snakemake_batch,
+    tiny_config,
+    write_config,
+)
 
 from snnconv.data import cifar, registry
 from snnconv.data.checksums import IDX_SIZES
 from snnconv.data.idx import IMAGES_MAGIC, IdxError, idx_digest, read_bytes
-
-from test_reliability_data import good_idx_files, jpeg_bytes, jpeg_members, write_idx_folder, write_jpeg_dir, write_jpeg_tar
-from test_reliability_support import (REPO, assert_nothing_written, leftovers, load_script, run_snakemake_batch,
-                                      tiny_config, write_config)
 
 BOMB_ZEROS = 512 << 20  # uncompressed bytes after the header: the .gz is about 0.5 MB
 TRAIN_IMAGES = "train-images-idx3-ubyte"
@@ -59,11 +72,18 @@ def mnist_with_bomb(data_dir: Path, header: bytes, zeros: int = 64 << 20) -> Pat
 
 # header -> substrings of the error
 GZIP_BOMBS = {
-    "valid-header-then-zeros": (idx_header(60000, 28, 28), ("mnist/train-images-idx3-ubyte.gz", "trailing bytes",
-                                                            "(60000, 28, 28) need 47040016 bytes")),
-    "header-claims-huge-dims": (idx_header(4_000_000_000, 28, 28), ("mnist/train-images-idx3-ubyte.gz",
-                                                                    "header claims dimensions (4000000000, 28, 28)",
-                                                                    "47040016 bytes of the known file")),
+    "valid-header-then-zeros": (
+        idx_header(60000, 28, 28),
+        ("mnist/train-images-idx3-ubyte.gz", "trailing bytes", "(60000, 28, 28) need 47040016 bytes"),
+    ),
+    "header-claims-huge-dims": (
+        idx_header(4_000_000_000, 28, 28),
+        (
+            "mnist/train-images-idx3-ubyte.gz",
+            "header claims dimensions (4000000000, 28, 28)",
+            "47040016 bytes of the known file",
+        ),
+    ),
     "zeros-only": (b"", ("mnist/train-images-idx3-ubyte.gz", "magic number 0", "expected 2051")),
 }
 
@@ -100,8 +120,9 @@ def test_gzip_bomb_memory_stays_bounded(tmp_path):
     """A 0.5 MB .gz holding 512 MB: the reader's peak grows by about the known file (47 MB), not 512 MB."""
     bomb = mnist_with_bomb(tmp_path / "data", idx_header(60000, 28, 28), BOMB_ZEROS)
     assert bomb.stat().st_size < 2 << 20
-    proc = subprocess.run([sys.executable, "-c", _MEASURE, str(REPO), str(tmp_path / "data")], capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(REPO), str(tmp_path / "data")], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["message"] and "trailing bytes" in result["message"] and str(bomb) in result["message"]
@@ -128,11 +149,12 @@ def test_real_mnist_still_reads(shared_data):
 
 # --- JPEG decompression bomb ---------------------------------------------------------------------------
 
+
 def jpeg_claiming(width: int, height: int) -> bytes:
     """A valid 32×32 JPEG whose frame header (SOF0) is patched to claim ``width``×``height`` pixels."""
     data = bytearray(jpeg_bytes(5))
     sof = data.index(b"\xff\xc0")
-    data[sof + 5:sof + 7], data[sof + 7:sof + 9] = height.to_bytes(2, "big"), width.to_bytes(2, "big")
+    data[sof + 5 : sof + 7], data[sof + 7 : sof + 9] = height.to_bytes(2, "big"), width.to_bytes(2, "big")
     return bytes(data)
 
 
@@ -162,6 +184,7 @@ def test_wrong_size_is_refused_from_the_header():
 
 
 # --- links in the directory form ------------------------------------------------------------------------
+
 
 def _link_file(root: Path, outside: Path) -> Path:
     target = outside / "stray.jpg"
@@ -217,12 +240,14 @@ def test_linked_root_folder_is_accepted(tmp_path):
     write_jpeg_dir(tmp_path / "store" / "cifar10-jpeg", jpeg_members())
     (tmp_path / "data").mkdir()
     os.symlink(tmp_path / "store" / "cifar10-jpeg", tmp_path / "data" / "cifar10-jpeg")
-    meta = load_script("prepare_data").main("cifar10_jpeg", tmp_path / "data", {}, tmp_path / "c.npz",
-                                            tmp_path / "c.json")
+    meta = load_script("prepare_data").main(
+        "cifar10_jpeg", tmp_path / "data", {}, tmp_path / "c.npz", tmp_path / "c.json"
+    )
     assert meta["counts"] == {"train": 10, "test": 10}
 
 
 # --- through snakemake -----------------------------------------------------------------------------------
+
 
 def _e2e_gzip(data_dir: Path) -> str:
     mnist_with_bomb(data_dir, idx_header(60000, 28, 28))
@@ -269,6 +294,7 @@ def test_bombs_and_links_fail_the_workflow(data_runs, case):
         assert needle in run["output"], f"{needle!r} not in snakemake's output:\n{run['output'][-3000:]}"
     work = run["workdir"]
     assert (work / "logs" / "prepare_data" / f"{run['dataset']}.log").exists(), "the failing job ran and logged"
-    assert not (work / "results").exists() or not any(p.is_file() for p in (work / "results").rglob("*")), \
+    assert not (work / "results").exists() or not any(p.is_file() for p in (work / "results").rglob("*")), (
         f"outputs left: {list((work / 'results').rglob('*'))}"
+    )
     assert not leftovers(work)

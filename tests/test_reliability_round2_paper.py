@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from test_reliability_support import REPO, leftovers, load_script
 
 FAKE_LATEXMK = r"""#!/usr/bin/env bash
@@ -62,16 +61,27 @@ def sources(root: Path) -> dict:
     src.mkdir()
     for name in ("main.tex", "refs.bib", "macros.tex", "fig.pdf", "tab.tex"):
         (src / name).write_text(f"% {name}\n")
-    return {"tex": str(src / "main.tex"), "bib": str(src / "refs.bib"), "macros": str(src / "macros.tex"),
-            "figures": [str(src / "fig.pdf")], "tables": [str(src / "tab.tex")],
-            "pdf": str(root / "paper" / "build" / "main.pdf"), "epoch": "1637193600",
-            "latex_log": str(root / "logs" / "latexmk.log")}
+    return {
+        "tex": str(src / "main.tex"),
+        "bib": str(src / "refs.bib"),
+        "macros": str(src / "macros.tex"),
+        "figures": [str(src / "fig.pdf")],
+        "tables": [str(src / "tab.tex")],
+        "pdf": str(root / "paper" / "build" / "main.pdf"),
+        "epoch": "1637193600",
+        "latex_log": str(root / "logs" / "latexmk.log"),
+    }
 
 
 def start_build(args: dict, mode: str, mark: Path) -> subprocess.Popen:
     env = dict(os.environ, FAKE_LATEX=mode, FAKE_LATEX_MARK=str(mark))
-    return subprocess.Popen([sys.executable, "-c", DRIVER, str(REPO), json.dumps(args)], env=env,
-                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(REPO), json.dumps(args)],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:

@@ -13,13 +13,18 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_reliability_data import good_idx_files, write_idx_folder
+from test_reliability_support import (  # noqa: F401
+    assert_nothing_written,
+    digits_npz,
+    load_script,
+    run_snakemake,
+    tiny_config,
+    write_config,
+)
 
 from snnconv.data import load_prepared
 from snnconv.data.prepared import PreparedMismatchError, sidecar_path
-
-from test_reliability_data import good_idx_files, write_idx_folder
-from test_reliability_support import (assert_nothing_written, digits_npz, load_script, run_snakemake,  # noqa: F401
-                                      tiny_config, write_config)
 
 # Every setting a rule's params would pass (defaults live only in the schema, so scripts require them all).
 CONV = {"norm_set_size": 50, "norm_set_seed": 0, "per_channel": False, "maxpool_to_avgpool": False}
@@ -46,11 +51,16 @@ def trained(tmp_path_factory, digits_npz) -> dict[str, Path]:
     """A small MLP trained on digits and its max-norm spiking network (the consumers' other inputs)."""
     root = tmp_path_factory.mktemp("trained")
     out = {k: root / f"{k}.{ext}" for k, ext in (("model", "pt"), ("metrics", "csv"), ("summary", "json"))}
-    load_script("train").main(str(digits_npz), *(str(out[k]) for k in ("model", "metrics", "summary")), "mlp", 0,
-                              {"epochs": 1, "batch_size": 64, "lr": 0.01, "device": "cpu", "threads": 1},
-                              {"hidden": [16]}, progress=False)
-    load_script("convert").main(out["model"], digits_npz, "max", CONV, root / "network.pt",
-                                root / "network.json")
+    load_script("train").main(
+        str(digits_npz),
+        *(str(out[k]) for k in ("model", "metrics", "summary")),
+        "mlp",
+        0,
+        {"epochs": 1, "batch_size": 64, "lr": 0.01, "device": "cpu", "threads": 1},
+        {"hidden": [16]},
+        progress=False,
+    )
+    load_script("convert").main(out["model"], digits_npz, "max", CONV, root / "network.pt", root / "network.json")
     return {"model": out["model"], "network": root / "network.pt"}
 
 
@@ -84,23 +94,61 @@ SWAPS = {
 
 def _consumers(trained: dict[str, Path], npz: Path, out: Path) -> dict[str, tuple]:
     """consumer -> (callable, outputs it must not leave behind)."""
-    sim_cfg = {"T": 5, "batch_size": 50, "time_chunk": 5, "device": "cpu", "threads": 1, "encoding": "poisson",
-               "max_rate": 1.0, "reset": "subtract", "decode": "membrane", "test_subset": 0}
-    stats_cfg = {"T": 5, "samples": 10, "neurons_per_layer": 4, "threads": 1, "seed": 0, "max_rate": 1.0,
-                 "reset": "subtract", "batch_size": 10, "device": "cpu", "time_chunk": 5}
+    sim_cfg = {
+        "T": 5,
+        "batch_size": 50,
+        "time_chunk": 5,
+        "device": "cpu",
+        "threads": 1,
+        "encoding": "poisson",
+        "max_rate": 1.0,
+        "reset": "subtract",
+        "decode": "membrane",
+        "test_subset": 0,
+    }
+    stats_cfg = {
+        "T": 5,
+        "samples": 10,
+        "neurons_per_layer": 4,
+        "threads": 1,
+        "seed": 0,
+        "max_rate": 1.0,
+        "reset": "subtract",
+        "batch_size": 10,
+        "device": "cpu",
+        "time_chunk": 5,
+    }
     ids = {"dataset": "digits", "arch": "mlp", "seed": "0", "norm": "max", "iseed": "0"}
     train_out = [out / "model.pt", out / "metrics.csv", out / "summary.json"]
     return {
-        "train": (lambda: load_script("train").main(str(npz), *map(str, train_out), "mlp", 0,
-                                                    {"epochs": 1, "batch_size": 64, "lr": 0.01, "device": "cpu",
-                                                     "threads": 1}, {"hidden": [16]}, progress=False), train_out),
-        "convert": (lambda: load_script("convert").main(trained["model"], npz, "max", CONV,
-                                                        out / "network.pt", out / "network.json"),
-                    [out / "network.pt", out / "network.json"]),
-        "simulate": (lambda: load_script("simulate").main(trained["network"], npz, out / "sim.csv", ids, sim_cfg),
-                     [out / "sim.csv"]),
-        "membrane_stats": (lambda: load_script("membrane_stats").main(trained["network"], npz, out / "stats.csv",
-                                                                       dict(ids), stats_cfg), [out / "stats.csv"]),
+        "train": (
+            lambda: load_script("train").main(
+                str(npz),
+                *map(str, train_out),
+                "mlp",
+                0,
+                {"epochs": 1, "batch_size": 64, "lr": 0.01, "device": "cpu", "threads": 1},
+                {"hidden": [16]},
+                progress=False,
+            ),
+            train_out,
+        ),
+        "convert": (
+            lambda: load_script("convert").main(
+                trained["model"], npz, "max", CONV, out / "network.pt", out / "network.json"
+            ),
+            [out / "network.pt", out / "network.json"],
+        ),
+        "simulate": (
+            lambda: load_script("simulate").main(trained["network"], npz, out / "sim.csv", ids, sim_cfg),
+            [out / "sim.csv"],
+        ),
+        "membrane_stats": (
+            lambda: load_script("membrane_stats").main(
+                trained["network"], npz, out / "stats.csv", dict(ids), stats_cfg
+            ),
+            [out / "stats.csv"],
+        ),
     }
 
 
@@ -131,8 +179,9 @@ def test_intact_copy_is_accepted(tmp_path, digits_npz, foreign):
 def test_checkpoint_dataset_must_match_the_data(tmp_path, trained, foreign):
     """convert compares the data with the dataset the checkpoint was trained on (also for a consistent pair)."""
     with pytest.raises(PreparedMismatchError, match=r"mnist.npz: .*says dataset 'mnist', expected 'digits'"):
-        load_script("convert").main(trained["model"], foreign, "max", CONV,
-                                    tmp_path / "network.pt", tmp_path / "network.json")
+        load_script("convert").main(
+            trained["model"], foreign, "max", CONV, tmp_path / "network.pt", tmp_path / "network.json"
+        )
     assert_nothing_written([tmp_path / "network.pt", tmp_path / "network.json"], tmp_path)
 
 

@@ -11,8 +11,9 @@ import copy
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -38,8 +39,22 @@ def write_config(path: Path, config: dict[str, Any]) -> Path:
 
 def snakemake_cmd(workdir: Path, config: Path, *args: str, cores: int = 1) -> list[str]:
     """The command line of one workflow run in ``workdir`` (no workflow profile: tests set every flag)."""
-    return [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(workdir),
-            "--configfile", str(config), "--cores", str(cores), "--workflow-profile", "none", *args]
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(SNAKEFILE),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+        "--cores",
+        str(cores),
+        "--workflow-profile",
+        "none",
+        *args,
+    ]
 
 
 def snakemake_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -49,11 +64,23 @@ def snakemake_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run_snakemake(workdir: Path, config: Path, *args: str, cores: int = 1, check: bool = True,
-                  timeout: int = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_snakemake(
+    workdir: Path,
+    config: Path,
+    *args: str,
+    cores: int = 1,
+    check: bool = True,
+    timeout: int = 600,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
     """Run the workflow and wait; raises with the output tail when ``check`` and it fails."""
-    proc = subprocess.run(snakemake_cmd(workdir, config, *args, cores=cores), capture_output=True, text=True,
-                          timeout=timeout, env=snakemake_env(env))
+    proc = subprocess.run(
+        snakemake_cmd(workdir, config, *args, cores=cores),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=snakemake_env(env),
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return proc
@@ -102,26 +129,39 @@ print(json.dumps(results))
 """
 
 
-def run_snakemake_batch(cases: dict[str, tuple[Path, Path, tuple[str, ...]]], outdir: Path,
-                        processes: int = 2, timeout: int = 600) -> dict[str, dict[str, Any]]:
+def run_snakemake_batch(
+    cases: dict[str, tuple[Path, Path, tuple[str, ...]]], outdir: Path, processes: int = 2, timeout: int = 600
+) -> dict[str, dict[str, Any]]:
     """Run ``{name: (workdir, config, extra args)}`` split over ``processes`` interpreters, in parallel;
     returns ``{name: {"rc": exit status, "output": stdout+stderr, "workdir": workdir}}``."""
     import json
 
     outdir.mkdir(parents=True, exist_ok=True)
-    jobs = [[name, snakemake_cmd(workdir, config, *args)[3:], str(outdir / f"{name}.out")]
-            for name, (workdir, config, args) in cases.items()]
+    jobs = [
+        [name, snakemake_cmd(workdir, config, *args)[3:], str(outdir / f"{name}.out")]
+        for name, (workdir, config, args) in cases.items()
+    ]
     chunks = [jobs[i::processes] for i in range(processes) if jobs[i::processes]]
-    procs = [subprocess.Popen([sys.executable, "-c", _BATCH_DRIVER, json.dumps(chunk)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=snakemake_env(), cwd=outdir)
-             for chunk in chunks]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _BATCH_DRIVER, json.dumps(chunk)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=snakemake_env(),
+            cwd=outdir,
+        )
+        for chunk in chunks
+    ]
     codes: dict[str, int] = {}
     for proc in procs:
         stdout, stderr = proc.communicate(timeout=timeout)
         assert proc.returncode == 0, f"batch driver failed:\n{stdout[-2000:]}\n{stderr[-2000:]}"
         codes.update(json.loads(stdout.strip().splitlines()[-1]))
-    return {name: {"rc": codes[name], "output": (outdir / f"{name}.out").read_text(), "workdir": cases[name][0]}
-            for name in cases}
+    return {
+        name: {"rc": codes[name], "output": (outdir / f"{name}.out").read_text(), "workdir": cases[name][0]}
+        for name in cases
+    }
 
 
 def load_script(name: str):
@@ -151,15 +191,16 @@ import pytest  # noqa: E402  (fixtures below are imported by the test modules th
 def digits_npz(tmp_path_factory) -> Path:
     """A small prepared digits dataset (300 train / 60 test), written by the prepare_data rule script."""
     out = tmp_path_factory.mktemp("digits")
-    load_script("prepare_data").main("digits", None, {"subset_train": 300, "subset_test": 60},
-                                     out / "digits.npz", out / "digits.json")
+    load_script("prepare_data").main(
+        "digits", None, {"subset_train": 300, "subset_test": 60}, out / "digits.npz", out / "digits.json"
+    )
     return out / "digits.npz"
 
 
 # An audit hook injected into every Python process of a workflow run (snakemake and its jobs) through a
 # sitecustomize module on PYTHONPATH: it logs each open-for-writing and each rename whose path lies under
 # $SNNCONV_AUDIT_ROOT. Final outputs must only ever arrive by a rename; nothing may open them for writing.
-AUDIT_SITECUSTOMIZE = r'''
+AUDIT_SITECUSTOMIZE = r"""
 import os, sys
 _root, _logdir = os.environ.get("SNNCONV_AUDIT_ROOT"), os.environ.get("SNNCONV_AUDIT_LOG")
 if _root and _logdir:
@@ -183,7 +224,7 @@ if _root and _logdir:
             _log.write(f"rename\t{args[0]}\t{dst}\n")
 
     sys.addaudithook(_hook)
-'''
+"""
 
 
 def audit_env(sitedir: Path, logdir: Path, root: Path) -> dict[str, str]:

@@ -18,20 +18,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from test_reliability_support import PlantFile, assert_nothing_written, digits_npz, load_script  # noqa: F401
 
 from snnconv.data import cifar, registry
 from snnconv.data.checksums import ChecksumError
 from snnconv.models import build_model, load_checkpoint
 from snnconv.network import SpikingLayer, SpikingNetwork, load_network, network_to_dict
 
-from test_reliability_support import PlantFile, assert_nothing_written, digits_npz, load_script  # noqa: F401
-
 
 def _checkpoint_payload(extra) -> dict:
     """A valid checkpoint dict of a tiny MLP whose ``extra`` entry is ``extra``."""
     model = build_model("mlp", (1, 8, 8), 10, hidden=[4])
-    return {"arch": "mlp", "in_shape": [1, 8, 8], "n_classes": 10, "model_kwargs": {"hidden": [4]},
-            "state_dict": model.state_dict(), "extra": extra}
+    return {
+        "arch": "mlp",
+        "in_shape": [1, 8, 8],
+        "n_classes": 10,
+        "model_kwargs": {"hidden": [4]},
+        "state_dict": model.state_dict(),
+        "extra": extra,
+    }
 
 
 def _network_payload(meta_value) -> dict:
@@ -56,7 +61,9 @@ def _prove_live(write, tmp_path: Path) -> None:
 
 WRITERS = {
     "checkpoint-zip": lambda path, marker: torch.save(_checkpoint_payload(PlantFile(marker)), path),
-    "checkpoint-legacy-pickle": lambda path, marker: path.write_bytes(pickle.dumps(_checkpoint_payload(PlantFile(marker)))),
+    "checkpoint-legacy-pickle": lambda path, marker: path.write_bytes(
+        pickle.dumps(_checkpoint_payload(PlantFile(marker)))
+    ),
     "network-zip": lambda path, marker: torch.save(_network_payload(PlantFile(marker)), path),
     "bare-object": lambda path, marker: torch.save(PlantFile(marker), path),
 }
@@ -92,19 +99,35 @@ def test_prepared_data_with_object_arrays_is_refused(tmp_path):
     marker, npz = tmp_path / "marker", tmp_path / "digits.npz"
     evil = np.empty(1, dtype=object)
     evil[0] = PlantFile(marker)
-    np.savez(npz, x_train=evil, y_train=np.zeros(1, np.int64), x_test=evil, y_test=np.zeros(1, np.int64),
-             classes=np.array(["0"]), format_version=np.array(1))
+    np.savez(
+        npz,
+        x_train=evil,
+        y_train=np.zeros(1, np.int64),
+        x_test=evil,
+        y_test=np.zeros(1, np.int64),
+        classes=np.array(["0"]),
+        format_version=np.array(1),
+    )
     out = tmp_path / "model"
     with pytest.raises(ValueError, match="not a valid prepared dataset") as err:
-        train.main(str(npz), out / "model.pt", out / "metrics.csv", out / "summary.json", "mlp", 0,
-                   {"epochs": 1, "batch_size": 8, "lr": 0.01, "device": "cpu", "threads": 1}, {"hidden": [4]},
-                   progress=False)
+        train.main(
+            str(npz),
+            out / "model.pt",
+            out / "metrics.csv",
+            out / "summary.json",
+            "mlp",
+            0,
+            {"epochs": 1, "batch_size": 8, "lr": 0.01, "device": "cpu", "threads": 1},
+            {"hidden": [4]},
+            progress=False,
+        )
     assert str(npz) in str(err.value)
     assert not marker.exists()
     assert_nothing_written([out / "model.pt", out / "metrics.csv", out / "summary.json"], tmp_path)
 
 
 # --- archives ---------------------------------------------------------------------------------------------
+
 
 def _jpeg(seed: int, size: int = 32) -> bytes:
     """A small valid RGB JPEG."""
@@ -120,8 +143,11 @@ def _jpeg_tar(path: Path, extra: list[tarfile.TarInfo | tuple[str, bytes]] = ())
     """A complete one-image-per-class cifar10-jpeg tar.gz plus ``extra`` members; returns its SHA-256."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(path, "w:gz") as tar:
-        members = [(f"{split}/{cls}/0000.jpg", _jpeg(i)) for split in ("train", "test")
-                   for i, cls in enumerate(cifar.CIFAR10_CLASSES)]
+        members = [
+            (f"{split}/{cls}/0000.jpg", _jpeg(i))
+            for split in ("train", "test")
+            for i, cls in enumerate(cifar.CIFAR10_CLASSES)
+        ]
         for item in [*members, *extra]:
             if isinstance(item, tarfile.TarInfo):
                 tar.addfile(item)
@@ -138,12 +164,15 @@ def _symlink(name: str, target: str) -> tarfile.TarInfo:
     return info
 
 
-@pytest.mark.parametrize(("member", "needle"), [
-    (("../escaped.jpg", b"x"), "unsafe member name '../escaped.jpg'"),
-    (("train/cat/../../../escaped.jpg", b"x"), "unsafe member name"),
-    (("/tmp/snnconv-reliability-absolute-escape.jpg", b"x"), "unsafe member name '/tmp/"),
-    (_symlink("train/cat/0001.jpg", "/etc/passwd"), "is a link or special file"),
-])
+@pytest.mark.parametrize(
+    ("member", "needle"),
+    [
+        (("../escaped.jpg", b"x"), "unsafe member name '../escaped.jpg'"),
+        (("train/cat/../../../escaped.jpg", b"x"), "unsafe member name"),
+        (("/tmp/snnconv-reliability-absolute-escape.jpg", b"x"), "unsafe member name '/tmp/"),
+        (_symlink("train/cat/0001.jpg", "/etc/passwd"), "is a link or special file"),
+    ],
+)
 def test_tar_path_traversal_writes_nothing_outside(tmp_path, monkeypatch, member, needle):
     """prepare_data on an image-folder archive with a hostile member: refused, named, nothing written
     (the reader streams members from the archive and never extracts)."""
@@ -156,8 +185,9 @@ def test_tar_path_traversal_writes_nothing_outside(tmp_path, monkeypatch, member
     absolute.unlink(missing_ok=True)
     out = tmp_path / "results" / "data"
     with pytest.raises(ValueError) as err:
-        load_script("prepare_data").main("cifar10_jpeg", data_dir, {}, out / "cifar10_jpeg.npz",
-                                         out / "cifar10_jpeg.json")
+        load_script("prepare_data").main(
+            "cifar10_jpeg", data_dir, {}, out / "cifar10_jpeg.npz", out / "cifar10_jpeg.json"
+        )
     assert needle in str(err.value) and str(archive) in str(err.value)
     assert not absolute.exists() and not (tmp_path / "escaped.jpg").exists() and not (data_dir / "escaped.jpg").exists()
     assert {p for p in tmp_path.rglob("*")} - before <= {tmp_path / "results", out}
@@ -200,7 +230,7 @@ def test_cifar10_pickles_are_read_only_after_md5_matches(tmp_path, monkeypatch):
     # control: were the checksum to match, the batches would be unpickled (the md5 is the only guard,
     # which is why it is computed over the very bytes that are then read)
     monkeypatch.setattr(registry, "load_cifar10_python", partial(cifar.load_cifar10_python, expected_md5=md5))
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - any refusal will do; the point is that no pickle ran
         prepare.main("cifar10", data_dir, {}, out / "cifar10.npz", out / "cifar10.json")
     assert marker.exists()
     assert_nothing_written([out / "cifar10.npz", out / "cifar10.json"], tmp_path)

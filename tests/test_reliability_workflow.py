@@ -22,18 +22,27 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import psutil
 import pytest
 import torch
-
-from test_reliability_support import (audit_env, digits_npz, leftovers, read_audit,  # noqa: F401
-                                      run_snakemake, snakemake_cmd, snakemake_env, tiny_config, write_config)
+from test_reliability_support import (  # noqa: F401
+    audit_env,
+    digits_npz,
+    leftovers,
+    read_audit,
+    run_snakemake,
+    snakemake_cmd,
+    snakemake_env,
+    tiny_config,
+    write_config,
+)
 
 NORMS, INPUT_SEEDS = ["max"], [0, 1]
 MODEL = "results/models/digits/mlp/seed0"
@@ -64,20 +73,24 @@ def _audit(root: Path, workdir: Path) -> dict[str, str]:
 
 # --- helpers ---------------------------------------------------------------------------------------------
 
-def kill_when(workdir: Path, config: Path, trigger: Callable[[], bool], *args: str, env: dict | None = None,
-              timeout: float = 300) -> dict[str, Any]:
+
+def kill_when(
+    workdir: Path, config: Path, trigger: Callable[[], bool], *args: str, env: dict | None = None, timeout: float = 300
+) -> dict[str, Any]:
     """Start snakemake in its own process group; SIGKILL the group (and every descendant) as soon as
     ``trigger()`` holds. Returns what happened; fails if the run ends before the trigger fires."""
     cmd = snakemake_cmd(workdir, config, *args, *TARGETS, cores=1)
     with open(workdir.parent / f"{workdir.name}.{int(time.time() * 1000)}.out", "w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=snakemake_env(env),
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env=snakemake_env(env), start_new_session=True
+        )
     deadline = time.monotonic() + timeout
     try:
         while True:
             if proc.poll() is not None:
-                raise AssertionError(f"the run ended (exit {proc.returncode}) before the kill trigger fired; "
-                                     f"see {out.name}")
+                raise AssertionError(
+                    f"the run ended (exit {proc.returncode}) before the kill trigger fired; see {out.name}"
+                )
             if trigger():
                 break
             if time.monotonic() > deadline:
@@ -141,9 +154,13 @@ def snapshot(workdir: Path) -> dict[str, Any]:
             load_any(path)
         except Exception as exc:  # noqa: BLE001 - reported by the tests
             broken[str(path.relative_to(workdir))] = repr(exc)
-    return {"results": [str(p.relative_to(workdir)) for p in results], "broken": broken,
-            "incomplete": incomplete_markers(workdir), "leftovers": leftovers(workdir / "results"),
-            "locks": sorted(p.name for p in (workdir / ".snakemake" / "locks").glob("*"))}
+    return {
+        "results": [str(p.relative_to(workdir)) for p in results],
+        "broken": broken,
+        "incomplete": incomplete_markers(workdir),
+        "leftovers": leftovers(workdir / "results"),
+        "locks": sorted(p.name for p in (workdir / ".snakemake" / "locks").glob("*")),
+    }
 
 
 def result_csvs(workdir: Path) -> dict[str, bytes]:
@@ -155,6 +172,7 @@ def result_csvs(workdir: Path) -> dict[str, bytes]:
 # They start together, in threads, when the first of them is needed: on 2 cores, the sequential chain of
 # a --cores 1 run leaves a core idle, and the kill triggers watch the work directory's state, not the
 # clock, so contention only widens the windows they wait for.
+
 
 def _reference(root: Path, config: Path) -> dict[str, Any]:
     work = root / "work"
@@ -205,8 +223,10 @@ def workflow_runs(tmp_path_factory) -> dict[str, Any]:
     """The three runs, started together; values are futures."""
     config = write_config(tmp_path_factory.mktemp("rel_config") / "reliability.yaml", reliability_config())
     pool = ThreadPoolExecutor(max_workers=3)
-    runs = {name: pool.submit(fn, tmp_path_factory.mktemp(name), config)
-            for name, fn in (("resumed", _resumed), ("reference", _reference), ("parallel", _parallel))}
+    runs = {
+        name: pool.submit(fn, tmp_path_factory.mktemp(name), config)
+        for name, fn in (("resumed", _resumed), ("reference", _reference), ("parallel", _parallel))
+    }
     yield runs
     pool.shutdown(wait=True)
 
@@ -227,6 +247,7 @@ def resumed(workflow_runs) -> dict[str, Any]:
 
 
 # --- interrupted runs ------------------------------------------------------------------------------------
+
 
 def test_kill_during_training_leaves_no_partial_output(resumed):
     after = resumed["after_train_kill"]
@@ -318,6 +339,7 @@ def test_outputs_appear_only_by_rename(request, run):
 
 # --- determinism -----------------------------------------------------------------------------------------
 
+
 def test_reference_run_is_complete(reference):
     work = reference["workdir"]
     for target in SIMS:
@@ -352,12 +374,11 @@ def test_input_seeds_change_the_results(reference):
 def test_spike_trains_depend_on_input_seed_only(digits_npz, tmp_path):
     """In process: hidden-layer spike trains are identical for the same input seed (also with another
     time_chunk) and differ for another seed."""
-    from snnconv.simulate import Probe, simulate
-    from snnconv.simulate.runio import load_test_split
-
     from test_reliability_checkpoints import _network
 
     from snnconv.network import load_network
+    from snnconv.simulate import Probe, simulate
+    from snnconv.simulate.runio import load_test_split
 
     net = load_network(_network(tmp_path / "n.pt", 3.0))
     images, labels = load_test_split(digits_npz, 40)

@@ -14,9 +14,10 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -57,9 +58,14 @@ CASES: dict[str, tuple[Any, set[str]]] = {
     "arch_options.mlp.bias": (False, TRAIN),
     "arch_options.mlp.batchnorm": (True, TRAIN),
     "arch_options.mlp.dropout": (0.1, TRAIN),
-    **{f"arch_options.{a}.{k}": (None, NOTHING) for a, ks in
-       {"cnn": ("channels", "kernel", "hidden", "bias", "batchnorm", "dropout"),
-        "vgg": ("cfg", "hidden", "bias", "batchnorm", "dropout")}.items() for k in ks},  # not an arch of this run
+    **{
+        f"arch_options.{a}.{k}": (None, NOTHING)
+        for a, ks in {
+            "cnn": ("channels", "kernel", "hidden", "bias", "batchnorm", "dropout"),
+            "vgg": ("cfg", "hidden", "bias", "batchnorm", "dropout"),
+        }.items()
+        for k in ks
+    },  # not an arch of this run
     "training.epochs": (2, TRAIN),
     "training.batch_size": (32, TRAIN),
     "training.lr": (0.02, TRAIN),
@@ -148,8 +154,19 @@ def changed_config(key: str) -> dict[str, Any]:
 
 def scheduled_rules(workdir: Path, config_file: Path) -> set[str]:
     """The rules a dry run schedules (from its job-stats table), 'all' left out."""
-    cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(config_file),
-           "-n", "--nolock", "--cores", "1"]
+    cmd = [
+        *SNAKEMAKE,
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config_file),
+        "-n",
+        "--nolock",
+        "--cores",
+        "1",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONHASHSEED": "0"})
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"dry run with {config_file.name} failed:\n{out[-3000:]}"
@@ -166,16 +183,27 @@ def finished_run(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("reruns")
     config = workdir / "base.yaml"
     config.write_text(yaml.safe_dump(BASE, sort_keys=False))
-    cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(config),
-           "--cores", "2", "-q"]
+    cmd = [
+        *SNAKEMAKE,
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+        "--cores",
+        "2",
+        "-q",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env={**os.environ, "PYTHONHASHSEED": "0"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return workdir
 
 
 def test_every_schema_leaf_is_classified():
-    assert set(LEAVES) == set(CASES), (f"unclassified settings {sorted(set(LEAVES) - set(CASES))}; "
-                                       f"stale entries {sorted(set(CASES) - set(LEAVES))}")
+    assert set(LEAVES) == set(CASES), (
+        f"unclassified settings {sorted(set(LEAVES) - set(CASES))}; stale entries {sorted(set(CASES) - set(LEAVES))}"
+    )
 
 
 def test_each_setting_reruns_exactly_what_depends_on_it(finished_run, tmp_path):
@@ -200,8 +228,9 @@ def _reordered(value: Any) -> Any:
 
 def test_key_order_and_comments_rerun_nothing(finished_run, tmp_path):
     reordered = tmp_path / "reordered.yaml"
-    reordered.write_text("# a comment changes nothing\n" + yaml.safe_dump(_reordered(BASE), sort_keys=False)
-                         + "# another one\n")
+    reordered.write_text(
+        "# a comment changes nothing\n" + yaml.safe_dump(_reordered(BASE), sort_keys=False) + "# another one\n"
+    )
     assert scheduled_rules(finished_run, reordered) == set()
 
 
@@ -210,8 +239,13 @@ def test_report_settings_never_rerun_heavy_rules(finished_run, tmp_path):
     cfg["report"] = {"T_points": [2, 7], "within": 0.05}
     path = tmp_path / "report.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    assert not scheduled_rules(finished_run, path) & {"prepare_data", "train_ann", "convert", "simulate",
-                                                      "membrane_stats"}
+    assert not scheduled_rules(finished_run, path) & {
+        "prepare_data",
+        "train_ann",
+        "convert",
+        "simulate",
+        "membrane_stats",
+    }
 
 
 def test_the_same_norm_under_two_names_is_converted_once(finished_run):

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import torch
+from test_simulate_nets import normalise, random_mlp, small_cnn
 
 from snnconv.simulate import Probe, simulate
-from test_simulate_nets import normalise, random_mlp, small_cnn
 
 G = torch.Generator().manual_seed(11)
 X = torch.rand(24, 1, 8, 8, generator=G)
@@ -49,8 +49,19 @@ def bounds(net, x, T, probe):
 def run(net, x, T, v_init=0.0):
     net.v_init = v_init
     probe = Totals()
-    res = simulate(net, x, torch.zeros(len(x), dtype=torch.int64), T, encoding="constant", reset="subtract",
-                   batch_size=len(x), time_chunk=250, device="cpu", dtype=torch.float64, probe=probe)
+    res = simulate(
+        net,
+        x,
+        torch.zeros(len(x), dtype=torch.int64),
+        T,
+        encoding="constant",
+        reset="subtract",
+        batch_size=len(x),
+        time_chunk=250,
+        device="cpu",
+        dtype=torch.float64,
+        probe=probe,
+    )
     return res, *bounds(net, x, T, probe)
 
 
@@ -63,7 +74,7 @@ def test_rates_converge_within_bound(arch, v_init):
     res, layers, (readout, z, prop) = run(net, X, T, v_init)
     (r0, a0, _, _) = layers[0]
     assert float((r0 - a0).abs().max()) <= max(v_init, 1 - v_init) / T + 1e-12  # first layer: closed form
-    for l, (r, a, delta, e) in enumerate(layers):
+    for l, (r, a, delta, _e) in enumerate(layers):
         assert bool(((r - a).abs() <= delta + 1e-9).all()), l
         assert abs(res.rates[l, -1] - float(a.mean())) <= float(delta.mean()) + 1e-9
         assert float(delta.mean()) < 0.02 and float(a.mean()) > 0.02  # the bound is tight enough to matter

@@ -5,10 +5,10 @@ import re
 import numpy as np
 import pytest
 import torch
+from test_simulate_nets import normalise, random_mlp, small_cnn
 
 from snnconv.simulate import PoissonEncoder, batch_seed, make_encoder, simulate
 from snnconv.simulate.encoding import check_pixels
-from test_simulate_nets import normalise, random_mlp, small_cnn
 
 CUDA = torch.cuda.is_available()
 

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 import torch
+from test_simulate_nets import Recorder, linear, normalise, random_mlp, small_cnn
 
 from snnconv.network import SpikingNetwork
 from snnconv.simulate import Workspace, simulate, simulate_stepwise, to_frame
 from snnconv.simulate.ops import pool_spikes, pre_ops_spikes
-from test_simulate_nets import Recorder, linear, normalise, random_mlp, small_cnn
 
 G = torch.Generator().manual_seed(7)
 X = torch.rand(24, 1, 8, 8, generator=G)
@@ -19,8 +19,10 @@ def nets():
 
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
-@pytest.mark.parametrize("encoding,decode,reset", [("poisson", "membrane", "subtract"), ("poisson", "spikes", "zero"),
-                                                   ("constant", "spikes", "subtract")])
+@pytest.mark.parametrize(
+    "encoding,decode,reset",
+    [("poisson", "membrane", "subtract"), ("poisson", "spikes", "zero"), ("constant", "spikes", "subtract")],
+)
 def test_fast_path_equals_stepwise_reference_float64(arch, encoding, decode, reset):
     net = nets()[arch]
     net.v_init = 0.25
@@ -47,8 +49,10 @@ def test_fast_path_float32_matches_stepwise():
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
 def test_result_independent_of_time_chunk(arch):
     net = nets()[arch]
-    runs = [simulate(net, X, Y, 30, seed=5, batch_size=8, time_chunk=c, device="cpu", dtype=torch.float64)
-            for c in (1, 7, 30, 100)]
+    runs = [
+        simulate(net, X, Y, 30, seed=5, batch_size=8, time_chunk=c, device="cpu", dtype=torch.float64)
+        for c in (1, 7, 30, 100)
+    ]
     for r in runs[1:]:
         assert np.array_equal(r.accuracy, runs[0].accuracy) and np.array_equal(r.rates, runs[0].rates)
 
@@ -99,8 +103,18 @@ def test_accuracy_curve_shape_and_progress_bar():
     assert np.all((res.accuracy >= 0) & (res.accuracy <= 1))
 
 
-@pytest.mark.parametrize("kwargs", [dict(encoding="rate"), dict(reset="none"), dict(decode="max"), dict(T=0),
-                                    dict(time_chunk=0), dict(images=X * 2), dict(images=(X * 255).byte())])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(encoding="rate"),
+        dict(reset="none"),
+        dict(decode="max"),
+        dict(T=0),
+        dict(time_chunk=0),
+        dict(images=X * 2),
+        dict(images=(X * 255).byte()),
+    ],
+)
 def test_rejects_bad_arguments(kwargs):
     args = dict(net=nets()["mlp"], images=X, labels=Y, T=5) | kwargs
     with pytest.raises(ValueError):
@@ -116,12 +130,23 @@ def test_only_last_layer_may_be_non_spiking():
 
 def test_layer_without_bias_and_per_neuron_thresholds():
     g = torch.Generator().manual_seed(0)
-    net = SpikingNetwork([linear(torch.rand(6, 64, generator=g) * 0.1, None, torch.linspace(0.5, 2, 6),
-                                 pre=[{"type": "flatten"}], name="h"),
-                          linear(torch.randn(3, 6, generator=g), None, 1.0, spiking=False, name="o")], (1, 8, 8))
+    net = SpikingNetwork(
+        [
+            linear(
+                torch.rand(6, 64, generator=g) * 0.1,
+                None,
+                torch.linspace(0.5, 2, 6),
+                pre=[{"type": "flatten"}],
+                name="h",
+            ),
+            linear(torch.randn(3, 6, generator=g), None, 1.0, spiking=False, name="o"),
+        ],
+        (1, 8, 8),
+    )
     kw = dict(seed=4, batch_size=7, device="cpu", dtype=torch.float64)
-    assert np.array_equal(simulate(net, X, Y % 3, 17, time_chunk=4, **kw).rates,
-                          simulate_stepwise(net, X, Y % 3, 17, **kw).rates)
+    assert np.array_equal(
+        simulate(net, X, Y % 3, 17, time_chunk=4, **kw).rates, simulate_stepwise(net, X, Y % 3, 17, **kw).rates
+    )
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 4])
@@ -133,9 +158,13 @@ def test_fast_spike_pooling_is_bit_identical_to_avg_pool2d(k, dtype):
 
 def test_pre_ops_spikes_falls_back_for_overlapping_or_padded_pools():
     from snnconv.network import SpikingLayer
+
     x = (torch.rand(2, 3, 9, 9, generator=torch.Generator().manual_seed(0)) < 0.5).float()
-    pools = ({"type": "avgpool", "kernel_size": 3, "stride": 2}, {"type": "avgpool", "kernel_size": 2, "padding": 1},
-             {"type": "avgpool", "kernel_size": 2})  # the last: 9 is not divisible by 2
+    pools = (
+        {"type": "avgpool", "kernel_size": 3, "stride": 2},
+        {"type": "avgpool", "kernel_size": 2, "padding": 1},
+        {"type": "avgpool", "kernel_size": 2},
+    )  # the last: 9 is not divisible by 2
     for pool in pools:
         layer = SpikingLayer({"type": "linear"}, torch.ones(1, 1), None, torch.ones(1), [pool, {"type": "flatten"}])
         assert torch.equal(pre_ops_spikes(layer, x), layer.apply_pre_ops(x))

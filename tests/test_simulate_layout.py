@@ -7,12 +7,12 @@ is compared with float64 within the bound documented in docs/benchmarks.md (§ f
 import numpy as np
 import pytest
 import torch
+from test_simulate_nets import Recorder, normalise, random_mlp, small_cnn
 
 import snnconv.simulate.ops as ops
 from snnconv.network import SpikingLayer, SpikingNetwork
 from snnconv.simulate import if_scan, simulate, simulate_stepwise
 from snnconv.simulate.ops import is_nhwc, pool_spikes, steps_per_call, to_layout
-from test_simulate_nets import Recorder, normalise, random_mlp, small_cnn
 
 G = torch.Generator().manual_seed(11)
 X = torch.rand(30, 1, 8, 8, generator=G)
@@ -23,12 +23,35 @@ def rgb_cnn() -> SpikingNetwork:
     """3-channel conv3(8)-p2-conv3(8, per-channel θ)-p2-linear(5) on 3×8×8, so channels-last is a real permutation."""
     g = torch.Generator().manual_seed(5)
     conv, pool = {"type": "conv2d", "stride": 1, "padding": 1}, {"type": "avgpool", "kernel_size": 2}
-    layers = [SpikingLayer(dict(conv), torch.randn(8, 3, 3, 3, generator=g) * 0.4, 0.05 * torch.randn(8, generator=g),
-                           torch.ones(8), [], True, "c1"),
-              SpikingLayer(dict(conv), torch.randn(8, 8, 3, 3, generator=g) * 0.3, 0.05 * torch.randn(8, generator=g),
-                           torch.linspace(0.5, 1.5, 8), [dict(pool)], True, "c2"),
-              SpikingLayer({"type": "linear"}, torch.randn(5, 32, generator=g) * 0.3, None, torch.ones(5),
-                           [dict(pool), {"type": "flatten"}], False, "out")]
+    layers = [
+        SpikingLayer(
+            dict(conv),
+            torch.randn(8, 3, 3, 3, generator=g) * 0.4,
+            0.05 * torch.randn(8, generator=g),
+            torch.ones(8),
+            [],
+            True,
+            "c1",
+        ),
+        SpikingLayer(
+            dict(conv),
+            torch.randn(8, 8, 3, 3, generator=g) * 0.3,
+            0.05 * torch.randn(8, generator=g),
+            torch.linspace(0.5, 1.5, 8),
+            [dict(pool)],
+            True,
+            "c2",
+        ),
+        SpikingLayer(
+            {"type": "linear"},
+            torch.randn(5, 32, generator=g) * 0.3,
+            None,
+            torch.ones(5),
+            [dict(pool), {"type": "flatten"}],
+            False,
+            "out",
+        ),
+    ]
     return SpikingNetwork(layers, (3, 8, 8), v_init=0.5)
 
 
@@ -36,14 +59,19 @@ XRGB = torch.rand(30, 3, 8, 8, generator=G)
 
 
 def nets():
-    return {"mlp": (normalise(random_mlp([64, 40, 16, 5], (1, 8, 8)), X), X), "cnn": (normalise(small_cnn(), X), X),
-            "rgb": (normalise(rgb_cnn(), XRGB), XRGB)}
+    return {
+        "mlp": (normalise(random_mlp([64, 40, 16, 5], (1, 8, 8)), X), X),
+        "cnn": (normalise(small_cnn(), X), X),
+        "rgb": (normalise(rgb_cnn(), XRGB), XRGB),
+    }
 
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn", "rgb"])
 @pytest.mark.parametrize("channels_last", [False, True])
-@pytest.mark.parametrize("reset,decode,encoding", [("subtract", "membrane", "poisson"), ("zero", "spikes", "poisson"),
-                                                   ("subtract", "spikes", "constant")])
+@pytest.mark.parametrize(
+    "reset,decode,encoding",
+    [("subtract", "membrane", "poisson"), ("zero", "spikes", "poisson"), ("subtract", "spikes", "constant")],
+)
 def test_float64_spikes_and_curves_identical_to_reference(arch, channels_last, reset, decode, encoding, monkeypatch):
     """Every spike, accuracy and rate equal to simulate_stepwise, with tiny IF tiles and capped conv calls.
 
@@ -112,8 +140,11 @@ def test_tiled_if_scan_equals_untiled(reset, scalar, channels_last):
     """Row tiles (per-channel θ) and flat-memory tiles (common θ, any dense layout) change nothing."""
     g = torch.Generator().manual_seed(0)
     cur = torch.randn(6, 9, 4, 5, 5, generator=g, dtype=torch.float64)
-    th = torch.full((4, 1, 1), 0.7, dtype=torch.float64) if scalar else \
-        torch.rand(4, 1, 1, generator=g, dtype=torch.float64) + 0.5
+    th = (
+        torch.full((4, 1, 1), 0.7, dtype=torch.float64)
+        if scalar
+        else torch.rand(4, 1, 1, generator=g, dtype=torch.float64) + 0.5
+    )
     v1, v2 = torch.zeros(9, 4, 5, 5, dtype=torch.float64), torch.zeros(9, 4, 5, 5, dtype=torch.float64)
     if channels_last:
         cur = torch.stack([c.contiguous(memory_format=torch.channels_last) for c in cur])

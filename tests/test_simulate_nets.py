@@ -8,22 +8,37 @@ from snnconv.network import SpikingLayer, SpikingNetwork
 from snnconv.simulate import Probe
 
 
-def linear(w: torch.Tensor, b: torch.Tensor | None, theta: torch.Tensor | float, spiking: bool = True, name: str = "",
-           pre: list | None = None) -> SpikingLayer:
+def linear(
+    w: torch.Tensor,
+    b: torch.Tensor | None,
+    theta: torch.Tensor | float,
+    spiking: bool = True,
+    name: str = "",
+    pre: list | None = None,
+) -> SpikingLayer:
     """A linear layer; scalar ``theta`` is broadcast to every neuron."""
     th = theta if isinstance(theta, torch.Tensor) else torch.full((w.shape[0],), float(theta), dtype=w.dtype)
     return SpikingLayer({"type": "linear"}, w, b, th, pre or [], spiking, name)
 
 
-def random_mlp(sizes: list[int], in_shape: tuple[int, int, int], seed: int = 0, theta: float = 1.0,
-               v_init: float = 0.0) -> SpikingNetwork:
+def random_mlp(
+    sizes: list[int], in_shape: tuple[int, int, int], seed: int = 0, theta: float = 1.0, v_init: float = 0.0
+) -> SpikingNetwork:
     """Random MLP with a flatten in front and a non-spiking readout."""
     g = torch.Generator().manual_seed(seed)
     layers = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         w = torch.randn(b, a, generator=g) * (2.0 / a) ** 0.5
-        layers.append(linear(w, 0.05 * torch.randn(b, generator=g), theta, i < len(sizes) - 2, f"fc{i + 1}",
-                             [{"type": "flatten"}] if i == 0 else []))
+        layers.append(
+            linear(
+                w,
+                0.05 * torch.randn(b, generator=g),
+                theta,
+                i < len(sizes) - 2,
+                f"fc{i + 1}",
+                [{"type": "flatten"}] if i == 0 else [],
+            )
+        )
     return SpikingNetwork(layers, in_shape, v_init)
 
 
@@ -33,12 +48,33 @@ def small_cnn(seed: int = 0, theta: float = 1.0) -> SpikingNetwork:
     conv = {"type": "conv2d", "stride": 1, "padding": 1}
     pool = {"type": "avgpool", "kernel_size": 2}
     layers = [
-        SpikingLayer(dict(conv), torch.randn(4, 1, 3, 3, generator=g) * 0.5, 0.05 * torch.randn(4, generator=g),
-                     torch.full((4,), theta), [], True, "conv1"),
-        SpikingLayer(dict(conv), torch.randn(6, 4, 3, 3, generator=g) * 0.3, 0.05 * torch.randn(6, generator=g),
-                     torch.full((6,), theta), [dict(pool)], True, "conv2"),
-        SpikingLayer({"type": "linear"}, torch.randn(5, 24, generator=g) * 0.3, 0.05 * torch.randn(5, generator=g),
-                     torch.ones(5), [dict(pool), {"type": "flatten"}], False, "out"),
+        SpikingLayer(
+            dict(conv),
+            torch.randn(4, 1, 3, 3, generator=g) * 0.5,
+            0.05 * torch.randn(4, generator=g),
+            torch.full((4,), theta),
+            [],
+            True,
+            "conv1",
+        ),
+        SpikingLayer(
+            dict(conv),
+            torch.randn(6, 4, 3, 3, generator=g) * 0.3,
+            0.05 * torch.randn(6, generator=g),
+            torch.full((6,), theta),
+            [dict(pool)],
+            True,
+            "conv2",
+        ),
+        SpikingLayer(
+            {"type": "linear"},
+            torch.randn(5, 24, generator=g) * 0.3,
+            0.05 * torch.randn(5, generator=g),
+            torch.ones(5),
+            [dict(pool), {"type": "flatten"}],
+            False,
+            "out",
+        ),
     ]
     return SpikingNetwork(layers, (1, 8, 8))
 

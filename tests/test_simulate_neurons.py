@@ -2,10 +2,10 @@
 
 import pytest
 import torch
+from test_simulate_nets import Recorder, linear
 
 from snnconv.network import SpikingNetwork
 from snnconv.simulate import if_scan, initial_membrane, simulate, simulate_stepwise
-from test_simulate_nets import Recorder, linear
 
 # Input x = (1, 0.5), constant current. Layer 1: W = [[.5, .25], [.75, 0]], b = (0, .125) -> I = (.625, .875).
 # Layer 2: W = [[1, 0], [.5, .5]], b = 0. All thresholds 1; values are exact in binary floating point.
@@ -18,10 +18,20 @@ EXPECTED = {  # (reset, v_init): (layer-1 trains for neurons a, b; layer-2 train
 
 
 def toy(v_init: float, readout_spiking: bool, dtype=torch.float64) -> SpikingNetwork:
-    l1 = linear(torch.tensor([[0.5, 0.25], [0.75, 0.0]], dtype=dtype), torch.tensor([0.0, 0.125], dtype=dtype), 1.0,
-                name="hidden", pre=[{"type": "flatten"}])
-    l2 = linear(torch.tensor([[1.0, 0.0], [0.5, 0.5]], dtype=dtype), torch.zeros(2, dtype=dtype), 1.0,
-                spiking=readout_spiking, name="out")
+    l1 = linear(
+        torch.tensor([[0.5, 0.25], [0.75, 0.0]], dtype=dtype),
+        torch.tensor([0.0, 0.125], dtype=dtype),
+        1.0,
+        name="hidden",
+        pre=[{"type": "flatten"}],
+    )
+    l2 = linear(
+        torch.tensor([[1.0, 0.0], [0.5, 0.5]], dtype=dtype),
+        torch.zeros(2, dtype=dtype),
+        1.0,
+        spiking=readout_spiking,
+        name="out",
+    )
     return SpikingNetwork([l1, l2], (1, 1, 2), v_init)
 
 
@@ -44,8 +54,17 @@ def test_hand_computed_spike_trains(reset, v_init, sim):
 
 
 def test_membrane_decode_accumulates_readout_current_with_ties_to_class_0():
-    res = simulate(toy(0.0, False), X, torch.tensor([1]), 6, encoding="constant", decode="membrane",
-                   dtype=torch.float64, device="cpu", time_chunk=4)
+    res = simulate(
+        toy(0.0, False),
+        X,
+        torch.tensor([1]),
+        6,
+        encoding="constant",
+        decode="membrane",
+        dtype=torch.float64,
+        device="cpu",
+        time_chunk=4,
+    )
     # readout currents: c0 = a = 0,1,0,1,1,0; c1 = (a+b)/2 = 0,1,.5,1,1,.5 -> cumulative ties at t=1,2
     assert res.accuracy.tolist() == [0, 0, 1, 1, 1, 1]
     assert res.layer_names == ["hidden"] and res.rates.shape == (1, 6)

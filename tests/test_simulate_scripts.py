@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from test_simulate_nets import normalise, random_mlp
 
 from snnconv.data import ArrayDataset, save_prepared
 from snnconv.network import load_network, save_network
-from test_simulate_nets import normalise, random_mlp
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,8 +34,18 @@ def files(tmp_path):
 
 
 WILDCARDS = {"dataset": "toy", "arch": "mlp", "seed": "0", "norm": "l4", "iseed": "3"}
-SIM = {"T": 25, "encoding": "poisson", "max_rate": 1.0, "reset": "subtract", "decode": "membrane", "batch_size": 8,
-       "time_chunk": 10, "device": "cpu", "test_subset": 12, "threads": 1}
+SIM = {
+    "T": 25,
+    "encoding": "poisson",
+    "max_rate": 1.0,
+    "reset": "subtract",
+    "decode": "membrane",
+    "batch_size": 8,
+    "time_chunk": 10,
+    "device": "cpu",
+    "test_subset": 12,
+    "threads": 1,
+}
 
 
 def test_simulate_script_writes_tidy_csv_and_log(files):
@@ -43,8 +53,18 @@ def test_simulate_script_writes_tidy_csv_and_log(files):
     out, log = files / "out" / "sim.csv", files / "logs" / "sim.log"
     sim.main(files / "net.pt", files / "toy.npz", out, WILDCARDS, SIM, log)
     frame = pd.read_csv(out)
-    assert list(frame.columns) == ["dataset", "arch", "seed", "norm", "input_seed", "t", "accuracy", "rate_fc1",
-                                   "n_samples", "silent_output"]
+    assert list(frame.columns) == [
+        "dataset",
+        "arch",
+        "seed",
+        "norm",
+        "input_seed",
+        "t",
+        "accuracy",
+        "rate_fc1",
+        "n_samples",
+        "silent_output",
+    ]
     assert frame.t.tolist() == list(range(1, 26)) and (frame.n_samples == 12).all() and (frame.input_seed == 3).all()
     first = out.read_bytes()
     sim.main(files / "net.pt", files / "toy.npz", out, WILDCARDS, SIM, log)
@@ -82,8 +102,18 @@ def test_membrane_stats_script(files):
     stats = load_script("membrane_stats")
     out = files / "stats.csv"
     ids = {k: v for k, v in WILDCARDS.items() if k != "iseed"}
-    cfg = {"T": 30, "neurons_per_layer": 8, "samples": 5, "seed": 1, "device": "cpu", "max_rate": 1.0,
-           "reset": "subtract", "batch_size": 5, "threads": 1, "time_chunk": 10}
+    cfg = {
+        "T": 30,
+        "neurons_per_layer": 8,
+        "samples": 5,
+        "seed": 1,
+        "device": "cpu",
+        "max_rate": 1.0,
+        "reset": "subtract",
+        "batch_size": 5,
+        "threads": 1,
+        "time_chunk": 10,
+    }
     with pytest.raises(KeyError, match="bogus"):  # no key is silently ignored
         stats.main(files / "net.pt", files / "toy.npz", out, ids, cfg | {"bogus": 1}, files / "stats.log")
     with pytest.raises(KeyError, match="reset"):  # nor silently defaulted

@@ -3,14 +3,27 @@
 import numpy as np
 import pytest
 import torch
+from test_simulate_nets import linear, normalise, small_cnn
 
 from snnconv.network import SpikingLayer, SpikingNetwork
 from snnconv.simulate import record_membrane_stats
 from snnconv.simulate.stats import fan_in, independent_variance
-from test_simulate_nets import linear, normalise, small_cnn
 
-COLUMNS = ["layer", "layer_index", "neuron", "channel", "fan_in", "threshold", "mean_current", "var_current",
-           "std_current", "var_pred_exact", "rate", "n_samples", "T"]
+COLUMNS = [
+    "layer",
+    "layer_index",
+    "neuron",
+    "channel",
+    "fan_in",
+    "threshold",
+    "mean_current",
+    "var_current",
+    "std_current",
+    "var_pred_exact",
+    "rate",
+    "n_samples",
+    "T",
+]
 G = torch.Generator().manual_seed(5)
 
 
@@ -26,7 +39,7 @@ def test_one_layer_bernoulli_variance_matches_prediction():
     # sample variance of T=2000 steps averaged over 20 samples: relative s.d. ≈ sqrt(2/T/20) ≈ 0.7 %
     np.testing.assert_allclose(df.var_current, df.var_pred_exact, rtol=0.05)
     np.testing.assert_allclose(df.mean_current, ((x.flatten(1) @ w.T) + b).mean(0).numpy(), rtol=0.02, atol=0.02)
-    np.testing.assert_allclose(df.std_current ** 2, df.var_current)
+    np.testing.assert_allclose(df.std_current**2, df.var_current)
     assert (df.fan_in == 64).all() and df.rate.isna().all() and (df["T"] == T).all() and (df.n_samples == 20).all()
 
 
@@ -50,8 +63,13 @@ def test_conv_net_columns_channels_and_seeded_neuron_sample():
 
 
 def test_independent_variance_through_avgpool_and_flatten():
-    layer = SpikingLayer({"type": "linear"}, torch.ones(1, 4), None, torch.ones(1),
-                         [{"type": "avgpool", "kernel_size": 2}, {"type": "flatten"}])
+    layer = SpikingLayer(
+        {"type": "linear"},
+        torch.ones(1, 4),
+        None,
+        torch.ones(1),
+        [{"type": "avgpool", "kernel_size": 2}, {"type": "flatten"}],
+    )
     v = torch.arange(16.0).reshape(1, 1, 4, 4)
     out = independent_variance(layer, v)
     assert out.shape == (1, 4)

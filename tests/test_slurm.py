@@ -14,9 +14,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Callable
 
 import pytest
 
@@ -63,8 +63,18 @@ def cluster() -> None:
 
 
 def snakemake_cmd(workdir: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-            "--configfile", str(TINY), *args]
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(TINY),
+        *args,
+    ]
 
 
 def env() -> dict[str, str]:
@@ -77,20 +87,26 @@ def start(workdir: Path, log: Path, *args: str) -> subprocess.Popen:
     """snakemake in the background, its output going to ``log``."""
     workdir.mkdir(parents=True, exist_ok=True)
     out = open(log, "w")
-    return subprocess.Popen(snakemake_cmd(workdir, *args), cwd=workdir, env=env(), stdout=out,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        snakemake_cmd(workdir, *args), cwd=workdir, env=env(), stdout=out, stderr=subprocess.STDOUT, text=True
+    )
 
 
 def slurm_jobs(name: str) -> list[dict[str, str]]:
     """Jobs named ``name`` that slurmctld knows (it forgets finished ones after MinJobAge=300 s)."""
     fields = ["JobID", "State", "Partition", "MinMemory", "tres-per-job", "Comment"]
-    proc = subprocess.run(["squeue", "--states=all", "-h", "-n", name, "-O", ",".join(f"{f}:100" for f in fields)],
-                          capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        ["squeue", "--states=all", "-h", "-n", name, "-O", ",".join(f"{f}:100" for f in fields)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     return [dict(zip(fields, line.split())) for line in proc.stdout.splitlines() if line.strip()]
 
 
-def watch(proc: subprocess.Popen, log: Path, what: str,
-          on_poll: Callable[[list[dict[str, str]]], None] | None = None) -> SimpleNamespace:
+def watch(
+    proc: subprocess.Popen, log: Path, what: str, on_poll: Callable[[list[dict[str, str]]], None] | None = None
+) -> SimpleNamespace:
     """Wait for a snakemake run on SLURM, recording its jobs from squeue as they go (``on_poll`` sees them).
 
     Returns its output, SLURM run ID (the --job-name of all its jobs) and jobs (last state, oldest first);
@@ -159,11 +175,15 @@ def slurm_run(cluster, tmp_path_factory) -> SimpleNamespace:
 def test_workflow_runs_through_sbatch_and_matches_a_local_run(slurm_run):
     logs = slurm_logs(slurm_run.work)
     kinds = sorted({p.relative_to(slurm_run.work / ".snakemake" / "slurm_logs").parts[0] for p in logs})
-    print(f"\n[slurm] tiny workflow to {len(TARGETS)} CSVs: {slurm_run.steps} snakemake jobs in {len(logs)} "
-          f"sbatch submissions ({', '.join(kinds)}), wall {slurm_run.wall:.1f} s (local reference run alongside)")
+    print(
+        f"\n[slurm] tiny workflow to {len(TARGETS)} CSVs: {slurm_run.steps} snakemake jobs in {len(logs)} "
+        f"sbatch submissions ({', '.join(kinds)}), wall {slurm_run.wall:.1f} s (local reference run alongside)"
+    )
     for job in slurm_run.jobs:
-        print(f"[slurm]   job {job['JobID']}: {job['Comment']} partition={job['Partition']} "
-              f"mem={job['MinMemory']} tres={job['tres-per-job']} {job['State']}")
+        print(
+            f"[slurm]   job {job['JobID']}: {job['Comment']} partition={job['Partition']} "
+            f"mem={job['MinMemory']} tres={job['tres-per-job']} {job['State']}"
+        )
     # Every job went through sbatch: one SLURM log per submission, one submission per rule or group.
     assert kinds == sorted(SUBMISSIONS), f"SLURM logs: {[str(p) for p in logs]}"
     assert len(logs) == len(SUBMISSIONS) == len(slurm_run.jobs), slurm_run.jobs
@@ -205,10 +225,12 @@ def test_a_killed_job_is_retried_and_the_workflow_completes(slurm_run):
     wall = time.monotonic() - t0
     new_logs = sorted(set(slurm_logs(work)) - before)
     jobs = run.jobs
-    print(f"\n[slurm] retry: cancelled job {killed.get('JobID')} ({killed.get('Comment')}) "
-          f"{killed.get('at', float('nan')):.1f} s in; {len(jobs)} submissions "
-          f"({', '.join(j['JobID'] + ' ' + j['State'] + ' mem=' + j['MinMemory'] for j in jobs)}); "
-          f"the workflow completed after {wall:.1f} s")
+    print(
+        f"\n[slurm] retry: cancelled job {killed.get('JobID')} ({killed.get('Comment')}) "
+        f"{killed.get('at', float('nan')):.1f} s in; {len(jobs)} submissions "
+        f"({', '.join(j['JobID'] + ' ' + j['State'] + ' mem=' + j['MinMemory'] for j in jobs)}); "
+        f"the workflow completed after {wall:.1f} s"
+    )
     assert "JobID" in killed, f"no running job to cancel:\n{run.log[-3000:]}"
     assert [j["State"] for j in jobs] == ["CANCELLED", "COMPLETED"], jobs
     assert jobs[0]["JobID"] == killed["JobID"]

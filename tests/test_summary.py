@@ -12,8 +12,18 @@ def _table(path):
     for norm, acc in (("max", 0.5), ("lp4_k0.5_scale_max", 0.7), ("lp2_k0.5_scale_max", 0.1)):
         for iseed, noise in ((0, -0.1), (1, 0.1)):
             for t in (5, 10, 20):
-                rows.append({"dataset": "digits", "arch": "mlp", "seed": 0, "norm": norm, "input_seed": iseed,
-                             "t": t, "accuracy": acc + noise * (t == 5), "ann_accuracy": 0.9})
+                rows.append(
+                    {
+                        "dataset": "digits",
+                        "arch": "mlp",
+                        "seed": 0,
+                        "norm": norm,
+                        "input_seed": iseed,
+                        "t": t,
+                        "accuracy": acc + noise * (t == 5),
+                        "ann_accuracy": 0.9,
+                    }
+                )
     pd.DataFrame(rows).to_csv(path, index=False)
 
 
@@ -39,12 +49,16 @@ def test_success_message_points_to_results_and_paper(tmp_path):
 def test_error_message_names_rule_log_and_first_error_line(tmp_path):
     rule_log = tmp_path / "logs" / "convert" / "x.log"
     rule_log.parent.mkdir(parents=True)
-    rule_log.write_text("2026 INFO converting\n2026 ERROR snnconv.job: rule convert failed after 1.0 s: ValueError: "
-                        "boom\nTraceback (most recent call last):\n  File \"x\", line 1\nValueError: norm 'p101': "
-                        "percentile '101' must lie in (0, 100]\n")
+    rule_log.write_text(
+        "2026 INFO converting\n2026 ERROR snnconv.job: rule convert failed after 1.0 s: ValueError: "
+        "boom\nTraceback (most recent call last):\n  File \"x\", line 1\nValueError: norm 'p101': "
+        "percentile '101' must lie in (0, 100]\n"
+    )
     smk_log = tmp_path / "smk.log"
-    smk_log.write_text("Building DAG\nError in rule convert:\n    jobid: 3\n    log: logs/convert/x.log (check log "
-                       "file(s) for error details)\nShutting down\n")
+    smk_log.write_text(
+        "Building DAG\nError in rule convert:\n    jobid: 3\n    log: logs/convert/x.log (check log "
+        "file(s) for error details)\nShutting down\n"
+    )
     assert failed_jobs(smk_log) == [("convert", "logs/convert/x.log")]
     assert first_error_line(rule_log).startswith("ValueError: norm 'p101'")
     text = error_message(tmp_path, smk_log)

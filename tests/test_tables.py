@@ -9,8 +9,8 @@ import subprocess
 
 import pandas as pd
 import pytest
-
 from figure_data import rendered
+
 from snnconv.analysis.summaries import accuracy_summary
 from snnconv.report.tables import accuracy_tables, fmt_pct, latex_escape, to_markdown
 
@@ -22,15 +22,27 @@ def _frame() -> pd.DataFrame:
     for norm, curve in curves.items():
         for iseed, shift in ((0, -0.01), (1, 0.01)):
             for t, a in enumerate(curve, 1):
-                rows.append({"dataset": "digits", "arch": "mlp", "seed": 0, "input_seed": iseed, "norm": norm, "t": t,
-                             "accuracy": a + shift if t < 3 else a, "ann_accuracy": 0.9})
+                rows.append(
+                    {
+                        "dataset": "digits",
+                        "arch": "mlp",
+                        "seed": 0,
+                        "input_seed": iseed,
+                        "norm": norm,
+                        "t": t,
+                        "accuracy": a + shift if t < 3 else a,
+                        "ann_accuracy": 0.9,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def test_accuracy_summary_numbers():
     tidy = accuracy_summary(_frame(), [1, 4, 99], within=0.01)
     acc = tidy[tidy["quantity"] == "accuracy"].set_index(["norm", "T"])
-    assert acc.loc[("good", 1), "mean"] == pytest.approx(0.5) and acc.loc[("good", 1), "std"] == pytest.approx(0.01414, abs=1e-4)
+    assert acc.loc[("good", 1), "mean"] == pytest.approx(0.5) and acc.loc[("good", 1), "std"] == pytest.approx(
+        0.01414, abs=1e-4
+    )
     assert acc.loc[("good", 1), "n"] == 2
     assert 99 not in tidy["T"].dropna().tolist()  # T points beyond the simulation are dropped
     ann = tidy[tidy["quantity"] == "ann_accuracy"].iloc[0]
@@ -75,8 +87,9 @@ def test_synthetic_tables_cover_every_norm():
     assert r"$L_{4}$ (k=0.5)" in tex  # the main table uses legend labels
 
 
-@pytest.mark.skipif(shutil.which("latexmk") is None,
-                    reason="latexmk not installed (CI installs it with .ci/apt_packages.sh)")
+@pytest.mark.skipif(
+    shutil.which("latexmk") is None, reason="latexmk not installed (CI installs it with .ci/apt_packages.sh)"
+)
 def test_latex_tables_compile(tmp_path):
     out = rendered()
     for name in ("accuracy_main", "accuracy_full", "variance_correlation"):
@@ -85,10 +98,18 @@ def test_latex_tables_compile(tmp_path):
     (tmp_path / "doc.tex").write_text(
         "\\documentclass{article}\n\\usepackage{booktabs,amsmath,amssymb,graphicx}\n"
         "\\usepackage[margin=0.5in,landscape]{geometry}\n\\begin{document}\n"
-        + "".join(f"\\resizebox{{\\linewidth}}{{!}}{{\\input{{{n}}}}}\n\n" for n in
-                  ("accuracy_main", "accuracy_full", "variance_correlation", "l4_comparison"))
-        + "\\end{document}\n")
-    proc = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+        + "".join(
+            f"\\resizebox{{\\linewidth}}{{!}}{{\\input{{{n}}}}}\n\n"
+            for n in ("accuracy_main", "accuracy_full", "variance_correlation", "l4_comparison")
+        )
+        + "\\end{document}\n"
+    )
+    proc = subprocess.run(
+        ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, (tmp_path / "doc.log").read_text()[-2000:]
     assert (tmp_path / "doc.pdf").read_bytes()[:4] == b"%PDF"

@@ -25,13 +25,24 @@ def digits_npz(tmp_path_factory):
 def _train(tmp, npz, arch, seed):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("train_script", str(__import__("pathlib").Path(__file__).parent.parent / "scripts" / "train.py"))
+    spec = importlib.util.spec_from_file_location(
+        "train_script", str(__import__("pathlib").Path(__file__).parent.parent / "scripts" / "train.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     opts = {"mlp": {"hidden": [32]}, "cnn": {"channels": [4, 8], "kernel": 3, "hidden": 16}}[arch]
     out = {k: tmp / f"{k}.{ext}" for k, ext in (("model", "pt"), ("metrics", "csv"), ("summary", "json"))}
-    module.main(str(npz), str(out["model"]), str(out["metrics"]), str(out["summary"]), arch, seed, TRAIN_CFG, opts,
-                progress=False)
+    module.main(
+        str(npz),
+        str(out["model"]),
+        str(out["metrics"]),
+        str(out["summary"]),
+        arch,
+        seed,
+        TRAIN_CFG,
+        opts,
+        progress=False,
+    )
     return out
 
 

@@ -17,11 +17,26 @@ REPO = Path(__file__).resolve().parent.parent
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
-def run_snakemake(workdir: Path, *args: str, config: Path = REPO / "tests" / "configs" / "tiny.yaml",
-                  check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+def run_snakemake(
+    workdir: Path,
+    *args: str,
+    config: Path = REPO / "tests" / "configs" / "tiny.yaml",
+    check: bool = True,
+    timeout: int = 600,
+) -> subprocess.CompletedProcess:
     """Run the repository's Snakefile in ``workdir`` with ``config``; returns the completed process."""
-    cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(config),
-           "--cores", "2", *args]
+    cmd = [
+        *SNAKEMAKE,
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+        "--cores",
+        "2",
+        *args,
+    ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if check and proc.returncode != 0:
@@ -61,8 +76,9 @@ def test_rerun_is_a_noop(tiny_run):
 
 
 def test_lint_is_clean():
-    proc = subprocess.run([*SNAKEMAKE, "--lint", "-s", str(REPO / "Snakefile")], capture_output=True, text=True,
-                          cwd=REPO, timeout=300)
+    proc = subprocess.run(
+        [*SNAKEMAKE, "--lint", "-s", str(REPO / "Snakefile")], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -90,13 +106,18 @@ def test_rule_scripts_read_no_config():
 
 
 def test_dag_time_code_imports_no_torch():
-    code = ("import sys; sys.argv = ['snakemake', '-n', '-s', sys.argv[1], '--directory', sys.argv[2], "
-            "'--configfile', sys.argv[3], '--cores', '1']; import atexit; "
-            "atexit.register(lambda: print('TORCH', 'torch' in sys.modules)); from snakemake.cli import main; main()")
+    code = (
+        "import sys; sys.argv = ['snakemake', '-n', '-s', sys.argv[1], '--directory', sys.argv[2], "
+        "'--configfile', sys.argv[3], '--cores', '1']; import atexit; "
+        "atexit.register(lambda: print('TORCH', 'torch' in sys.modules)); from snakemake.cli import main; main()"
+    )
     with tempfile.TemporaryDirectory() as work:
-        proc = subprocess.run([sys.executable, "-c", code, str(REPO / "Snakefile"), work,
-                               str(REPO / "tests" / "configs" / "tiny.yaml")], capture_output=True, text=True,
-                              timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(REPO / "Snakefile"), work, str(REPO / "tests" / "configs" / "tiny.yaml")],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     out = proc.stdout + proc.stderr
     assert "TORCH False" in out, out[-3000:]
 
@@ -117,7 +138,7 @@ def test_failed_job_puts_its_traceback_in_its_log(tmp_path):
     assert not (work / "results" / "models" / "digits" / "mlp" / "seed0" / "model.pt").exists()
     # the end-of-run summary (onerror) names the rule, its log and the first line of the error
     out = proc.stdout + proc.stderr
-    summary = out[out.index("snnconv: run FAILED."):]
+    summary = out[out.index("snnconv: run FAILED.") :]
     assert "rule train_ann: log" in summary and "logs/train_ann/digits/mlp/seed0.log" in summary
     assert "digits.npz" in summary.splitlines()[2]
 
@@ -138,8 +159,13 @@ def _tiny_rows(table: pd.DataFrame, role: str) -> pd.DataFrame:
     if role == "max":
         pick = (table["method"] == "max") & (table["v_init"] == 0)
     else:
-        pick = ((table["method"] == "lp") & (table["p"] == 4) & (table["k"] == 0.5) & (table["mode"] == "scale")
-                & (table["base"] == "max"))
+        pick = (
+            (table["method"] == "lp")
+            & (table["p"] == 4)
+            & (table["k"] == 0.5)
+            & (table["mode"] == "scale")
+            & (table["base"] == "max")
+        )
     rows = table[pick]
     assert rows["norm"].nunique() == 1, f"{role}: {rows['norm'].unique()}"
     return rows
@@ -165,13 +191,20 @@ def test_tiny_run_figures_plot_the_table_numbers(tiny_run):
 def test_an_error_while_a_script_imports_lands_in_its_rule_log(tmp_path):
     """A broken install (a module the script imports is missing) is reported in the rule log, with traceback."""
     script = tmp_path / "broken.py"
-    text = (REPO / "scripts" / "tables.py").read_text().replace("import logging\n", "import logging\nimport no_such_module_xyz\n", 1)
+    text = (
+        (REPO / "scripts" / "tables.py")
+        .read_text()
+        .replace("import logging\n", "import logging\nimport no_such_module_xyz\n", 1)
+    )
     script.write_text(text)
     log = tmp_path / "logs" / "tables.log"
-    code = ("import runpy, sys, types; sm = types.SimpleNamespace(log=[sys.argv[2]], rule='tables'); "
-            "runpy.run_path(sys.argv[1], init_globals={'snakemake': sm}, run_name='__main__')")
-    proc = subprocess.run([sys.executable, "-c", code, str(script), str(log)], capture_output=True, text=True,
-                          timeout=120, cwd=REPO)
+    code = (
+        "import runpy, sys, types; sm = types.SimpleNamespace(log=[sys.argv[2]], rule='tables'); "
+        "runpy.run_path(sys.argv[1], init_globals={'snakemake': sm}, run_name='__main__')"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(script), str(log)], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
     assert proc.returncode != 0
     content = log.read_text()
     assert "rule tables failed" in content and "no_such_module_xyz" in content and "Traceback" in content

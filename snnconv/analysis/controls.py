@@ -19,8 +19,9 @@ PLAIN_FAMILIES = ("none", "max", "percentile", "model")  # normalizations withou
 
 def _same_setting(row: pd.Series, ref: pd.Series) -> bool:
     """Same coefficient k, mode and base normalization."""
-    return bool(math.isclose(float(row["k"]), float(ref["k"])) and row["mode"] == ref["mode"]
-                and row["base"] == ref["base"])
+    return bool(
+        math.isclose(float(row["k"]), float(ref["k"])) and row["mode"] == ref["mode"] and row["base"] == ref["base"]
+    )
 
 
 def control_names(df: pd.DataFrame, conversion_cfg: dict[str, Any]) -> dict[str, str | None]:
@@ -33,8 +34,14 @@ def control_names(df: pd.DataFrame, conversion_cfg: dict[str, Any]) -> dict[str,
         fam = info[info["family"] == "l4"]
         want = conversion_cfg.get("l4") or {}
         if want:
-            fam = fam[[math.isclose(float(r.k), float(want.get("k", r.k))) and r.mode == want.get("mode", r.mode)
-                       and r.base == want.get("base", r.base) for r in fam.itertuples()]]
+            fam = fam[
+                [
+                    math.isclose(float(r.k), float(want.get("k", r.k)))
+                    and r.mode == want.get("mode", r.mode)
+                    and r.base == want.get("base", r.base)
+                    for r in fam.itertuples()
+                ]
+            ]
         l4 = fam["norm"].iloc[0] if len(fam) else None
     out["l4"] = l4
     if l4 is None:
@@ -47,8 +54,11 @@ def control_names(df: pd.DataFrame, conversion_cfg: dict[str, Any]) -> dict[str,
     out["uniform"] = uniform
     v0 = info[(info["family"] == "v0half")]
     same_base = v0[v0["base"] == ref["base"]]
-    out["v0half"] = (same_base if len(same_base) else v0[v0["base"] == "max"])["norm"].iloc[0] \
-        if len(same_base) or (v0["base"] == "max").any() else None
+    out["v0half"] = (
+        (same_base if len(same_base) else v0[v0["base"] == "max"])["norm"].iloc[0]
+        if len(same_base) or (v0["base"] == "max").any()
+        else None
+    )
     return out
 
 

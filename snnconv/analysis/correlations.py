@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,8 +45,13 @@ def weight_norms(net: Any, p_values: Sequence[float] = P_VALUES) -> pd.DataFrame
     """layer_index, layer, unit, op, spiking and one ``norm_L<p>`` column per p, for every layer of ``net``."""
     frames = []
     for li, layer in enumerate(net.layers):
-        cols: dict[str, Any] = {"layer_index": li, "layer": layer.name or f"layer{li}",
-                                "unit": np.arange(layer.n_out), "op": layer.op["type"], "spiking": bool(layer.spiking)}
+        cols: dict[str, Any] = {
+            "layer_index": li,
+            "layer": layer.name or f"layer{li}",
+            "unit": np.arange(layer.n_out),
+            "op": layer.op["type"],
+            "spiking": bool(layer.spiking),
+        }
         for p in p_values:
             cols[f"norm_{predictor_name(p)}"] = lp_norms(layer.weight, p)
         frames.append(pd.DataFrame(cols))
@@ -77,8 +83,10 @@ def attach_weight_norms(stats: pd.DataFrame, net: Any, p_values: Sequence[float]
     names = norms.drop_duplicates("layer_index").set_index("layer_index")["layer"]
     mismatch = out[out["layer"].astype(str) != out["layer_index"].map(names)]
     if len(mismatch):
-        log.warning("layer names in the statistics differ from the network's: %s",
-                    mismatch[["layer", "layer_index"]].drop_duplicates().to_dict("records"))
+        log.warning(
+            "layer names in the statistics differ from the network's: %s",
+            mismatch[["layer", "layer_index"]].drop_duplicates().to_dict("records"),
+        )
     out = out.merge(norms.drop(columns=["layer"]), on=["layer_index", "unit"], how="left", validate="many_to_one")
     if out[f"norm_{predictor_name(p_values[0])}"].isna().any():
         raise ValueError("some sampled neurons have no weight row (unit index out of range)")
@@ -126,9 +134,17 @@ def variance_correlations(stats: pd.DataFrame, p_values: Sequence[float] = P_VAL
         for name, col in predictors(p_values):
             p = math.nan if name == EXACT else (math.inf if name == "Linf" else float(name[1:]))
             readout = bool(not g["spiking"].iloc[0]) if "spiking" in g.columns else False
-            rows.append({**dict(zip(keys, key)), "readout": readout, "predictor": name, "p": p,
-                         "pearson": pearson(g[col], g["std_current"]), "spearman": spearman(g[col], g["std_current"]),
-                         "n": int(len(g))})
+            rows.append(
+                {
+                    **dict(zip(keys, key)),
+                    "readout": readout,
+                    "predictor": name,
+                    "p": p,
+                    "pearson": pearson(g[col], g["std_current"]),
+                    "spearman": spearman(g[col], g["std_current"]),
+                    "n": int(len(g)),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -145,13 +161,17 @@ def best_predictor(corr: pd.DataFrame, metric: str = "spearman") -> pd.DataFrame
     layer_keys = [c for c in ("dataset", "arch", "seed", "norm", "layer_index") if c in lp.columns]
     top = lp.groupby(layer_keys)[metric].transform("max")
     lp = lp.assign(win=(lp[metric] >= top - 1e-12).astype(float))
-    out = lp.groupby(["predictor", "p"], sort=False).agg(mean=(metric, "mean"), min=(metric, "min"),
-                                                          n_layers=(metric, "count"), wins=("win", "sum")).reset_index()
+    out = (
+        lp.groupby(["predictor", "p"], sort=False)
+        .agg(mean=(metric, "mean"), min=(metric, "min"), n_layers=(metric, "count"), wins=("win", "sum"))
+        .reset_index()
+    )
     return out.sort_values(["mean", "p"], ascending=[False, True], ignore_index=True)
 
 
-def load_stats(stats_paths: Sequence[str | Path], network_paths: Sequence[str | Path],
-               p_values: Sequence[float] = P_VALUES) -> pd.DataFrame:
+def load_stats(
+    stats_paths: Sequence[str | Path], network_paths: Sequence[str | Path], p_values: Sequence[float] = P_VALUES
+) -> pd.DataFrame:
     """Read every membrane-statistics CSV, attach the weight norms of its network (matched by path)."""
     from ..network import load_network
 
@@ -166,7 +186,9 @@ def load_stats(stats_paths: Sequence[str | Path], network_paths: Sequence[str | 
         for col in ("dataset", "arch", "seed", "norm"):
             if col not in stats.columns:
                 if col not in ids:
-                    raise ValueError(f"{path}: no {col!r} column and the path is not stats/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}.csv")
+                    raise ValueError(
+                        f"{path}: no {col!r} column and the path is not stats/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}.csv"
+                    )
                 stats.insert(0, col, ids[col])
         key = tuple(stats[c].iloc[0] if len(stats) else ids.get(c) for c in ("dataset", "arch", "seed", "norm"))
         key = (key[0], key[1], int(key[2]), key[3])
@@ -174,5 +196,3 @@ def load_stats(stats_paths: Sequence[str | Path], network_paths: Sequence[str | 
             raise ValueError(f"{path}: no network.pt among the inputs for {key}")
         frames.append(attach_weight_norms(stats, load_network(nets[key]), p_values))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-

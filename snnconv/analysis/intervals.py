@@ -10,7 +10,7 @@ half-width is 12.7 standard errors, which says more about the quantile than abou
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -104,7 +104,15 @@ def timesteps_to_within(df: pd.DataFrame, within: float) -> pd.DataFrame:
         hit = g[g["mean"] >= target - 1e-12]
         t_max = int(g["t"].max())
         t_within = int(hit["t"].iloc[0]) if len(hit) else math.nan
-        rows.append({"dataset": dataset, "arch": arch, "norm": norm, "T_max": t_max,
-                     "ann_accuracy": float(g["ann_accuracy"].iloc[0]), "t_within": t_within,
-                     "label": str(t_within) if len(hit) else f"> {t_max}"})
+        rows.append(
+            {
+                "dataset": dataset,
+                "arch": arch,
+                "norm": norm,
+                "T_max": t_max,
+                "ann_accuracy": float(g["ann_accuracy"].iloc[0]),
+                "t_within": t_within,
+                "label": str(t_within) if len(hit) else f"> {t_max}",
+            }
+        )
     return pd.DataFrame(rows, columns=["dataset", "arch", "norm", "T_max", "ann_accuracy", "t_within", "label"])

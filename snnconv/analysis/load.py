@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,8 +41,14 @@ def rate_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns if c.startswith(RATE_PREFIX)]
 
 
-def check_numeric(df: pd.DataFrame, path: str | Path, column: str, low: float = -math.inf, high: float = math.inf,
-                  integer: bool = False) -> pd.Series:
+def check_numeric(
+    df: pd.DataFrame,
+    path: str | Path,
+    column: str,
+    low: float = -math.inf,
+    high: float = math.inf,
+    integer: bool = False,
+) -> pd.Series:
     """``df[column]`` as numbers; ValueError naming file, line and value for a non-number, NaN/inf, a value
     outside [low, high] or (``integer``) a fraction, so a bad CSV stops where it enters."""
     raw = df[column]
@@ -53,8 +60,10 @@ def check_numeric(df: pd.DataFrame, path: str | Path, column: str, low: float = 
         row = int(np.flatnonzero(bad.to_numpy())[0])
         want = "an integer" if integer else "a finite number"
         bounds = f" in [{low:g}, {high:g}]" if math.isfinite(low) or math.isfinite(high) else ""
-        raise ValueError(f"{path}: line {row + 2} (data row {row + 1}): {column} = {_short(raw.iloc[row])} is not "
-                         f"{want}{bounds} ({int(bad.sum())} bad value(s) in that column)")
+        raise ValueError(
+            f"{path}: line {row + 2} (data row {row + 1}): {column} = {_short(raw.iloc[row])} is not "
+            f"{want}{bounds} ({int(bad.sum())} bad value(s) in that column)"
+        )
     return values.astype(int) if integer else values
 
 
@@ -88,8 +97,10 @@ def load_sim_results(paths: Iterable[str | Path]) -> pd.DataFrame:
         for col in ID_COLS:
             if col not in df.columns:
                 if col not in ids:
-                    raise ValueError(f"{path}: no {col!r} column and the path does not follow "
-                                     "sim/{dataset}/{arch}/seed{seed}/{norm}/input{iseed}.csv")
+                    raise ValueError(
+                        f"{path}: no {col!r} column and the path does not follow "
+                        "sim/{dataset}/{arch}/seed{seed}/{norm}/input{iseed}.csv"
+                    )
                 df.insert(0, col, ids[col])
         frames.append(df)
     if not frames:
@@ -150,10 +161,16 @@ def norm_info(conversion_paths: Iterable[str | Path]) -> pd.DataFrame:
             meta = json.load(handle)
         try:
             name, method, params = meta["norm"], meta["method"], meta["params"]
-            row = {"norm": name, "family": family_of(method, params), "method": method, "base": params["base"],
-                   "p": float(params["p"]) if "p" in params else math.nan,
-                   "k": float(params["k"]) if params.get("k") is not None else math.nan,
-                   "mode": params.get("mode"), "v_init": float(params["v_init"])}
+            row = {
+                "norm": name,
+                "family": family_of(method, params),
+                "method": method,
+                "base": params["base"],
+                "p": float(params["p"]) if "p" in params else math.nan,
+                "k": float(params["k"]) if params.get("k") is not None else math.nan,
+                "mode": params.get("mode"),
+                "v_init": float(params["v_init"]),
+            }
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{path}: not a conversion record ({type(exc).__name__}: {exc})") from exc
         if name in rows and rows[name] != row:
@@ -163,8 +180,9 @@ def norm_info(conversion_paths: Iterable[str | Path]) -> pd.DataFrame:
     return pd.DataFrame(list(rows.values()), columns=["norm"] + NORM_INFO_COLS)
 
 
-def aggregate(sim_paths: Sequence[str | Path], summary_paths: Sequence[str | Path],
-              conversion_paths: Sequence[str | Path]) -> pd.DataFrame:
+def aggregate(
+    sim_paths: Sequence[str | Path], summary_paths: Sequence[str | Path], conversion_paths: Sequence[str | Path]
+) -> pd.DataFrame:
     """All simulation rows + the ANN accuracy of their training seed + each norm's recorded parameters."""
     sim = load_sim_results(sim_paths)
     ann = load_ann_accuracy(summary_paths)
@@ -215,9 +233,18 @@ def norm_params(df: pd.DataFrame, conversion_cfg: dict[str, Any] | None = None) 
     for name in names:
         s = parse_norm(name, conversion_cfg or {})
         adjusted = s.adjust in ("lp", "uniform")
-        rows.append({"norm": name, "family": family_of(s.method, s.params()), "method": s.method, "base": s.base_name,
-                     "p": float(s.p) if s.adjust == "lp" else math.nan, "k": float(s.k) if adjusted else math.nan,
-                     "mode": s.mode if adjusted else None, "v_init": float(s.v_init)})
+        rows.append(
+            {
+                "norm": name,
+                "family": family_of(s.method, s.params()),
+                "method": s.method,
+                "base": s.base_name,
+                "p": float(s.p) if s.adjust == "lp" else math.nan,
+                "k": float(s.k) if adjusted else math.nan,
+                "mode": s.mode if adjusted else None,
+                "v_init": float(s.v_init),
+            }
+        )
     return pd.DataFrame(rows, columns=["norm"] + NORM_INFO_COLS)
 
 

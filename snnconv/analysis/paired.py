@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 PAIR_KEYS = ("dataset", "arch", "seed", "input_seed", "t")
 
 
-def paired_difference(df: pd.DataFrame, norms: Iterable[str], reference: dict[str, str] | str,
-                      keys: Sequence[str] = PAIR_KEYS) -> pd.DataFrame:
+def paired_difference(
+    df: pd.DataFrame, norms: Iterable[str], reference: dict[str, str] | str, keys: Sequence[str] = PAIR_KEYS
+) -> pd.DataFrame:
     """accuracy(norm) − accuracy(reference norm) per replicate and t (same spike seed: a paired comparison).
 
     ``reference`` is one norm name or a {norm: reference} map. Norms whose reference was not simulated
@@ -57,8 +58,13 @@ def paired_test(diff: Iterable[float], level: float = 0.95) -> pd.Series:
     """
     x = np.asarray(list(diff), dtype=np.float64)
     x = x[np.isfinite(x)]
-    out = {"mean": float(x.mean()) if len(x) else math.nan, "ci_low": math.nan, "ci_high": math.nan,
-           "p_value": math.nan, "n": int(len(x))}
+    out = {
+        "mean": float(x.mean()) if len(x) else math.nan,
+        "ci_low": math.nan,
+        "ci_high": math.nan,
+        "p_value": math.nan,
+        "n": int(len(x)),
+    }
     if len(x) >= 2:
         if np.ptp(x) == 0:  # no spread: the interval is the point itself
             out.update(ci_low=out["mean"], ci_high=out["mean"], p_value=0.0 if out["mean"] else 1.0)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,8 +38,9 @@ def low_T_gap(df: pd.DataFrame, norms: Sequence[str], T_points: Sequence[int]) -
     return out.sort_values(["_n", "T", "_o"], kind="stable").drop(columns=["_n", "_o"]).reset_index(drop=True)
 
 
-def accuracy_summary(df: pd.DataFrame, T_points: Sequence[int], within: float,
-                     norms: Sequence[str] | None = None) -> pd.DataFrame:
+def accuracy_summary(
+    df: pd.DataFrame, T_points: Sequence[int], within: float, norms: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Tidy numbers, one row per dataset × arch × norm × quantity (× T):
 
     * quantity ``accuracy``: SNN accuracy at T (mean, std, n, 95 % CI over replicates);
@@ -78,8 +80,11 @@ def adjusted_norms(df: pd.DataFrame, conversion_cfg: dict[str, Any] | None = Non
     """
     rows = []
     info = norm_params(df, conversion_cfg)
-    specs = [(r.norm, r.method, float(r.p) if r.method == "lp" else math.nan, float(r.k), r.mode, r.base)
-             for r in info.itertuples(index=False) if r.method in ("lp", "uniform")]
+    specs = [
+        (r.norm, r.method, float(r.p) if r.method == "lp" else math.nan, float(r.k), r.mode, r.base)
+        for r in info.itertuples(index=False)
+        if r.method in ("lp", "uniform")
+    ]
     for name, method, p, k, mode, base in specs:
         curve = "uniform" if method == "uniform" else ("Linf" if math.isinf(p) else f"L{p:g}")
         rows.append({"norm": name, "curve": curve, "p": p, "k": k, "mode": mode, "base": base, "reference": base})
@@ -110,9 +115,15 @@ def rates_long(df: pd.DataFrame, norms: Sequence[str], t: Sequence[int] | None =
         sub = sub[sub["t"].isin(list(t))]
     cols = rate_columns(sub)
     if not cols or sub.empty:
-        return pd.DataFrame(columns=["dataset", "arch", "seed", "input_seed", "norm", "t", "layer", "layer_order", "rate"])
-    long = sub.melt(id_vars=["dataset", "arch", "seed", "input_seed", "norm", "t"], value_vars=cols,
-                    var_name="layer", value_name="rate").dropna(subset=["rate"])
+        return pd.DataFrame(
+            columns=["dataset", "arch", "seed", "input_seed", "norm", "t", "layer", "layer_order", "rate"]
+        )
+    long = sub.melt(
+        id_vars=["dataset", "arch", "seed", "input_seed", "norm", "t"],
+        value_vars=cols,
+        var_name="layer",
+        value_name="rate",
+    ).dropna(subset=["rate"])
     long["layer_order"] = long["layer"].map(layer_rank(cols))
     long["layer"] = long["layer"].str.slice(len(RATE_PREFIX))
     return long
@@ -121,9 +132,11 @@ def rates_long(df: pd.DataFrame, norms: Sequence[str], t: Sequence[int] | None =
 def layer_rank(cols: Sequence[str]) -> dict[str, int]:
     """Depth order of rate columns: by the module index the converter appends to layer names
     (``conv2d0`` < ``linear4``), else by column order (the union of several archs loses depth order)."""
+
     def key(item: tuple[int, str]) -> tuple[float, int]:
         m = re.search(r"(\d+)$", item[1])
         return (int(m.group(1)) if m else math.inf, item[0])
+
     return {c: r for r, (_, c) in enumerate(sorted(enumerate(cols), key=key))}
 
 

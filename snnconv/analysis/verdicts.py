@@ -17,7 +17,8 @@ bound (the control L4 is least clearly ahead of), so "L4 helped" means it is ahe
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -65,7 +66,12 @@ def candidate_controls(df: pd.DataFrame, conversion_cfg: dict[str, Any], T: int)
         return {}
     info = norm_params(df, conversion_cfg).set_index("norm")
     base = str(info.loc[ctl["l4"], "base"])
-    names = {"Base": base, "Uniform": ctl["uniform"], "VZero": ctl["v0half"], "Plain": best_plain(df, conversion_cfg, T)}
+    names = {
+        "Base": base,
+        "Uniform": ctl["uniform"],
+        "VZero": ctl["v0half"],
+        "Plain": best_plain(df, conversion_cfg, T),
+    }
     out: dict[str, str] = {}
     have = set(df["norm"])
     for key in COMPARISONS:

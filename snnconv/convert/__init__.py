@@ -8,18 +8,43 @@ first use, so DAG-time code (the Snakefile, config validation) can read names wi
 from importlib import import_module
 from typing import Any
 
-from .names import (NormSpec, ResolvedNorms, canonical_name, canonicalize, format_number, norm_names, parse_norm,
-                    resolve_norms, sweep_names)
+from .names import (
+    NormSpec,
+    ResolvedNorms,
+    canonical_name,
+    canonicalize,
+    format_number,
+    norm_names,
+    parse_norm,
+    resolve_norms,
+    sweep_names,
+)
 
 _LAZY = {
-    "StreamingPercentile": "activations", "percentile": "activations",
-    "bernoulli_current_moments": "adjust", "l4_variance_bound": "adjust", "lp_norms": "adjust",
-    "predicted_sigma": "adjust", "rate_norm_estimate": "adjust",
-    "fold_batchnorm": "layers", "parse_model": "layers", "convert": "pipeline",
+    "StreamingPercentile": "activations",
+    "percentile": "activations",
+    "bernoulli_current_moments": "adjust",
+    "l4_variance_bound": "adjust",
+    "lp_norms": "adjust",
+    "predicted_sigma": "adjust",
+    "rate_norm_estimate": "adjust",
+    "fold_batchnorm": "layers",
+    "parse_model": "layers",
+    "convert": "pipeline",
 }
 
-__all__ = ["NormSpec", "ResolvedNorms", "canonical_name", "canonicalize", "format_number", "norm_names",
-           "parse_norm", "resolve_norms", "sweep_names", *_LAZY]
+__all__ = [
+    "NormSpec",
+    "ResolvedNorms",
+    "canonical_name",
+    "canonicalize",
+    "format_number",
+    "norm_names",
+    "parse_norm",
+    "resolve_norms",
+    "sweep_names",
+    *_LAZY,
+]
 
 
 def __getattr__(name: str) -> Any:

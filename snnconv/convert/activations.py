@@ -8,7 +8,7 @@ float32 bit patterns, a few passes over the data and O(groups·2^bits) memory (�
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -18,12 +18,13 @@ from ..network import SpikingNetwork
 BATCH = 128
 
 
-def layer_outputs(net: SpikingNetwork, images: torch.Tensor, clamp: bool = False,
-                  batch_size: int = BATCH) -> Iterator[list[torch.Tensor]]:
+def layer_outputs(
+    net: SpikingNetwork, images: torch.Tensor, clamp: bool = False, batch_size: int = BATCH
+) -> Iterator[list[torch.Tensor]]:
     """Every layer's rate-model output, one batch of the normalization set at a time."""
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
-            yield net.rate_forward(images[start:start + batch_size], clamp=clamp)
+            yield net.rate_forward(images[start : start + batch_size], clamp=clamp)
 
 
 def grouped(z: torch.Tensor, per_channel: bool) -> torch.Tensor:
@@ -102,7 +103,9 @@ class StreamingPercentile:
         values = values.float()
         size = self.groups << self.bits
         if self.shift == 32:  # first pass: every value shares the empty prefix
-            idx = _top_digit(values, self.bits) + (torch.arange(self.groups, dtype=torch.int32) << self.bits).view(-1, 1)
+            idx = _top_digit(values, self.bits) + (torch.arange(self.groups, dtype=torch.int32) << self.bits).view(
+                -1, 1
+            )
             self.counts[0] += torch.bincount(idx.reshape(-1), minlength=size)
             self.counts[1] = self.counts[0]
             return
@@ -129,7 +132,7 @@ class StreamingPercentile:
         """Fix the next digit of both order statistics from the pass's histograms."""
         for t in range(2):
             cum = self.counts[t].view(self.groups, -1).cumsum(dim=1)
-            d = torch.searchsorted(cum, self.rank[:, t:t + 1].contiguous(), right=True).squeeze(1)
+            d = torch.searchsorted(cum, self.rank[:, t : t + 1].contiguous(), right=True).squeeze(1)
             below = torch.where(d > 0, cum.gather(1, (d - 1).clamp(min=0).view(-1, 1)).squeeze(1), 0)
             self.rank[:, t] -= below
             self.prefix[:, t] = (self.prefix[:, t] << self.bits) | d
@@ -145,12 +148,13 @@ class StreamingPercentile:
         return hi - (hi - lo) * (1 - t) if t >= 0.5 else lo + (hi - lo) * t
 
 
-def percentile_of_chunks(chunks: Iterable[torch.Tensor] | Callable[[], Iterable[torch.Tensor]], q: float, n: int,
-                         groups: int = 1) -> torch.Tensor:
+def percentile_of_chunks(
+    chunks: Iterable[torch.Tensor] | Callable[[], Iterable[torch.Tensor]], q: float, n: int, groups: int = 1
+) -> torch.Tensor:
     """Exact percentile of data given as a re-iterable of (groups, m) chunks (or a callable returning one)."""
     sel = StreamingPercentile(q, groups, n)
     while not sel.done:
-        for chunk in (chunks() if callable(chunks) else chunks):
+        for chunk in chunks() if callable(chunks) else chunks:
             sel.update(chunk)
         sel.end_pass()
     return sel.result()
@@ -159,10 +163,14 @@ def percentile_of_chunks(chunks: Iterable[torch.Tensor] | Callable[[], Iterable[
 def percentile(values: np.ndarray | torch.Tensor, q: float, chunk: int = 1 << 22) -> float:
     """Exact percentile of a flat array without torch.quantile's size limit (matches ``np.percentile``)."""
     flat = torch.as_tensor(values).reshape(-1)
-    return float(percentile_of_chunks([flat[i:i + chunk].view(1, -1) for i in range(0, len(flat), chunk)], q, len(flat)))
+    return float(
+        percentile_of_chunks([flat[i : i + chunk].view(1, -1) for i in range(0, len(flat), chunk)], q, len(flat))
+    )
 
 
-def activation_percentile(net: SpikingNetwork, images: torch.Tensor, q: float, per_channel: list[bool]) -> list[torch.Tensor]:
+def activation_percentile(
+    net: SpikingNetwork, images: torch.Tensor, q: float, per_channel: list[bool]
+) -> list[torch.Tensor]:
     """Exact q-th percentile of each spiking layer's ReLU activations, zeros included (§C4)."""
     spiking = [i for i, l in enumerate(net.layers) if l.spiking]
     with torch.no_grad():
@@ -188,7 +196,7 @@ def input_rate_sq_means(net: SpikingNetwork, images: torch.Tensor, batch_size: i
     count = [0] * len(net.layers)
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
-            x = images[start:start + batch_size]
+            x = images[start : start + batch_size]
             outs = net.rate_forward(x, clamp=True)
             for i, layer in enumerate(net.layers):
                 r = layer.apply_pre_ops(x if i == 0 else outs[i - 1]).double()

@@ -38,7 +38,9 @@ def rate_norm_estimate(layer: SpikingLayer, input_rates_sq_mean: float) -> float
     return math.sqrt(layer.weight[0].numel() * input_rates_sq_mean)
 
 
-def predicted_sigma(layer: SpikingLayer, input_rates_sq_mean: float, p: float = 4.0, uniform: bool = False) -> torch.Tensor:
+def predicted_sigma(
+    layer: SpikingLayer, input_rates_sq_mean: float, p: float = 4.0, uniform: bool = False
+) -> torch.Tensor:
     """σ̂_j^(p) = ‖w_j‖_p / mean‖w‖_p · mean_j(‖w_j‖₄√ρ); p = 4 gives ‖w_j‖₄√ρ, ``uniform`` its layer mean (§C6.2)."""
     s4 = lp_norms(layer.weight, 4).double() * math.sqrt(rate_norm_estimate(layer, input_rates_sq_mean))
     if uniform:
@@ -68,13 +70,21 @@ def adjust_layer(layer: SpikingLayer, sigma: torch.Tensor, k: float, mode: str) 
         info = {"bias_shift": _summary(shift)}
     else:
         raise ValueError(f"unknown adjustment mode {mode!r}")
-    new = SpikingLayer(dict(layer.op), layer.weight, None if bias is None else bias.float(), theta.float(),
-                       [dict(p) for p in layer.pre_ops], layer.spiking, layer.name)
+    new = SpikingLayer(
+        dict(layer.op),
+        layer.weight,
+        None if bias is None else bias.float(),
+        theta.float(),
+        [dict(p) for p in layer.pre_ops],
+        layer.spiking,
+        layer.name,
+    )
     return new, info
 
 
-def adjust_network(net: SpikingNetwork, spec: NormSpec, input_rates_sq_means: list[float]
-                   ) -> tuple[SpikingNetwork, list[dict[str, Any]]]:
+def adjust_network(
+    net: SpikingNetwork, spec: NormSpec, input_rates_sq_means: list[float]
+) -> tuple[SpikingNetwork, list[dict[str, Any]]]:
     """Adjust every spiking layer of a base-normalized network (the readout is left alone)."""
     layers, summary = [], []
     for i, (layer, m2) in enumerate(zip(net.layers, input_rates_sq_means)):
@@ -84,6 +94,14 @@ def adjust_network(net: SpikingNetwork, spec: NormSpec, input_rates_sq_means: li
         sigma = predicted_sigma(layer, m2, p=spec.p or 4.0, uniform=spec.adjust == "uniform")
         new, info = adjust_layer(layer, sigma, float(spec.k), spec.mode)
         layers.append(new)
-        summary.append({"layer": i, "name": layer.name, "input_rate_sq_mean": m2,
-                        "rho": rate_norm_estimate(layer, m2), "sigma": _summary(sigma), **info})
+        summary.append(
+            {
+                "layer": i,
+                "name": layer.name,
+                "input_rate_sq_mean": m2,
+                "rho": rate_norm_estimate(layer, m2),
+                "sigma": _summary(sigma),
+                **info,
+            }
+        )
     return SpikingNetwork(layers, tuple(net.input_shape), net.v_init, dict(net.meta)), summary

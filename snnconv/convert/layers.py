@@ -48,7 +48,12 @@ def _pool(m: nn.Module, idx: int) -> dict[str, Any]:
     if isinstance(m, nn.MaxPool2d) and (any(d != 1 for d in _pair(m.dilation)) or m.return_indices):
         raise _unsupported(m, idx, "dilated or index-returning max pooling")
     kernel = _pair(m.kernel_size)
-    return {"type": "avgpool", "kernel_size": kernel, "stride": _pair(m.stride or m.kernel_size), "padding": _pair(m.padding)}
+    return {
+        "type": "avgpool",
+        "kernel_size": kernel,
+        "stride": _pair(m.stride or m.kernel_size),
+        "padding": _pair(m.padding),
+    }
 
 
 def _weighted(m: nn.Module, idx: int) -> tuple[dict[str, Any], torch.Tensor, torch.Tensor | None]:
@@ -57,15 +62,22 @@ def _weighted(m: nn.Module, idx: int) -> tuple[dict[str, Any], torch.Tensor, tor
         if m.groups != 1 or m.padding_mode != "zeros":
             raise _unsupported(m, idx, "grouped convolution or non-zero padding mode")
         padding = m.padding if isinstance(m.padding, str) else _pair(m.padding)
-        op = {"type": "conv2d", "stride": _pair(m.stride), "padding": padding, "dilation": _pair(m.dilation), "groups": 1}
+        op = {
+            "type": "conv2d",
+            "stride": _pair(m.stride),
+            "padding": padding,
+            "dilation": _pair(m.dilation),
+            "groups": 1,
+        }
     else:
         op = {"type": "linear"}
     bias = None if m.bias is None else m.bias.detach().clone().float()
     return op, m.weight.detach().clone().float(), bias
 
 
-def fold_batchnorm(weight: torch.Tensor, bias: torch.Tensor | None, bn: nn.modules.batchnorm._BatchNorm
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
+def fold_batchnorm(
+    weight: torch.Tensor, bias: torch.Tensor | None, bn: nn.modules.batchnorm._BatchNorm
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Fold eval-mode BN into the preceding op: W' = γW/√(σ²+ε), b' = γ(b−μ)/√(σ²+ε) + β (§C1)."""
     mean, var = bn.running_mean.double(), bn.running_var.double()
     gamma = bn.weight.detach().double() if bn.weight is not None else torch.ones_like(mean)
@@ -95,7 +107,9 @@ def parse_model(model: nn.Sequential, maxpool_to_avgpool: bool = False) -> Parse
             pending = []
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             if cur is None or cur["bn"] or m.running_mean is None:
-                raise _unsupported(m, idx, "batch norm must directly follow a Conv2d/Linear and track running statistics")
+                raise _unsupported(
+                    m, idx, "batch norm must directly follow a Conv2d/Linear and track running statistics"
+                )
             cur["w"], cur["b"] = fold_batchnorm(cur["w"], cur["b"], m)
             cur["bn"] = parsed.folded_batchnorm = True
         elif isinstance(m, nn.ReLU):
@@ -126,8 +140,17 @@ def parse_model(model: nn.Sequential, maxpool_to_avgpool: bool = False) -> Parse
 def _close(parsed: ParsedModel, cur: dict[str, Any], spiking: bool) -> None:
     """Append a finished weighted layer with θ = 1."""
     w = cur["w"]
-    parsed.layers.append(SpikingLayer(op=cur["op"], weight=w, bias=cur["b"], threshold=torch.ones(w.shape[0]),
-                                      pre_ops=cur["pre"], spiking=spiking, name=f"{cur['op']['type']}{cur['idx']}"))
+    parsed.layers.append(
+        SpikingLayer(
+            op=cur["op"],
+            weight=w,
+            bias=cur["b"],
+            threshold=torch.ones(w.shape[0]),
+            pre_ops=cur["pre"],
+            spiking=spiking,
+            name=f"{cur['op']['type']}{cur['idx']}",
+        )
+    )
     parsed.module_index.append(cur["idx"])
 
 

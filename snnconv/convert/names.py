@@ -25,10 +25,10 @@ class NormSpec:
     """A parsed norm name: base normalization, initial membrane and optional Lp/uniform adjustment."""
 
     name: str
-    base: str                       # "none" | "max" | "percentile" | "model"
+    base: str  # "none" | "max" | "percentile" | "model"
     percentile: float | None = None
     v_init: float = 0.0
-    adjust: str | None = None       # None | "lp" | "uniform"
+    adjust: str | None = None  # None | "lp" | "uniform"
     p: float | None = None
     k: float | None = None
     mode: str | None = None
@@ -81,13 +81,17 @@ def _base(text: str, name: str) -> tuple[str, float | None]:
         if not (0 < q <= 100):
             raise ValueError(f"norm {name!r}: percentile {text[1:]!r} must lie in (0, 100]")
         return "percentile", q
-    raise ValueError(f"norm {name!r}: unknown method {text!r} (none, max, model, p<q>, lp..., uniform..., l4, uniform-l4)")
+    raise ValueError(
+        f"norm {name!r}: unknown method {text!r} (none, max, model, p<q>, lp..., uniform..., l4, uniform-l4)"
+    )
 
 
 def _adjusted(name: str, parts: list[str], adjust: str, p: float | None) -> NormSpec:
     """Parse the ``k<k>_<mode>_<base>`` tail shared by lp and uniform names."""
     if len(parts) != 3:
-        raise ValueError(f"norm {name!r}: expected {adjust}..._k<k>_<mode>_<base>, got {len(parts)} parts after the method")
+        raise ValueError(
+            f"norm {name!r}: expected {adjust}..._k<k>_<mode>_<base>, got {len(parts)} parts after the method"
+        )
     k_text, mode, base_text = parts
     if not k_text.startswith("k"):
         raise ValueError(f"norm {name!r}: part {k_text!r} must be k<number>")
@@ -158,9 +162,9 @@ def canonicalize(name: str, conversion_cfg: dict[str, Any] | None = None) -> str
 class ResolvedNorms:
     """The norms of one config: every canonical name to convert, the main ones, the sweep's, and the roles."""
 
-    names: list[str]                      # every norm converted and simulated, canonical, each once
-    main: list[str]                       # conversion.norms, canonical, in config order
-    sweep: list[str]                      # the sweep's names, canonical
+    names: list[str]  # every norm converted and simulated, canonical, each once
+    main: list[str]  # conversion.norms, canonical, in config order
+    sweep: list[str]  # the sweep's names, canonical
     roles: dict[str, str] = field(default_factory=dict)  # role alias -> canonical name (l4, uniform-l4)
 
     def canonical(self, name: str) -> str:
@@ -176,16 +180,22 @@ def resolve_norms(conversion_cfg: dict[str, Any]) -> ResolvedNorms:
     main = [canonicalize(n, conversion_cfg) for n in conversion_cfg.get("norms") or []]
     sweep = [canonicalize(n) for n in sweep_names(conversion_cfg.get("sweep"))]
     roles = {alias: canonicalize(alias, conversion_cfg) for alias in ROLE_ALIASES if conversion_cfg.get("l4")}
-    return ResolvedNorms(list(dict.fromkeys(main + sweep)), list(dict.fromkeys(main)),
-                         list(dict.fromkeys(sweep)), roles)
+    return ResolvedNorms(
+        list(dict.fromkeys(main + sweep)), list(dict.fromkeys(main)), list(dict.fromkeys(sweep)), roles
+    )
 
 
 def sweep_names(sweep: dict[str, Any] | None) -> list[str]:
     """Names of the Lp sweep (p × k × mode × base) plus, if ``uniform``, its controls (k × mode × base)."""
     sweep = sweep or {}
     ks, modes, bases = sweep.get("k") or [], sweep.get("mode") or ["scale"], sweep.get("base") or ["max"]
-    names = [f"lp{format_number(p)}_k{format_number(k)}_{m}_{b}"
-             for p in sweep.get("p") or [] for k in ks for m in modes for b in bases]
+    names = [
+        f"lp{format_number(p)}_k{format_number(k)}_{m}_{b}"
+        for p in sweep.get("p") or []
+        for k in ks
+        for m in modes
+        for b in bases
+    ]
     if sweep.get("uniform", True):
         names += [f"uniform_k{format_number(k)}_{m}_{b}" for k in ks for m in modes for b in bases]
     return names

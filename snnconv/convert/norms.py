@@ -6,7 +6,7 @@ hidden rate-model activation a_l/λ_l and leaves the readout equal to the ANN's 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -34,17 +34,23 @@ def _positive(lam: torch.Tensor, fallback: torch.Tensor | float = 1.0) -> torch.
     return torch.where(lam > 0, lam, torch.ones_like(lam))
 
 
-def none_lambdas(net: SpikingNetwork, images: torch.Tensor, spec: NormSpec, per_channel: list[bool]) -> list[torch.Tensor]:
+def none_lambdas(
+    net: SpikingNetwork, images: torch.Tensor, spec: NormSpec, per_channel: list[bool]
+) -> list[torch.Tensor]:
     """Raw weights: λ = 1 everywhere."""
     return [torch.ones(1, dtype=torch.float64) for l in net.layers if l.spiking]
 
 
-def max_lambdas(net: SpikingNetwork, images: torch.Tensor, spec: NormSpec, per_channel: list[bool]) -> list[torch.Tensor]:
+def max_lambdas(
+    net: SpikingNetwork, images: torch.Tensor, spec: NormSpec, per_channel: list[bool]
+) -> list[torch.Tensor]:
     """Diehl et al. 2015 data-based: λ_l = max ReLU activation on the normalization set (§C3)."""
     return [_positive(m) for m in activation_max(net, images, per_channel)]
 
 
-def percentile_lambdas(net: SpikingNetwork, images: torch.Tensor, spec: NormSpec, per_channel: list[bool]) -> list[torch.Tensor]:
+def percentile_lambdas(
+    net: SpikingNetwork, images: torch.Tensor, spec: NormSpec, per_channel: list[bool]
+) -> list[torch.Tensor]:
     """Rueckauer et al. 2017: λ_l = q-th percentile of all ReLU activations, zeros included (§C4)."""
     lams = activation_percentile(net, images, spec.percentile, per_channel)
     if any(bool((l <= 0).any()) for l in lams):  # too sparse for q: fall back to the max
@@ -52,7 +58,9 @@ def percentile_lambdas(net: SpikingNetwork, images: torch.Tensor, spec: NormSpec
     return lams
 
 
-def model_lambdas(net: SpikingNetwork, images: torch.Tensor, spec: NormSpec, per_channel: list[bool]) -> list[torch.Tensor]:
+def model_lambdas(
+    net: SpikingNetwork, images: torch.Tensor, spec: NormSpec, per_channel: list[bool]
+) -> list[torch.Tensor]:
     """Diehl et al. 2015 weight-based: λ_l = max_j Σ_i max(0, W_ij λ_{l−1,i}) + max(0, b_j) (§C5)."""
     lams, prev = [], torch.ones(1, dtype=torch.float64)
     for i, layer in enumerate(net.layers):
@@ -68,11 +76,16 @@ def model_lambdas(net: SpikingNetwork, images: torch.Tensor, spec: NormSpec, per
 
 
 RECIPES: dict[str, Callable[..., list[torch.Tensor]]] = {
-    "none": none_lambdas, "max": max_lambdas, "percentile": percentile_lambdas, "model": model_lambdas,
+    "none": none_lambdas,
+    "max": max_lambdas,
+    "percentile": percentile_lambdas,
+    "model": model_lambdas,
 }
 
 
-def compute_lambdas(spec: NormSpec, net: SpikingNetwork, images: torch.Tensor, per_channel: list[bool]) -> list[torch.Tensor]:
+def compute_lambdas(
+    spec: NormSpec, net: SpikingNetwork, images: torch.Tensor, per_channel: list[bool]
+) -> list[torch.Tensor]:
     """λ of every layer (float64, shape (1,) or (channels,)); the readout's λ is 1."""
     lams = RECIPES[spec.base](net, images, spec, per_channel)
     return lams + [torch.ones(1, dtype=torch.float64)] * (len(net.layers) - len(lams))
@@ -85,7 +98,16 @@ def rescale(layers: list[SpikingLayer], lambdas: list[torch.Tensor]) -> list[Spi
         per_out = lam.view(-1, *([1] * (layer.weight.ndim - 1)))
         w = (layer.weight.double() * input_scale(layer, prev).double() / per_out).float()
         b = None if layer.bias is None else (layer.bias.double() / lam).float()
-        out.append(SpikingLayer(dict(layer.op), w, b, torch.ones(layer.n_out), [dict(p) for p in layer.pre_ops],
-                                layer.spiking, layer.name))
+        out.append(
+            SpikingLayer(
+                dict(layer.op),
+                w,
+                b,
+                torch.ones(layer.n_out),
+                [dict(p) for p in layer.pre_ops],
+                layer.spiking,
+                layer.name,
+            )
+        )
         prev = lam
     return out

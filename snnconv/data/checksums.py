@@ -10,8 +10,7 @@ import hashlib
 from pathlib import Path
 from typing import BinaryIO
 
-IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 IDX_SHA256: dict[str, dict[str, str]] = {
     "mnist": {
@@ -53,8 +52,10 @@ def digest_stream(handle: BinaryIO, algorithm: str = "sha256") -> str:
 def check_digest(label: str | Path, actual: str, expected: str | None, algorithm: str = "sha256") -> str:
     """Raise ChecksumError naming ``label`` unless ``actual`` equals ``expected`` (None = no check)."""
     if expected is not None and actual.lower() != expected.lower():
-        raise ChecksumError(f"{label}: {algorithm} mismatch: expected {expected.lower()}, got {actual} "
-                            "(corrupt or wrong file; delete it and download again)")
+        raise ChecksumError(
+            f"{label}: {algorithm} mismatch: expected {expected.lower()}, got {actual} "
+            "(corrupt or wrong file; delete it and download again)"
+        )
     return actual
 
 

@@ -9,8 +9,8 @@ import os
 import pickle
 import re
 import tarfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -79,8 +79,10 @@ def _dir_entries(root: Path) -> Iterator[tuple[str, bytes]]:
             continue
         for part in (file.parent.parent, file.parent, file):
             if part.is_symlink():
-                raise ValueError(f"{part}: is a symbolic link (to {os.readlink(part)!r}); links are refused in "
-                                 f"image folders (copy the file or folder into {root} instead)")
+                raise ValueError(
+                    f"{part}: is a symbolic link (to {os.readlink(part)!r}); links are refused in "
+                    f"image folders (copy the file or folder into {root} instead)"
+                )
         if file.is_file():
             yield name, file.read_bytes()
 
@@ -111,9 +113,14 @@ class _WrongSize(Exception):
     """An image whose header announces another size than expected (raised before decoding)."""
 
 
-def load_image_folder(path: str | Path, name: str = "cifar10_jpeg", classes: Sequence[str] = CIFAR10_CLASSES,
-                      expected_sha256: str | None = CIFAR10_JPEG_SHA256, subset_train: int = 0,
-                      subset_test: int = 0) -> tuple[ArrayDataset, dict]:
+def load_image_folder(
+    path: str | Path,
+    name: str = "cifar10_jpeg",
+    classes: Sequence[str] = CIFAR10_CLASSES,
+    expected_sha256: str | None = CIFAR10_JPEG_SHA256,
+    subset_train: int = 0,
+    subset_test: int = 0,
+) -> tuple[ArrayDataset, dict]:
     """Lossy JPEG folder (tar or directory) → ArrayDataset, ordered round-robin over classes (file 0000 of
     every class, then 0001, …) so that the first ``subset_*`` images (0 = all), the only ones decoded, are balanced."""
     path = Path(path)
@@ -139,6 +146,7 @@ def load_image_folder(path: str | Path, name: str = "cifar10_jpeg", classes: Seq
         items = sorted(found[split], key=lambda item: (item[0], item[1]))[: limit or None]
         x = np.stack([decode_jpeg(data, f"{path}:{split}/{classes[label]}/{file}") for file, label, data in items])
         arrays[split] = (x, np.array([label for _, label, _ in items], dtype=np.int64))
-    ds = ArrayDataset(name, *arrays["train"], *arrays["test"], classes=list(classes), lossy=True,
-                      info={"note": JPEG_NOTE})
+    ds = ArrayDataset(
+        name, *arrays["train"], *arrays["test"], classes=list(classes), lossy=True, info={"note": JPEG_NOTE}
+    )
     return ds, source

@@ -10,12 +10,21 @@ import http.client
 import logging
 import shutil
 import urllib.request
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from ..atomic import atomic_path
-from .checksums import (CIFAR10_JPEG_SHA256, CIFAR10_PYTHON_MD5, IDX_FILES, IDX_SHA256, IDX_SIZES, ChecksumError,
-                        check_digest, digest_stream, verify_file)
+from .checksums import (
+    CIFAR10_JPEG_SHA256,
+    CIFAR10_PYTHON_MD5,
+    IDX_FILES,
+    IDX_SHA256,
+    IDX_SIZES,
+    ChecksumError,
+    check_digest,
+    digest_stream,
+    verify_file,
+)
 from .idx import idx_digest
 from .registry import locate
 
@@ -41,8 +50,9 @@ def fetch(url: str, dest: str | Path, verify: Callable[[Path], str], timeout: fl
     return result
 
 
-def fetch_from_mirrors(base_urls: Sequence[str], filename: str, dest: Path,
-                       verify: Callable[[Path], str], timeout: float = 60.0) -> str:
+def fetch_from_mirrors(
+    base_urls: Sequence[str], filename: str, dest: Path, verify: Callable[[Path], str], timeout: float = 60.0
+) -> str:
     """Try each mirror in turn for network errors; a checksum mismatch is raised at once."""
     errors = []
     for base in base_urls:
@@ -63,8 +73,13 @@ def _mirrors(name: str, base_url: str | Sequence[str] | None) -> Sequence[str]:
     return [base_url] if isinstance(base_url, str) else list(base_url)
 
 
-def download_idx(name: str, folder: str | Path, base_url: str | Sequence[str] | None = None,
-                 expected: dict[str, str] | None = None, timeout: float = 60.0) -> dict[str, str]:
+def download_idx(
+    name: str,
+    folder: str | Path,
+    base_url: str | Sequence[str] | None = None,
+    expected: dict[str, str] | None = None,
+    timeout: float = 60.0,
+) -> dict[str, str]:
     """Fetch the four ``<stem>.gz`` files of MNIST/Fashion-MNIST into ``folder``; returns path → SHA-256 (uncompressed)."""
     table = IDX_SHA256[name] if expected is None else expected
     digests = {}
@@ -86,8 +101,12 @@ def download_idx(name: str, folder: str | Path, base_url: str | Sequence[str] | 
     return digests
 
 
-def download_cifar10(dest: str | Path, base_url: str | Sequence[str] | None = None,
-                     expected_md5: str = CIFAR10_PYTHON_MD5, timeout: float = 600.0) -> dict[str, str]:
+def download_cifar10(
+    dest: str | Path,
+    base_url: str | Sequence[str] | None = None,
+    expected_md5: str = CIFAR10_PYTHON_MD5,
+    timeout: float = 600.0,
+) -> dict[str, str]:
     """Fetch the official ``cifar-10-python.tar.gz`` to ``dest`` (md5-verified); returns path → md5."""
     dest = Path(dest)
 
@@ -110,8 +129,9 @@ def download_target(name: str, data_dir: str | Path) -> Path:
     return Path(data_dir) / DOWNLOAD_TARGETS[name]
 
 
-def download_dataset(name: str, data_dir: str | Path, base_url: str | Sequence[str] | None = None,
-                     timeout: float = 600.0) -> dict:
+def download_dataset(
+    name: str, data_dir: str | Path, base_url: str | Sequence[str] | None = None, timeout: float = 600.0
+) -> dict:
     """Fetch ``name`` into ``data_dir`` (skipping verified files already there) and return a manifest of the
     files and checksums; ``digits`` needs nothing and ``cifar10_jpeg`` (no public source) must already be present."""
     if name == "digits":
@@ -119,12 +139,21 @@ def download_dataset(name: str, data_dir: str | Path, base_url: str | Sequence[s
     if name == "cifar10_jpeg":
         path = locate(name, data_dir)  # FileNotFoundError with instructions when absent
         digest = None if path.is_dir() else verify_file(path, CIFAR10_JPEG_SHA256)
-        return {"dataset": name, "downloadable": False, "path": str(path), "note": "no public download; found locally",
-                "files": {str(path): {"sha256": digest, "verified": digest is not None}}}
+        return {
+            "dataset": name,
+            "downloadable": False,
+            "path": str(path),
+            "note": "no public download; found locally",
+            "files": {str(path): {"sha256": digest, "verified": digest is not None}},
+        }
     target = download_target(name, data_dir)
     if name == "cifar10":
-        files = {p: {"md5": d, "verified": True} for p, d in download_cifar10(target, base_url, timeout=timeout).items()}
+        files = {
+            p: {"md5": d, "verified": True} for p, d in download_cifar10(target, base_url, timeout=timeout).items()
+        }
     else:
-        files = {p: {"sha256_uncompressed": d, "verified": True}
-                 for p, d in download_idx(name, target, base_url, timeout=timeout).items()}
+        files = {
+            p: {"sha256_uncompressed": d, "verified": True}
+            for p, d in download_idx(name, target, base_url, timeout=timeout).items()
+        }
     return {"dataset": name, "downloadable": True, "path": str(target), "files": files}

@@ -18,8 +18,18 @@ LABELS_MAGIC = 2049  # 0x00000801: uint8, 1 dimension (count)
 
 CLASSES = {
     "mnist": [str(i) for i in range(10)],
-    "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+    "fashion_mnist": [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ],
 }
 
 
@@ -42,7 +52,7 @@ class _IdxStream:
         self.digest = hashlib.sha256()
         self.count = 0
 
-    def __enter__(self) -> "_IdxStream":
+    def __enter__(self) -> _IdxStream:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -72,7 +82,7 @@ class _IdxStream:
             block = self.read(min(CHUNK, len(buffer) - filled))
             if not block:
                 break
-            buffer[filled:filled + len(block)] = block
+            buffer[filled : filled + len(block)] = block
             filled += len(block)
         return filled
 
@@ -82,8 +92,10 @@ def read_bytes(path: str | Path, max_bytes: int = MAX_IDX_BYTES) -> bytes:
     with _IdxStream(path) as stream:
         data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise IdxError(f"{path}: decompresses to more than {max_bytes} bytes, more than any known IDX file "
-                       "(a decompression bomb or the wrong file); refusing")
+        raise IdxError(
+            f"{path}: decompresses to more than {max_bytes} bytes, more than any known IDX file "
+            "(a decompression bomb or the wrong file); refusing"
+        )
     return data
 
 
@@ -93,8 +105,10 @@ def idx_digest(path: str | Path, max_bytes: int = MAX_IDX_BYTES) -> str:
         while stream.read(CHUNK) and stream.count <= max_bytes:
             pass
     if stream.count > max_bytes:
-        raise IdxError(f"{path}: decompresses to more than {max_bytes} bytes, more than any known IDX file "
-                       "(a decompression bomb or the wrong file); refusing")
+        raise IdxError(
+            f"{path}: decompresses to more than {max_bytes} bytes, more than any known IDX file "
+            "(a decompression bomb or the wrong file); refusing"
+        )
     return stream.digest.hexdigest()
 
 
@@ -107,7 +121,7 @@ def parse_idx(data: bytes, expected_magic: int, label: str | Path = "<bytes>") -
     header = 4 + 4 * ndim
     if len(data) < header:
         raise IdxError(f"{label}: truncated header")
-    dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     size = header + int(np.prod(dims, dtype=np.int64))
     if len(data) != size:
         kind = "truncated" if len(data) < size else "trailing bytes"
@@ -118,12 +132,15 @@ def parse_idx(data: bytes, expected_magic: int, label: str | Path = "<bytes>") -
 def _check_magic(magic: int, expected_magic: int, label: str | Path) -> None:
     """IdxError unless the magic number is the expected one."""
     if magic != expected_magic:
-        raise IdxError(f"{label}: magic number {magic} (0x{magic:08x}), expected {expected_magic} "
-                       f"(0x{expected_magic:08x}); not an IDX {'image' if expected_magic == IMAGES_MAGIC else 'label'} file")
+        raise IdxError(
+            f"{label}: magic number {magic} (0x{magic:08x}), expected {expected_magic} "
+            f"(0x{expected_magic:08x}); not an IDX {'image' if expected_magic == IMAGES_MAGIC else 'label'} file"
+        )
 
 
-def read_idx(path: str | Path, expected_magic: int, expected_sha256: str | None = None,
-             max_bytes: int = MAX_IDX_BYTES) -> tuple[np.ndarray, str]:
+def read_idx(
+    path: str | Path, expected_magic: int, expected_sha256: str | None = None, max_bytes: int = MAX_IDX_BYTES
+) -> tuple[np.ndarray, str]:
     """Read one IDX file, streaming: header first, then exactly the payload it announces (refused above
     ``max_bytes``), hashed on the way; returns the array and the SHA-256 of the uncompressed bytes."""
     with _IdxStream(path) as stream:
@@ -135,12 +152,14 @@ def read_idx(path: str | Path, expected_magic: int, expected_sha256: str | None 
         raw_dims = stream.read(4 * ndim)
         if len(raw_dims) < 4 * ndim:
             raise IdxError(f"{path}: truncated header")
-        dims = tuple(int.from_bytes(raw_dims[4 * i: 4 * i + 4], "big") for i in range(ndim))
+        dims = tuple(int.from_bytes(raw_dims[4 * i : 4 * i + 4], "big") for i in range(ndim))
         header = 4 + 4 * ndim
         size = header + math.prod(dims)  # Python ints: no overflow whatever the header claims
         if size > max_bytes:
-            raise IdxError(f"{path}: header claims dimensions {dims} ({size} bytes uncompressed), more than the "
-                           f"{max_bytes} bytes of the known file; refusing (corrupt header or decompression bomb)")
+            raise IdxError(
+                f"{path}: header claims dimensions {dims} ({size} bytes uncompressed), more than the "
+                f"{max_bytes} bytes of the known file; refusing (corrupt header or decompression bomb)"
+            )
         payload = np.empty(size - header, dtype=np.uint8)
         got = stream.readinto(memoryview(payload))
         if got < len(payload):
@@ -151,17 +170,21 @@ def read_idx(path: str | Path, expected_magic: int, expected_sha256: str | None 
     return payload.reshape(dims), digest
 
 
-def read_idx_pair(images_path: str | Path, labels_path: str | Path,
-                  sha256: dict[str, str | None] | None = None,
-                  max_bytes: tuple[int, int] = (MAX_IDX_BYTES, MAX_IDX_BYTES)) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
+def read_idx_pair(
+    images_path: str | Path,
+    labels_path: str | Path,
+    sha256: dict[str, str | None] | None = None,
+    max_bytes: tuple[int, int] = (MAX_IDX_BYTES, MAX_IDX_BYTES),
+) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
     """Images (N×1×H×W uint8) and labels (int64) from a matching pair; ``sha256`` maps path → expected digest,
     ``max_bytes`` bounds what each file may decompress to."""
     sha256 = sha256 or {}
     images, img_digest = read_idx(images_path, IMAGES_MAGIC, sha256.get(str(images_path)), max_bytes[0])
     labels, lbl_digest = read_idx(labels_path, LABELS_MAGIC, sha256.get(str(labels_path)), max_bytes[1])
     if len(images) != len(labels):
-        raise IdxError(f"count mismatch: {images_path} holds {len(images)} images "
-                       f"but {labels_path} holds {len(labels)} labels")
+        raise IdxError(
+            f"count mismatch: {images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels"
+        )
     digests = {str(images_path): img_digest, str(labels_path): lbl_digest}
     return images[:, None, :, :].copy(), labels.astype(np.int64), digests
 
@@ -174,8 +197,9 @@ def find_idx_file(folder: str | Path, stem: str) -> Path:
     raise FileNotFoundError(f"{Path(folder) / stem}.gz (or uncompressed {stem}) not found")
 
 
-def load_idx_dataset(folder: str | Path, name: str,
-                     expected: dict[str, str] | None = None) -> tuple[ArrayDataset, dict]:
+def load_idx_dataset(
+    folder: str | Path, name: str, expected: dict[str, str] | None = None
+) -> tuple[ArrayDataset, dict]:
     """MNIST-layout folder → ArrayDataset, verified against ``expected`` (stem → SHA-256; default: known table)."""
     table = IDX_SHA256[name] if expected is None else expected
     split_arrays, files = {}, {}

@@ -48,28 +48,43 @@ class ArrayDataset:
         return tuple(int(s) for s in self.x_train.shape[1:])
 
     @staticmethod
-    def as_float(x: np.ndarray) -> "torch.Tensor":
+    def as_float(x: np.ndarray) -> torch.Tensor:
         """uint8 images → float32 tensor in [0, 1] (= spike probability per step)."""
         import torch  # here, not at the top: preparing data needs no torch (a second of start-up per job)
 
         return torch.from_numpy(np.ascontiguousarray(x)).float().div_(255.0)
 
 
-def save_prepared(ds: ArrayDataset, npz_path: str | Path, json_path: str | Path, source: dict[str, Any]) -> dict[str, Any]:
+def save_prepared(
+    ds: ArrayDataset, npz_path: str | Path, json_path: str | Path, source: dict[str, Any]
+) -> dict[str, Any]:
     """Write the npz and its sidecar (source, checksums, counts) atomically; returns the sidecar."""
     with atomic_path(npz_path) as tmp:
         with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, x_train=ds.x_train, y_train=ds.y_train.astype(np.int64),
-                                x_test=ds.x_test, y_test=ds.y_test.astype(np.int64),
-                                classes=np.array(ds.classes), format_version=np.array(PREPARED_FORMAT_VERSION))
+            np.savez_compressed(
+                handle,
+                x_train=ds.x_train,
+                y_train=ds.y_train.astype(np.int64),
+                x_test=ds.x_test,
+                y_test=ds.y_test.astype(np.int64),
+                classes=np.array(ds.classes),
+                format_version=np.array(PREPARED_FORMAT_VERSION),
+            )
     sidecar = {
-        "dataset": ds.name, "format_version": PREPARED_FORMAT_VERSION, "lossy": ds.lossy,
-        "shape": list(ds.shape), "classes": ds.classes,
+        "dataset": ds.name,
+        "format_version": PREPARED_FORMAT_VERSION,
+        "lossy": ds.lossy,
+        "shape": list(ds.shape),
+        "classes": ds.classes,
         "counts": {"train": int(len(ds.y_train)), "test": int(len(ds.y_test))},
-        "label_counts": {"train": np.bincount(ds.y_train, minlength=len(ds.classes)).tolist(),
-                         "test": np.bincount(ds.y_test, minlength=len(ds.classes)).tolist()},
+        "label_counts": {
+            "train": np.bincount(ds.y_train, minlength=len(ds.classes)).tolist(),
+            "test": np.bincount(ds.y_test, minlength=len(ds.classes)).tolist(),
+        },
         "pixel_mean_train": float(ds.x_train.mean() / 255.0),
-        "sha256_npz": sha256_file(npz_path), "source": source, **({"note": ds.info["note"]} if "note" in ds.info else {}),
+        "sha256_npz": sha256_file(npz_path),
+        "source": source,
+        **({"note": ds.info["note"]} if "note" in ds.info else {}),
     }
     write_json(json_path, sidecar)
     return sidecar
@@ -88,8 +103,10 @@ def _read_sidecar(npz: Path) -> dict[str, Any]:
     """The sidecar of ``npz``, parsed; ValueError naming it if missing or unreadable."""
     meta_path = sidecar_path(npz)
     if not meta_path.is_file():
-        raise PreparedMismatchError(f"{npz}: not a valid prepared dataset: its sidecar {meta_path} is missing "
-                                    f"(both are written by prepare_data; run `snakemake {npz}` again)")
+        raise PreparedMismatchError(
+            f"{npz}: not a valid prepared dataset: its sidecar {meta_path} is missing "
+            f"(both are written by prepare_data; run `snakemake {npz}` again)"
+        )
     try:
         meta = json.loads(meta_path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -101,20 +118,33 @@ def _read_sidecar(npz: Path) -> dict[str, Any]:
 
 def _mismatch(npz: Path, what: str) -> PreparedMismatchError:
     """The error for an npz that disagrees with its sidecar or with what its consumer expects."""
-    return PreparedMismatchError(f"{npz}: not the prepared dataset it claims to be: {what}. Delete {npz} and "
-                                 f"{sidecar_path(npz)} and rerun prepare_data (`snakemake {npz}`)")
+    return PreparedMismatchError(
+        f"{npz}: not the prepared dataset it claims to be: {what}. Delete {npz} and "
+        f"{sidecar_path(npz)} and rerun prepare_data (`snakemake {npz}`)"
+    )
 
 
-def _check_against_sidecar(npz: Path, meta: dict[str, Any], ds_arrays: dict[str, np.ndarray],
-                           classes: list[str]) -> None:
+def _check_against_sidecar(
+    npz: Path, meta: dict[str, Any], ds_arrays: dict[str, np.ndarray], classes: list[str]
+) -> None:
     """Shapes, counts, classes and label counts of the loaded arrays equal those the sidecar records."""
     shape = [int(s) for s in ds_arrays["x_train"].shape[1:]]
-    checks = [("shape", meta.get("shape"), shape), ("classes", meta.get("classes"), classes),
-              ("counts", meta.get("counts"), {"train": len(ds_arrays["y_train"]), "test": len(ds_arrays["y_test"])})]
+    checks = [
+        ("shape", meta.get("shape"), shape),
+        ("classes", meta.get("classes"), classes),
+        ("counts", meta.get("counts"), {"train": len(ds_arrays["y_train"]), "test": len(ds_arrays["y_test"])}),
+    ]
     if "label_counts" in meta:
-        checks.append(("label_counts", meta["label_counts"],
-                       {split: np.bincount(ds_arrays[f"y_{split}"].clip(0), minlength=len(classes)).tolist()
-                        for split in ("train", "test")}))
+        checks.append(
+            (
+                "label_counts",
+                meta["label_counts"],
+                {
+                    split: np.bincount(ds_arrays[f"y_{split}"].clip(0), minlength=len(classes)).tolist()
+                    for split in ("train", "test")
+                },
+            )
+        )
     for key, recorded, actual in checks:
         if recorded != actual:
             raise _mismatch(npz, f"sidecar {sidecar_path(npz)} records {key} {recorded}, the file holds {actual}")
@@ -130,12 +160,16 @@ def load_prepared(npz_path: str | Path, expect_dataset: str | None = None) -> Ar
     meta = _read_sidecar(path)
     expect = path.stem if expect_dataset is None else expect_dataset
     if meta.get("dataset") != expect:
-        raise _mismatch(path, f"its sidecar {sidecar_path(path)} says dataset {meta.get('dataset')!r}, "
-                              f"expected {expect!r}")
+        raise _mismatch(
+            path, f"its sidecar {sidecar_path(path)} says dataset {meta.get('dataset')!r}, expected {expect!r}"
+        )
     digest = sha256_file(path)
     if digest != meta.get("sha256_npz"):
-        raise _mismatch(path, f"sha256 {digest}, but its sidecar {sidecar_path(path)} records "
-                              f"{meta.get('sha256_npz')} (the file was replaced or changed after prepare_data)")
+        raise _mismatch(
+            path,
+            f"sha256 {digest}, but its sidecar {sidecar_path(path)} records "
+            f"{meta.get('sha256_npz')} (the file was replaced or changed after prepare_data)",
+        )
     try:
         with np.load(path, allow_pickle=False) as data:
             version = int(data["format_version"])

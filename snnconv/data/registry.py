@@ -34,9 +34,12 @@ def resolve_data_dir(data_dir: str | Path | None) -> Path | None:
 
 def _how_to_get(name: str) -> str:
     """The hint appended to every missing-data error."""
-    fetch = ("copy the lossy cifar10-jpeg.tar.gz there (it has no public download)" if name == "cifar10_jpeg"
-             else "fetch it with `download: true` in the config (e.g. `snakemake --config download=true`, "
-                  "rule download_data)")
+    fetch = (
+        "copy the lossy cifar10-jpeg.tar.gz there (it has no public download)"
+        if name == "cifar10_jpeg"
+        else "fetch it with `download: true` in the config (e.g. `snakemake --config download=true`, "
+        "rule download_data)"
+    )
     return f"{fetch}, or set data_dir in config/config.yaml (or {DATA_DIR_ENV}) to a folder that holds it"
 
 
@@ -70,21 +73,31 @@ def _count(options: dict[str, Any], key: str) -> int:
 
 def take_subset(ds: ArrayDataset, n_train: int, n_test: int) -> ArrayDataset:
     """The first ``n_train``/``n_test`` examples of each split (0 = all)."""
-    return ArrayDataset(ds.name, ds.x_train[: n_train or None], ds.y_train[: n_train or None],
-                        ds.x_test[: n_test or None], ds.y_test[: n_test or None],
-                        classes=ds.classes, lossy=ds.lossy, info=ds.info)
+    return ArrayDataset(
+        ds.name,
+        ds.x_train[: n_train or None],
+        ds.y_train[: n_train or None],
+        ds.x_test[: n_test or None],
+        ds.y_test[: n_test or None],
+        classes=ds.classes,
+        lossy=ds.lossy,
+        info=ds.info,
+    )
 
 
-def prepare_dataset(name: str, options: dict[str, Any] | None = None,
-                    data_dir: str | Path | None = None) -> tuple[ArrayDataset, dict]:
+def prepare_dataset(
+    name: str, options: dict[str, Any] | None = None, data_dir: str | Path | None = None
+) -> tuple[ArrayDataset, dict]:
     """Load and verify dataset ``name``; returns the arrays and a source record (files read, their checksums)."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {list(DATASETS)}")
     options = dict(options or {})
     unknown = set(options) - COMMON_OPTIONS - EXTRA_OPTIONS.get(name, set())
     if unknown:
-        raise ValueError(f"unknown option(s) {sorted(unknown)} for dataset {name!r}; allowed: "
-                         f"{sorted(COMMON_OPTIONS | EXTRA_OPTIONS.get(name, set()))}")
+        raise ValueError(
+            f"unknown option(s) {sorted(unknown)} for dataset {name!r}; allowed: "
+            f"{sorted(COMMON_OPTIONS | EXTRA_OPTIONS.get(name, set()))}"
+        )
     n_train, n_test = _count(options, "subset_train"), _count(options, "subset_test")
     if name == "digits":
         ds, source = load_digits_dataset(options.get("test_fraction", 0.25), options.get("split_seed", 0))

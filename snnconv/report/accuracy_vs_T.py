@@ -7,16 +7,17 @@ accuracy as a black dashed line, log-scaled time axis.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from . import style
 from ..analysis.intervals import ann_reference, ci_note, drawable, n_replicates
 from ..analysis.load import norm_params, order_norms
 from ..analysis.summaries import accuracy_curves
+from . import style
 
 
 def _grid(df: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -24,8 +25,9 @@ def _grid(df: pd.DataFrame) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(df["dataset"])), list(dict.fromkeys(df["arch"]))
 
 
-def plot_accuracy_vs_T(df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: str | Path,
-                       norms: Sequence[str] | None = None) -> pd.DataFrame:
+def plot_accuracy_vs_T(
+    df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: str | Path, norms: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Draw and save the figure (``stem``.pdf/.png) and its data (``stem``.csv); returns the data."""
     norms = list(norms if norms is not None else conversion_cfg.get("norms", []))
     curves = accuracy_curves(df, norms)
@@ -39,8 +41,9 @@ def plot_accuracy_vs_T(df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: s
     styles = style.norm_styles(norms, conversion_cfg, norm_params(df, conversion_cfg))
     ann = ann_reference(df)
     datasets, archs = _grid(curves)
-    fig, axes = style.figure(len(datasets), len(archs), width=min(style.FULL_WIDTH, 2.4 * len(archs) + 0.6),
-                             panel_height=1.9, sharex=True)
+    fig, axes = style.figure(
+        len(datasets), len(archs), width=min(style.FULL_WIDTH, 2.4 * len(archs) + 0.6), panel_height=1.9, sharex=True
+    )
     for i, dataset in enumerate(datasets):
         for j, arch in enumerate(archs):
             ax = axes[i, j]

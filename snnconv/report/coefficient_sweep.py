@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from . import style
 from ..analysis.intervals import ci_note, drawable, n_replicates
 from ..analysis.summaries import pick_T, sweep_gain
+from . import style
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,9 @@ def _curve_order(curves: Sequence[str]) -> list[str]:
     return lp + (["uniform"] if "uniform" in curves else [])
 
 
-def plot_coefficient_sweep(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_points: Sequence[int],
-                           stem: str | Path, n_T: int = 3) -> pd.DataFrame:
+def plot_coefficient_sweep(
+    df: pd.DataFrame, conversion_cfg: dict[str, Any], T_points: Sequence[int], stem: str | Path, n_T: int = 3
+) -> pd.DataFrame:
     """Draw and save the sweep figure (``stem``.pdf/.png + .csv); returns the plotted data."""
     T_max = int(df["t"].max()) if len(df) else 0
     Ts = pick_T(T_points, n_T, T_max)
@@ -44,13 +46,19 @@ def plot_coefficient_sweep(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_p
     shown = drawable(gain)  # n < 3: no interval drawn
     panels = gain[["dataset", "arch", "mode", "base"]].drop_duplicates().apply(tuple, axis=1).tolist()
     curves = _curve_order(gain["curve"].unique())
-    fig, axes = style.figure(len(panels), len(Ts), width=min(style.FULL_WIDTH, 2.1 * len(Ts) + 0.7),
-                             panel_height=1.6, sharex=True)
+    fig, axes = style.figure(
+        len(panels), len(Ts), width=min(style.FULL_WIDTH, 2.1 * len(Ts) + 0.7), panel_height=1.6, sharex=True
+    )
     for i, (dataset, arch, mode, base) in enumerate(panels):
         for j, T in enumerate(Ts):
             ax = axes[i, j]
-            sub = shown[(shown["dataset"] == dataset) & (shown["arch"] == arch) & (shown["mode"] == mode)
-                        & (shown["base"] == base) & (shown["T"] == T)]
+            sub = shown[
+                (shown["dataset"] == dataset)
+                & (shown["arch"] == arch)
+                & (shown["mode"] == mode)
+                & (shown["base"] == base)
+                & (shown["T"] == T)
+            ]
             ax.axhline(0, color="0.4", lw=0.7)
             ax.axvline(0, color="0.8", lw=0.6)
             for c in curves:
@@ -61,8 +69,18 @@ def plot_coefficient_sweep(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_p
                 yerr = None
                 if cs["ci_low"].notna().any():
                     yerr = np.vstack([100 * (cs["mean"] - cs["ci_low"]), 100 * (cs["ci_high"] - cs["mean"])])
-                ax.errorbar(cs["k"], 100 * cs["mean"], yerr=yerr, color=st["color"], marker=st["marker"],
-                            ls=st["linestyle"], lw=1.1, ms=3.5, capsize=1.5, elinewidth=0.7)
+                ax.errorbar(
+                    cs["k"],
+                    100 * cs["mean"],
+                    yerr=yerr,
+                    color=st["color"],
+                    marker=st["marker"],
+                    ls=st["linestyle"],
+                    lw=1.1,
+                    ms=3.5,
+                    capsize=1.5,
+                    elinewidth=0.7,
+                )
             if i == 0:
                 ax.set_title(f"T = {T}")
             if j == 0:

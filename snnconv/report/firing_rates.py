@@ -6,21 +6,23 @@ averaged over replicates. Only ``conversion.norms`` are shown (the sweep would c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from . import style
 from ..analysis.intervals import ci_note, drawable, mean_ci, n_replicates
 from ..analysis.load import norm_params, order_norms
 from ..analysis.summaries import log_grid, rates_at_T, rates_long
+from . import style
 
 
-def plot_firing_rates(df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: str | Path,
-                      norms: Sequence[str] | None = None) -> pd.DataFrame:
+def plot_firing_rates(
+    df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: str | Path, norms: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Bars of the rate at t = T per layer (hue = norm) per dataset × arch; saves figure + data."""
     norms = list(norms if norms is not None else conversion_cfg.get("norms", []))
     at_T = rates_at_T(df, norms)
@@ -46,8 +48,16 @@ def plot_firing_rates(df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: st
             yerr = None
             if s["ci_low"].notna().any():
                 yerr = np.vstack([100 * (s["mean"] - s["ci_low"]), 100 * (s["ci_high"] - s["mean"])])
-            ax.bar(x - 0.4 + width * (n_i + 0.5), 100 * s["mean"], width, yerr=yerr, color=styles[norm]["color"],
-                   error_kw={"elinewidth": 0.6, "capsize": 0}, edgecolor="white", linewidth=0.3)
+            ax.bar(
+                x - 0.4 + width * (n_i + 0.5),
+                100 * s["mean"],
+                width,
+                yerr=yerr,
+                color=styles[norm]["color"],
+                error_kw={"elinewidth": 0.6, "capsize": 0},
+                edgecolor="white",
+                linewidth=0.3,
+            )
         ax.set_xticks(x, layers, rotation=30 if len(layers) > 4 else 0)
         ax.set_title(f"{dataset} / {arch}  (t = {int(sub['t'].max())})")
         if k % ncols == 0:
@@ -62,8 +72,9 @@ def plot_firing_rates(df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: st
     return at_T
 
 
-def plot_firing_rates_vs_t(df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: str | Path,
-                           norms: Sequence[str] | None = None) -> pd.DataFrame:
+def plot_firing_rates_vs_t(
+    df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: str | Path, norms: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Cumulative firing rate against t: rows = dataset × arch, columns = layers, one line per norm."""
     norms = list(norms if norms is not None else conversion_cfg.get("norms", []))
     T = int(df["t"].max()) if len(df) else 0
@@ -77,8 +88,9 @@ def plot_firing_rates_vs_t(df: pd.DataFrame, conversion_cfg: dict[str, Any], ste
     styles = style.norm_styles(norms, conversion_cfg, norm_params(df, conversion_cfg))
     nets = curves[["dataset", "arch"]].drop_duplicates().apply(tuple, axis=1).tolist()
     n_layers = int(curves.groupby(["dataset", "arch"])["layer"].nunique().max())
-    fig, axes = style.figure(len(nets), n_layers, width=min(style.FULL_WIDTH, 1.8 * n_layers + 0.6),
-                             panel_height=1.5, sharex=True)
+    fig, axes = style.figure(
+        len(nets), n_layers, width=min(style.FULL_WIDTH, 1.8 * n_layers + 0.6), panel_height=1.5, sharex=True
+    )
     for i, (dataset, arch) in enumerate(nets):
         sub = curves[(curves["dataset"] == dataset) & (curves["arch"] == arch)]
         layers = sub[["layer_order", "layer"]].drop_duplicates().sort_values("layer_order")["layer"].tolist()

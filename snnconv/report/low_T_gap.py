@@ -10,17 +10,18 @@ The controls of the L4 adjustment — ``uniform-l4`` (same mean adjustment, no p
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import style
 from ..analysis.controls import control_names
-from ..analysis.load import norm_params
 from ..analysis.intervals import ci_note, drawable, n_replicates
+from ..analysis.load import norm_params
 from ..analysis.summaries import low_T_gap
+from . import style
 
 log = logging.getLogger(__name__)
 L4 = "l4"
@@ -71,8 +72,13 @@ def _xlim(sub: pd.DataFrame) -> tuple[float, float, set[str]]:
     return lo - pad, hi + pad, set(sub.loc[off, "norm"])
 
 
-def plot_low_T_gap(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_points: Sequence[int], stem: str | Path,
-                   norms: Sequence[str] | None = None) -> pd.DataFrame:
+def plot_low_T_gap(
+    df: pd.DataFrame,
+    conversion_cfg: dict[str, Any],
+    T_points: Sequence[int],
+    stem: str | Path,
+    norms: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """Draw and save the gap forest plot (``stem``.pdf/.png + .csv); returns the plotted data."""
     T_max = int(df["t"].max()) if len(df) else 0
     Ts = sorted(t for t in T_points if t <= T_max)
@@ -86,8 +92,14 @@ def plot_low_T_gap(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_points: S
     nets = gap[["dataset", "arch"]].drop_duplicates().apply(tuple, axis=1).tolist()
     y = {n: len(order) - 1 - i for i, n in enumerate(order)}
     # panels of one row (one network, every T) share their x-scale, so a gap shrinking with T reads directly
-    fig, axes = style.figure(len(nets), len(Ts), width=min(style.FULL_WIDTH, 1.25 * len(Ts) + 1.4),
-                             panel_height=0.16 * len(order) + 0.6, sharey=True, sharex="row")
+    fig, axes = style.figure(
+        len(nets),
+        len(Ts),
+        width=min(style.FULL_WIDTH, 1.25 * len(Ts) + 1.4),
+        panel_height=0.16 * len(order) + 0.6,
+        sharey=True,
+        sharex="row",
+    )
     shown = drawable(gap)  # n < 3: no interval drawn
     ctl = control_names(df, conversion_cfg)
     for i, (dataset, arch) in enumerate(nets):
@@ -107,13 +119,35 @@ def plot_low_T_gap(df: pd.DataFrame, conversion_cfg: dict[str, Any], T_points: S
                 r = r.iloc[0]
                 st = styles[norm]
                 m = 100 * r["mean"]
-                if m < lo:  # far-off outlier (left off the row's common scale): an arrow at the left edge with its value
-                    ax.annotate(f"\u2190 {m:.0f}", (lo, y[norm]), xytext=(1, 0), textcoords="offset points",
-                                va="center", fontsize=6, color=st["color"])
+                if (
+                    m < lo
+                ):  # far-off outlier (left off the row's common scale): an arrow at the left edge with its value
+                    ax.annotate(
+                        f"\u2190 {m:.0f}",
+                        (lo, y[norm]),
+                        xytext=(1, 0),
+                        textcoords="offset points",
+                        va="center",
+                        fontsize=6,
+                        color=st["color"],
+                    )
                     continue
-                xerr = None if np.isnan(r["ci_low"]) else [[100 * (r["mean"] - r["ci_low"])], [100 * (r["ci_high"] - r["mean"])]]
-                ax.errorbar([m], [y[norm]], xerr=xerr, color=st["color"], marker=st["marker"],
-                            ms=4, capsize=1.5, elinewidth=0.8, ls="none")
+                xerr = (
+                    None
+                    if np.isnan(r["ci_low"])
+                    else [[100 * (r["mean"] - r["ci_low"])], [100 * (r["ci_high"] - r["mean"])]]
+                )
+                ax.errorbar(
+                    [m],
+                    [y[norm]],
+                    xerr=xerr,
+                    color=st["color"],
+                    marker=st["marker"],
+                    ms=4,
+                    capsize=1.5,
+                    elinewidth=0.8,
+                    ls="none",
+                )
             ax.set_xlim(lo, hi)
             ax.set_yticks(list(y.values()), [styles[n]["label"] for n in y])
             ax.grid(axis="y", visible=False)

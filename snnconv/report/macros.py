@@ -20,23 +20,44 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..vocab import ARCH_LABELS, DATASET_LABELS
 from ..analysis.controls import control_names
 from ..analysis.correlations import EXACT, P_VALUES, best_predictor
 from ..analysis.intervals import ann_reference, mean_ci, timesteps_to_within
 from ..analysis.load import norm_params
 from ..analysis.paired import paired_difference
 from ..analysis.verdicts import COMPARISONS, TEST_COLS, helped, l4_tests, verdict
+from ..vocab import ARCH_LABELS, DATASET_LABELS
 from .tables import bold, latex_escape, write_table
 
 _DIGITS = ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"]
-_ONES = ["", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve",
-         "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen", "Eighteen", "Nineteen"]
+_ONES = [
+    "",
+    "One",
+    "Two",
+    "Three",
+    "Four",
+    "Five",
+    "Six",
+    "Seven",
+    "Eight",
+    "Nine",
+    "Ten",
+    "Eleven",
+    "Twelve",
+    "Thirteen",
+    "Fourteen",
+    "Fifteen",
+    "Sixteen",
+    "Seventeen",
+    "Eighteen",
+    "Nineteen",
+]
 _TENS = ["", "", "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety"]
 
 
@@ -151,7 +172,10 @@ def setup_macros(m: Macros, run: dict[str, Any]) -> None:
     sweep = run.get("sweep") or {}
     m.add("NumSweepNorms", run["n_sweep_norms"])
     m.add("NumConvertedNorms", run["n_converted_norms"])
-    m.add("SweepPList", human_list(r"$\infty$" if str(p) == "inf" else f"{float(p):g}" for p in sweep.get("p") or []) or "none")
+    m.add(
+        "SweepPList",
+        human_list(r"$\infty$" if str(p) == "inf" else f"{float(p):g}" for p in sweep.get("p") or []) or "none",
+    )
     m.add("SweepKList", human_list(f"{float(k):g}" for k in sweep.get("k") or []) or "none")
     m.add("SweepModeList", human_list(tex_escape(x) for x in sweep.get("mode") or []) or "none")
     m.add("StatsNormList", human_list(r"\texttt{" + tex_escape(n) + "}" for n in run["stats_norms"]))
@@ -197,10 +221,18 @@ def _macro_norms(norm: str, config: dict[str, Any]) -> list[str]:
     return [norm] + [role for role, canon in (config.get("roles") or {}).items() if canon == norm]
 
 
-_WORDS = {"Base": ("improved", "did not improve"), "Uniform": ("outperformed", "did not outperform"),
-          "VZero": ("outperformed", "did not outperform"), "Plain": ("outperformed", "did not outperform")}
-_CONTROL_TEXT = {"Base": "its base normalization", "Uniform": "the uniform control",
-                 "VZero": r"the $v_0=\theta/2$ control", "Plain": "the best plain normalization"}
+_WORDS = {
+    "Base": ("improved", "did not improve"),
+    "Uniform": ("outperformed", "did not outperform"),
+    "VZero": ("outperformed", "did not outperform"),
+    "Plain": ("outperformed", "did not outperform"),
+}
+_CONTROL_TEXT = {
+    "Base": "its base normalization",
+    "Uniform": "the uniform control",
+    "VZero": r"the $v_0=\theta/2$ control",
+    "Plain": "the best plain normalization",
+}
 
 
 def _word(test: pd.Series | None, yes: str, no: str) -> str:
@@ -249,8 +281,14 @@ def verdict_macros(m: Macros, df: pd.DataFrame, config: dict[str, Any]) -> pd.Da
     m.add("VZeroControlName", _texttt(ctl["v0half"] or "max-v0half"))
     strongest_key, won = verdict(tests)
     top = by_key.get(strongest_key) if strongest_key else None
-    m.add("LFourStrongestControl", (f"{_CONTROL_TEXT[strongest_key]} ({_texttt(top['control'])})"
-                                    if top is not None else "none (no control was simulated)"))
+    m.add(
+        "LFourStrongestControl",
+        (
+            f"{_CONTROL_TEXT[strongest_key]} ({_texttt(top['control'])})"
+            if top is not None
+            else "none (no control was simulated)"
+        ),
+    )
     m.add("LFourVsStrongestGainLowT", pct(top["mean"], sign=True) if top is not None else "n/a")
     m.add("LFourVsStrongestGainLowTCI", fmt_ci(top) if top is not None else "n/a")
     m.add("LFourVsStrongestN", int(top["n"]) if top is not None else 0)
@@ -262,14 +300,16 @@ def verdict_macros(m: Macros, df: pd.DataFrame, config: dict[str, Any]) -> pd.Da
     gap = sub[sub["norm"] == l4]
     m.add("LFourGapLowT", pct(float((gap["accuracy"] - gap["ann_accuracy"]).mean()), sign=True) if len(gap) else "n/a")
     d = m.defs
-    m.add("LFourVerdictSentence",
-          f"At $T={low_T}$, judged against the strongest control, {d['LFourStrongestControl']}, the $L_4$ "
-          f"adjustment {d['LFourHelped']} ({d['LFourVsStrongestGainLowT']} percentage points, paired 95\\,\\% "
-          f"t-interval {d['LFourVsStrongestGainLowTCI']}, $n={d['LFourVsStrongestN']}$ pairs). It "
-          f"{d['LFourVerdict']} accuracy over its base normalization ({d['LFourGainLowT']} pp), "
-          f"{d['LFourVsUniformVerdict']} the uniform control ({d['LFourVsUniformGainLowT']} pp), "
-          f"{d['LFourVsVZeroVerdict']} the $v_0=\\theta/2$ control ({d['LFourVsVZeroGainLowT']} pp) and "
-          f"{d['LFourVsPlainVerdict']} the best plain normalization ({d['LFourVsPlainGainLowT']} pp)")
+    m.add(
+        "LFourVerdictSentence",
+        f"At $T={low_T}$, judged against the strongest control, {d['LFourStrongestControl']}, the $L_4$ "
+        f"adjustment {d['LFourHelped']} ({d['LFourVsStrongestGainLowT']} percentage points, paired 95\\,\\% "
+        f"t-interval {d['LFourVsStrongestGainLowTCI']}, $n={d['LFourVsStrongestN']}$ pairs). It "
+        f"{d['LFourVerdict']} accuracy over its base normalization ({d['LFourGainLowT']} pp), "
+        f"{d['LFourVsUniformVerdict']} the uniform control ({d['LFourVsUniformGainLowT']} pp), "
+        f"{d['LFourVsVZeroVerdict']} the $v_0=\\theta/2$ control ({d['LFourVsVZeroGainLowT']} pp) and "
+        f"{d['LFourVsPlainVerdict']} the best plain normalization ({d['LFourVsPlainGainLowT']} pp)",
+    )
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
@@ -311,8 +351,12 @@ def variance_macros(m: Macros, corr: pd.DataFrame) -> None:
     m.add("VarianceVerdict", verdict)
 
 
-TABLE_HEADS = {"Base": "vs. base", "Uniform": "vs. uniform control", "VZero": r"vs. $v_0=\theta/2$ control",
-               "Plain": "vs. best plain"}
+TABLE_HEADS = {
+    "Base": "vs. base",
+    "Uniform": "vs. uniform control",
+    "VZero": r"vs. $v_0=\theta/2$ control",
+    "Plain": "vs. best plain",
+}
 
 
 def l4_comparison_table(per_net: pd.DataFrame, stem: str, base: str = "base") -> pd.DataFrame:
@@ -337,8 +381,9 @@ def l4_comparison_table(per_net: pd.DataFrame, stem: str, base: str = "base") ->
                         row[head] = "--"
                         continue
                     r = g.loc[key]
-                    text = pct(r["mean"], sign=True, latex=latex) + ("" if pd.isna(r["ci_low"]) else
-                                                                      " " + fmt_ci(r, latex=latex))
+                    text = pct(r["mean"], sign=True, latex=latex) + (
+                        "" if pd.isna(r["ci_low"]) else " " + fmt_ci(r, latex=latex)
+                    )
                     row[head] = bold(text, latex) if helped(r) else text  # the verdict rule, per network
                 rows[latex].append(row)
     tex, md = pd.DataFrame(rows[True]), pd.DataFrame(rows[False])

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..atomic import atomic_path, write_text
 
@@ -39,15 +39,25 @@ def latex_workdir(out_pdf: str | Path) -> Path:
     return out_pdf.parent / f".{out_pdf.stem}.latex-build"
 
 
-def build_paper(tex: str | Path, bib: str | Path, macros: str | Path, figures: Sequence[str | Path],
-                tables: Sequence[str | Path], out_pdf: str | Path, epoch: str | None = None,
-                timeout: int = 600, log_path: str | Path | None = None) -> Path:
+def build_paper(
+    tex: str | Path,
+    bib: str | Path,
+    macros: str | Path,
+    figures: Sequence[str | Path],
+    tables: Sequence[str | Path],
+    out_pdf: str | Path,
+    epoch: str | None = None,
+    timeout: int = 600,
+    log_path: str | Path | None = None,
+) -> Path:
     """Copy everything into a fresh work folder (figures/, tables/, macros.tex), run latexmk -pdf there, then
     move the PDF (and the LaTeX log, as ``<stem>.log``) atomically into ``out_pdf``'s folder: a build that is
     killed or fails leaves no PDF under the final name."""
     if not latexmk_available():
-        raise PaperBuildError("latexmk/pdflatex not found: install the TeX Live packages listed in "
-                              ".ci/apt_packages.sh (bash .ci/apt_packages.sh, as root)")
+        raise PaperBuildError(
+            "latexmk/pdflatex not found: install the TeX Live packages listed in "
+            ".ci/apt_packages.sh (bash .ci/apt_packages.sh, as root)"
+        )
     out_pdf = Path(out_pdf)
     out_pdf.parent.mkdir(parents=True, exist_ok=True)
     build = latex_workdir(out_pdf)
@@ -62,8 +72,12 @@ def build_paper(tex: str | Path, bib: str | Path, macros: str | Path, figures: S
         _copy(f, build / "figures" / Path(f).name)
     for t in tables:
         _copy(t, build / "tables" / Path(t).name)
-    env = dict(os.environ, SOURCE_DATE_EPOCH=str(epoch or os.environ.get("SOURCE_DATE_EPOCH", DEFAULT_EPOCH)),
-               FORCE_SOURCE_DATE="1", TZ="UTC")
+    env = dict(
+        os.environ,
+        SOURCE_DATE_EPOCH=str(epoch or os.environ.get("SOURCE_DATE_EPOCH", DEFAULT_EPOCH)),
+        FORCE_SOURCE_DATE="1",
+        TZ="UTC",
+    )
     cmd = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", main.name]
     try:
         proc = subprocess.run(cmd, cwd=build, env=env, capture_output=True, text=True, timeout=timeout)
@@ -74,8 +88,9 @@ def build_paper(tex: str | Path, bib: str | Path, macros: str | Path, figures: S
     produced, texlog = build / (main.stem + ".pdf"), build / (main.stem + ".log")
     if proc.returncode != 0 or not produced.exists() or produced.stat().st_size == 0:
         tail = texlog.read_text(errors="replace")[-3000:] if texlog.exists() else proc.stdout[-3000:]
-        raise PaperBuildError(f"latexmk failed (exit {proc.returncode}; work folder kept: {build}); "
-                              f"end of the LaTeX log:\n{tail}")
+        raise PaperBuildError(
+            f"latexmk failed (exit {proc.returncode}; work folder kept: {build}); end of the LaTeX log:\n{tail}"
+        )
     if texlog.exists():
         with atomic_path(out_pdf.with_suffix(".log")) as tmp:
             shutil.copyfile(texlog, tmp)

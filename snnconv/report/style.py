@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import colorsys
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # headless: figures are only ever written to files
+import logging  # noqa: E402
+
 import matplotlib.colors as mcolors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
-
 import pandas as pd  # noqa: E402
 
 from ..analysis.load import norm_params  # noqa: E402
 from ..atomic import atomic_path  # noqa: E402
-
-import logging  # noqa: E402
 
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
 
@@ -35,8 +35,14 @@ PNG_DPI = 200
 
 # Okabe & Ito (2008), "Color Universal Design": safe for the common colour-vision deficiencies.
 OKABE_ITO = {
-    "black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "bluish_green": "#009E73",
-    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "reddish_purple": "#CC79A7",
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
     "grey": "#8C8C8C",
 }
 
@@ -52,8 +58,14 @@ FAMILY_COLORS = {
     "uniform": OKABE_ITO["reddish_purple"],
 }
 FAMILY_LABELS = {
-    "ann": "ANN", "none": "none", "max": "max", "percentile": "percentile", "model": "model-based",
-    "v0half": r"$v_0=\theta/2$ control", "l4": r"$L_4$ adjustment", "lp": r"$L_p$ adjustment",
+    "ann": "ANN",
+    "none": "none",
+    "max": "max",
+    "percentile": "percentile",
+    "model": "model-based",
+    "v0half": r"$v_0=\theta/2$ control",
+    "l4": r"$L_4$ adjustment",
+    "lp": r"$L_p$ adjustment",
     "uniform": "uniform control",
 }
 FAMILY_ORDER = ["none", "max", "percentile", "model", "v0half", "l4", "lp", "uniform"]
@@ -90,9 +102,12 @@ RC = {
     "ps.fonttype": 42,
     "font.family": "DejaVu Sans",
     "mathtext.fontset": "dejavusans",
-    "axes.prop_cycle": matplotlib.cycler(color=[OKABE_ITO[c] for c in
-                                               ("blue", "vermillion", "bluish_green", "orange", "reddish_purple",
-                                                "sky_blue", "black", "yellow")]),
+    "axes.prop_cycle": matplotlib.cycler(
+        color=[
+            OKABE_ITO[c]
+            for c in ("blue", "vermillion", "bluish_green", "orange", "reddish_purple", "sky_blue", "black", "yellow")
+        ]
+    ),
 }
 
 
@@ -109,8 +124,9 @@ def shade(color: str, amount: float) -> str:
     return mcolors.to_hex(colorsys.hls_to_rgb(h, l, s))
 
 
-def norm_info(names: Iterable[str], conversion_cfg: dict[str, Any] | None = None,
-              params: pd.DataFrame | None = None) -> dict[str, pd.Series]:
+def norm_info(
+    names: Iterable[str], conversion_cfg: dict[str, Any] | None = None, params: pd.DataFrame | None = None
+) -> dict[str, pd.Series]:
     """Recorded parameters per norm name: rows of ``params`` (:func:`snnconv.analysis.load.norm_params` of the
     results), names missing there parsed by the same function; "ANN" is left out."""
     names = [n for n in dict.fromkeys(names) if n != "ANN"]
@@ -136,8 +152,11 @@ def _label(row: pd.Series) -> str:
     """Short legend label (mathtext) from a norm's recorded parameters."""
     fam, base = row["family"], str(row["base"])
     if fam in ("l4", "lp", "uniform"):
-        tail = f"k={float(row['k']):g}" + ("" if row["mode"] == "scale" else f", {row['mode']}") + \
-            ("" if base == "max" else f", {base}")
+        tail = (
+            f"k={float(row['k']):g}"
+            + ("" if row["mode"] == "scale" else f", {row['mode']}")
+            + ("" if base == "max" else f", {base}")
+        )
         return f"uniform ({tail})" if fam == "uniform" else rf"$L_{{{p_label(row['p'])}}}$ ({tail})"
     if fam == "v0half":
         return rf"{base}, $v_0=\theta/2$"
@@ -151,8 +170,9 @@ def norm_label(name: str, conversion_cfg: dict[str, Any] | None = None, params: 
     return "ANN" if name == "ANN" else _label(norm_info([name], conversion_cfg, params)[name])
 
 
-def norm_styles(names: Iterable[str], conversion_cfg: dict[str, Any] | None = None,
-                params: pd.DataFrame | None = None) -> dict[str, dict[str, Any]]:
+def norm_styles(
+    names: Iterable[str], conversion_cfg: dict[str, Any] | None = None, params: pd.DataFrame | None = None
+) -> dict[str, dict[str, Any]]:
     """Colour, line style, marker and label per norm name: fixed hue per family, shades within it.
 
     ``params``: the results' recorded parameters (:func:`snnconv.analysis.load.norm_params`); names not in it
@@ -184,8 +204,12 @@ def norm_styles(names: Iterable[str], conversion_cfg: dict[str, Any] | None = No
 def p_style(p: float | str) -> dict[str, Any]:
     """Colour/marker/label of one exponent p of the L_p family (or ``"uniform"`` for the control)."""
     if p == "uniform":
-        return {"color": FAMILY_COLORS["uniform"], "marker": "x", "linestyle": FAMILY_LINESTYLES["uniform"],
-                "label": "uniform control"}
+        return {
+            "color": FAMILY_COLORS["uniform"],
+            "marker": "x",
+            "linestyle": FAMILY_LINESTYLES["uniform"],
+            "label": "uniform control",
+        }
     pf = float(p)
     known = sorted(P_COLORS)
     color = P_COLORS.get(pf) or shade(FAMILY_COLORS["lp"], 0.3)
@@ -216,8 +240,7 @@ def savefig(fig, stem: str | Path, close: bool = True) -> list[Path]:
     if stem.suffix in (".pdf", ".png"):
         stem = stem.with_suffix("")
     written = []
-    for fmt, meta in (("pdf", {"CreationDate": None, "Creator": None, "Producer": None}),
-                      ("png", {"Software": None})):
+    for fmt, meta in (("pdf", {"CreationDate": None, "Creator": None, "Producer": None}), ("png", {"Software": None})):
         path = stem.with_name(stem.name + "." + fmt)
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=fmt, metadata=meta)
@@ -241,8 +264,11 @@ def savedata(frame, stem: str | Path) -> Path:
     from ..atomic import write_csv
 
     stem = Path(stem)
-    path = stem.with_name(stem.with_suffix("").name + ".csv") if stem.suffix in (".pdf", ".png") else \
-        stem.with_name(stem.name + ".csv")
+    path = (
+        stem.with_name(stem.with_suffix("").name + ".csv")
+        if stem.suffix in (".pdf", ".png")
+        else stem.with_name(stem.name + ".csv")
+    )
     write_csv(path, frame)
     return path
 

@@ -9,17 +9,28 @@ else "> T"). :func:`write_table` is the shared writer (also used for the varianc
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
-from ..atomic import write_csv, write_text
 from ..analysis.load import norm_params, order_norms
 from ..analysis.summaries import accuracy_summary
+from ..atomic import write_csv, write_text
 
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 
 
 def latex_escape(text: Any) -> str:
@@ -48,8 +59,13 @@ def to_markdown(frame: pd.DataFrame) -> str:
     return cells.to_markdown(index=False, tablefmt="github", disable_numparse=True) + "\n"
 
 
-def to_latex(frame: pd.DataFrame, column_format: str | None = None, caption: str | None = None,
-             label: str | None = None, midrules_after: Sequence[int] = ()) -> str:
+def to_latex(
+    frame: pd.DataFrame,
+    column_format: str | None = None,
+    caption: str | None = None,
+    label: str | None = None,
+    midrules_after: Sequence[int] = (),
+) -> str:
     """booktabs tabular (pandas ``to_latex``) of already-escaped strings; optional rules between blocks."""
     text = frame.to_latex(index=False, escape=False, column_format=column_format or "l" * frame.shape[1])
     if midrules_after:
@@ -65,8 +81,14 @@ def to_latex(frame: pd.DataFrame, column_format: str | None = None, caption: str
     return text
 
 
-def write_table(tidy: pd.DataFrame, latex: pd.DataFrame, markdown: pd.DataFrame, stem: str | Path,
-                column_format: str | None = None, midrules_after: Sequence[int] = ()) -> list[Path]:
+def write_table(
+    tidy: pd.DataFrame,
+    latex: pd.DataFrame,
+    markdown: pd.DataFrame,
+    stem: str | Path,
+    column_format: str | None = None,
+    midrules_after: Sequence[int] = (),
+) -> list[Path]:
     """Write ``stem.csv`` (tidy numbers), ``stem.tex`` (booktabs tabular) and ``stem.md``."""
     stem = Path(stem)
     paths = [stem.with_name(stem.name + ext) for ext in (".csv", ".tex", ".md")]
@@ -77,6 +99,7 @@ def write_table(tidy: pd.DataFrame, latex: pd.DataFrame, markdown: pd.DataFrame,
 
 
 # ------------------------------------------------------------------------------------------ accuracy table
+
 
 def _best(values: pd.Series, larger: bool, decimals: int | None = None) -> pd.Series:
     """Mask of the best entries, ignoring NaN; entries that tie once rounded as printed are all bold."""
@@ -89,9 +112,15 @@ def _best(values: pd.Series, larger: bool, decimals: int | None = None) -> pd.Se
     return (v - target).abs() <= 1e-12
 
 
-def accuracy_tables(df: pd.DataFrame, T_points: Sequence[int], within: float, stem: str | Path,
-                    norms: Sequence[str] | None = None, conversion_cfg: dict[str, Any] | None = None,
-                    label_norms: bool = False) -> pd.DataFrame:
+def accuracy_tables(
+    df: pd.DataFrame,
+    T_points: Sequence[int],
+    within: float,
+    stem: str | Path,
+    norms: Sequence[str] | None = None,
+    conversion_cfg: dict[str, Any] | None = None,
+    label_norms: bool = False,
+) -> pd.DataFrame:
     """Write the accuracy table (csv/tex/md) for ``norms`` (all simulated norms if None); returns the tidy frame.
 
     Bold: per dataset × arch block, the best mean in every T column and the fewest timesteps to reach
@@ -122,9 +151,13 @@ def accuracy_tables(df: pd.DataFrame, T_points: Sequence[int], within: float, st
                 label = norm
                 if label_norms and conversion_cfg is not None:
                     from .style import norm_label  # matplotlib only when labels are asked for
+
                     label = norm_label(norm, conversion_cfg, params)
-                row = {"dataset": dataset, "arch": arch, "norm": label if (label_norms and latex) else
-                       (latex_escape(norm) if latex else norm)}
+                row = {
+                    "dataset": dataset,
+                    "arch": arch,
+                    "norm": label if (label_norms and latex) else (latex_escape(norm) if latex else norm),
+                }
                 for T in T_cols:
                     cell = acc[(acc["norm"] == norm) & (acc["T"] == T)]
                     text = fmt_pct(cell["mean"].iloc[0], cell["std"].iloc[0], latex=latex) if len(cell) else "–"
@@ -151,4 +184,3 @@ def accuracy_tables(df: pd.DataFrame, T_points: Sequence[int], within: float, st
     tex.columns = [c if c.startswith("$") else latex_escape(c) for c in tex.columns]
     write_table(tidy, tex, md, stem, column_format="lll" + "r" * (len(T_cols) + 1), midrules_after=block_ends[:-1])
     return tidy
-

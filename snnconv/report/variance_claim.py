@@ -7,8 +7,8 @@ this module draws the summary and the scatter grid and writes the correlation ta
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,8 +24,8 @@ def predictor_label(name: str) -> str:
     return rf"$\|w\|_{{{style.p_label(math.inf if name == 'Linf' else float(name[1:]))}}}$"
 
 
-
 # -------------------------------------------------------------------------------------------------- figures
+
 
 def layer_label(layer: str, readout: bool) -> str:
     """'linear7 (readout)' for the non-spiking output layer."""
@@ -45,10 +45,16 @@ def plot_correlation_summary(corr: pd.DataFrame, stem: str | Path) -> None:
     preds = list(dict.fromkeys(corr["predictor"]))
     xs = np.arange(len(preds))
     lp_x = [x for x, p in zip(xs, preds) if p != EXACT]
-    fig, axes = style.figure(2, len(nets), width=min(style.FULL_WIDTH, 2.3 * len(nets) + 0.6), panel_height=1.45,
-                             sharey="row")
-    mean = corr.groupby(["dataset", "arch", "layer_index", "layer", "readout", "predictor"], sort=False)[
-        ["spearman", "pearson"]].mean().reset_index()
+    fig, axes = style.figure(
+        2, len(nets), width=min(style.FULL_WIDTH, 2.3 * len(nets) + 0.6), panel_height=1.45, sharey="row"
+    )
+    mean = (
+        corr.groupby(["dataset", "arch", "layer_index", "layer", "readout", "predictor"], sort=False)[
+            ["spearman", "pearson"]
+        ]
+        .mean()
+        .reset_index()
+    )
     cmap = mpl.colormaps["viridis"]
     for r, m in enumerate(("spearman", "pearson")):
         low = float(np.nanmin(mean[m])) if mean[m].notna().any() else 0.0  # one y range per (shared) row
@@ -59,8 +65,14 @@ def plot_correlation_summary(corr: pd.DataFrame, stem: str | Path) -> None:
             for li, (idx, name, readout) in enumerate(layers.itertuples(index=False)):
                 ml = sub[sub["layer_index"] == idx].set_index("predictor").reindex(preds)
                 color = cmap(0.85 * li / max(1, len(layers) - 1))
-                ax.plot(lp_x, ml[m].values[:len(lp_x)], marker="o", color=color, label=layer_label(name, readout),
-                        ls="--" if readout else "-")
+                ax.plot(
+                    lp_x,
+                    ml[m].values[: len(lp_x)],
+                    marker="o",
+                    color=color,
+                    label=layer_label(name, readout),
+                    ls="--" if readout else "-",
+                )
                 if EXACT in preds:
                     ax.plot([xs[-1]], [ml[m].values[-1]], marker="D", color=color, ls="none")
             if "L4" in preds:
@@ -89,19 +101,29 @@ def plot_variance_scatter(stats: pd.DataFrame, stem: str | Path, p_values: Seque
         return
     preds = predictors(p_values)
     groups = list(stats.groupby(["dataset", "arch", "layer_index", "layer"], sort=False))
-    fig, axes = style.figure(len(groups), len(preds), width=style.FULL_WIDTH, panel_height=1.05,
-                             constrained_layout=False)
-    fig.subplots_adjust(left=0.1, right=0.99, bottom=0.5 / (1.05 * len(groups) + 0.5), top=1 - 0.3 / (1.05 * len(groups) + 0.5),
-                        wspace=0.35, hspace=0.55)
-    for i, ((dataset, arch, li, layer), g) in enumerate(groups):
+    fig, axes = style.figure(
+        len(groups), len(preds), width=style.FULL_WIDTH, panel_height=1.05, constrained_layout=False
+    )
+    fig.subplots_adjust(
+        left=0.1,
+        right=0.99,
+        bottom=0.5 / (1.05 * len(groups) + 0.5),
+        top=1 - 0.3 / (1.05 * len(groups) + 0.5),
+        wspace=0.35,
+        hspace=0.55,
+    )
+    for i, ((dataset, arch, _li, layer), g) in enumerate(groups):
         readout = bool(not g["spiking"].iloc[0]) if "spiking" in g.columns else False
         rel = g.groupby("seed")
         y = g["std_current"] / rel["std_current"].transform("mean")
         for j, (name, col) in enumerate(preds):
             ax = axes[i, j]
             x = g[col] / rel[col].transform("mean")
-            color = style.FAMILY_COLORS["l4"] if name == "L4" else (style.FAMILY_COLORS["model"] if name == EXACT
-                                                                     else style.FAMILY_COLORS["max"])
+            color = (
+                style.FAMILY_COLORS["l4"]
+                if name == "L4"
+                else (style.FAMILY_COLORS["model"] if name == EXACT else style.FAMILY_COLORS["max"])
+            )
             ax.scatter(x, y, s=3, color=color, alpha=0.6, lw=0, rasterized=True)
             lo, hi = float(np.nanmin([x.min(), y.min()])), float(np.nanmax([x.max(), y.max()]))
             pad = 0.06 * max(hi - lo, 1e-3)
@@ -120,6 +142,7 @@ def plot_variance_scatter(stats: pd.DataFrame, stem: str | Path, p_values: Seque
 
 # --------------------------------------------------------------------------------------------------- tables
 
+
 def correlation_table(corr: pd.DataFrame, stem: str | Path) -> pd.DataFrame:
     """Write the correlation table (csv: every network/layer/predictor; tex/md: seed-mean per layer,
     "ρ (r)" per predictor, best L_p in bold, plus the mean over all layers). Returns the tidy frame."""
@@ -127,20 +150,32 @@ def correlation_table(corr: pd.DataFrame, stem: str | Path) -> pd.DataFrame:
 
     preds = list(dict.fromkeys(corr["predictor"])) if len(corr) else []
     lp_preds = [p for p in preds if p != EXACT]
-    mean = corr.groupby(["dataset", "arch", "layer_index", "layer", "predictor"], sort=False)[
-        ["spearman", "pearson"]].mean().reset_index() if len(corr) else corr
+    mean = (
+        corr.groupby(["dataset", "arch", "layer_index", "layer", "predictor"], sort=False)[["spearman", "pearson"]]
+        .mean()
+        .reset_index()
+        if len(corr)
+        else corr
+    )
     rows = {True: [], False: []}
-    for (dataset, arch, li, layer), g in (mean.groupby(["dataset", "arch", "layer_index", "layer"], sort=False)
-                                          if len(mean) else []):
+    for (dataset, arch, li, layer), g in (
+        mean.groupby(["dataset", "arch", "layer_index", "layer"], sort=False) if len(mean) else []
+    ):
         g = g.set_index("predictor")
         best = g.loc[lp_preds, "spearman"].round(2)
         winners = set(best[best >= best.max()].index) if best.notna().any() else set()
-        readout = bool(corr[(corr["dataset"] == dataset) & (corr["arch"] == arch) & (corr["layer_index"] == li)]
-                       .get("readout", pd.Series([False])).any())
+        readout = bool(
+            corr[(corr["dataset"] == dataset) & (corr["arch"] == arch) & (corr["layer_index"] == li)]
+            .get("readout", pd.Series([False]))
+            .any()
+        )
         for latex in (True, False):
             name = layer_label(layer, readout)
-            row = {"dataset": latex_escape(dataset) if latex else dataset, "arch": arch,
-                   "layer": latex_escape(name) if latex else name}
+            row = {
+                "dataset": latex_escape(dataset) if latex else dataset,
+                "arch": arch,
+                "layer": latex_escape(name) if latex else name,
+            }
             for p in preds:
                 text = f"{g.loc[p, 'spearman']:.2f} ({g.loc[p, 'pearson']:.2f})"
                 row[_header(p, latex)] = bold(text, latex) if p in winners else text
@@ -168,8 +203,14 @@ def correlation_table(corr: pd.DataFrame, stem: str | Path) -> pd.DataFrame:
         first = tex[["dataset", "arch"]].ne(tex[["dataset", "arch"]].shift()).any(axis=1)
         tex.loc[~first, ["dataset", "arch"]] = ""
     n_body = len(tex)
-    write_table(corr, tex, md, stem, column_format="lll" + "r" * (len(preds) + 1),
-                midrules_after=[n_body - 1] if len(summary) else [])
+    write_table(
+        corr,
+        tex,
+        md,
+        stem,
+        column_format="lll" + "r" * (len(preds) + 1),
+        midrules_after=[n_body - 1] if len(summary) else [],
+    )
     return corr
 
 
@@ -177,8 +218,11 @@ def _header(pred: str, latex: bool) -> str:
     """Column header of a predictor."""
     if pred == EXACT:
         return r"$\sqrt{\mathrm{Var}_{\mathrm{exact}}}$" if latex else "sqrt(Var exact)"
-    return rf"$\|w\|_{{{style.p_label(math.inf if pred == 'Linf' else float(pred[1:]))}}}$" if latex else \
-        ("‖w‖∞" if pred == "Linf" else f"‖w‖{pred[1:]}")
+    return (
+        rf"$\|w\|_{{{style.p_label(math.inf if pred == 'Linf' else float(pred[1:]))}}}$"
+        if latex
+        else ("‖w‖∞" if pred == "Linf" else f"‖w‖{pred[1:]}")
+    )
 
 
 def _p_text(pred: str, latex: bool) -> str:

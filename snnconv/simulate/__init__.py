@@ -10,6 +10,19 @@ from .reference import simulate_stepwise
 from .stats import record_membrane_stats
 from .workspace import Workspace
 
-__all__ = ["ConstantEncoder", "PoissonEncoder", "Probe", "SimulationResult", "Workspace", "batch_seed", "if_scan",
-           "initial_membrane", "make_encoder", "record_membrane_stats", "resolve_device", "simulate",
-           "simulate_stepwise", "to_frame"]
+__all__ = [
+    "ConstantEncoder",
+    "PoissonEncoder",
+    "Probe",
+    "SimulationResult",
+    "Workspace",
+    "batch_seed",
+    "if_scan",
+    "initial_membrane",
+    "make_encoder",
+    "record_membrane_stats",
+    "resolve_device",
+    "simulate",
+    "simulate_stepwise",
+    "to_frame",
+]

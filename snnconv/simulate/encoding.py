@@ -27,9 +27,11 @@ def check_pixels(images: torch.Tensor) -> None:
     if bool(bad.any()):
         sample, pixel = (int(i) for i in bad.nonzero()[0])
         value = float(flat[sample, pixel])
-        raise ValueError(f"images must lie in [0, 1] (pixel intensity = spike probability per step), got "
-                         f"{value!r} at sample {sample}, flat pixel {pixel} ({int(bad.sum())} pixel(s) out of range; "
-                         f"range seen [{float(flat.nan_to_num(0.5).min())}, {float(flat.nan_to_num(0.5).max())}])")
+        raise ValueError(
+            f"images must lie in [0, 1] (pixel intensity = spike probability per step), got "
+            f"{value!r} at sample {sample}, flat pixel {pixel} ({int(bad.sum())} pixel(s) out of range; "
+            f"range seen [{float(flat.nan_to_num(0.5).min())}, {float(flat.nan_to_num(0.5).max())}])"
+        )
 
 
 def batch_seed(seed: int, batch_index: int) -> int:
@@ -43,9 +45,16 @@ class PoissonEncoder:
 
     constant = False
 
-    def __init__(self, images: torch.Tensor, seed: int, batch_index: int, max_rate: float = 1.0,
-                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
-                 workspace: Workspace | None = None) -> None:
+    def __init__(
+        self,
+        images: torch.Tensor,
+        seed: int,
+        batch_index: int,
+        max_rate: float = 1.0,
+        device: torch.device | str = "cpu",
+        dtype: torch.dtype = torch.float32,
+        workspace: Workspace | None = None,
+    ) -> None:
         self.prob = (images.detach().to("cpu", torch.float64) * float(max_rate)).clamp_(0.0, 1.0)
         # spike iff u <= k - 1 with u uniform on 0..2^31-1 and k = round(p * 2^31) (k - 1 fits in int32)
         self.limit = (torch.round(self.prob * 2.0**31) - 1).to(torch.int32).contiguous()
@@ -77,8 +86,13 @@ class ConstantEncoder:
 
     constant = True
 
-    def __init__(self, images: torch.Tensor, max_rate: float = 1.0, device: torch.device | str = "cpu",
-                 dtype: torch.dtype = torch.float32) -> None:
+    def __init__(
+        self,
+        images: torch.Tensor,
+        max_rate: float = 1.0,
+        device: torch.device | str = "cpu",
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
         self.value = (images.detach().to(device=device, dtype=dtype) * float(max_rate)).contiguous()
 
     def block(self, steps: int) -> torch.Tensor:
@@ -86,9 +100,17 @@ class ConstantEncoder:
         return self.value.unsqueeze(0).expand(steps, *self.value.shape)
 
 
-def make_encoder(encoding: str, images: torch.Tensor, *, seed: int, batch_index: int, max_rate: float,
-                 device: torch.device | str, dtype: torch.dtype,
-                 workspace: Workspace | None = None) -> PoissonEncoder | ConstantEncoder:
+def make_encoder(
+    encoding: str,
+    images: torch.Tensor,
+    *,
+    seed: int,
+    batch_index: int,
+    max_rate: float,
+    device: torch.device | str,
+    dtype: torch.dtype,
+    workspace: Workspace | None = None,
+) -> PoissonEncoder | ConstantEncoder:
     """Encoder for one batch of images in [0, 1] (anything else is refused, naming the value)."""
     check_pixels(images)
     if encoding == "poisson":

@@ -66,27 +66,40 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return torch.device(device)
 
 
-def check_args(net: SpikingNetwork, images: torch.Tensor, labels: torch.Tensor, T: int, encoding: str, reset: str,
-               decode: str, batch_size: int, time_chunk: int) -> None:
+def check_args(
+    net: SpikingNetwork,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    T: int,
+    encoding: str,
+    reset: str,
+    decode: str,
+    batch_size: int,
+    time_chunk: int,
+) -> None:
     """Validate simulator arguments with clear messages."""
     if encoding not in ENCODINGS or reset not in RESETS or decode not in DECODES:
-        raise ValueError(f"encoding/reset/decode must be in {ENCODINGS}/{RESETS}/{DECODES}, "
-                         f"got {encoding!r}/{reset!r}/{decode!r}")
+        raise ValueError(
+            f"encoding/reset/decode must be in {ENCODINGS}/{RESETS}/{DECODES}, got {encoding!r}/{reset!r}/{decode!r}"
+        )
     if T < 1 or batch_size < 1 or time_chunk < 1:
         raise ValueError(f"T, batch_size and time_chunk must be >= 1, got {T}, {batch_size}, {time_chunk}")
     if not net.layers or any(not l.spiking for l in net.layers[:-1]):
         raise ValueError("network must be non-empty and only its last layer may be non-spiking")
     if not images.is_floating_point() or images.ndim < 2 or len(images) != len(labels) or len(images) == 0:
-        raise ValueError(f"need float images (N, ...) and N labels, got {tuple(images.shape)} {images.dtype} "
-                         f"and {tuple(labels.shape)}")
+        raise ValueError(
+            f"need float images (N, ...) and N labels, got {tuple(images.shape)} {images.dtype} "
+            f"and {tuple(labels.shape)}"
+        )
     check_pixels(images)
 
 
 class Layout:
     """What is recorded for a network: layer shapes, broadcast thresholds, recorded layers and names."""
 
-    def __init__(self, net: SpikingNetwork, sample: torch.Tensor, decode: str,
-                 channels_last: list[bool] | None = None) -> None:
+    def __init__(
+        self, net: SpikingNetwork, sample: torch.Tensor, decode: str, channels_last: list[bool] | None = None
+    ) -> None:
         with torch.inference_mode():
             outs = net.rate_forward(sample[:1].to(net.layers[0].weight), clamp=False)
         self.last = len(net.layers) - 1
@@ -99,8 +112,15 @@ class Layout:
         self.names = [net.layers[l].name or f"layer{l}" for l in self.recorded]
 
 
-def finish(layout: Layout, correct: torch.Tensor, spike_totals: torch.Tensor, n: int, silent: int, start: float,
-           settings: dict[str, Any]) -> SimulationResult:
+def finish(
+    layout: Layout,
+    correct: torch.Tensor,
+    spike_totals: torch.Tensor,
+    n: int,
+    silent: int,
+    start: float,
+    settings: dict[str, Any],
+) -> SimulationResult:
     """Turn per-step correct counts and per-step spike totals into the result curves."""
     T = correct.shape[0]
     t = np.arange(1, T + 1, dtype=np.float64)
@@ -130,8 +150,17 @@ def _cumulate(x: torch.Tensor, carry: torch.Tensor | None) -> torch.Tensor:
 class _Batch:
     """One batch of samples through all T steps, block by block (§S4)."""
 
-    def __init__(self, net: SpikingNetwork, layout: Layout, ws: Workspace, enc: Any, reset: str, decode: str,
-                 probe: Probe | None, index: int) -> None:
+    def __init__(
+        self,
+        net: SpikingNetwork,
+        layout: Layout,
+        ws: Workspace,
+        enc: Any,
+        reset: str,
+        decode: str,
+        probe: Probe | None,
+        index: int,
+    ) -> None:
         self.net, self.layout, self.ws, self.enc, self.reset, self.decode = net, layout, ws, enc, reset, decode
         self.probe, self.index = probe, index
         self.v: dict[int, torch.Tensor] = {}
@@ -162,7 +191,7 @@ class _Batch:
     def block(self, t0: int, tc: int, spike_totals: torch.Tensor) -> torch.Tensor:
         """Advance by ``tc`` steps; returns the readout output at each step, shape (tc, B, classes)."""
         lay, s = self.layout, self.enc.block(tc)
-        for l, layer in enumerate(self.net.layers):
+        for l, _layer in enumerate(self.net.layers):
             membrane_readout = l == lay.last and self.decode == "membrane"
             if membrane_readout:
                 self._count_activity(per_sample_counts(s))
@@ -176,7 +205,7 @@ class _Batch:
                 self.v[l] = initial_membrane(lay.thresholds[l], tuple(cur.shape[1:]), self.net.v_init, like=cur[0])
             s = if_scan(cur, self.v[l], lay.thresholds[l], self.reset)
             counts = per_sample_counts(s)
-            spike_totals[lay.slot[l], t0:t0 + tc] += counts.sum(1)
+            spike_totals[lay.slot[l], t0 : t0 + tc] += counts.sum(1)
             if self.probe is not None:
                 self.probe.on_spikes(l, self.index, t0, s, self.v[l])
             if l == lay.last:
@@ -186,11 +215,25 @@ class _Batch:
         return out
 
 
-def simulate(net: SpikingNetwork, images: torch.Tensor, labels: torch.Tensor, T: int, *, encoding: str = "poisson",
-             seed: int = 0, max_rate: float = 1.0, reset: str = "subtract", decode: str = "membrane",
-             batch_size: int = 500, time_chunk: int = 50, device: str | torch.device = "auto",
-             dtype: torch.dtype = torch.float32, progress: bool = False,
-             probe: Probe | None = None, channels_last: bool | None = None) -> SimulationResult:
+def simulate(
+    net: SpikingNetwork,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    T: int,
+    *,
+    encoding: str = "poisson",
+    seed: int = 0,
+    max_rate: float = 1.0,
+    reset: str = "subtract",
+    decode: str = "membrane",
+    batch_size: int = 500,
+    time_chunk: int = 50,
+    device: str | torch.device = "auto",
+    dtype: torch.dtype = torch.float32,
+    progress: bool = False,
+    probe: Probe | None = None,
+    channels_last: bool | None = None,
+) -> SimulationResult:
     """Simulate ``net`` on ``images`` for T steps; accuracy and rates at every t = 1..T (§S3–§S5).
 
     Memory ≈ batch_size × time_chunk × (2 × input size + Σ linear widths + 2 × largest conv output) values
@@ -210,25 +253,37 @@ def simulate(net: SpikingNetwork, images: torch.Tensor, labels: torch.Tensor, T:
     starts = range(0, len(images), batch_size)
     if progress:
         from tqdm import tqdm
+
         starts = tqdm(starts, desc="simulate", unit="batch")
     with torch.inference_mode():
         for b, lo in enumerate(starts):
-            x, y = images[lo:lo + batch_size], labels[lo:lo + batch_size].to(dev)
-            enc = make_encoder(encoding, x, seed=seed, batch_index=b, max_rate=max_rate, device=dev, dtype=dtype,
-                               workspace=ws)
+            x, y = images[lo : lo + batch_size], labels[lo : lo + batch_size].to(dev)
+            enc = make_encoder(
+                encoding, x, seed=seed, batch_index=b, max_rate=max_rate, device=dev, dtype=dtype, workspace=ws
+            )
             run = _Batch(net, layout, ws, enc, reset, decode, probe, b)
             for t0 in range(0, T, chunk):
                 tc = min(chunk, T - t0)
-                correct[t0:t0 + tc] += (run.block(t0, tc, spike_totals).argmax(-1) == y).sum(1)
+                correct[t0 : t0 + tc] += (run.block(t0, tc, spike_totals).argmax(-1) == y).sum(1)
             silent += (run.activity == 0).sum()
             if probe is not None:
                 probe.on_batch_end(b)
-    settings = dict(T=T, encoding=encoding, seed=seed, max_rate=max_rate, reset=reset, decode=decode,
-                    batch_size=batch_size, time_chunk=time_chunk, device=str(dev), dtype=str(dtype).split(".")[-1])
+    settings = dict(
+        T=T,
+        encoding=encoding,
+        seed=seed,
+        max_rate=max_rate,
+        reset=reset,
+        decode=decode,
+        batch_size=batch_size,
+        time_chunk=time_chunk,
+        device=str(dev),
+        dtype=str(dtype).split(".")[-1],
+    )
     return finish(layout, correct, spike_totals, len(images), int(silent), start, settings)
 
 
-def to_frame(result: SimulationResult, **ids: Any) -> "Any":
+def to_frame(result: SimulationResult, **ids: Any) -> Any:
     """Tidy pandas DataFrame: one row per t with the ``ids`` columns, t, accuracy, rate_<layer> columns,
     n_samples and silent_output."""
     import pandas as pd

@@ -18,8 +18,9 @@ TILE_BYTES = 96 << 10  # membrane bytes per CPU tile: below ATen's 32768-element
 # opens an OpenMP region (with 2 threads on a loaded machine 256 KiB tiles cost 5x; docs/benchmarks.md)
 
 
-def initial_membrane(threshold: torch.Tensor, shape: tuple[int, ...], v_init: float,
-                     like: torch.Tensor | None = None) -> torch.Tensor:
+def initial_membrane(
+    threshold: torch.Tensor, shape: tuple[int, ...], v_init: float, like: torch.Tensor | None = None
+) -> torch.Tensor:
     """Membrane state of shape (B, ...) filled with ``v_init · θ`` (``threshold`` already broadcastable).
 
     With ``like`` (a tensor of that shape), the state gets ``like``'s memory layout (e.g. channels-last).
@@ -57,8 +58,15 @@ def _flat(x: torch.Tensor) -> torch.Tensor:
     return x.as_strided((x.numel(),), (1,))
 
 
-def _scan_tiles(v: torch.Tensor, cur: list[torch.Tensor], out: list[torch.Tensor], th: torch.Tensor | float,
-                theta: float | None, reset: str, tiles: list[tuple[int, int]]) -> None:
+def _scan_tiles(
+    v: torch.Tensor,
+    cur: list[torch.Tensor],
+    out: list[torch.Tensor],
+    th: torch.Tensor | float,
+    theta: float | None,
+    reset: str,
+    tiles: list[tuple[int, int]],
+) -> None:
     """The IF recurrence over all steps of one tile (slice of the leading dim), tile after tile."""
     for b0, b1 in tiles:
         vt = v[b0:b1]
@@ -78,8 +86,14 @@ def _scan_tiles(v: torch.Tensor, cur: list[torch.Tensor], out: list[torch.Tensor
                 vt.masked_fill_(mask, 0.0)
 
 
-def if_scan(current: torch.Tensor, v: torch.Tensor, threshold: torch.Tensor, reset: str = "subtract",
-            out: torch.Tensor | None = None, tile_bytes: int | None = None) -> torch.Tensor:
+def if_scan(
+    current: torch.Tensor,
+    v: torch.Tensor,
+    threshold: torch.Tensor,
+    reset: str = "subtract",
+    out: torch.Tensor | None = None,
+    tile_bytes: int | None = None,
+) -> torch.Tensor:
     """Run IF neurons over the leading time axis of ``current`` (T, B, ...), updating ``v`` in place.
 
     Spikes (0/1 in ``out``'s dtype) go to ``out``, which defaults to ``current`` itself (overwritten
@@ -96,8 +110,11 @@ def if_scan(current: torch.Tensor, v: torch.Tensor, threshold: torch.Tensor, res
     if theta is not None:  # a 0-d tensor: no scalar-to-tensor conversion in every tile op
         th = torch.tensor(theta, dtype=v.dtype, device=v.device)
     if theta is not None and _dense_alike(v, current[0], out[0]):  # scalar θ: tiles over the flat memory
-        views = (_flat(v), [_flat(current[t]) for t in range(current.shape[0])],
-                 [_flat(out[t]) for t in range(current.shape[0])])
+        views = (
+            _flat(v),
+            [_flat(current[t]) for t in range(current.shape[0])],
+            [_flat(out[t]) for t in range(current.shape[0])],
+        )
         n = v.numel()
         size = n if v.device.type != "cpu" else max(1, (tile_bytes or TILE_BYTES) // v.element_size())
         tiles = [(e, min(n, e + size)) for e in range(0, n, size)]
@@ -106,6 +123,13 @@ def if_scan(current: torch.Tensor, v: torch.Tensor, threshold: torch.Tensor, res
     B = v.shape[0]
     rows = tile_rows(v, tile_bytes)
     tiles = [(b, min(B, b + rows)) for b in range(0, B, rows)]
-    _scan_tiles(v, [current[t] for t in range(current.shape[0])], [out[t] for t in range(current.shape[0])],
-                th, theta, reset, tiles)
+    _scan_tiles(
+        v,
+        [current[t] for t in range(current.shape[0])],
+        [out[t] for t in range(current.shape[0])],
+        th,
+        theta,
+        reset,
+        tiles,
+    )
     return out

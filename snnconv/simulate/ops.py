@@ -99,8 +99,15 @@ def pre_ops_spikes(layer: SpikingLayer, x: torch.Tensor) -> torch.Tensor:
             x = torch.flatten(x, 1)
             continue
         k, stride, pad = _square(pre.get("kernel_size")), _square(pre.get("stride")), _square(pre.get("padding", 0))
-        if x.device.type == "cpu" and isinstance(k, int) and stride in (None, k) and not pad \
-                and x.ndim == 4 and x.shape[2] % k == 0 and x.shape[3] % k == 0:
+        if (
+            x.device.type == "cpu"
+            and isinstance(k, int)
+            and stride in (None, k)
+            and not pad
+            and x.ndim == 4
+            and x.shape[2] % k == 0
+            and x.shape[3] % k == 0
+        ):
             x = pool_spikes(x, k)
         else:  # the same call as SpikingLayer.apply_pre_ops
             x = F.avg_pool2d(x, pre["kernel_size"], pre.get("stride") or pre["kernel_size"], pre.get("padding", 0))

@@ -11,10 +11,22 @@ from .encoding import make_encoder
 from .engine import Layout, Probe, SimulationResult, check_args, finish, resolve_device
 
 
-def simulate_stepwise(net: SpikingNetwork, images: torch.Tensor, labels: torch.Tensor, T: int, *,
-                      encoding: str = "poisson", seed: int = 0, max_rate: float = 1.0, reset: str = "subtract",
-                      decode: str = "membrane", batch_size: int = 500, device: str | torch.device = "cpu",
-                      dtype: torch.dtype = torch.float64, probe: Probe | None = None) -> SimulationResult:
+def simulate_stepwise(
+    net: SpikingNetwork,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    T: int,
+    *,
+    encoding: str = "poisson",
+    seed: int = 0,
+    max_rate: float = 1.0,
+    reset: str = "subtract",
+    decode: str = "membrane",
+    batch_size: int = 500,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float64,
+    probe: Probe | None = None,
+) -> SimulationResult:
     """for t: for layer: current, integrate, fire, reset (§S2–§S3); same arguments and draws as ``simulate``."""
     check_args(net, images, labels, T, encoding, reset, decode, batch_size, 1)
     start, dev = time.perf_counter(), resolve_device(device)
@@ -25,7 +37,7 @@ def simulate_stepwise(net: SpikingNetwork, images: torch.Tensor, labels: torch.T
     silent = 0
     with torch.inference_mode():
         for b, lo in enumerate(range(0, len(images), batch_size)):
-            x, y = images[lo:lo + batch_size], labels[lo:lo + batch_size].to(dev)
+            x, y = images[lo : lo + batch_size], labels[lo : lo + batch_size].to(dev)
             enc = make_encoder(encoding, x, seed=seed, batch_index=b, max_rate=max_rate, device=dev, dtype=dtype)
             v: list[torch.Tensor | None] = [None] * len(net.layers)
             out: torch.Tensor | float = 0.0
@@ -58,6 +70,16 @@ def simulate_stepwise(net: SpikingNetwork, images: torch.Tensor, labels: torch.T
             silent += int((activity == 0).sum())
             if probe is not None:
                 probe.on_batch_end(b)
-    settings = dict(T=T, encoding=encoding, seed=seed, max_rate=max_rate, reset=reset, decode=decode,
-                    batch_size=batch_size, time_chunk=1, device=str(dev), dtype=str(dtype).split(".")[-1])
+    settings = dict(
+        T=T,
+        encoding=encoding,
+        seed=seed,
+        max_rate=max_rate,
+        reset=reset,
+        decode=decode,
+        batch_size=batch_size,
+        time_chunk=1,
+        device=str(dev),
+        dtype=str(dtype).split(".")[-1],
+    )
     return finish(layout, correct, spike_totals, len(images), silent, start, settings)

@@ -35,8 +35,9 @@ def clean_ids(wildcards: dict[str, Any]) -> dict[str, Any]:
     return {k: int(v) if isinstance(v, str) and v.isdigit() else v for k, v in ids.items()}
 
 
-def load_test_split(data: str | Path, subset: int = 0,
-                    expect_dataset: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def load_test_split(
+    data: str | Path, subset: int = 0, expect_dataset: str | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Test images in [0, 1] and int64 labels of a prepared dataset (the first ``subset`` if > 0), checked
     against its sidecar and ``expect_dataset`` (default: the file's stem) by :func:`load_prepared`."""
     ds = load_prepared(data, expect_dataset=expect_dataset)
@@ -83,7 +84,9 @@ def check_memory(net: Any, batch: int, steps: int, where: str, keys: str, limit:
     """Refuse, before any work, a simulation whose buffers cannot fit; the error names the settings and both sizes."""
     need, have = simulation_bytes(net, batch, steps), available_memory_bytes() if limit is None else int(limit)
     if need > 0.8 * have:
-        raise MemoryError(f"{where}: {keys} = {batch} × {steps} time steps need about {need / 2**30:.1f} GiB of "
-                          f"simulator buffers, more than the {0.8 * have / 2**30:.1f} GiB this job may use (80 % of "
-                          f"{have / 2**30:.1f} GiB available): lower them")
+        raise MemoryError(
+            f"{where}: {keys} = {batch} × {steps} time steps need about {need / 2**30:.1f} GiB of "
+            f"simulator buffers, more than the {0.8 * have / 2**30:.1f} GiB this job may use (80 % of "
+            f"{have / 2**30:.1f} GiB available): lower them"
+        )
     return need

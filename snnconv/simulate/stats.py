@@ -43,8 +43,9 @@ class _StatsProbe(Probe):
         self.net, self.picks, self.T, self.first_var = net, picks, T, first_var
         self.offset = 0
         self.batch: dict[str, dict[int, torch.Tensor]] = {k: {} for k in ("cs", "cq", "xs", "xq", "spk")}
-        self.rows: dict[str, list[list[torch.Tensor]]] = {k: [[] for _ in net.layers]
-                                                          for k in ("mu", "var", "pred", "spk")}
+        self.rows: dict[str, list[list[torch.Tensor]]] = {
+            k: [[] for _ in net.layers] for k in ("mu", "var", "pred", "spk")
+        }
 
     def _add(self, key: str, l: int, value: torch.Tensor) -> None:
         acc = self.batch[key]
@@ -72,10 +73,10 @@ class _StatsProbe(Probe):
             s, q = acc["cs"][l], acc["cq"][l]
             B = s.shape[0]
             if l == 0:
-                v_in = self.first_var[self.offset:self.offset + B]
+                v_in = self.first_var[self.offset : self.offset + B]
             else:
                 v_in = (acc["xq"][l] - acc["xs"][l] ** 2 / T) / max(T - 1, 1)
-            pred = layer.apply_op(v_in.clamp(min=0), weight=layer.weight ** 2, bias=False)
+            pred = layer.apply_op(v_in.clamp(min=0), weight=layer.weight**2, bias=False)
             pred = pred.reshape(B, -1)[:, self.picks[l]]
             self.rows["mu"][l].append(s / T)
             self.rows["var"][l].append(((q - s * s / T) / max(T - 1, 1)).clamp(min=0))
@@ -91,10 +92,21 @@ def _channel(layer_shape: tuple[int, ...], flat: torch.Tensor) -> torch.Tensor:
     return flat // int(np.prod(layer_shape[1:])) if len(layer_shape) > 1 else flat
 
 
-def record_membrane_stats(net: SpikingNetwork, images: torch.Tensor, T: int, *, seed: int = 0,
-                          neurons_per_layer: int = 64, sample_seed: int = 0, max_rate: float = 1.0,
-                          batch_size: int = 500, time_chunk: int = 50, device: str | torch.device = "auto",
-                          reset: str = "subtract", dtype: torch.dtype = torch.float32) -> "Any":
+def record_membrane_stats(
+    net: SpikingNetwork,
+    images: torch.Tensor,
+    T: int,
+    *,
+    seed: int = 0,
+    neurons_per_layer: int = 64,
+    sample_seed: int = 0,
+    max_rate: float = 1.0,
+    batch_size: int = 500,
+    time_chunk: int = 50,
+    device: str | torch.device = "auto",
+    reset: str = "subtract",
+    dtype: torch.dtype = torch.float32,
+) -> Any:
     """Membrane statistics of a seeded random sample of neurons per layer (readout included), Poisson input (§S6).
 
     The simulation runs in ``dtype``; all sums are accumulated in float64. Returns a pandas DataFrame, one row
@@ -114,23 +126,52 @@ def record_membrane_stats(net: SpikingNetwork, images: torch.Tensor, T: int, *, 
     for l, shape in enumerate(shapes):
         n = int(np.prod(shape))
         perm = torch.randperm(n, generator=torch.Generator().manual_seed(batch_seed(sample_seed, l)))
-        picks.append(perm[:min(neurons_per_layer, n)].sort().values)
+        picks.append(perm[: min(neurons_per_layer, n)].sort().values)
     probe = _StatsProbe(net64, picks, T, first_var)
     labels = torch.zeros(len(images), dtype=torch.int64)
-    simulate(net, images, labels, T, encoding="poisson", seed=seed, max_rate=max_rate, reset=reset,
-             decode="membrane", batch_size=batch_size, time_chunk=time_chunk, device=device, dtype=dtype, probe=probe)
+    simulate(
+        net,
+        images,
+        labels,
+        T,
+        encoding="poisson",
+        seed=seed,
+        max_rate=max_rate,
+        reset=reset,
+        decode="membrane",
+        batch_size=batch_size,
+        time_chunk=time_chunk,
+        device=device,
+        dtype=dtype,
+        probe=probe,
+    )
     frames = []
     for l, (layer, shape, pick) in enumerate(zip(net64.layers, shapes, picks)):
-        def mean(key: str) -> np.ndarray:
+
+        def mean(key: str, l: int = l, pick: torch.Tensor = pick) -> np.ndarray:
             """Mean over samples of a per-sample statistic (NaN if never recorded, e.g. readout rates)."""
             rows = probe.rows[key][l]
             return torch.cat(rows).mean(0).numpy() if rows else np.full(len(pick), np.nan)
 
         var = mean("var")
         channel = _channel(shape, pick)
-        frames.append(pd.DataFrame({
-            "layer": layer.name or f"layer{l}", "layer_index": l, "neuron": pick.numpy(), "channel": channel.numpy(),
-            "fan_in": fan_in(layer), "threshold": layer.threshold[channel].numpy(),
-            "mean_current": mean("mu"), "var_current": var, "std_current": np.sqrt(var),
-            "var_pred_exact": mean("pred"), "rate": mean("spk"), "n_samples": len(images), "T": T}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "layer": layer.name or f"layer{l}",
+                    "layer_index": l,
+                    "neuron": pick.numpy(),
+                    "channel": channel.numpy(),
+                    "fan_in": fan_in(layer),
+                    "threshold": layer.threshold[channel].numpy(),
+                    "mean_current": mean("mu"),
+                    "var_current": var,
+                    "std_current": np.sqrt(var),
+                    "var_pred_exact": mean("pred"),
+                    "rate": mean("spk"),
+                    "n_samples": len(images),
+                    "T": T,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)

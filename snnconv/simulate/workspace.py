@@ -13,8 +13,14 @@ class Workspace:
     def __init__(self, device: torch.device | str = "cpu") -> None:
         self.device, self.buffers = torch.device(device), {}
 
-    def get(self, key: str, shape: tuple[int, ...], dtype: torch.dtype,
-            device: torch.device | None = None, channels_last: bool = False) -> torch.Tensor:
+    def get(
+        self,
+        key: str,
+        shape: tuple[int, ...],
+        dtype: torch.dtype,
+        device: torch.device | None = None,
+        channels_last: bool = False,
+    ) -> torch.Tensor:
         """An uninitialised tensor of ``shape``, backed by the buffer cached under ``key``.
 
         ``channels_last`` (4-d shapes only): the memory is ordered (N, H, W, C) while the shape stays (N, C, H, W).

@@ -9,20 +9,20 @@ rule convert:
     output:
         network=paths.NETWORK,
         meta=paths.CONVERSION,
-    params:
-        conversion=settings.conversion(config),
-    threads: 1
-    resources:
-        mem_mb=lambda w, attempt: cluster.convert_mem_mb(config, w.dataset, w.arch, attempt),
-        runtime=lambda w, attempt: cluster.convert_runtime(config, w.dataset, w.arch, attempt),
-    # Cluster runs bundle many short conversions into one SLURM job (group-components in the profile).
-    group:
-        "conversion"
     log:
         "logs/convert/{dataset}/{arch}/seed{seed}/{norm}.log",
     benchmark:
         "benchmarks/convert/{dataset}/{arch}/seed{seed}/{norm}.tsv"
+    # Cluster runs bundle many short conversions into one SLURM job (group-components in the profile).
+    group:
+        "conversion"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=lambda w, attempt: cluster.convert_mem_mb(config, w.dataset, w.arch, attempt),
+        runtime=lambda w, attempt: cluster.convert_runtime(config, w.dataset, w.arch, attempt),
+    params:
+        conversion=settings.conversion(config),
     script:
         "../../scripts/convert.py"

@@ -7,20 +7,20 @@ DATA_DIR = config.get("data_dir") or os.environ.get("SNNCONV_DATA_DIR") or "data
 
 
 rule download_data:
-    localrule: True  # login node: compute nodes often have no internet
     output:
         manifest=paths.DOWNLOAD,
+    log:
+        "logs/download_data/{dataset}.log",
+    benchmark:
+        "benchmarks/download_data/{dataset}.tsv"
+    localrule: True  # login node: compute nodes often have no internet
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=1024,
         runtime=60,
         data_dir=DATA_DIR,
-    log:
-        "logs/download_data/{dataset}.log",
-    benchmark:
-        "benchmarks/download_data/{dataset}.tsv"
-    conda:
-        ENV
     script:
         "../../scripts/download_data.py"
 
@@ -31,18 +31,18 @@ rule prepare_data:
     output:
         npz=paths.DATA,
         meta=paths.DATA_META,
-    params:
-        options=lambda w: settings.dataset_options(config, w.dataset),
-    threads: 1
-    resources:
-        mem_mb=lambda w, attempt: cluster.prepare_data_mem_mb(config, w.dataset, attempt),
-        runtime=lambda w, attempt: cluster.prepare_data_runtime(config, w.dataset, attempt),
-        data_dir=DATA_DIR,
     log:
         "logs/prepare_data/{dataset}.log",
     benchmark:
         "benchmarks/prepare_data/{dataset}.tsv"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=lambda w, attempt: cluster.prepare_data_mem_mb(config, w.dataset, attempt),
+        runtime=lambda w, attempt: cluster.prepare_data_runtime(config, w.dataset, attempt),
+        data_dir=DATA_DIR,
+    params:
+        options=lambda w: settings.dataset_options(config, w.dataset),
     script:
         "../../scripts/prepare_data.py"

@@ -16,11 +16,17 @@ STATS_NETWORKS = expand(paths.NETWORK, dataset=DATASETS, arch=ARCHS, seed=SEEDS,
 # Figures and tables built by default (the paper PDF is not: `snakemake paper`); used by all_targets().
 REPORT_TARGETS = (
     [ACCURACY_ALL]
-    + [f"{FIGURES}/{name}.{ext}" for name in ("accuracy_vs_T", "coefficient_sweep", "firing_rates",
-                                               "firing_rates_vs_t", "low_T_gap") for ext in ("pdf", "png", "csv")]
+    + [
+        f"{FIGURES}/{name}.{ext}"
+        for name in ("accuracy_vs_T", "coefficient_sweep", "firing_rates", "firing_rates_vs_t", "low_T_gap")
+        for ext in ("pdf", "png", "csv")
+    ]
     + [f"{FIGURES}/{name}.{ext}" for name in ("variance_claim", "variance_correlation") for ext in ("pdf", "png")]
-    + [f"{TABLES}/{name}.{ext}" for name in ("accuracy_main", "accuracy_full", "variance_correlation")
-       for ext in ("csv", "tex", "md")]
+    + [
+        f"{TABLES}/{name}.{ext}"
+        for name in ("accuracy_main", "accuracy_full", "variance_correlation")
+        for ext in ("csv", "tex", "md")
+    ]
 )
 
 
@@ -48,14 +54,14 @@ rule fig_accuracy_vs_T:
         pdf=f"{FIGURES}/accuracy_vs_T.pdf",
         png=report(f"{FIGURES}/accuracy_vs_T.png", caption="../report/accuracy_vs_T.rst", category="Figures"),
         data=f"{FIGURES}/accuracy_vs_T.csv",
-    params:
-        conversion=REPORT_NORMS,
     log:
         "logs/figures/accuracy_vs_T.log",
     benchmark:
         "benchmarks/figures/accuracy_vs_T.tsv"
     conda:
         ENV
+    params:
+        conversion=REPORT_NORMS,
     script:
         "../../scripts/fig_accuracy_vs_T.py"
 
@@ -66,13 +72,14 @@ rule fig_variance_claim:
         networks=STATS_NETWORKS,
     output:
         scatter_pdf=f"{FIGURES}/variance_claim.pdf",
-        scatter_png=report(f"{FIGURES}/variance_claim.png", caption="../report/variance_claim.rst",
-                           category="Figures"),
+        scatter_png=report(f"{FIGURES}/variance_claim.png", caption="../report/variance_claim.rst", category="Figures"),
         summary_pdf=f"{FIGURES}/variance_correlation.pdf",
-        summary_png=report(f"{FIGURES}/variance_correlation.png", caption="../report/variance_correlation.rst",
-                           category="Figures"),
-        table_csv=report(f"{TABLES}/variance_correlation.csv", caption="../report/variance_correlation_table.rst",
-                         category="Tables"),
+        summary_png=report(
+            f"{FIGURES}/variance_correlation.png", caption="../report/variance_correlation.rst", category="Figures"
+        ),
+        table_csv=report(
+            f"{TABLES}/variance_correlation.csv", caption="../report/variance_correlation_table.rst", category="Tables"
+        ),
         table_tex=f"{TABLES}/variance_correlation.tex",
         table_md=f"{TABLES}/variance_correlation.md",
     log:
@@ -92,15 +99,15 @@ rule fig_coefficient_sweep:
         pdf=f"{FIGURES}/coefficient_sweep.pdf",
         png=report(f"{FIGURES}/coefficient_sweep.png", caption="../report/coefficient_sweep.rst", category="Figures"),
         data=f"{FIGURES}/coefficient_sweep.csv",
-    params:
-        conversion=REPORT_NORMS,
-        T_points=REPORT["T_points"],
     log:
         "logs/figures/coefficient_sweep.log",
     benchmark:
         "benchmarks/figures/coefficient_sweep.tsv"
     conda:
         ENV
+    params:
+        conversion=REPORT_NORMS,
+        T_points=REPORT["T_points"],
     script:
         "../../scripts/fig_coefficient_sweep.py"
 
@@ -113,17 +120,18 @@ rule fig_firing_rates:
         png=report(f"{FIGURES}/firing_rates.png", caption="../report/firing_rates.rst", category="Figures"),
         data=f"{FIGURES}/firing_rates.csv",
         vs_t_pdf=f"{FIGURES}/firing_rates_vs_t.pdf",
-        vs_t_png=report(f"{FIGURES}/firing_rates_vs_t.png", caption="../report/firing_rates_vs_t.rst",
-                        category="Figures"),
+        vs_t_png=report(
+            f"{FIGURES}/firing_rates_vs_t.png", caption="../report/firing_rates_vs_t.rst", category="Figures"
+        ),
         vs_t_data=f"{FIGURES}/firing_rates_vs_t.csv",
-    params:
-        conversion=REPORT_NORMS,
     log:
         "logs/figures/firing_rates.log",
     benchmark:
         "benchmarks/figures/firing_rates.tsv"
     conda:
         ENV
+    params:
+        conversion=REPORT_NORMS,
     script:
         "../../scripts/fig_firing_rates.py"
 
@@ -135,15 +143,15 @@ rule fig_low_T_gap:
         pdf=f"{FIGURES}/low_T_gap.pdf",
         png=report(f"{FIGURES}/low_T_gap.png", caption="../report/low_T_gap.rst", category="Figures"),
         data=f"{FIGURES}/low_T_gap.csv",
-    params:
-        conversion=REPORT_NORMS,
-        T_points=REPORT["T_points"],
     log:
         "logs/figures/low_T_gap.log",
     benchmark:
         "benchmarks/figures/low_T_gap.tsv"
     conda:
         ENV
+    params:
+        conversion=REPORT_NORMS,
+        T_points=REPORT["T_points"],
     script:
         "../../scripts/fig_low_T_gap.py"
 
@@ -158,15 +166,15 @@ rule tables:
         full_csv=report(f"{TABLES}/accuracy_full.csv", caption="../report/accuracy_table.rst", category="Tables"),
         full_tex=f"{TABLES}/accuracy_full.tex",
         full_md=f"{TABLES}/accuracy_full.md",
-    params:
-        conversion=REPORT_NORMS,
-        T_points=REPORT["T_points"],
-        within=REPORT["within"],
     log:
         "logs/figures/tables.log",
     benchmark:
         "benchmarks/figures/tables.tsv"
     conda:
         ENV
+    params:
+        conversion=REPORT_NORMS,
+        T_points=REPORT["T_points"],
+        within=REPORT["within"],
     script:
         "../../scripts/tables.py"

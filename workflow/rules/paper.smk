@@ -4,8 +4,10 @@
 
 import os
 
-PAPER_FIGURES = [f"{FIGURES}/{name}.pdf" for name in
-                 ("accuracy_vs_T", "low_T_gap", "variance_correlation", "coefficient_sweep", "firing_rates")]
+PAPER_FIGURES = [
+    f"{FIGURES}/{name}.pdf"
+    for name in ("accuracy_vs_T", "low_T_gap", "variance_correlation", "coefficient_sweep", "firing_rates")
+]
 # Sources live in the repository (also when run with --directory elsewhere); the PDF in the working directory.
 PAPER_SOURCES = {k: os.path.join(workflow.basedir, "paper", f) for k, f in (("tex", "main.tex"), ("bib", "refs.bib"))}
 PAPER_TABLES = [f"{TABLES}/accuracy_main.tex", f"{TABLES}/variance_correlation.tex", f"{TABLES}/l4_comparison.tex"]
@@ -20,14 +22,14 @@ rule paper_macros:
         l4_csv=f"{TABLES}/l4_comparison.csv",
         l4_tex=f"{TABLES}/l4_comparison.tex",
         l4_md=f"{TABLES}/l4_comparison.md",
-    params:
-        run=settings.paper(config),
     log:
         "logs/paper/paper_macros.log",
     benchmark:
         "benchmarks/paper/paper_macros.tsv"
     conda:
         ENV
+    params:
+        run=settings.paper(config),
     script:
         "../../scripts/paper_macros.py"
 
@@ -41,8 +43,6 @@ rule paper:
         tables=PAPER_TABLES,
     output:
         pdf="paper/build/main.pdf",
-    params:
-        epoch=os.environ.get("SOURCE_DATE_EPOCH", "1637193600"),  # fixed: reproducible PDF bytes
     log:
         main="logs/paper/paper.log",
         latex="logs/paper/latexmk.log",
@@ -50,5 +50,7 @@ rule paper:
         "benchmarks/paper/paper.tsv"
     conda:
         ENV
+    params:
+        epoch=os.environ.get("SOURCE_DATE_EPOCH", "1637193600"),  # fixed: reproducible PDF bytes
     script:
         "../../scripts/build_paper.py"

@@ -10,22 +10,22 @@ rule simulate:
         data=prepared_data,
     output:
         csvs=expand(paths.SIM, iseed=INPUT_SEEDS, allow_missing=True),
-    params:
-        simulation=settings.simulation(config),
-    threads: config["simulation"]["threads"]
-    resources:
-        mem_mb=lambda w, attempt: cluster.simulate_mem_mb(config, w.dataset, w.arch, attempt),
-        runtime=lambda w, attempt: len(INPUT_SEEDS) * cluster.simulate_runtime(config, w.dataset, w.arch, attempt),
-        **settings.simulation_execution(config),
-    # Cluster runs bundle several simulations into one GPU job (group-components in the profile).
-    group:
-        "spiking"
     log:
         "logs/simulate/{dataset}/{arch}/seed{seed}/{norm}.log",
     benchmark:
         "benchmarks/simulate/{dataset}/{arch}/seed{seed}/{norm}.tsv"
+    # Cluster runs bundle several simulations into one GPU job (group-components in the profile).
+    group:
+        "spiking"
     conda:
         ENV
+    threads: config["simulation"]["threads"]
+    resources:
+        **settings.simulation_execution(config),
+        mem_mb=lambda w, attempt: cluster.simulate_mem_mb(config, w.dataset, w.arch, attempt),
+        runtime=lambda w, attempt: len(INPUT_SEEDS) * cluster.simulate_runtime(config, w.dataset, w.arch, attempt),
+    params:
+        simulation=settings.simulation(config),
     script:
         "../../scripts/simulate.py"
 
@@ -36,20 +36,20 @@ rule membrane_stats:
         data=prepared_data,
     output:
         csv=paths.STATS,
-    params:
-        stats=settings.stats(config),
-    threads: config["simulation"]["threads"]
-    resources:
-        mem_mb=lambda w, attempt: cluster.membrane_stats_mem_mb(config, w.dataset, w.arch, attempt),
-        runtime=lambda w, attempt: cluster.membrane_stats_runtime(config, w.dataset, w.arch, attempt),
-        **settings.simulation_execution(config),
-    group:
-        "spiking"
     log:
         "logs/membrane_stats/{dataset}/{arch}/seed{seed}/{norm}.log",
     benchmark:
         "benchmarks/membrane_stats/{dataset}/{arch}/seed{seed}/{norm}.tsv"
+    group:
+        "spiking"
     conda:
         ENV
+    threads: config["simulation"]["threads"]
+    resources:
+        **settings.simulation_execution(config),
+        mem_mb=lambda w, attempt: cluster.membrane_stats_mem_mb(config, w.dataset, w.arch, attempt),
+        runtime=lambda w, attempt: cluster.membrane_stats_runtime(config, w.dataset, w.arch, attempt),
+    params:
+        stats=settings.stats(config),
     script:
         "../../scripts/membrane_stats.py"

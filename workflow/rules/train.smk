@@ -8,19 +8,19 @@ rule train_ann:
         model=paths.MODEL,
         metrics=paths.METRICS,
         summary=paths.SUMMARY,
-    params:
-        training=settings.training(config),
-        arch_options=lambda w: settings.arch_options(config, w.arch),
-    threads: config["training"]["threads"]
-    resources:
-        mem_mb=lambda w, attempt: cluster.train_mem_mb(config, w.dataset, w.arch, attempt),
-        runtime=lambda w, attempt: cluster.train_runtime(config, w.dataset, w.arch, attempt),
-        **settings.training_execution(config),
     log:
         "logs/train_ann/{dataset}/{arch}/seed{seed}.log",
     benchmark:
         "benchmarks/train_ann/{dataset}/{arch}/seed{seed}.tsv"
     conda:
         ENV
+    threads: config["training"]["threads"]
+    resources:
+        **settings.training_execution(config),
+        mem_mb=lambda w, attempt: cluster.train_mem_mb(config, w.dataset, w.arch, attempt),
+        runtime=lambda w, attempt: cluster.train_runtime(config, w.dataset, w.arch, attempt),
+    params:
+        training=settings.training(config),
+        arch_options=lambda w: settings.arch_options(config, w.arch),
     script:
         "../../scripts/train.py"
