@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_reliability_support import assert_nothing_written, digits_npz, load_script  # noqa: F401
+from test_reliability_support import assert_nothing_written, digits_npz, load_script, rule_settings  # noqa: F401
 
 from snnconv.models import build_model, save_checkpoint
 
@@ -116,7 +116,7 @@ def test_conversion_refuses_bad_checkpoint(tmp_path, digits_npz, case):
     out = tmp_path / "snn" / "max"
     outputs = [out / "network.pt", out / "conversion.json"]
     with pytest.raises(ValueError) as err:
-        load_script("convert").main(model, digits_npz, "max", {"norm_set_size": 100}, *outputs)
+        load_script("convert").main(model, digits_npz, "max", rule_settings("convert", norm_set_size=100), *outputs)
     for needle in needles:
         needle = needle.replace("{path}", str(model))
         assert needle in str(err.value), f"{needle!r} not in {str(err.value)!r}"
@@ -129,7 +129,7 @@ def test_conversion_control_checkpoint_converts(tmp_path, digits_npz):
         model,
         digits_npz,
         "max",
-        {"norm_set_size": 100},
+        rule_settings("convert", norm_set_size=100),
         tmp_path / "snn" / "network.pt",
         tmp_path / "snn" / "conversion.json",
     )
@@ -142,11 +142,11 @@ def test_conversion_refuses_bad_norm_and_data(tmp_path, digits_npz):
     model = _checkpoint(tmp_path / "model.pt")
     out = [tmp_path / "snn" / "network.pt", tmp_path / "snn" / "conversion.json"]
     with pytest.raises(ValueError, match=r"norm 'p0': percentile '0' must lie in \(0, 100\]"):
-        convert.main(model, digits_npz, "p0", {"norm_set_size": 100}, *out)
+        convert.main(model, digits_npz, "p0", rule_settings("convert", norm_set_size=100), *out)
     bad_npz = tmp_path / "digits.npz"
     bad_npz.write_bytes(Path(digits_npz).read_bytes()[:1000])
     with pytest.raises(ValueError, match="not a valid prepared dataset") as err:
-        convert.main(model, bad_npz, "max", {"norm_set_size": 100}, *out)
+        convert.main(model, bad_npz, "max", rule_settings("convert", norm_set_size=100), *out)
     assert str(bad_npz) in str(err.value)
     assert_nothing_written(out, tmp_path)
 
@@ -188,7 +188,7 @@ def _simulate(tmp_path: Path, network: Path, data: Path, decode: str = "membrane
         data,
         out,
         {"dataset": "digits", "iseed": "0"},
-        {"T": T, "decode": decode, "device": "cpu", "batch_size": 25},
+        rule_settings("simulate", T=T, decode=decode, device="cpu", batch_size=25),
         tmp_path / "sim.log",
     )
     return frame, out
@@ -248,9 +248,9 @@ def test_simulation_refuses_bad_network(tmp_path, digits_npz, case, script):
     path = build(tmp_path / "network.pt")
     out = tmp_path / "out" / "result.csv"
     cfg = (
-        {"T": 20, "device": "cpu"}
+        rule_settings("simulate", T=20, device="cpu")
         if script == "simulate"
-        else {"T": 20, "samples": 10, "neurons_per_layer": 4, "device": "cpu"}
+        else rule_settings("membrane_stats", T=20, samples=10, neurons_per_layer=4, device="cpu")
     )
     with pytest.raises(ValueError) as err:
         load_script(script).main(path, digits_npz, out, {"dataset": "digits", "iseed": "0"}, cfg)

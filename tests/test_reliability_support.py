@@ -247,3 +247,20 @@ def read_audit(logdir: Path) -> tuple[list[str], list[tuple[str, str]]]:
             elif kind == "rename":
                 renames.append((rest[0], rest[1]))
     return opens, renames
+
+
+def rule_settings(rule: str, **change: Any) -> dict[str, Any]:
+    """Every setting the rule's params and resources pass to its script for the tiny config (defaults from the
+    schema: scripts have none of their own), with ``change`` applied."""
+    from snnconv import settings
+    from snnconv.config import validate_config
+
+    cfg = validate_config(tiny_config())
+    run = settings.simulation_execution(cfg)
+    run = {"device": run["device"], "threads": run["torch_threads"], "time_chunk": run["time_chunk"]}
+    base = {
+        "convert": settings.conversion(cfg),
+        "simulate": {**settings.simulation(cfg), **run},
+        "membrane_stats": {**settings.stats(cfg), **run},
+    }[rule]
+    return {**base, **change}

@@ -18,7 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from test_reliability_support import PlantFile, assert_nothing_written, digits_npz, load_script  # noqa: F401
+from test_reliability_support import (  # noqa: F401
+    PlantFile,
+    assert_nothing_written,
+    digits_npz,
+    load_script,
+    rule_settings,
+)
 
 from snnconv.data import cifar, registry
 from snnconv.data.checksums import ChecksumError
@@ -87,7 +93,14 @@ def test_convert_refuses_malicious_checkpoint(tmp_path, digits_npz):
     WRITERS["checkpoint-zip"](path, marker)
     out = tmp_path / "snn"
     with pytest.raises(ValueError, match="not a readable checkpoint"):
-        convert.main(path, digits_npz, "max", {"norm_set_size": 50}, out / "network.pt", out / "conversion.json")
+        convert.main(
+            path,
+            digits_npz,
+            "max",
+            rule_settings("convert", norm_set_size=50),
+            out / "network.pt",
+            out / "conversion.json",
+        )
     assert not marker.exists()
     assert_nothing_written([out / "network.pt", out / "conversion.json"], tmp_path)
 

@@ -27,7 +27,7 @@ TINY = REPO / "tests" / "configs" / "tiny.yaml"
 PROFILE = REPO / "workflow" / "profiles" / "slurm-ci"
 TARGETS = [
     "results/sim/digits/mlp/seed0/max/input0.csv",
-    "results/sim/digits/mlp/seed0/l4/input0.csv",
+    "results/sim/digits/mlp/seed0/lp4_k0.5_scale_max/input0.csv",  # the l4 role of tests/configs/tiny.yaml
     "results/stats/digits/mlp/seed0/max.csv",
 ]
 # SLURM log folders of the plugin: one per rule, or per group of rules (workflow/profiles/slurm-ci).
