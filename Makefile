@@ -9,7 +9,7 @@
 #   SLURM=1      also install the SLURM executor plugin (default: 1 where .ci/start_slurm.sh exported
 #                SNNCONV_SLURM, else 0). Installed, the plugin probes sacct/squeue/scontrol at every
 #                snakemake start, local runs included, so only cluster set-ups get it (docs/slurm.md).
-#   LINT=0       skip `make lint` (ruff, snakefmt, snakemake --lint), which `make test` runs first by default
+#   WITH_LINT=0  skip `make lint` (ruff, snakefmt, snakemake --lint), which `make test` runs first by default
 #                (the tree is kept clean with `make fmt`).
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -17,7 +17,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP ?=
 EXTRAS ?= test
 SLURM ?= $(if $(SNNCONV_SLURM),1,0)
-LINT ?= 1
+WITH_LINT ?= 1  # not LINT: GNU make predefines LINT = lint, which `?=` would keep
 LOCK ?= requirements.lock
 CORES ?= all
 BIN := $(VENV)/bin
@@ -49,10 +49,10 @@ install: $(STAMP) $(if $(filter 1,$(SLURM)),$(VENV)/.installed-slurm)
 run: install
 	$(BIN)/snakemake --cores $(CORES)
 
-test: install $(if $(filter 1,$(LINT)),lint)
+test: install $(if $(filter 1,$(WITH_LINT)),lint)
 	$(BIN)/python -m pytest -q
 
-# Style and workflow checks (CI runs them from `make test` when LINT=1); `make fmt` fixes what it can.
+# Style and workflow checks (CI runs them from `make test`; WITH_LINT=0 skips them); `make fmt` fixes what it can.
 lint: install $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
