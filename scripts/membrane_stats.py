@@ -13,14 +13,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from snnconv.atomic import write_csv
-from snnconv.network import load_network
 from snnconv.runinfo import require_keys, setup_logging
 from snnconv.settings import STATS_FROM_SIMULATION, STATS_KEYS
 from snnconv.simulate import record_membrane_stats
-from snnconv.simulate.runio import check_memory, clean_ids, load_test_split
+from snnconv.simulate.runio import clean_ids, load_simulation_inputs
 
 log = logging.getLogger("snnconv.membrane_stats")
 EXECUTION_KEYS = ("device", "threads", "time_chunk")
@@ -38,17 +35,15 @@ def main(
     if log_path:
         setup_logging(log_path)
     cfg = require_keys(cfg, STATS_KEYS + STATS_FROM_SIMULATION + EXECUTION_KEYS, "membrane-statistics settings")
-    torch.set_num_threads(int(cfg["threads"]))  # fixed, so results do not depend on --cores
     ids = clean_ids(ids)
-    images, _ = load_test_split(data, int(cfg["samples"]), expect_dataset=ids.get("dataset"))
-    net = load_network(network)
-    if tuple(images.shape[1:]) != tuple(net.input_shape):
-        raise ValueError(
-            f"{network}: network expects inputs of shape {tuple(net.input_shape)}, "
-            f"but {data} holds {tuple(images.shape[1:])}"
-        )
-    batch, steps = min(int(cfg["batch_size"]), len(images)), min(int(cfg["time_chunk"]), int(cfg["T"]))
-    check_memory(net, batch, steps, str(network), "stats.samples (simulation.batch_size) × simulation.time_chunk")
+    net, images, _, _ = load_simulation_inputs(
+        network,
+        data,
+        int(cfg["samples"]),
+        cfg,
+        ids.get("dataset"),
+        "stats.samples (simulation.batch_size) × simulation.time_chunk",
+    )
     log.info("network %s: %d test images, ids %s, settings %s", network, len(images), ids, cfg)
     frame = record_membrane_stats(
         net,

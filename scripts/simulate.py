@@ -16,11 +16,10 @@ from typing import Any
 import torch
 
 from snnconv.atomic import write_csv
-from snnconv.network import load_network
 from snnconv.runinfo import require_keys, setup_logging
 from snnconv.settings import SIMULATION_KEYS
 from snnconv.simulate import simulate, to_frame
-from snnconv.simulate.runio import check_memory, clean_ids, load_test_split
+from snnconv.simulate.runio import clean_ids, load_simulation_inputs
 
 log = logging.getLogger("snnconv.simulate")
 EXECUTION_KEYS = ("device", "threads", "time_chunk")
@@ -64,16 +63,9 @@ def main_all(
     if log_path:
         setup_logging(log_path)
     cfg = require_keys(cfg, SIMULATION_KEYS + EXECUTION_KEYS, "simulation settings")
-    torch.set_num_threads(int(cfg["threads"]))  # fixed, so results do not depend on --cores
-    net = load_network(network)
-    images, labels = load_test_split(data, cfg["test_subset"], expect_dataset=ids.get("dataset"))
-    if tuple(images.shape[1:]) != tuple(net.input_shape):
-        raise ValueError(
-            f"{network}: network expects inputs of shape {tuple(net.input_shape)}, "
-            f"but {data} holds {tuple(images.shape[1:])}"
-        )
-    batch, steps = min(int(cfg["batch_size"]), len(images)), min(int(cfg["time_chunk"]), int(cfg["T"]))
-    need = check_memory(net, batch, steps, str(network), "simulation.batch_size × simulation.time_chunk")
+    net, images, labels, need = load_simulation_inputs(
+        network, data, cfg["test_subset"], cfg, ids.get("dataset"), "simulation.batch_size × simulation.time_chunk"
+    )
     log.info(
         "network %s, data %s: %d test images, input seeds %s; simulator buffers about %.2f GiB",
         network,

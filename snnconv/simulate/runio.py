@@ -90,3 +90,23 @@ def check_memory(net: Any, batch: int, steps: int, where: str, keys: str, limit:
             f"{have / 2**30:.1f} GiB available): lower them"
         )
     return need
+
+
+def load_simulation_inputs(
+    network: str | Path, data: str | Path, subset: int, cfg: dict[str, Any], dataset: str | None, keys: str
+) -> tuple[Any, torch.Tensor, torch.Tensor, int]:
+    """What a spiking job needs, checked before any work: the network, the first ``subset`` test images and
+    labels of the prepared data (checked against its sidecar), matching input shapes, and buffers that fit
+    in memory (``keys`` names the settings that size them). Returns (net, images, labels, buffer bytes)."""
+    from ..network import load_network
+
+    torch.set_num_threads(int(cfg["threads"]))  # fixed, so results do not depend on --cores
+    net = load_network(network)
+    images, labels = load_test_split(data, subset, expect_dataset=dataset)
+    if tuple(images.shape[1:]) != tuple(net.input_shape):
+        raise ValueError(
+            f"{network}: network expects inputs of shape {tuple(net.input_shape)}, "
+            f"but {data} holds {tuple(images.shape[1:])}"
+        )
+    batch, steps = min(int(cfg["batch_size"]), len(images)), min(int(cfg["time_chunk"]), int(cfg["T"]))
+    return net, images, labels, check_memory(net, batch, steps, str(network), keys)
