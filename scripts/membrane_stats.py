@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from snnconv.atomic import write_csv
+from snnconv.job import EXECUTION_KEYS
 from snnconv.runinfo import require_keys, setup_logging
 from snnconv.settings import STATS_FROM_SIMULATION, STATS_KEYS
 from snnconv.simulate import record_membrane_stats
 from snnconv.simulate.runio import clean_ids, load_simulation_inputs
 
 log = logging.getLogger("snnconv.membrane_stats")
-EXECUTION_KEYS = ("device", "threads", "time_chunk")
 
 
 def main(

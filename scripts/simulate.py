@@ -16,13 +16,13 @@ from typing import Any
 import torch
 
 from snnconv.atomic import write_csv
+from snnconv.job import EXECUTION_KEYS
 from snnconv.runinfo import require_keys, setup_logging
 from snnconv.settings import SIMULATION_KEYS
 from snnconv.simulate import simulate, to_frame
 from snnconv.simulate.runio import clean_ids, load_simulation_inputs
 
 log = logging.getLogger("snnconv.simulate")
-EXECUTION_KEYS = ("device", "threads", "time_chunk")
 
 
 def main(

@@ -26,6 +26,10 @@ def log_path(smk: Any) -> str | None:
     return str(logs[0]) if logs else None
 
 
+# What :func:`execution` returns for a spiking job: the keys its script requires beside the params.
+EXECUTION_KEYS = ("device", "threads", "time_chunk")
+
+
 def execution(smk: Any) -> dict[str, Any]:
     """Execution-only settings of the job (device, torch threads, time chunk) from its ``resources``."""
     res = getattr(smk, "resources", {}) or {}

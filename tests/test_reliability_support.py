@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import yaml
@@ -254,10 +255,10 @@ def rule_settings(rule: str, **change: Any) -> dict[str, Any]:
     schema: scripts have none of their own), with ``change`` applied."""
     from snnconv import settings
     from snnconv.config import validate_config
+    from snnconv.job import execution
 
     cfg = validate_config(tiny_config())
-    run = settings.simulation_execution(cfg)
-    run = {"device": run["device"], "threads": run["torch_threads"], "time_chunk": run["time_chunk"]}
+    run = execution(SimpleNamespace(resources=settings.simulation_execution(cfg)))  # as the rule binding does
     base = {
         "convert": settings.conversion(cfg),
         "simulate": {**settings.simulation(cfg), **run},

@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..data import ArrayDataset, load_prepared
-
-
-def make_logger(path: str | Path | None, name: str) -> logging.Logger:
-    """Logger writing to ``path`` (if given) and stderr, replacing earlier handlers."""
-    log = logging.getLogger(name)
-    for h in list(log.handlers):
-        log.removeHandler(h)
-        h.close()
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
-    if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(path, mode="w"))
-    for h in handlers:
-        h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        log.addHandler(h)
-    return log
 
 
 def clean_ids(wildcards: dict[str, Any]) -> dict[str, Any]:
