@@ -3,42 +3,19 @@ cannot fit in this machine's memory is refused by its job before allocating, nam
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from test_reliability_support import run_snakemake, tiny_config, write_config
 
-REPO = Path(__file__).resolve().parent.parent
-TINY = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+TINY = tiny_config()
 
 
 def snakemake(workdir: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
     """Run the real workflow on ``config`` in ``workdir``."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    path = workdir / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-s",
-            str(REPO / "Snakefile"),
-            "--directory",
-            str(workdir),
-            "--configfile",
-            str(path),
-            "--cores",
-            "2",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
+    return run_snakemake(
+        workdir, write_config(workdir / "config.yaml", config), *args, cores=2, check=False, timeout=900
     )
 
 

@@ -10,10 +10,7 @@ setting reruns (docs/method.md, "Reruns").
 from __future__ import annotations
 
 import copy
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,15 +18,15 @@ from typing import Any
 
 import pytest
 import yaml
+from test_reliability_support import run_snakemake, tiny_config, write_config
 
 from snnconv.config import load_schema
 
 REPO = Path(__file__).resolve().parent.parent
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 # The tiny config plus a one-point sweep: lp4_k0.5_scale_max is both the `l4` role and a sweep name (converted
 # once), and uniform_k0.5_scale_max is its control.
-BASE = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+BASE = tiny_config()
 BASE["conversion"]["sweep"] = {"p": [4], "k": [0.5], "mode": ["scale"], "base": ["max"], "uniform": True}
 
 # Groups of rules, downstream closures included ("all" is left out: it runs whenever anything does).
@@ -154,25 +151,11 @@ def changed_config(key: str) -> dict[str, Any]:
 
 def scheduled_rules(workdir: Path, config_file: Path) -> set[str]:
     """The rules a dry run schedules (from its job-stats table), 'all' left out."""
-    cmd = [
-        *SNAKEMAKE,
-        "-s",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(config_file),
-        "-n",
-        "--nolock",
-        "--cores",
-        "1",
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONHASHSEED": "0"})
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"dry run with {config_file.name} failed:\n{out[-3000:]}"
-    if "Nothing to be done" in out:
+    out = run_snakemake(workdir, config_file, "-n", "--nolock", timeout=300)
+    text = out.stdout + out.stderr
+    if "Nothing to be done" in text:
         return set()
-    table = out.split("Job stats:", 1)[1].split("total", 1)[0]
+    table = text.split("Job stats:", 1)[1].split("total", 1)[0]
     rules = {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+\s*$", table, re.MULTILINE)}
     return rules - {"all", "job"}
 
@@ -181,22 +164,7 @@ def scheduled_rules(workdir: Path, config_file: Path) -> set[str]:
 def finished_run(tmp_path_factory) -> Path:
     """A complete run of BASE."""
     workdir = tmp_path_factory.mktemp("reruns")
-    config = workdir / "base.yaml"
-    config.write_text(yaml.safe_dump(BASE, sort_keys=False))
-    cmd = [
-        *SNAKEMAKE,
-        "-s",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(config),
-        "--cores",
-        "2",
-        "-q",
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env={**os.environ, "PYTHONHASHSEED": "0"})
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    run_snakemake(workdir, write_config(workdir / "base.yaml", BASE), "-q", cores=2, timeout=900)
     return workdir
 
 
@@ -210,9 +178,7 @@ def test_each_setting_reruns_exactly_what_depends_on_it(finished_run, tmp_path):
     keys = sorted(CASES)
     files = []
     for key in keys:
-        path = tmp_path / f"{key}.yaml"
-        path.write_text(yaml.safe_dump(changed_config(key), sort_keys=False))
-        files.append(path)
+        files.append(write_config(tmp_path / f"{key}.yaml", changed_config(key)))
     with ThreadPoolExecutor(max_workers=2) as pool:
         got = dict(zip(keys, pool.map(lambda f: scheduled_rules(finished_run, f), files)))
     wrong = {k: {"expected": sorted(CASES[k][1]), "scheduled": sorted(got[k])} for k in keys if got[k] != CASES[k][1]}
@@ -237,9 +203,7 @@ def test_key_order_and_comments_rerun_nothing(finished_run, tmp_path):
 def test_report_settings_never_rerun_heavy_rules(finished_run, tmp_path):
     cfg = copy.deepcopy(BASE)
     cfg["report"] = {"T_points": [2, 7], "within": 0.05}
-    path = tmp_path / "report.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    assert not scheduled_rules(finished_run, path) & {
+    assert not scheduled_rules(finished_run, write_config(tmp_path / "report.yaml", cfg)) & {
         "prepare_data",
         "train_ann",
         "convert",

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_slurm import snakemake_cmd  # the one command line of the SLURM tests
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = REPO / "tests" / "configs" / "tiny.yaml"
@@ -30,18 +31,7 @@ needs_plugin = pytest.mark.skipif(not PLUGIN, reason="SLURM plugin not installed
 def snakemake(workdir: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 300):
     """``python -m snakemake`` on the tiny config in ``workdir``."""
     workdir.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(TINY),
-        *args,
-    ]
+    cmd = snakemake_cmd(workdir, *args)
     return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
 
 
