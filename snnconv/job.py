@@ -38,22 +38,13 @@ def execution(smk: Any) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
-def _logging_to(path: str | None) -> None:
-    """Send the package's records to ``path`` unless they already go there (reopening would truncate the log)."""
-    import os
-
-    current = {getattr(h, "baseFilename", None) for h in logging.getLogger().handlers}
-    if path is None or os.path.abspath(path) not in current:
-        setup_logging(path)
-
-
 def start(namespace: dict[str, Any]) -> None:
     """First line of every rule script: under Snakemake, log to the rule's log at once, so that an error raised
     while the script is still importing (a missing module, a broken install) also lands there with its traceback."""
     smk = namespace.get("snakemake")
     if smk is None:
         return
-    _logging_to(log_path(smk))
+    setup_logging(log_path(smk))
     previous = sys.excepthook
 
     def log_uncaught(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
@@ -68,7 +59,7 @@ def start(namespace: dict[str, Any]) -> None:
 
 def run_job(smk: Any, body: Callable[[Any], Any]) -> Any:
     """Run ``body(smk)`` with the package logging to the rule's log; a failure is logged with its traceback."""
-    _logging_to(log_path(smk))
+    setup_logging(log_path(smk))
     rule = getattr(smk, "rule", "?")
     start = time.perf_counter()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import subprocess
 import sys
@@ -11,11 +12,18 @@ from typing import Any
 
 
 def setup_logging(log_path: str | Path | None, level: int = logging.INFO) -> logging.Logger:
-    """Send the package's log records (and warnings) to the rule's log file and stderr."""
+    """Send the package's log records (and warnings) to the rule's log file and stderr.
+
+    Idempotent per file: if the records already go to ``log_path``, nothing changes (reopening it would
+    truncate what the job has logged so far, e.g. between ``job.start`` and ``job.run_job``).
+    """
     root = logging.getLogger()
     root.setLevel(level)
+    if log_path and os.path.abspath(log_path) in {getattr(h, "baseFilename", None) for h in root.handlers}:
+        return logging.getLogger("snnconv")
     for handler in list(root.handlers):
         root.removeHandler(handler)
+        handler.close()
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
