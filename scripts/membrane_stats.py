@@ -1,4 +1,6 @@
-"""Rule membrane_stats: membrane statistics of sampled neurons per layer (docs/method.md §S6).
+"""Rule membrane_stats: membrane statistics of sampled neurons per layer (docs/method.md §S6), with each sampled
+neuron's ‖w‖_p (p = 1, 2, 3, 4, ∞) and the exact variance prediction, so the variance claim needs nothing else.
+The network is converted in this job from its base's normalization record (§C10), exactly as rule simulate does.
 
 Logic lives in :func:`main` (plain arguments, callable from tests); the ``snakemake`` binding is at the bottom.
 The input encoding (Poisson), max_rate, reset and batch_size are the simulation's; T, neurons_per_layer,
@@ -13,6 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from snnconv.analysis.correlations import attach_weight_norms
 from snnconv.atomic import write_csv
 from snnconv.job import EXECUTION_KEYS
 from snnconv.runinfo import require_keys, setup_logging
@@ -24,14 +27,17 @@ log = logging.getLogger("snnconv.membrane_stats")
 
 
 def main(
-    network: str | Path,
+    network: str | Path | Any,
     data: str | Path,
     out_csv: str | Path,
     ids: dict[str, Any],
     cfg: dict[str, Any],
     log_path: str | Path | None = None,
 ) -> Any:
-    """Record the statistics, write the per-neuron CSV atomically and return the frame."""
+    """Record the statistics, attach the weight norms, write the per-neuron CSV atomically and return the frame.
+
+    ``network`` is a network file or the network itself (as the rule passes it, converted in this job).
+    """
     if log_path:
         setup_logging(log_path)
     cfg = require_keys(cfg, STATS_KEYS + STATS_FROM_SIMULATION + EXECUTION_KEYS, "membrane-statistics settings")
@@ -44,7 +50,7 @@ def main(
         ids.get("dataset"),
         "stats.samples (simulation.batch_size) × simulation.time_chunk",
     )
-    log.info("network %s: %d test images, ids %s, settings %s", network, len(images), ids, cfg)
+    log.info("%d test images, ids %s, settings %s", len(images), ids, cfg)
     frame = record_membrane_stats(
         net,
         images,
@@ -58,6 +64,7 @@ def main(
         device=cfg["device"],
         reset=cfg["reset"],
     )
+    frame = attach_weight_norms(frame, net)
     for key, value in reversed(list(ids.items())):
         frame.insert(0, key, value)
     write_csv(out_csv, frame)
@@ -66,12 +73,22 @@ def main(
 
 
 def _bind(sm: Any) -> Any:
-    """snakemake object → :func:`main`."""
+    """snakemake object → convert (in memory), then :func:`main`."""
+    import torch
+
+    from snnconv.convert.files import convert_files
     from snnconv.job import execution
 
-    return main(
-        sm.input.network, sm.input.data, sm.output.csv, dict(sm.wildcards.items()), {**sm.params.stats, **execution(sm)}
+    run = execution(sm)
+    torch.set_num_threads(int(run["threads"]))
+    net, _ = convert_files(
+        sm.input.model,
+        sm.input.data,
+        sm.wildcards.norm,
+        dict(sm.params.conversion),
+        normalization_path=sm.input.normalization,
     )
+    return main(net, sm.input.data, sm.output.csv, dict(sm.wildcards.items()), {**sm.params.stats, **run})
 
 
 if "snakemake" in globals():

@@ -1,5 +1,6 @@
-"""Rule simulate: one converted network on the test set, accuracy and rates at every t, for every input seed
-(docs/method.md §S3): one job per (model, norm), the network and data loaded once, one CSV per seed.
+"""Rule simulate: convert one trained ANN under one norm from its base's normalization record (docs/method.md
+§C10: no pass over the normalization set), write the network and its conversion.json, then simulate it on the
+test set, accuracy and rates at every t, for every input seed (§S3): one job per (model, norm), one CSV per seed.
 
 Logic lives in :func:`main` (plain arguments, callable from tests); the ``snakemake`` binding is at the bottom.
 """
@@ -17,6 +18,7 @@ import torch
 
 from snnconv.atomic import write_csv
 from snnconv.job import EXECUTION_KEYS
+from snnconv.network import SpikingNetwork
 from snnconv.runinfo import require_keys, setup_logging
 from snnconv.settings import SIMULATION_KEYS
 from snnconv.simulate import simulate, to_frame
@@ -26,7 +28,7 @@ log = logging.getLogger("snnconv.simulate")
 
 
 def main(
-    network: str | Path,
+    network: str | Path | SpikingNetwork,
     data: str | Path,
     out_csv: str | Path,
     ids: dict[str, Any],
@@ -49,7 +51,7 @@ def main(
 
 
 def main_all(
-    network: str | Path,
+    network: str | Path | SpikingNetwork,
     data: str | Path,
     outs: dict[int, str | Path],
     ids: dict[str, Any],
@@ -59,6 +61,7 @@ def main_all(
     """Simulate every input seed of ``outs`` (seed → CSV path) with the network and data loaded once.
 
     Each seed's CSV has exactly the bytes a run of that seed alone writes (tests/test_simulate_scripts.py).
+    ``network`` is a network file or the network itself (as the rule passes it, converted in this job).
     """
     if log_path:
         setup_logging(log_path)
@@ -68,7 +71,7 @@ def main_all(
     )
     log.info(
         "network %s, data %s: %d test images, input seeds %s; simulator buffers about %.2f GiB",
-        network,
+        network if isinstance(network, (str, Path)) else net.meta.get("norm", "(in memory)"),
         data,
         len(images),
         sorted(outs),
@@ -131,14 +134,24 @@ def _one_seed(
 
 
 def _bind(sm: Any) -> Any:
-    """snakemake object → :func:`main_all`: every input seed of one (model, norm), each to its own CSV."""
+    """snakemake object → convert (network + conversion.json), then :func:`main_all` for every input seed."""
     from snnconv import paths
+    from snnconv.convert.files import convert_files
     from snnconv.job import execution
 
-    outs = {paths.parse(paths.SIM, p)["iseed"]: p for p in sm.output.csvs}
-    return main_all(
-        sm.input.network, sm.input.data, outs, dict(sm.wildcards.items()), {**sm.params.simulation, **execution(sm)}
+    run = execution(sm)
+    torch.set_num_threads(int(run["threads"]))
+    net, _ = convert_files(
+        sm.input.model,
+        sm.input.data,
+        sm.wildcards.norm,
+        dict(sm.params.conversion),
+        sm.output.network,
+        sm.output.meta,
+        sm.input.normalization,
     )
+    outs = {paths.parse(paths.SIM, p)["iseed"]: p for p in sm.output.csvs}
+    return main_all(net, sm.input.data, outs, dict(sm.wildcards.items()), {**sm.params.simulation, **run})
 
 
 if "snakemake" in globals():

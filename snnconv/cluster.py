@@ -18,6 +18,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from .settings import AGREEMENT_IMAGES
 from .vocab import INPUT_SHAPES, SPLIT_SIZES
 
 # Defaults of snnconv.models.build_* for the options that set the widest layer.
@@ -153,11 +154,12 @@ def simulate_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, attempt:
 
 
 def simulate_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
-    """Scales with test samples × T."""
+    """Scales with test samples × T, plus the conversion's agreement check (settings.AGREEMENT_IMAGES)."""
     sim = config["simulation"]
     _, n_test = split_sizes(config, dataset)
     n = min(n_test, sim["test_subset"] or n_test)
     minutes = n / 10000 * sim["T"] / 1000 * SIM_MIN[arch] * _slowdown(sim)
+    minutes += min(AGREEMENT_IMAGES, config["conversion"]["norm_set_size"]) / 10000 * CONVERT_MIN[arch]
     return _minutes(5 + 1.5 * minutes, attempt)
 
 

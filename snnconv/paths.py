@@ -21,6 +21,7 @@ WILDCARDS: dict[str, str] = {
     "seed": r"\d+",
     "iseed": r"\d+",
     "norm": r"[A-Za-z0-9_.+-]+",
+    "base": r"none|max|model|p[0-9.eE+-]+",  # a base normalization (canonical: snnconv.convert.names)
 }
 
 DOWNLOAD = f"{RESULTS}/downloads/{{dataset}}.json"
@@ -30,6 +31,8 @@ MODEL_DIR = f"{RESULTS}/models/{{dataset}}/{{arch}}/seed{{seed}}"
 MODEL = f"{MODEL_DIR}/model.pt"
 METRICS = f"{MODEL_DIR}/metrics.csv"
 SUMMARY = f"{MODEL_DIR}/summary.json"
+# λ and input-rate statistics of one base normalization of one model, shared by every norm on that base
+NORMALIZATION = f"{RESULTS}/normalization/{{dataset}}/{{arch}}/seed{{seed}}/{{base}}.json"
 SNN_DIR = f"{RESULTS}/snn/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}"
 NETWORK = f"{SNN_DIR}/network.pt"
 CONVERSION = f"{SNN_DIR}/conversion.json"

@@ -35,6 +35,9 @@ TRAINING_KEYS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "opti
 CONVERSION_KEYS = ("norm_set_size", "norm_set_seed", "per_channel", "maxpool_to_avgpool")
 SIMULATION_KEYS = ("T", "encoding", "max_rate", "reset", "decode", "batch_size", "test_subset")
 STATS_KEYS = ("T", "neurons_per_layer", "samples", "seed")
+# Each converted network is compared with its ANN on the first AGREEMENT_IMAGES of the normalization set (a
+# diagnostic in conversion.json, docs/method.md §C10): bounded, so it stays a small part of any spiking job.
+AGREEMENT_IMAGES = 1024
 # Membrane statistics use the simulation's input and neuron model (docs/method.md §S6).
 STATS_FROM_SIMULATION = ("max_rate", "reset", "batch_size")
 

@@ -64,7 +64,7 @@ RULES = {
         cluster.prepare_data_runtime(c, "mnist", a),
     ),
     "train_ann": lambda c, a: (cluster.train_mem_mb(c, "mnist", "cnn", a), cluster.train_runtime(c, "mnist", "cnn", a)),
-    "convert": lambda c, a: (
+    "normalize": lambda c, a: (
         cluster.convert_mem_mb(c, "mnist", "cnn", a),
         cluster.convert_runtime(c, "mnist", "cnn", a),
     ),

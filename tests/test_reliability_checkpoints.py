@@ -15,6 +15,7 @@ import pytest
 import torch
 from test_reliability_support import assert_nothing_written, digits_npz, load_script, rule_settings  # noqa: F401
 
+from snnconv.convert.files import convert_files
 from snnconv.models import build_model, save_checkpoint
 
 MLP = {"hidden": [16]}
@@ -116,7 +117,7 @@ def test_conversion_refuses_bad_checkpoint(tmp_path, digits_npz, case):
     out = tmp_path / "snn" / "max"
     outputs = [out / "network.pt", out / "conversion.json"]
     with pytest.raises(ValueError) as err:
-        load_script("convert").main(model, digits_npz, "max", rule_settings("convert", norm_set_size=100), *outputs)
+        convert_files(model, digits_npz, "max", rule_settings("normalize", norm_set_size=100), *outputs)
     for needle in needles:
         needle = needle.replace("{path}", str(model))
         assert needle in str(err.value), f"{needle!r} not in {str(err.value)!r}"
@@ -125,11 +126,11 @@ def test_conversion_refuses_bad_checkpoint(tmp_path, digits_npz, case):
 
 def test_conversion_control_checkpoint_converts(tmp_path, digits_npz):
     model = _checkpoint(tmp_path / "model.pt")
-    meta = load_script("convert").main(
+    _, meta = convert_files(
         model,
         digits_npz,
         "max",
-        rule_settings("convert", norm_set_size=100),
+        rule_settings("normalize", norm_set_size=100),
         tmp_path / "snn" / "network.pt",
         tmp_path / "snn" / "conversion.json",
     )
@@ -138,15 +139,14 @@ def test_conversion_control_checkpoint_converts(tmp_path, digits_npz):
 
 def test_conversion_refuses_bad_norm_and_data(tmp_path, digits_npz):
     """A norm name outside the grammar (a hand-typed target) and a truncated prepared-data file."""
-    convert = load_script("convert")
     model = _checkpoint(tmp_path / "model.pt")
     out = [tmp_path / "snn" / "network.pt", tmp_path / "snn" / "conversion.json"]
     with pytest.raises(ValueError, match=r"norm 'p0': percentile '0' must lie in \(0, 100\]"):
-        convert.main(model, digits_npz, "p0", rule_settings("convert", norm_set_size=100), *out)
+        convert_files(model, digits_npz, "p0", rule_settings("normalize", norm_set_size=100), *out)
     bad_npz = tmp_path / "digits.npz"
     bad_npz.write_bytes(Path(digits_npz).read_bytes()[:1000])
     with pytest.raises(ValueError, match="not a valid prepared dataset") as err:
-        convert.main(model, bad_npz, "max", rule_settings("convert", norm_set_size=100), *out)
+        convert_files(model, bad_npz, "max", rule_settings("normalize", norm_set_size=100), *out)
     assert str(bad_npz) in str(err.value)
     assert_nothing_written(out, tmp_path)
 

@@ -23,6 +23,7 @@ from test_reliability_support import (  # noqa: F401
     write_config,
 )
 
+from snnconv.convert.files import convert_files
 from snnconv.data import load_prepared
 from snnconv.data.prepared import PreparedMismatchError, sidecar_path
 
@@ -60,7 +61,7 @@ def trained(tmp_path_factory, digits_npz) -> dict[str, Path]:
         {"hidden": [16]},
         progress=False,
     )
-    load_script("convert").main(out["model"], digits_npz, "max", CONV, root / "network.pt", root / "network.json")
+    convert_files(out["model"], digits_npz, "max", CONV, root / "network.pt", root / "network.json")
     return {"model": out["model"], "network": root / "network.pt"}
 
 
@@ -134,9 +135,7 @@ def _consumers(trained: dict[str, Path], npz: Path, out: Path) -> dict[str, tupl
             train_out,
         ),
         "convert": (
-            lambda: load_script("convert").main(
-                trained["model"], npz, "max", CONV, out / "network.pt", out / "network.json"
-            ),
+            lambda: convert_files(trained["model"], npz, "max", CONV, out / "network.pt", out / "network.json"),
             [out / "network.pt", out / "network.json"],
         ),
         "simulate": (
@@ -179,9 +178,7 @@ def test_intact_copy_is_accepted(tmp_path, digits_npz, foreign):
 def test_checkpoint_dataset_must_match_the_data(tmp_path, trained, foreign):
     """convert compares the data with the dataset the checkpoint was trained on (also for a consistent pair)."""
     with pytest.raises(PreparedMismatchError, match=r"mnist.npz: .*says dataset 'mnist', expected 'digits'"):
-        load_script("convert").main(
-            trained["model"], foreign, "max", CONV, tmp_path / "network.pt", tmp_path / "network.json"
-        )
+        convert_files(trained["model"], foreign, "max", CONV, tmp_path / "network.pt", tmp_path / "network.json")
     assert_nothing_written([tmp_path / "network.pt", tmp_path / "network.json"], tmp_path)
 
 

@@ -260,7 +260,7 @@ def rule_settings(rule: str, **change: Any) -> dict[str, Any]:
     cfg = validate_config(tiny_config())
     run = execution(SimpleNamespace(resources=settings.simulation_execution(cfg)))  # as the rule binding does
     base = {
-        "convert": settings.conversion(cfg),
+        "normalize": settings.conversion(cfg),
         "simulate": {**settings.simulation(cfg), **run},
         "membrane_stats": {**settings.stats(cfg), **run},
     }[rule]

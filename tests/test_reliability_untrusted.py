@@ -26,6 +26,7 @@ from test_reliability_support import (  # noqa: F401
     rule_settings,
 )
 
+from snnconv.convert.files import convert_files
 from snnconv.data import cifar, registry
 from snnconv.data.checksums import ChecksumError
 from snnconv.models import build_model, load_checkpoint
@@ -88,16 +89,15 @@ def test_malicious_pickle_is_refused(tmp_path, kind, loader):
 
 
 def test_convert_refuses_malicious_checkpoint(tmp_path, digits_npz):
-    convert = load_script("convert")
     path, marker = tmp_path / "model.pt", tmp_path / "marker"
     WRITERS["checkpoint-zip"](path, marker)
     out = tmp_path / "snn"
     with pytest.raises(ValueError, match="not a readable checkpoint"):
-        convert.main(
+        convert_files(
             path,
             digits_npz,
             "max",
-            rule_settings("convert", norm_set_size=50),
+            rule_settings("normalize", norm_set_size=50),
             out / "network.pt",
             out / "conversion.json",
         )

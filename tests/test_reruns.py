@@ -33,7 +33,7 @@ BASE["conversion"]["sweep"] = {"p": [4], "k": [0.5], "mode": ["scale"], "base": 
 REPORT = {"aggregate", "fig_accuracy_vs_T", "fig_coefficient_sweep", "fig_firing_rates", "fig_low_T_gap", "tables"}
 SIM = {"simulate"} | REPORT
 STATS = {"membrane_stats", "fig_variance_claim"}
-CONVERT = {"convert"} | SIM | STATS
+CONVERT = {"normalize"} | SIM | STATS
 TRAIN = {"train_ann"} | CONVERT
 DATA = {"prepare_data"} | TRAIN
 NOTHING: set[str] = set()
@@ -75,14 +75,15 @@ CASES: dict[str, tuple[Any, set[str]]] = {
     "conversion.norm_set_seed": (1, CONVERT),
     "conversion.per_channel": (True, CONVERT),
     "conversion.maxpool_to_avgpool": (True, CONVERT),
-    "conversion.norms": (["max", "l4", "p99.9"], {"convert"} | SIM),  # one new norm
-    "conversion.l4.k": (0.25, {"convert"} | SIM),  # a new canonical name, lp4_k0.25_scale_max
-    "conversion.l4.mode": ("bias", {"convert"} | SIM),
-    "conversion.l4.base": ("p99.9", {"convert"} | SIM),
-    "conversion.sweep.p": ([2], {"convert"} | SIM),
-    "conversion.sweep.k": ([0.25], {"convert"} | SIM),
-    "conversion.sweep.mode": (["bias"], {"convert"} | SIM),
-    "conversion.sweep.base": (["p99.9"], {"convert"} | SIM),
+    # A new norm is one new simulate job (it converts, then simulates); a new base adds its normalize job.
+    "conversion.norms": (["max", "l4", "p99.9"], {"normalize"} | SIM),  # new norm on a new base
+    "conversion.l4.k": (0.25, SIM),  # a new canonical name, lp4_k0.25_scale_max, on the measured base max
+    "conversion.l4.mode": ("bias", SIM),
+    "conversion.l4.base": ("p99.9", {"normalize"} | SIM),
+    "conversion.sweep.p": ([2], SIM),
+    "conversion.sweep.k": ([0.25], SIM),
+    "conversion.sweep.mode": (["bias"], SIM),
+    "conversion.sweep.base": (["p99.9"], {"normalize"} | SIM),
     "conversion.sweep.uniform": (False, REPORT),  # one norm fewer: only the report changes
     "simulation.T": (21, SIM),
     "simulation.input_seeds": ([0, 1], SIM),
@@ -206,7 +207,7 @@ def test_report_settings_never_rerun_heavy_rules(finished_run, tmp_path):
     assert not scheduled_rules(finished_run, write_config(tmp_path / "report.yaml", cfg)) & {
         "prepare_data",
         "train_ann",
-        "convert",
+        "normalize",
         "simulate",
         "membrane_stats",
     }

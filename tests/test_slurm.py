@@ -34,7 +34,7 @@ TARGETS = [
 SUBMISSIONS = {
     "rule_prepare_data": "debug",
     "rule_train_ann": "gpu",
-    "group_conversion_convert": "debug",
+    "group_conversion_normalize": "debug",
     "group_spiking_membrane_stats_simulate": "gpu",
 }
 TIMEOUT = 600

@@ -102,7 +102,7 @@ def test_user_profile_account_and_partition_survive_the_workflow_profile(tmp_pat
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     resources = dict(re.findall(r"rule (\w+):.*?resources: ([^\n]+)", out, re.S))
-    assert {"prepare_data", "train_ann", "convert", "simulate"} <= set(resources), out[-3000:]
+    assert {"prepare_data", "train_ann", "normalize", "simulate"} <= set(resources), out[-3000:]
     for rule, line in resources.items():
         assert "slurm_account=lab42" in line, (rule, line)
         partition = "gpu" if rule in {"train_ann", "simulate"} else "cpuq"

@@ -65,7 +65,7 @@ def test_tiny_workflow_produces_every_stage(tiny_run):
         assert frame["accuracy"].between(0, 1).all()
     assert (res / "stats" / "digits" / "mlp" / "seed0" / "max.csv").exists()
     assert not list(res.rglob("*.tmp*")), "temporary files left behind"
-    for rule in ("prepare_data", "train_ann", "convert", "simulate"):
+    for rule in ("prepare_data", "train_ann", "normalize", "simulate"):
         assert list((tiny_run / "logs" / rule).rglob("*.log")), f"no log for {rule}"
         assert list((tiny_run / "benchmarks" / rule).rglob("*.tsv")), f"no benchmark for {rule}"
 
@@ -85,7 +85,12 @@ def test_lint_is_clean():
 @pytest.mark.parametrize("config", ["config.yaml", "paper.yaml"])
 def test_dry_run(tmp_path, config):
     proc = run_snakemake(tmp_path, "-n", "--quiet", "rules", config=REPO / "config" / config)
-    assert "simulate" in proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "simulate" in out
+    total = int(re.search(r"^total\s+(\d+)\s*$", out, re.MULTILINE).group(1))
+    if config == "paper.yaml":  # issue 13: one job per (model, norm) and per (model, base), not two per norm
+        counts = dict(re.findall(r"^(\w+)\s+(\d+)\s*$", out, re.MULTILINE))
+        assert total <= 2500 and counts["simulate"] == "2160" and counts["normalize"] == "162", out[-2000:]
 
 
 def test_bad_config_fails_before_any_job(tmp_path):

@@ -170,9 +170,12 @@ def best_predictor(corr: pd.DataFrame, metric: str = "spearman") -> pd.DataFrame
 
 
 def load_stats(
-    stats_paths: Sequence[str | Path], network_paths: Sequence[str | Path], p_values: Sequence[float] = P_VALUES
+    stats_paths: Sequence[str | Path],
+    network_paths: Sequence[str | Path] = (),
+    p_values: Sequence[float] = P_VALUES,
 ) -> pd.DataFrame:
-    """Read every membrane-statistics CSV, attach the weight norms of its network (matched by path)."""
+    """Read every membrane-statistics CSV; one that lacks the weight norms (rule membrane_stats writes them) gets
+    those of its network, matched by path among ``network_paths``."""
     from ..network import load_network
 
     nets = {}
@@ -190,6 +193,10 @@ def load_stats(
                         f"{path}: no {col!r} column and the path is not stats/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}.csv"
                     )
                 stats.insert(0, col, ids[col])
+        have = {f"norm_{predictor_name(p)}" for p in p_values} | {"pred_std_exact", "unit"}
+        if have <= set(stats.columns):
+            frames.append(stats)
+            continue
         key = tuple(stats[c].iloc[0] if len(stats) else ids.get(c) for c in ("dataset", "arch", "seed", "norm"))
         key = (key[0], key[1], int(key[2]), key[3])
         if key not in nets:

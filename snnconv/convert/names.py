@@ -1,16 +1,17 @@
 """Norm-name grammar: every conversion choice is a short, path-safe name (docs/method.md §C7).
 
-``none``, ``max``, ``model``, ``p<q>``, ``<base>-v0half``, ``lp<p>_k<k>_<mode>_<base>``,
-``uniform_k<k>_<mode>_<base>``. ``l4`` / ``uniform-l4`` are *roles*, not names: :func:`resolve_norms` turns them
-into the canonical names they stand for (from ``conversion.l4``) when the config is read, so every result path
-says what it holds, and no conversion is run twice under two names. No torch import (DAG-time code).
+``none``, ``max``, ``model``, ``p<q>`` (the bases), ``lp<p>_k<k>_<mode>_<base>`` and
+``uniform_k<k>_<mode>_<base>`` (an adjustment on any base), each optionally followed by ``-v0half``.
+``l4`` / ``uniform-l4`` are *roles*, not names: :func:`resolve_norms` turns them into the canonical names
+they stand for (from ``conversion.l4``) when the config is read, so every result path says what it holds, and
+no conversion is run twice under two names. No torch import (DAG-time code).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 MODES = ("scale", "bias")
@@ -101,8 +102,6 @@ def _adjusted(name: str, parts: list[str], adjust: str, p: float | None) -> Norm
     if mode not in MODES:
         raise ValueError(f"norm {name!r}: unknown mode {mode!r} (choose {' or '.join(MODES)})")
     base, q = _base(base_text, name)
-    if base not in ("max", "percentile"):
-        raise ValueError(f"norm {name!r}: unknown base {base_text!r} for an adjustment (max or p<q>)")
     return NormSpec(name, base, q, 0.0, adjust, p, k, mode)
 
 
@@ -127,9 +126,14 @@ def parse_norm(name: str, conversion_cfg: dict[str, Any] | None = None) -> NormS
         if conversion_cfg is None:
             raise ValueError(f"norm {name!r} is a role, not a name: resolve it with the config (resolve_norms)")
         return parse_norm(_alias(name, conversion_cfg), conversion_cfg)
-    if name.endswith(V0HALF):
-        base, q = _base(name[: -len(V0HALF)], name)
-        return NormSpec(name, base, q, v_init=0.5)
+    if name.endswith(V0HALF):  # v0 = θ/2 on top of any base or adjusted name
+        inner = name[: -len(V0HALF)]
+        if inner in ROLE_ALIASES or inner.endswith(V0HALF):
+            raise ValueError(f"norm {name!r}: -v0half follows a base or an adjusted name, once")
+        try:
+            return replace(parse_norm(inner), name=name, v_init=0.5)
+        except ValueError as err:
+            raise ValueError(f"norm {name!r}: {err}") from None
     parts = name.split("_")
     if parts[0] == "uniform":
         return _adjusted(name, parts[1:], "uniform", None)
@@ -146,11 +150,11 @@ def parse_norm(name: str, conversion_cfg: dict[str, Any] | None = None) -> NormS
 
 def canonical_name(spec: NormSpec) -> str:
     """The one name of a parsed spec (numbers in their shortest form): ``p99.90`` → ``p99.9``, ``lp4.0_…`` → ``lp4_…``."""
-    base = spec.base_name
-    if spec.adjust is None:
-        return f"{base}{V0HALF}" if spec.v_init == 0.5 else base
-    tail = f"k{format_number(spec.k)}_{spec.mode}_{base}"
-    return f"lp{format_number(spec.p)}_{tail}" if spec.adjust == "lp" else f"uniform_{tail}"
+    name = spec.base_name
+    if spec.adjust is not None:
+        tail = f"k{format_number(spec.k)}_{spec.mode}_{name}"
+        name = f"lp{format_number(spec.p)}_{tail}" if spec.adjust == "lp" else f"uniform_{tail}"
+    return f"{name}{V0HALF}" if spec.v_init == 0.5 else name
 
 
 def canonicalize(name: str, conversion_cfg: dict[str, Any] | None = None) -> str:

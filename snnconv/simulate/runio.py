@@ -74,15 +74,21 @@ def check_memory(net: Any, batch: int, steps: int, where: str, keys: str, limit:
 
 
 def load_simulation_inputs(
-    network: str | Path, data: str | Path, subset: int, cfg: dict[str, Any], dataset: str | None, keys: str
+    network: str | Path | Any, data: str | Path, subset: int, cfg: dict[str, Any], dataset: str | None, keys: str
 ) -> tuple[Any, torch.Tensor, torch.Tensor, int]:
     """What a spiking job needs, checked before any work: the network, the first ``subset`` test images and
     labels of the prepared data (checked against its sidecar), matching input shapes, and buffers that fit
-    in memory (``keys`` names the settings that size them). Returns (net, images, labels, buffer bytes)."""
-    from ..network import load_network
+    in memory (``keys`` names the settings that size them). ``network`` is a file or a network already
+    built in this job. Returns (net, images, labels, buffer bytes)."""
+    from ..network import check_finite, load_network
 
     torch.set_num_threads(int(cfg["threads"]))  # fixed, so results do not depend on --cores
-    net = load_network(network)
+    if isinstance(network, (str, Path)):
+        net = load_network(network)
+    else:
+        net = network
+        check_finite(net, net.meta.get("norm", "network"))
+        network = f"network {net.meta.get('norm', '(in memory)')}"
     images, labels = load_test_split(data, subset, expect_dataset=dataset)
     if tuple(images.shape[1:]) != tuple(net.input_shape):
         raise ValueError(

@@ -1,19 +1,19 @@
-# Conversion: a trained ANN becomes a spiking network under one norm, named canonically ({norm} carries
-# every parameter of the method: k, mode, base); the settings shared by all norms are params.
+# Conversion, step 2 of docs/method.md §C10: one job per (model, base normalization) measures λ and the
+# input-rate statistics on the normalization set, once for every norm on that base (lp/uniform adjustments and
+# -v0half included). Each norm's network is then built without data in its spiking job (simulate.smk).
 
 
-rule convert:
+rule normalize:
     input:
         model=paths.MODEL,
         data=prepared_data,
     output:
-        network=paths.NETWORK,
-        meta=paths.CONVERSION,
+        record=paths.NORMALIZATION,
     log:
-        "logs/convert/{dataset}/{arch}/seed{seed}/{norm}.log",
+        "logs/normalize/{dataset}/{arch}/seed{seed}/{base}.log",
     benchmark:
-        "benchmarks/convert/{dataset}/{arch}/seed{seed}/{norm}.tsv"
-    # Cluster runs bundle many short conversions into one SLURM job (group-components in the profile).
+        "benchmarks/normalize/{dataset}/{arch}/seed{seed}/{base}.tsv"
+    # Cluster runs bundle the short normalizations into one SLURM job (group-components in the profile).
     group:
         "conversion"
     conda:
@@ -25,4 +25,4 @@ rule convert:
     params:
         conversion=settings.conversion(config),
     script:
-        "../../scripts/convert.py"
+        "../../scripts/normalize.py"

@@ -11,8 +11,6 @@ REPORT_NORMS = settings.report_norms(config)
 
 # Every ANN summary.json (holds the ANN test accuracy).
 MODEL_SUMMARIES = expand(paths.SUMMARY, dataset=DATASETS, arch=ARCHS, seed=SEEDS)
-# The converted networks whose membrane statistics were recorded (their weights give ‖w‖_p).
-STATS_NETWORKS = expand(paths.NETWORK, dataset=DATASETS, arch=ARCHS, seed=SEEDS, norm=STATS_NORMS)
 # Figures and tables built by default (the paper PDF is not: `snakemake paper`); used by all_targets().
 REPORT_TARGETS = (
     [ACCURACY_ALL]
@@ -69,7 +67,6 @@ rule fig_accuracy_vs_T:
 rule fig_variance_claim:
     input:
         stats=stats_csvs(),
-        networks=STATS_NETWORKS,
     output:
         scatter_pdf=f"{FIGURES}/variance_claim.pdf",
         scatter_png=report(f"{FIGURES}/variance_claim.png", caption="../report/variance_claim.rst", category="Figures"),

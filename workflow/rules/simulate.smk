@@ -1,14 +1,18 @@
-# Spiking inference: accuracy at every timestep t = 1..T from one simulation, per input seed. One job per
-# (model, norm) runs all input seeds (network and data loaded once) and writes one CSV per seed.
-# What changes a CSV (T, encoding, max_rate, reset, decode, batch_size, test_subset) is a param;
-# device, torch threads and time_chunk are resources (they change how it runs, not what it writes).
+# Spiking inference: one job per (model, norm) builds the norm's network from its base's normalization record
+# (no pass over the data: docs/method.md §C10), writes it with its conversion.json, and simulates every input
+# seed, accuracy at every timestep t = 1..T in one pass, one CSV per seed.
+# What changes a result (conversion settings, T, encoding, max_rate, reset, decode, batch_size, test_subset) is
+# a param; device, torch threads and time_chunk are resources (they change how it runs, not what it writes).
 
 
 rule simulate:
     input:
-        network=paths.NETWORK,
+        model=paths.MODEL,
+        normalization=normalization,
         data=prepared_data,
     output:
+        network=paths.NETWORK,
+        meta=paths.CONVERSION,
         csvs=expand(paths.SIM, iseed=INPUT_SEEDS, allow_missing=True),
     log:
         "logs/simulate/{dataset}/{arch}/seed{seed}/{norm}.log",
@@ -25,6 +29,7 @@ rule simulate:
         mem_mb=lambda w, attempt: cluster.simulate_mem_mb(config, w.dataset, w.arch, attempt),
         runtime=lambda w, attempt: len(INPUT_SEEDS) * cluster.simulate_runtime(config, w.dataset, w.arch, attempt),
     params:
+        conversion=settings.conversion(config),
         simulation=settings.simulation(config),
     script:
         "../../scripts/simulate.py"
@@ -32,7 +37,8 @@ rule simulate:
 
 rule membrane_stats:
     input:
-        network=paths.NETWORK,
+        model=paths.MODEL,
+        normalization=normalization,
         data=prepared_data,
     output:
         csv=paths.STATS,
@@ -50,6 +56,7 @@ rule membrane_stats:
         mem_mb=lambda w, attempt: cluster.membrane_stats_mem_mb(config, w.dataset, w.arch, attempt),
         runtime=lambda w, attempt: cluster.membrane_stats_runtime(config, w.dataset, w.arch, attempt),
     params:
+        conversion=settings.conversion(config),
         stats=settings.stats(config),
     script:
         "../../scripts/membrane_stats.py"
