@@ -5,6 +5,11 @@ fixed-size draw per time step in time order, so the stream is identical on CPU a
 float64, and for every ``time_chunk``. Each step draws ceil(n/2) 63-bit integers (n = B·C·H·W), split into
 31-bit uniforms u; a pixel spikes iff u < round(p·2^31), i.e. with probability p to within 2^-32. This is
 ~4x faster than ``torch.rand`` and exact to far below the float32 resolution of p.
+
+The draw, mask and comparison run on pieces of PIECE words, so their buffers stay in cache and only the
+spikes are written to memory (a whole time chunk of them is tens of MB). ``random_`` fills a tensor from the
+generator in element order, so drawing a step's words piece by piece gives the same stream as one draw
+(tests/test_simulate_encoding.py checks it against the one-draw reference).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import torch
 from .workspace import Workspace
 
 ENCODINGS = ("poisson", "constant")
+PIECE = 1 << 16  # 63-bit words per piece: 512 KiB of draws, 128 Ki pixels (measured: bench_simulator.py)
 
 
 def check_pixels(images: torch.Tensor) -> None:
@@ -72,13 +78,20 @@ class PoissonEncoder:
         every device: the comparison writes a bool mask on the CPU (1 byte per spike, faster than comparing
         into a float buffer), which one ``copy_`` turns into the compute dtype on the target device.
         """
-        n, shape, cpu = self.limit.numel(), (steps, *self.limit.shape), torch.device("cpu")
-        words = self._buffer("enc_words", (steps, (n + 1) // 2), torch.int64, cpu)
-        for t in range(steps):  # one fixed-size draw per step: independent of how time is chunked
-            words[t].random_(generator=self.generator)  # uniform on 0..2^63-1
-        u = words.view(torch.int32)[:, :n].bitwise_and_(0x7FFFFFFF)  # two 31-bit uniforms per word
-        mask = torch.le(u.reshape(shape), self.limit, out=self._buffer("enc_mask", shape, torch.bool, cpu))
-        return self._buffer("enc_spikes", shape, self.dtype, self.device).copy_(mask)
+        n, cpu = self.limit.numel(), torch.device("cpu")
+        half = (n + 1) // 2
+        piece = min(PIECE, half)
+        out = self._buffer("enc_spikes", (steps, *self.limit.shape), self.dtype, self.device)
+        flat, limit = out.view(steps, n), self.limit.view(n)
+        words = self._buffer("enc_words", (piece,), torch.int64, cpu)
+        mask = self._buffer("enc_mask", (2 * piece,), torch.bool, cpu)
+        for t in range(steps):  # one fixed-size draw per step, in pieces: independent of how time is chunked
+            for start in range(0, half, piece):
+                w = words[: min(piece, half - start)].random_(generator=self.generator)  # uniform on 0..2^63-1
+                lo, hi = 2 * start, min(2 * (start + len(w)), n)
+                u = w.view(torch.int32)[: hi - lo].bitwise_and_(0x7FFFFFFF)  # two 31-bit uniforms per word
+                flat[t, lo:hi].copy_(torch.le(u, limit[lo:hi], out=mask[: hi - lo]))
+        return out
 
 
 class ConstantEncoder:
