@@ -1,6 +1,7 @@
 """Rule tables: accuracy at report.T_points (mean ± std), the ANN baseline and timesteps to reach the ANN
-within report.within — for conversion.norms (accuracy_main) and for every converted norm (accuracy_full),
-each as tidy CSV, booktabs LaTeX and Markdown."""
+within report.within — for conversion.norms (accuracy_main) and for every converted norm (accuracy_full) —
+and the best norm per T with its lead over the runner-up against the seed spread (best_method), each as tidy
+CSV, booktabs LaTeX and Markdown."""
 
 from snnconv import job  # first: an error while importing the rest lands in the rule log
 
@@ -13,15 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from snnconv.analysis.load import read_accuracy_all
-from snnconv.report.tables import accuracy_tables
+from snnconv.report.tables import accuracy_tables, best_method_table
 
 log = logging.getLogger("snnconv.report")
 
 
 def main(
-    table: str, conversion: dict[str, Any], T_points: Sequence[int], within: float, main_csv: str, full_csv: str
+    table: str,
+    conversion: dict[str, Any],
+    T_points: Sequence[int],
+    within: float,
+    main_csv: str,
+    full_csv: str,
+    best_csv: str | None = None,
 ) -> None:
-    """Write both tables (csv, tex, md each)."""
+    """Write the accuracy tables and, with ``best_csv``, the best-method table (csv, tex, md each)."""
     df = read_accuracy_all(table, rates=False)
     main_tab = accuracy_tables(
         df,
@@ -34,6 +41,20 @@ def main(
     )
     full_tab = accuracy_tables(df, T_points, within, Path(full_csv).with_suffix(""))
     log.info("tables: %d main rows, %d full rows", len(main_tab), len(full_tab))
+    if best_csv is not None:
+        best = best_method_table(df, T_points, list(conversion["norms"]), Path(best_csv).with_suffix(""))
+        for r in best[best["scope"] == "main"].itertuples(index=False):
+            log.info(
+                "%s/%s T=%d: best %s %.4f, lead %+.4f over %s (%s)",
+                r.dataset,
+                r.arch,
+                r.T,
+                r.best,
+                r.best_mean,
+                r.lead,
+                r.runner_up,
+                "clear" if r.clear else "within the spread",
+            )
 
 
 def _bind(sm: Any) -> Any:
@@ -45,6 +66,7 @@ def _bind(sm: Any) -> Any:
         float(sm.params.within),
         sm.output.main_csv,
         sm.output.full_csv,
+        sm.output.best_csv,
     )
 
 

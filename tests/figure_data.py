@@ -131,7 +131,13 @@ def _render(root: Path, cfg: dict[str, Any], paths: dict[str, Any]) -> None:
     script("fig_firing_rates").main(table, conv, str(fig / "firing_rates.pdf"), str(fig / "firing_rates_vs_t.pdf"))
     script("fig_low_T_gap").main(table, conv, T_points, str(fig / "low_T_gap.pdf"))
     script("tables").main(
-        table, conv, T_points, cfg["report"]["within"], str(tab / "accuracy_main.csv"), str(tab / "accuracy_full.csv")
+        table,
+        conv,
+        T_points,
+        cfg["report"]["within"],
+        str(tab / "accuracy_main.csv"),
+        str(tab / "accuracy_full.csv"),
+        str(tab / "best_method.csv"),
     )
     script("paper_macros").main(
         table,

@@ -92,7 +92,7 @@ def test_synthetic_tables_cover_every_norm():
 )
 def test_latex_tables_compile(tmp_path):
     out = rendered()
-    for name in ("accuracy_main", "accuracy_full", "variance_correlation"):
+    for name in ("accuracy_main", "accuracy_full", "best_method", "variance_correlation"):
         shutil.copy(out["tables"] / f"{name}.tex", tmp_path / f"{name}.tex")
     shutil.copy(out["tables"] / "l4_comparison.tex", tmp_path / "l4_comparison.tex")
     (tmp_path / "doc.tex").write_text(
@@ -100,7 +100,7 @@ def test_latex_tables_compile(tmp_path):
         "\\usepackage[margin=0.5in,landscape]{geometry}\n\\begin{document}\n"
         + "".join(
             f"\\resizebox{{\\linewidth}}{{!}}{{\\input{{{n}}}}}\n\n"
-            for n in ("accuracy_main", "accuracy_full", "variance_correlation", "l4_comparison")
+            for n in ("accuracy_main", "accuracy_full", "best_method", "variance_correlation", "l4_comparison")
         )
         + "\\end{document}\n"
     )

@@ -18,9 +18,12 @@ PLAIN_FAMILIES = ("none", "max", "percentile", "model")  # normalizations withou
 
 
 def _same_setting(row: pd.Series, ref: pd.Series) -> bool:
-    """Same coefficient k, mode and base normalization."""
+    """Same coefficient k, mode, base normalization and initial membrane (an adjustment may carry -v0half)."""
     return bool(
-        math.isclose(float(row["k"]), float(ref["k"])) and row["mode"] == ref["mode"] and row["base"] == ref["base"]
+        math.isclose(float(row["k"]), float(ref["k"]))
+        and row["mode"] == ref["mode"]
+        and row["base"] == ref["base"]
+        and math.isclose(float(row.get("v_init", 0.0) or 0.0), float(ref.get("v_init", 0.0) or 0.0))
     )
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .intervals import at_times, mean_ci, timesteps_to_within
 from .load import RATE_PREFIX, norm_params, rate_columns
-from .paired import paired_difference
+from .paired import paired_difference, paired_test
 
 
 def accuracy_curves(df: pd.DataFrame, norms: Sequence[str]) -> pd.DataFrame:
@@ -152,3 +152,69 @@ def rates_at_T(df: pd.DataFrame, norms: Sequence[str]) -> pd.DataFrame:
 def log_grid(T: int, n: int = 40) -> list[int]:
     """About ``n`` log-spaced integer timesteps in 1..T (always including 1 and T)."""
     return sorted(set(np.unique(np.round(np.logspace(0, np.log10(max(T, 1)), n)).astype(int)).tolist()) | {1, T})
+
+
+BEST_COLS = [
+    "dataset",
+    "arch",
+    "scope",
+    "T",
+    "best",
+    "best_mean",
+    "best_std",
+    "runner_up",
+    "runner_up_mean",
+    "lead",
+    "lead_ci_low",
+    "lead_ci_high",
+    "n",
+    "lead_over_std",
+    "clear",
+]
+
+
+def best_methods(df: pd.DataFrame, T_points: Sequence[int], scopes: dict[str, Sequence[str] | None]) -> pd.DataFrame:
+    """Which norm is best per dataset × arch × T, and by how much relative to the seed-to-seed spread.
+
+    For each scope (name → the norms it compares; None = every simulated norm): the norm with the highest
+    mean accuracy over replicates, the runner-up, the paired lead best − runner-up (same training and spike
+    seeds) with its 95 % t-interval, the best's std over replicates, lead ÷ that std, and ``clear`` = the
+    interval lies above zero (the verdict rule of :mod:`.verdicts`). A lead within the spread is reported as such.
+    """
+    rows = []
+    T_max = int(df["t"].max()) if len(df) else 0
+    for scope, norms in scopes.items():
+        sub = df if norms is None else df[df["norm"].isin(list(norms))]
+        for (dataset, arch), net in sub.groupby(["dataset", "arch"], sort=False):
+            for T in [t for t in T_points if t <= T_max]:
+                at = net[net["t"] == T]
+                stats_ = at.groupby("norm")["accuracy"].agg(["mean", "std", "count"])
+                if stats_.empty:
+                    continue
+                ranked = stats_.sort_values("mean", ascending=False, kind="stable")
+                best = str(ranked.index[0])
+                row = {
+                    "dataset": dataset,
+                    "arch": arch,
+                    "scope": scope,
+                    "T": int(T),
+                    "best": best,
+                    "best_mean": float(ranked["mean"].iloc[0]),
+                    "best_std": float(ranked["std"].iloc[0]),
+                }
+                if len(ranked) > 1:
+                    runner = str(ranked.index[1])
+                    test = paired_test(paired_difference(at, [best], runner)["diff"])
+                    std = row["best_std"]
+                    row.update(
+                        runner_up=runner,
+                        runner_up_mean=float(ranked["mean"].iloc[1]),
+                        lead=float(test["mean"]),
+                        lead_ci_low=float(test["ci_low"]),
+                        lead_ci_high=float(test["ci_high"]),
+                        n=int(test["n"]),
+                        lead_over_std=float(test["mean"]) / std if std and std > 0 else math.nan,
+                        clear=bool(int(test["n"]) >= 2 and float(test["ci_low"]) > 0),
+                    )
+                rows.append(row)
+    return pd.DataFrame(rows, columns=BEST_COLS)

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from ..analysis.load import norm_params, order_norms
-from ..analysis.summaries import accuracy_summary
+from ..analysis.summaries import accuracy_summary, best_methods
 from ..atomic import write_csv, write_text
 
 _LATEX_SPECIAL = {
@@ -183,4 +183,49 @@ def accuracy_tables(
         tex.loc[~first, ["dataset", "arch"]] = ""
     tex.columns = [c if c.startswith("$") else latex_escape(c) for c in tex.columns]
     write_table(tidy, tex, md, stem, column_format="lll" + "r" * (len(T_cols) + 1), midrules_after=block_ends[:-1])
+    return tidy
+
+
+# ------------------------------------------------------------------------------------------ best method
+
+
+def best_method_table(
+    df: pd.DataFrame, T_points: Sequence[int], main_norms: Sequence[str], stem: str | Path
+) -> pd.DataFrame:
+    """Write ``best_method`` (csv/tex/md): the best norm per dataset × arch × T among ``conversion.norms``
+    ("main") and among every converted norm ("all"), its lead over the runner-up with the paired 95 % interval,
+    and the lead in units of the best's seed-to-seed std; returns the tidy frame."""
+    tidy = best_methods(df, T_points, {"main": list(main_norms), "all": None})
+
+    def lead_text(r: Any, latex: bool) -> str:
+        if pd.isna(r.lead):
+            return "–"
+        pm = r"$\pm$" if latex else "±"
+        half = (r.lead_ci_high - r.lead_ci_low) / 2 if pd.notna(r.lead_ci_low) else math.nan
+        text = f"{100 * r.lead:+.2f}" + (f" {pm} {100 * half:.2f}" if pd.notna(half) else "")
+        return bold(text, latex) if r.clear else text
+
+    def rows(latex: bool) -> pd.DataFrame:
+        esc = latex_escape if latex else str
+        out = []
+        for r in tidy.itertuples(index=False):
+            out.append(
+                {
+                    "dataset": esc(r.dataset),
+                    "arch": esc(r.arch),
+                    "scope": r.scope,
+                    "T": str(r.T),
+                    "best": esc(r.best),
+                    "accuracy (%)": fmt_pct(r.best_mean, r.best_std, latex=latex),
+                    "runner-up": esc(r.runner_up) if isinstance(r.runner_up, str) else "–",
+                    "lead (pp, 95% CI)": lead_text(r, latex),
+                    "lead / std": "–" if pd.isna(r.lead_over_std) else f"{r.lead_over_std:.2f}",
+                }
+            )
+        return pd.DataFrame(out)
+
+    tex, md = rows(True), rows(False)
+    if not tex.empty:
+        tex.columns = [latex_escape(c) for c in tex.columns]
+    write_table(tidy, tex, md, stem, column_format="lllrllrrr")
     return tidy

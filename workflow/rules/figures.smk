@@ -22,7 +22,7 @@ REPORT_TARGETS = (
     + [f"{FIGURES}/{name}.{ext}" for name in ("variance_claim", "variance_correlation") for ext in ("pdf", "png")]
     + [
         f"{TABLES}/{name}.{ext}"
-        for name in ("accuracy_main", "accuracy_full", "variance_correlation")
+        for name in ("accuracy_main", "accuracy_full", "best_method", "variance_correlation")
         for ext in ("csv", "tex", "md")
     ]
 )
@@ -163,6 +163,9 @@ rule tables:
         full_csv=report(f"{TABLES}/accuracy_full.csv", caption="../report/accuracy_table.rst", category="Tables"),
         full_tex=f"{TABLES}/accuracy_full.tex",
         full_md=f"{TABLES}/accuracy_full.md",
+        best_csv=report(f"{TABLES}/best_method.csv", caption="../report/best_method.rst", category="Tables"),
+        best_tex=f"{TABLES}/best_method.tex",
+        best_md=f"{TABLES}/best_method.md",
     log:
         "logs/figures/tables.log",
     benchmark:
