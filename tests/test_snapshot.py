@@ -58,7 +58,10 @@ def test_tables_figures_and_config_are_copied_verbatim(snap, tiny_run):
     assert len(pngs) == 7 and sorted(p.name for p in (snap / "figures").iterdir()) == pngs
     assert all((snap / "figures" / n).read_bytes() == (tiny_run / "results" / "figures" / n).read_bytes() for n in pngs)
     assert (snap / "config.yaml").read_bytes() == TINY.read_bytes()
-    assert yaml.safe_load((snap / "config.effective.yaml").read_text())["report"]["T_points"] == [5, 10, 20]
+    effective = yaml.safe_load((snap / "config.effective.yaml").read_text())
+    assert effective["report"]["T_points"] == [5, 10, 20] and effective["report"]["within"] == 0.01
+    # the run folder has no config/config.yaml, so Snakemake used tiny.yaml alone (no cnn options merged in)
+    assert set(effective["arch_options"]) == {"mlp"}
     assert not (snap / "main.pdf").exists()  # the tiny run built no paper
     assert not [p for p in snap.parent.iterdir() if p.name.startswith(".")], "staging folder left behind"
 

@@ -279,7 +279,11 @@ def _read_yaml_mapping(path: Path) -> dict[str, Any]:
 
 
 def effective_config(config_path: Path, default: Path = DEFAULT_CONFIG) -> dict[str, Any]:
-    """The config the workflow ran with: the Snakefile's ``config/config.yaml`` overlaid by ``config_path``, validated."""
+    """The config the workflow ran with: the Snakefile's ``config/config.yaml`` overlaid by ``config_path``, validated.
+
+    Snakemake reads the Snakefile's ``configfile:`` relative to the working directory and skips it there when it
+    is absent and ``--configfile`` is given, so ``default`` is the run folder's ``config/config.yaml``.
+    """
     config = _read_yaml_mapping(config_path)
     if default.is_file() and default.resolve() != config_path.resolve():
         config = _merge(_read_yaml_mapping(default), config)
@@ -501,7 +505,7 @@ def make_snapshot(
     if not config_path.is_file():
         raise SnapshotError(f"--config {config_path}: no such file")
     check_complete(workdir)
-    cfg = effective_config(config_path, repo / "config" / "config.yaml")
+    cfg = effective_config(config_path, workdir / "config" / "config.yaml")
     pdf = paper_source(workdir, Path(paper_pdf) if paper_pdf is not None else None)
     prov = provenance(command, config_path, workdir, started, cfg, repo, repo / "workflow" / "rules")
     with _staging(out) as tmp:
