@@ -26,7 +26,7 @@ STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 # Every install is constrained by the lock: the versions CI passed with (torch itself: TORCH_SPEC).
 PIP_LOCKED := $(BIN)/python -m pip install -q -c $(LOCK)
 
-.PHONY: install run test lint fmt lock dag docs report paper bench clean
+.PHONY: install run test lint fmt lock dag docs report paper snapshot bench clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: set PYTHON=/path/to/python3.11"; exit 1; }
@@ -86,6 +86,15 @@ report: install
 
 paper: install
 	$(BIN)/snakemake --cores $(CORES) paper
+
+# Publish the finished run in this folder (made with CONFIG) as docs/results/NAME: tables, figures, paper PDF,
+# config and PROVENANCE (snnconv/report/snapshot.py). COMMAND is recorded as the run's command; FORCE=1 replaces
+# an existing snapshot.
+COMMAND ?= snakemake --cores $(CORES) --configfile $(CONFIG) && snakemake --cores $(CORES) --configfile $(CONFIG) paper
+snapshot: install
+	@test -n "$(CONFIG)" -a -n "$(NAME)" || { echo "usage: make snapshot CONFIG=config/x.yaml NAME=x [FORCE=1]"; exit 2; }
+	$(BIN)/python -m snnconv.report.snapshot --config "$(CONFIG)" --workdir . --out "docs/results/$(NAME)" \
+		--command "$(COMMAND)" $(if $(filter 1,$(FORCE)),--force)
 
 bench: install
 	$(BIN)/python bench/run_all.py

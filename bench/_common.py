@@ -13,17 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-
-def cpu_model() -> str:
-    """CPU model name from /proc/cpuinfo (or platform.processor())."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+from snnconv.machine import cpu_model, package_version
 
 
 def machine_info() -> dict[str, Any]:
@@ -31,24 +21,16 @@ def machine_info() -> dict[str, Any]:
 
     Versions come from package metadata, so that this does not import torch (seconds on a loaded machine).
     """
-    from importlib.metadata import PackageNotFoundError, version
-
-    def ver(name: str) -> str | None:
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return None
-
     torch = sys.modules.get("torch")
     return {
         "nproc": os.cpu_count(),
         "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "cpu": cpu_model(),
         "python": platform.python_version(),
-        "torch": ver("torch"),
+        "torch": package_version("torch"),
         "cuda": torch.cuda.is_available() if torch is not None else os.path.exists("/dev/nvidiactl"),
-        "spikingjelly": ver("spikingjelly"),
-        "snakemake": ver("snakemake"),
+        "spikingjelly": package_version("spikingjelly"),
+        "snakemake": package_version("snakemake"),
         "loadavg": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
 

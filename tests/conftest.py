@@ -1,4 +1,4 @@
-"""Shared fixtures: repository paths, the shared real-data folder, a tiny workflow config."""
+"""Shared fixtures: repository paths, the shared real-data folder, one finished tiny workflow run."""
 
 from __future__ import annotations
 
@@ -28,6 +28,16 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared real data absent: {path} (set SNNCONV_SHARED_DATA)")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """One complete tiny run (tests/configs/tiny.yaml) shared by every integration test of the session."""
+    from test_workflow import run_snakemake
+
+    workdir = tmp_path_factory.mktemp("tiny")
+    run_snakemake(workdir)
+    return workdir
 
 
 @pytest.fixture(autouse=True, scope="session")

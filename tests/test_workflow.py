@@ -44,14 +44,6 @@ def run_snakemake(
     return proc
 
 
-@pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory) -> Path:
-    """One complete tiny run shared by the integration tests."""
-    workdir = tmp_path_factory.mktemp("tiny")
-    run_snakemake(workdir)
-    return workdir
-
-
 def test_tiny_workflow_produces_every_stage(tiny_run):
     res = tiny_run / "results"
     assert (res / "data" / "digits.npz").exists() and (res / "data" / "digits.json").exists()
