@@ -74,7 +74,7 @@ def test_lint_is_clean():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("config", ["config.yaml", "paper.yaml"])
+@pytest.mark.parametrize("config", ["config.yaml", "paper.yaml", "paper-cpu.yaml"])
 def test_dry_run(tmp_path, config):
     proc = run_snakemake(tmp_path, "-n", "--quiet", "rules", config=REPO / "config" / config)
     out = proc.stdout + proc.stderr

@@ -52,7 +52,7 @@ PAPER_PDF = "paper/build/main.pdf"
 # Above this size accuracy_all.csv is committed gzip-compressed (plus a readable accuracy_at_T.csv).
 MAX_PLAIN_BYTES = 5 * 2**20
 # What a finished run must hold before it can be published (rules aggregate, tables, fig_* in figures.smk).
-REQUIRED_TABLES = ("accuracy_main", "accuracy_full", "variance_correlation")
+REQUIRED_TABLES = ("accuracy_main", "accuracy_full", "best_method", "variance_correlation")
 REQUIRED_FIGURES = (
     "accuracy_vs_T",
     "coefficient_sweep",
@@ -62,7 +62,7 @@ REQUIRED_FIGURES = (
     "variance_claim",
     "variance_correlation",
 )
-HEADLINE_TABLES = ("accuracy_main", "variance_correlation")
+HEADLINE_TABLES = ("accuracy_main", "best_method", "variance_correlation")
 PACKAGES = ("torch", "numpy", "pandas", "scipy", "snakemake", "matplotlib", "seaborn")
 # Tables that cannot be recomputed from the snapshot (they need the membrane statistics of results/stats/).
 NOT_REDERIVABLE = ("variance_correlation",)
@@ -597,7 +597,7 @@ def _accuracy_data(tables: Path) -> Path:
 def _recompute(df: pd.DataFrame, tables: Path, cfg: dict[str, Any], work: Path) -> list[str]:
     """Write every recomputable table of the snapshot into ``work`` with the pipeline's own code; their stems."""
     from .. import settings
-    from .tables import accuracy_tables
+    from .tables import accuracy_tables, best_method_table
 
     report, conversion = settings.report(cfg), settings.report_norms(cfg)
     T_points, within = list(report["T_points"]), float(report["within"])
@@ -611,7 +611,8 @@ def _recompute(df: pd.DataFrame, tables: Path, cfg: dict[str, Any], work: Path) 
         label_norms=True,
     )
     accuracy_tables(df, T_points, within, work / "accuracy_full")
-    stems = ["accuracy_main", "accuracy_full"]
+    best_method_table(df, T_points, list(conversion["norms"]), work / "best_method")
+    stems = ["accuracy_main", "accuracy_full", "best_method"]
     if (tables / "l4_comparison.csv").is_file() and (tables / "variance_correlation.csv").is_file():
         from ..analysis.controls import control_names
         from .macros import l4_comparison_table, paper_macros
