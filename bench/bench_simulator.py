@@ -144,6 +144,34 @@ def floor_ratio(
         )
 
 
+def input_share(name: str, net: SpikingNetwork, x: torch.Tensor, T: int, reps: int) -> None:
+    """Print what the Poisson input alone costs per step, in ANN forwards: the encoder's whole block (draw,
+    comparison, spikes in the compute dtype) and the seeded Mersenne-Twister draw within it (``random_``).
+
+    The stream must stay bit-identical, so the draw is a floor no layout change can remove (docs/benchmarks.md §0).
+    """
+    from snnconv.simulate.encoding import PIECE, PoissonEncoder
+
+    ann = min(ann_seconds(net, x, 3)[1] for _ in range(reps))
+    enc = PoissonEncoder(x, seed=0, batch_index=0)
+    enc.block(2)
+    block = min(clock(lambda: enc.block(T))[1] for _ in range(reps)) / T
+    words = torch.empty(min(PIECE, (x.numel() + 1) // 2), dtype=torch.int64)
+    n_pieces = -(-((x.numel() + 1) // 2) // len(words))
+    gen = torch.Generator().manual_seed(0)
+
+    def draws() -> None:
+        for _ in range(T * n_pieces):
+            words.random_(generator=gen)
+
+    draw = min(clock(draws)[1] for _ in range(reps)) / T
+    print(
+        f"RATIO input {name:3s} batch={len(x)}: Poisson input {block * 1e3:6.2f} ms/step = {block / ann:4.2f} ANN "
+        f"forwards (CPU time), of which the seeded draw {draw * 1e3:6.2f} ms = {draw / ann:4.2f}",
+        flush=True,
+    )
+
+
 def all_t_ratio(name: str, net: SpikingNetwork, x: torch.Tensor, grid: tuple[int, ...], time_chunk: int | None) -> None:
     """Print the time of one pass to max(grid) versus one separate run per T in the grid."""
     one = sim_seconds(net, x, max(grid), time_chunk)[0]
@@ -220,6 +248,8 @@ def main() -> None:
         x = x[:batch]
         for threads in args.threads:
             floor_ratio(name, net, x, T, args.time_chunk, threads, reps, tuple(args.encodings))
+        torch.set_num_threads(1)
+        input_share(name, net, x, T, reps)
         torch.set_num_threads(max(args.threads))
         if args.profile:
             profile_step(name, net, x, T, args.time_chunk, 14)

@@ -11,6 +11,7 @@ from typing import Any
 from .names import (
     NormSpec,
     ResolvedNorms,
+    base_name,
     canonical_name,
     canonicalize,
     format_number,
@@ -36,6 +37,7 @@ _LAZY = {
 __all__ = [
     "NormSpec",
     "ResolvedNorms",
+    "base_name",
     "canonical_name",
     "canonicalize",
     "format_number",

@@ -9,6 +9,7 @@ no conversion is run twice under two names. No torch import (DAG-time code).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -146,6 +147,15 @@ def parse_norm(name: str, conversion_cfg: dict[str, Any] | None = None) -> NormS
         raise ValueError(f"norm {name!r}: unknown method {parts[0]!r}")
     base, q = _base(name, name)
     return NormSpec(name, base, q)
+
+
+@functools.cache
+def base_name(name: str) -> str:
+    """The base normalization a (canonical) norm name is built on: ``max`` for ``lp4_k-0.25_scale_max-v0half``.
+
+    Cached: the workflow asks once per spiking job (thousands of times for config/paper.yaml).
+    """
+    return parse_norm(name).base_name
 
 
 def canonical_name(spec: NormSpec) -> str:

@@ -2,7 +2,7 @@
 # (snnconv/settings.py: what changes a job's output is a param, how it runs is a resource). No torch here.
 from snnconv import cluster, paths, settings
 from snnconv.config import stats_norms
-from snnconv.convert import parse_norm, resolve_norms
+from snnconv.convert import base_name, resolve_norms
 
 RESULTS = paths.RESULTS
 DATASETS = config["datasets"]
@@ -21,8 +21,7 @@ wildcard_constraints:
 
 def normalization(w):
     """The normalization record of the norm's base (max for lp4_k-0.25_scale_max-v0half), shared by its norms."""
-    base = parse_norm(w.norm).base_name
-    return paths.fill(paths.NORMALIZATION, dataset=w.dataset, arch=w.arch, seed=w.seed, base=base)
+    return paths.fill(paths.NORMALIZATION, dataset=w.dataset, arch=w.arch, seed=w.seed, base=base_name(w.norm))
 
 
 def download_manifest(w):
