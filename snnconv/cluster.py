@@ -120,7 +120,8 @@ def train_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, attempt: in
 def train_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
     tr = config["training"]
     n_train, _ = split_sizes(config, dataset)
-    minutes = tr["epochs"] * n_train / 60000 * TRAIN_EPOCH_MIN[arch] * _slowdown(tr)
+    n_epochs = (tr.get("epochs_by_dataset") or {}).get(dataset, tr["epochs"])
+    minutes = n_epochs * n_train / 60000 * TRAIN_EPOCH_MIN[arch] * _slowdown(tr)
     return _minutes(5 + 1.5 * minutes, attempt)
 
 

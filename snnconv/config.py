@@ -68,6 +68,9 @@ def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
     props = schema["properties"]
     props["datasets"]["items"]["enum"] = list(DATASETS)
     props["archs"]["items"]["enum"] = list(ARCHS)
+    props["dataset_archs"]["propertyNames"]["enum"] = list(DATASETS)
+    props["dataset_archs"]["additionalProperties"]["items"]["enum"] = list(ARCHS)
+    props["training"]["properties"]["epochs_by_dataset"]["propertyNames"]["enum"] = list(DATASETS)
     return schema
 
 
@@ -129,6 +132,21 @@ def _check_semantics(config: dict[str, Any]) -> None:
     for i, t in enumerate(config["report"]["T_points"]):
         if t > T:
             raise ConfigError(f"config error at 'report.T_points[{i}]': {t} exceeds simulation.T = {T}")
+
+
+def archs_of(config: dict[str, Any], dataset: str) -> list[str]:
+    """The architectures trained on ``dataset``: ``dataset_archs[dataset]`` if given, else ``archs``."""
+    return list((config.get("dataset_archs") or {}).get(dataset) or config["archs"])
+
+
+def model_pairs(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every (dataset, arch) of the run, datasets in config order (the {dataset}/{arch} wildcards of a model)."""
+    return [(d, a) for d in config["datasets"] for a in archs_of(config, d)]
+
+
+def all_archs(config: dict[str, Any]) -> list[str]:
+    """Every architecture trained on some dataset of the run, first appearance first."""
+    return list(dict.fromkeys(a for _, a in model_pairs(config)))
 
 
 def stats_norms(config: dict[str, Any]) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .config import stats_norms
+from .config import all_archs, model_pairs, stats_norms
 from .convert.names import resolve_norms
 
 
@@ -47,14 +47,24 @@ def dataset_options(config: Mapping[str, Any], dataset: str) -> dict[str, Any]:
     return canonical(config["dataset_options"].get(dataset) or {})
 
 
-def training(config: Mapping[str, Any]) -> dict[str, Any]:
-    """Settings of ``train_ann`` that change the trained weights (momentum only matters to SGD)."""
+def training(config: Mapping[str, Any], dataset: str | None = None) -> dict[str, Any]:
+    """Settings of ``train_ann`` on ``dataset`` that change the trained weights (momentum only matters to SGD;
+    ``training.epochs_by_dataset`` replaces ``epochs`` for the datasets it names)."""
     keys = (
         TRAINING_KEYS
         if config["training"]["optimizer"] == "sgd"
         else tuple(k for k in TRAINING_KEYS if k != "momentum")
     )
-    return _pick(config["training"], keys)
+    out = _pick(config["training"], keys)
+    if dataset is not None:
+        out["epochs"] = epochs(config, dataset)
+    return out
+
+
+def epochs(config: Mapping[str, Any], dataset: str) -> int:
+    """Training epochs on ``dataset``: ``training.epochs_by_dataset[dataset]``, else ``training.epochs``."""
+    tr = config["training"]
+    return int((tr.get("epochs_by_dataset") or {}).get(dataset, tr["epochs"]))
 
 
 def arch_options(config: Mapping[str, Any], arch: str) -> dict[str, Any]:
@@ -110,12 +120,13 @@ def paper(config: Mapping[str, Any]) -> dict[str, Any]:
     return canonical(
         {
             "datasets": config["datasets"],
-            "archs": config["archs"],
+            "archs": all_archs(config),
+            "models": [list(m) for m in model_pairs(config)],
             "seeds": config["seeds"],
             "input_seeds": config["simulation"]["input_seeds"],
             "n_converted_norms": len(norms.names),
             "n_sweep_norms": len(norms.sweep),
-            "training": training(config),
+            "training": {**training(config), "epochs_by_dataset": dict(config["training"]["epochs_by_dataset"])},
             "sweep": config["conversion"]["sweep"],
             "stats_norms": stats_norms(config),
             "simulation": simulation(config),

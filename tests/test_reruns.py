@@ -42,6 +42,8 @@ NOTHING: set[str] = set()
 CASES: dict[str, tuple[Any, set[str]]] = {
     "datasets": (["digits", "mnist"], DATA),  # a new dataset: everything for it (a dry run needs no data)
     "archs": (["mlp", "cnn"], TRAIN),
+    "dataset_archs": ({"digits": ["mlp", "cnn"]}, TRAIN),  # a CNN for digits: everything for it
+    "training.epochs_by_dataset": ({"digits": 2}, TRAIN),
     "seeds": ([0, 1], TRAIN),
     "data_dir": ("/elsewhere/datasets", NOTHING),  # where the data lie: verified by checksum, no rerun
     "download": (True, NOTHING),  # only real datasets are downloaded; the tiny run has digits alone
@@ -184,6 +186,13 @@ def test_each_setting_reruns_exactly_what_depends_on_it(finished_run, tmp_path):
         got = dict(zip(keys, pool.map(lambda f: scheduled_rules(finished_run, f), files)))
     wrong = {k: {"expected": sorted(CASES[k][1]), "scheduled": sorted(got[k])} for k in keys if got[k] != CASES[k][1]}
     assert not wrong, f"settings that rerun the wrong rules: {wrong}"
+
+
+def test_per_dataset_settings_of_other_datasets_rerun_nothing(finished_run, tmp_path):
+    cfg = copy.deepcopy(BASE)
+    cfg["dataset_archs"] = {"mnist": ["cnn"]}
+    cfg["training"]["epochs_by_dataset"] = {"cifar10": 7, "digits": BASE["training"]["epochs"]}
+    assert scheduled_rules(finished_run, write_config(tmp_path / "others.yaml", cfg)) == set()
 
 
 def _reordered(value: Any) -> Any:

@@ -205,3 +205,22 @@ def test_an_error_while_a_script_imports_lands_in_its_rule_log(tmp_path):
     assert proc.returncode != 0
     content = log.read_text()
     assert "rule tables failed" in content and "no_such_module_xyz" in content and "Traceback" in content
+
+
+def test_dataset_archs_and_epochs_by_dataset_choose_each_datasets_models(tmp_path):
+    """`dataset_archs` replaces `archs` per dataset (a CNN for MNIST only), `epochs_by_dataset` its epochs."""
+    cfg = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+    cfg.update(datasets=["digits", "mnist"], archs=["mlp"], dataset_archs={"mnist": ["cnn"]})
+    cfg["training"]["epochs_by_dataset"] = {"mnist": 2}
+    path = tmp_path / "pairs.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = run_snakemake(tmp_path, "-n", "-p", "--quiet", "rules", config=path)
+    out = proc.stdout + proc.stderr
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)\s*$", out, re.MULTILINE))
+    assert counts["train_ann"] == "2", out[-2000:]  # digits/mlp and mnist/cnn, not the 2 x 1 cross product + cnn
+    from snnconv import settings
+    from snnconv.config import model_pairs, validate_config
+
+    cfg = validate_config(cfg)
+    assert model_pairs(cfg) == [("digits", "mlp"), ("mnist", "cnn")]
+    assert settings.training(cfg, "mnist")["epochs"] == 2 and settings.training(cfg, "digits")["epochs"] == 3

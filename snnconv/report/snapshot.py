@@ -150,11 +150,16 @@ def foreign(relpath: str, cfg: dict[str, Any] | None) -> bool:
     """
     if cfg is None:
         return False
+    from ..config import archs_of
+
+    dataset = None
     for part in relpath.split("/"):
         stem = part.removesuffix(".tsv").removesuffix(".json")
-        if stem in DATASETS and stem not in cfg["datasets"]:
-            return True
-        if stem in ARCHS and stem not in cfg["archs"]:
+        if stem in DATASETS:
+            if stem not in cfg["datasets"]:
+                return True
+            dataset = stem
+        if stem in ARCHS and stem not in (archs_of(cfg, dataset) if dataset else cfg["archs"]):
             return True
         if re.fullmatch(r"seed\d+", stem) and int(stem[4:]) not in cfg["seeds"]:
             return True

@@ -1,12 +1,12 @@
 # Shared names: the sweep's wildcard values, the result paths (snnconv/paths.py) and each rule's settings
 # (snnconv/settings.py: what changes a job's output is a param, how it runs is a resource). No torch here.
 from snnconv import cluster, paths, settings
-from snnconv.config import stats_norms
+from snnconv.config import model_pairs, stats_norms
 from snnconv.convert import base_name, resolve_norms
 
 RESULTS = paths.RESULTS
 DATASETS = config["datasets"]
-ARCHS = config["archs"]
+MODELS = model_pairs(config)  # every (dataset, arch): `archs`, or `dataset_archs` for the datasets it names
 SEEDS = config["seeds"]
 RESOLVED = resolve_norms(config["conversion"])  # canonical names; l4 / uniform-l4 are roles (RESOLVED.roles)
 NORMS = RESOLVED.names
@@ -36,19 +36,24 @@ def prepared_data(w):
     return paths.fill(paths.DATA, dataset=w.dataset)
 
 
+def per_model(template, **wildcards):
+    """``template`` expanded for every (dataset, arch) of MODELS and every combination of ``wildcards``."""
+    return [p for d, a in MODELS for p in expand(template, dataset=d, arch=a, **wildcards)]
+
+
 def sim_csvs():
     """Every per-timestep accuracy CSV of the sweep."""
-    return expand(paths.SIM, dataset=DATASETS, arch=ARCHS, seed=SEEDS, norm=NORMS, iseed=INPUT_SEEDS)
+    return per_model(paths.SIM, seed=SEEDS, norm=NORMS, iseed=INPUT_SEEDS)
 
 
 def conversion_records():
     """Every conversion.json of the sweep (each norm's recorded parameters)."""
-    return expand(paths.CONVERSION, dataset=DATASETS, arch=ARCHS, seed=SEEDS, norm=NORMS)
+    return per_model(paths.CONVERSION, seed=SEEDS, norm=NORMS)
 
 
 def stats_csvs():
     """Membrane-statistics CSVs (the variance claim)."""
-    return expand(paths.STATS, dataset=DATASETS, arch=ARCHS, seed=SEEDS, norm=STATS_NORMS)
+    return per_model(paths.STATS, seed=SEEDS, norm=STATS_NORMS)
 
 
 def all_targets():

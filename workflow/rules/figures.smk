@@ -10,7 +10,7 @@ REPORT_NORMS = settings.report_norms(config)
 
 
 # Every ANN summary.json (holds the ANN test accuracy).
-MODEL_SUMMARIES = expand(paths.SUMMARY, dataset=DATASETS, arch=ARCHS, seed=SEEDS)
+MODEL_SUMMARIES = per_model(paths.SUMMARY, seed=SEEDS)
 # Figures and tables built by default (the paper PDF is not: `snakemake paper`); used by all_targets().
 REPORT_TARGETS = (
     [ACCURACY_ALL]

@@ -1,4 +1,5 @@
-# ANN training: one conversion-friendly network per dataset × arch × seed.
+# ANN training: one conversion-friendly network per (dataset, arch) of the run (MODELS: `archs`, or
+# `dataset_archs` per dataset) × seed; `training.epochs_by_dataset` sets the epochs per dataset.
 
 
 rule train_ann:
@@ -20,7 +21,7 @@ rule train_ann:
         mem_mb=lambda w, attempt: cluster.train_mem_mb(config, w.dataset, w.arch, attempt),
         runtime=lambda w, attempt: cluster.train_runtime(config, w.dataset, w.arch, attempt),
     params:
-        training=settings.training(config),
+        training=lambda w: settings.training(config, w.dataset),
         arch_options=lambda w: settings.arch_options(config, w.arch),
     script:
         "../../scripts/train.py"

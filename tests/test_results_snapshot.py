@@ -1,0 +1,59 @@
+"""The committed real-data snapshot (docs/results/paper-cpu) cannot drift silently from the code:
+
+* its summary tables are exactly what the pipeline's table code makes from its committed data and config;
+* one of its accuracy curves (MNIST MLP, training seed 0, ``max``, input seed 0) is recomputed by the workflow
+  from the committed config — training, normalization, conversion and simulation — and compared with the
+  committed rows. The same code on the same kind of CPU reproduces them exactly; the tolerance only absorbs
+  float rounding of another CPU's BLAS kernels (a few test images at some t), not a change of method.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from test_reliability_support import run_snakemake, write_config
+
+REPO = Path(__file__).resolve().parent.parent
+SNAPSHOT = REPO / "docs" / "results" / "paper-cpu"
+CURVE = {"dataset": "mnist", "arch": "mlp", "seed": 0, "norm": "max", "input_seed": 0}
+TOLERANCE = 0.01  # accuracy, at any t: 5 of the 500 test images
+
+pytestmark = pytest.mark.skipif(not SNAPSHOT.is_dir(), reason=f"no committed snapshot at {SNAPSHOT}")
+
+
+def committed_rows() -> pd.DataFrame:
+    """The committed accuracy rows of CURVE (accuracy_all.csv or its gzip)."""
+    tables = SNAPSHOT / "tables"
+    path = next(p for p in (tables / "accuracy_all.csv", tables / "accuracy_all.csv.gz") if p.is_file())
+    df = pd.read_csv(path, usecols=["dataset", "arch", "seed", "norm", "input_seed", "t", "accuracy"])
+    sel = df
+    for key, value in CURVE.items():
+        sel = sel[sel[key] == value]
+    return sel.sort_values("t").reset_index(drop=True)
+
+
+def test_committed_tables_are_what_the_table_code_makes():
+    from snnconv.report.snapshot import verify_tables
+
+    assert verify_tables(SNAPSHOT) == []
+
+
+def test_one_committed_curve_is_recomputed_from_the_committed_config(tmp_path, shared_data):
+    """Train, normalize, convert and simulate one (model, norm, input seed) of the snapshot again."""
+    cfg = yaml.safe_load((SNAPSHOT / "config.effective.yaml").read_text())
+    cfg.update(datasets=[CURVE["dataset"]], archs=[CURVE["arch"]], seeds=[CURVE["seed"]], data_dir=str(shared_data))
+    cfg["conversion"]["norms"] = [CURVE["norm"]]  # the job's params do not depend on the norm list
+    cfg["conversion"]["sweep"] = {"p": [], "k": []}
+    cfg["simulation"]["input_seeds"] = [CURVE["input_seed"]]
+    cfg["stats"]["norms"] = [CURVE["norm"]]
+    config = write_config(tmp_path / "subset.yaml", cfg)
+    target = "results/sim/{dataset}/{arch}/seed{seed}/{norm}/input{input_seed}.csv".format(**CURVE)
+    run_snakemake(tmp_path, config, target, cores=2, timeout=1500)
+    got = pd.read_csv(tmp_path / target).sort_values("t").reset_index(drop=True)
+    want = committed_rows()
+    assert len(want) == len(got) == int(cfg["simulation"]["T"])
+    diff = (got["accuracy"] - want["accuracy"]).abs()
+    assert diff.max() <= TOLERANCE, f"largest |Δ accuracy| {diff.max():.4f} at t = {int(got['t'][diff.idxmax()])}"
