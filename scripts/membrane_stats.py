@@ -74,20 +74,9 @@ def main(
 
 def _bind(sm: Any) -> Any:
     """snakemake object → convert (in memory), then :func:`main`."""
-    import torch
+    from snnconv.convert.files import job_network
 
-    from snnconv.convert.files import convert_files
-    from snnconv.job import execution
-
-    run = execution(sm)
-    torch.set_num_threads(int(run["threads"]))
-    net, _ = convert_files(
-        sm.input.model,
-        sm.input.data,
-        sm.wildcards.norm,
-        dict(sm.params.conversion),
-        normalization_path=sm.input.normalization,
-    )
+    net, run = job_network(sm, write=False)
     return main(net, sm.input.data, sm.output.csv, dict(sm.wildcards.items()), {**sm.params.stats, **run})
 
 

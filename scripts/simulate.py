@@ -136,20 +136,9 @@ def _one_seed(
 def _bind(sm: Any) -> Any:
     """snakemake object → convert (network + conversion.json), then :func:`main_all` for every input seed."""
     from snnconv import paths
-    from snnconv.convert.files import convert_files
-    from snnconv.job import execution
+    from snnconv.convert.files import job_network
 
-    run = execution(sm)
-    torch.set_num_threads(int(run["threads"]))
-    net, _ = convert_files(
-        sm.input.model,
-        sm.input.data,
-        sm.wildcards.norm,
-        dict(sm.params.conversion),
-        sm.output.network,
-        sm.output.meta,
-        sm.input.normalization,
-    )
+    net, run = job_network(sm, write=True)
     outs = {paths.parse(paths.SIM, p)["iseed"]: p for p in sm.output.csvs}
     return main_all(net, sm.input.data, outs, dict(sm.wildcards.items()), {**sm.params.simulation, **run})
 

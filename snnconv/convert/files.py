@@ -157,3 +157,23 @@ def convert_files(
     if meta_path is not None:
         write_json(meta_path, meta)
     return net, meta
+
+
+def job_network(smk: Any, write: bool) -> tuple[SpikingNetwork, dict[str, Any]]:
+    """The norm's network inside a spiking job (rules simulate, membrane_stats): torch threads set from the job's
+    resources, then built from the base's record (written to ``output.network`` / ``output.meta`` if ``write``).
+    Returns (network, the job's execution settings)."""
+    from ..job import execution
+
+    run = execution(smk)
+    torch.set_num_threads(int(run["threads"]))
+    net, _ = convert_files(
+        smk.input.model,
+        smk.input.data,
+        smk.wildcards.norm,
+        dict(smk.params.conversion),
+        smk.output.network if write else None,
+        smk.output.meta if write else None,
+        smk.input.normalization,
+    )
+    return net, run
