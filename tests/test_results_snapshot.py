@@ -3,8 +3,9 @@
 * its summary tables are exactly what the pipeline's table code makes from its committed data and config;
 * one of its accuracy curves (MNIST MLP, training seed 0, ``max``, input seed 0) is recomputed by the workflow
   from the committed config — training, normalization, conversion and simulation — and compared with the
-  committed rows. The same code on the same kind of CPU reproduces them exactly; the tolerance only absorbs
-  float rounding of another CPU's BLAS kernels (a few test images at some t), not a change of method.
+  committed rows: exactly on the CPU model the snapshot was made on (PROVENANCE), and on another CPU, whose BLAS
+  kernels round differently and so train a slightly different network (as another seed would), within
+  TOLERANCE on the mean accuracy over the second half of the run (low-t accuracy is too steep to compare).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from test_reliability_support import run_snakemake, write_config
 REPO = Path(__file__).resolve().parent.parent
 SNAPSHOT = REPO / "docs" / "results" / "paper-cpu"
 CURVE = {"dataset": "mnist", "arch": "mlp", "seed": 0, "norm": "max", "input_seed": 0}
-TOLERANCE = 0.01  # accuracy, at any t: 5 of the 500 test images
+TOLERANCE = 0.02  # mean accuracy over t > T/2 on another CPU model: 10 of the 500 test images
 
 pytestmark = pytest.mark.skipif(not SNAPSHOT.is_dir(), reason=f"no committed snapshot at {SNAPSHOT}")
 
@@ -55,5 +56,13 @@ def test_one_committed_curve_is_recomputed_from_the_committed_config(tmp_path, s
     got = pd.read_csv(tmp_path / target).sort_values("t").reset_index(drop=True)
     want = committed_rows()
     assert len(want) == len(got) == int(cfg["simulation"]["T"])
-    diff = (got["accuracy"] - want["accuracy"]).abs()
-    assert diff.max() <= TOLERANCE, f"largest |Δ accuracy| {diff.max():.4f} at t = {int(got['t'][diff.idxmax()])}"
+    from snnconv.machine import cpu_model
+
+    made_on = yaml.safe_load((SNAPSHOT / "PROVENANCE").read_text())["machine"]["cpu"]
+    if cpu_model() == made_on:  # same kernels: the very same numbers
+        diff = (got["accuracy"] - want["accuracy"]).abs()
+        assert diff.max() == 0, f"largest |Δ accuracy| {diff.max():.4f} at t = {int(got['t'][diff.idxmax()])}"
+    else:
+        late = got["t"] > len(got) // 2
+        gap = abs(float(got["accuracy"][late].mean()) - float(want["accuracy"][late].mean()))
+        assert gap <= TOLERANCE, f"mean accuracy over t > T/2 differs by {gap:.4f} (snapshot made on {made_on!r})"
