@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .settings import AGREEMENT_IMAGES
+from .settings import AGREEMENT_IMAGES, epochs
 from .vocab import INPUT_SHAPES, SPLIT_SIZES
 
 # Defaults of snnconv.models.build_* for the options that set the widest layer.
@@ -120,8 +120,7 @@ def train_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, attempt: in
 def train_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
     tr = config["training"]
     n_train, _ = split_sizes(config, dataset)
-    n_epochs = (tr.get("epochs_by_dataset") or {}).get(dataset, tr["epochs"])
-    minutes = n_epochs * n_train / 60000 * TRAIN_EPOCH_MIN[arch] * _slowdown(tr)
+    minutes = epochs(config, dataset) * n_train / 60000 * TRAIN_EPOCH_MIN[arch] * _slowdown(tr)
     return _minutes(5 + 1.5 * minutes, attempt)
 
 
