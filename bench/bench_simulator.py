@@ -1,18 +1,23 @@
 """Simulator speed relative to its floor: (time per simulated step) ÷ (one ANN forward on the same batch).
 
-Usage: ``python bench/bench_simulator.py [--smoke] [--threads 1 2] [--nets mlp cnn vgg] [--profile]``.
+Usage: ``python bench/bench_simulator.py [--smoke] [--threads 1 2] [--nets mlp cnn vgg] [--engines eager compiled]
+[--profile]``.
 
-Nets (issue 18), built with :func:`snnconv.models.build_model` (seeded random weights) and converted with
-'max' normalization on the benchmark images, so the layer structure is exactly what the pipeline simulates:
+Nets, built with :func:`snnconv.models.build_model` (seeded random weights) and converted with 'max'
+normalization on the benchmark images, so the layer structure is exactly what the pipeline simulates:
 
 * ``mlp``: 784-512-512-10 on 1×28×28, batch 1000;
 * ``cnn``: 16c3-p2-32c3-p2-64-10 on 1×28×28 (the default CNN options), batch 500;
 * ``vgg``: the VGG of config/paper.yaml (64,64,P,128,128,P,256,256,P, fc 512, batch norm folded) on 3×32×32,
   batch 100.
 
-The ANN forward is ``SpikingNetwork.rate_forward`` (the converted ANN, NCHW as a user runs it); the ratio
-to a channels-last ANN forward is printed too. ANN and simulation runs alternate ``--reps`` times and the
-best of each is kept. Also measures one all-T pass versus re-simulating for each T in a grid.
+The floor is ``SpikingNetwork.rate_forward`` (the converted ANN) in its faster memory layout: the better of NCHW
+and channels-last input, measured in the same loop. Both engines are timed: ``eager`` (the block engine) and
+``compiled`` (one torch.compile'd step per time step; its compile seconds are printed). ANN and simulation runs
+alternate ``--reps`` times and the best of each is kept. The input's share of a step (``RATIO input``) and one
+all-T pass versus re-simulating for each T are printed too. The process keeps freed memory for reuse from the
+start (snnconv.simulate.allocator), so the ANN and both engines run under the same allocator;
+``--default-allocator`` measures under glibc's defaults instead.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from snnconv.network import SpikingNetwork  # noqa: E402
 from snnconv.simulate import simulate  # noqa: E402
 
 T_GRID = (10, 20, 50, 100, 200, 500, 1000)
-TARGETS = {"mlp": 1.2, "cnn": 1.3, "vgg": 1.3}
+TARGETS = {"mlp": 1.2, "cnn": 0.6, "vgg": 1.0}
 SPECS: dict[str, dict[str, Any]] = {
     "mlp": dict(
         arch="mlp",
@@ -108,6 +113,13 @@ def sim_seconds(
     return clock(lambda: simulate(net, x, y, T, batch_size=len(x), device="cpu", **extra, **kw), reps)
 
 
+def compile_seconds(net: SpikingNetwork, x: torch.Tensor, **kw) -> float:
+    """Seconds the first compiled simulation of this net and batch spends compiling (cold in-memory cache)."""
+    torch._dynamo.reset()
+    y = torch.zeros(len(x), dtype=torch.int64)
+    return simulate(net, x, y, 2, batch_size=len(x), device="cpu", compile="true", **kw).compile_seconds
+
+
 def floor_ratio(
     name: str,
     net: SpikingNetwork,
@@ -117,8 +129,9 @@ def floor_ratio(
     threads: int,
     reps: int,
     encodings: tuple[str, ...],
+    engines: tuple[str, ...],
 ) -> None:
-    """Print (simulation time per step) ÷ (ANN forward time), per input encoding.
+    """Print (simulation time per step) ÷ (ANN forward time in its faster layout), per encoding and engine.
 
     ANN and simulation runs alternate ``reps`` times and the best of each is kept, so that load from
     other processes hits both sides alike. Process CPU time is printed too: on a shared machine it is the
@@ -126,50 +139,78 @@ def floor_ratio(
     """
     torch.set_num_threads(threads)
     x_cl = x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x
-    sim_seconds(net, x[: max(2, len(x) // 10)], 2, time_chunk)  # warm-up: lazy init, kernel selection
     for enc in encodings:
-        ann, ann_cl, step = (float("inf"),) * 2, (float("inf"),) * 2, (float("inf"),) * 2
+        compiled_s = compile_seconds(net, x, encoding=enc) if "compiled" in engines else 0.0
+        sim_seconds(net, x[: max(2, len(x) // 10)], 2, time_chunk, encoding=enc)  # warm-up: lazy init
+        ann, ann_cl = (float("inf"),) * 2, (float("inf"),) * 2
+        step = {e: (float("inf"),) * 2 for e in engines}
         for _ in range(reps):
             ann = tuple(map(min, ann, ann_seconds(net, x, 3)))
             ann_cl = tuple(map(min, ann_cl, ann_seconds(net, x_cl, 3)))
-            step = tuple(map(min, step, (s / T for s in sim_seconds(net, x, T, time_chunk, encoding=enc))))
-        ratio = step[0] / ann[0]
-        ok = "met" if ratio <= TARGETS[name] else "MISSED"
+            for e in engines:
+                flag = "true" if e == "compiled" else "false"
+                run = sim_seconds(net, x, T, time_chunk, encoding=enc, compile=flag)
+                step[e] = tuple(map(min, step[e], (v / T for v in run)))
+        floor = min(ann, ann_cl)  # the faster layout (by wall time), its CPU time beside it
+        layout = "NCHW" if ann[0] <= ann_cl[0] else "channels-last"
+        for e in engines:
+            ratio = step[e][0] / floor[0]
+            ok = "met" if ratio <= TARGETS[name] else "MISSED"
+            extra = f", compiled in {compiled_s:.1f} s" if e == "compiled" else ""
+            print(
+                f"RATIO floor {name:3s} {e:8s} threads={threads} batch={len(x)} T={T} {enc:8s}: ANN {floor[0] * 1e3:7.2f} "
+                f"ms ({layout}; NCHW {ann[0] * 1e3:.2f}, channels-last {ann_cl[0] * 1e3:.2f}), sim {step[e][0] * 1e3:7.2f} "
+                f"ms/step, wall ratio {ratio:5.2f} (CPU-time ratio {step[e][1] / floor[1]:5.2f}) target <= "
+                f"{TARGETS[name]}: {ok}{extra}",
+                flush=True,
+            )
+
+
+def eager_input_seconds(x: torch.Tensor, T: int, reps: int) -> float:
+    """CPU seconds per step of the eager encoder's block (hash, comparison, spikes in float32)."""
+    from snnconv.simulate.encoding import PoissonEncoder
+
+    enc = PoissonEncoder(x, seed=0)
+    enc.block(2)
+    return min(clock(lambda: enc.block(T))[1] for _ in range(reps)) / T
+
+
+def compiled_input_seconds(x: torch.Tensor, T: int, reps: int) -> float:
+    """CPU seconds per step of the stream function compiled alone, writing float32 spikes."""
+    from snnconv.simulate import stream
+
+    base, r = stream.image_keys(torch.arange(len(x)), 0, x[0].numel())
+    limit = stream.spike_limits(x, 1.0)
+    fn = torch.compile(lambda t, b, lim, rr: stream.spikes_at(t, b, lim, rr).to(torch.float32))
+    t = torch.zeros((), dtype=torch.int32)
+    fn(t, base, limit, r)
+
+    def steps() -> None:
+        for k in range(1, T + 1):
+            t.fill_(k)
+            fn(t, base, limit, r)
+
+    return min(clock(steps)[1] for _ in range(reps)) / T
+
+
+def input_share(name: str, net: SpikingNetwork, x: torch.Tensor, T: int, reps: int, engines: tuple[str, ...]) -> None:
+    """Print what the Poisson input alone costs per step, as a share of each engine's step (CPU time, one thread).
+
+    Eager: the encoder's block (hash, comparison, spikes in the compute dtype). Compiled: the stream function
+    compiled alone, writing float32 spikes (inside the step it is fused with the first layer's input).
+    """
+    n = len(x)
+    for e in engines:
+        flag = "true" if e == "compiled" else "false"
+        sim_seconds(net, x, 2, None, compile=flag)  # warm-up (compiles if the cache was reset)
+        step = min(sim_seconds(net, x, T, None, compile=flag)[1] for _ in range(reps))
+        step /= T
+        inp = (eager_input_seconds if e == "eager" else compiled_input_seconds)(x, T, reps)
         print(
-            f"RATIO floor {name:3s} threads={threads} batch={len(x)} T={T} chunk={time_chunk or 'default'} "
-            f"{enc:8s}: ANN {ann[0] * 1e3:7.2f} ms (channels-last {ann_cl[0] * 1e3:7.2f}), sim {step[0] * 1e3:7.2f} "
-            f"ms/step, wall ratio {ratio:5.2f} (CPU-time ratio {step[1] / ann[1]:5.2f}; vs channels-last ANN "
-            f"{step[0] / ann_cl[0]:5.2f}) target <= {TARGETS[name]}: {ok}",
+            f"RATIO input {name:3s} {e:8s} batch={n}: Poisson input {inp * 1e3:6.2f} ms/step = {inp / step:5.1%} of "
+            f"the {step * 1e3:.2f} ms step (CPU time, 1 thread) target <= 10%: {'met' if inp <= 0.1 * step else 'MISSED'}",
             flush=True,
         )
-
-
-def input_share(name: str, net: SpikingNetwork, x: torch.Tensor, T: int, reps: int) -> None:
-    """Print what the Poisson input alone costs per step, in ANN forwards: the encoder's whole block (draw,
-    comparison, spikes in the compute dtype) and the seeded Mersenne-Twister draw within it (``random_``).
-
-    The stream must stay bit-identical, so the draw is a floor no layout change can remove (docs/benchmarks.md §0).
-    """
-    from snnconv.simulate.encoding import PIECE, PoissonEncoder
-
-    ann = min(ann_seconds(net, x, 3)[1] for _ in range(reps))
-    enc = PoissonEncoder(x, seed=0, batch_index=0)
-    enc.block(2)
-    block = min(clock(lambda: enc.block(T))[1] for _ in range(reps)) / T
-    words = torch.empty(min(PIECE, (x.numel() + 1) // 2), dtype=torch.int64)
-    n_pieces = -(-((x.numel() + 1) // 2) // len(words))
-    gen = torch.Generator().manual_seed(0)
-
-    def draws() -> None:
-        for _ in range(T * n_pieces):
-            words.random_(generator=gen)
-
-    draw = min(clock(draws)[1] for _ in range(reps)) / T
-    print(
-        f"RATIO input {name:3s} batch={len(x)}: Poisson input {block * 1e3:6.2f} ms/step = {block / ann:4.2f} ANN "
-        f"forwards (CPU time), of which the seeded draw {draw * 1e3:6.2f} ms = {draw / ann:4.2f}",
-        flush=True,
-    )
 
 
 def all_t_ratio(name: str, net: SpikingNetwork, x: torch.Tensor, grid: tuple[int, ...], time_chunk: int | None) -> None:
@@ -184,16 +225,22 @@ def all_t_ratio(name: str, net: SpikingNetwork, x: torch.Tensor, grid: tuple[int
 
 
 def profile_step(name: str, net: SpikingNetwork, x: torch.Tensor, T: int, time_chunk: int | None, rows: int) -> None:
-    """torch.profiler table (self CPU time) of one T-step simulation, divided by T in the header."""
+    """torch.profiler tables (self CPU time) of one T-step simulation per engine; the compiled one lists each
+    generated kernel (inductor's kernel profile)."""
+    import torch._inductor.config as inductor_config
     from torch.profiler import ProfilerActivity, profile
 
     y = torch.zeros(len(x), dtype=torch.int64)
     extra = {} if time_chunk is None else {"time_chunk": time_chunk}
-    simulate(net, x, y, 2, batch_size=len(x), device="cpu", **extra)
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        simulate(net, x, y, T, batch_size=len(x), device="cpu", **extra)
-    print(f"--- profile {name} batch={len(x)} T={T} threads={torch.get_num_threads()} (totals over T steps) ---")
-    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows), flush=True)
+    for engine in ("false", "true"):
+        with inductor_config.patch({"cpp.enable_kernel_profile": True}):
+            torch._dynamo.reset()
+            simulate(net, x, y, 2, batch_size=len(x), device="cpu", compile=engine, **extra)
+            with profile(activities=[ProfilerActivity.CPU]) as prof:
+                simulate(net, x, y, T, batch_size=len(x), device="cpu", compile=engine, **extra)
+        label = "compiled" if engine == "true" else "eager"
+        print(f"--- profile {name} {label} batch={len(x)} T={T} threads={torch.get_num_threads()} (totals over T) ---")
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows), flush=True)
 
 
 def float32_check(name: str, net: SpikingNetwork, x: torch.Tensor, T: int) -> None:
@@ -227,6 +274,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=None, help="override every net's batch")
     ap.add_argument("--reps", type=int, default=3, help="alternating ANN/simulation repetitions (best kept)")
     ap.add_argument("--encodings", nargs="+", default=["poisson", "constant"], choices=["poisson", "constant"])
+    ap.add_argument("--engines", nargs="+", default=["eager", "compiled"], choices=["eager", "compiled"])
+    ap.add_argument("--default-allocator", action="store_true", help="keep glibc's malloc defaults (no reuse)")
     ap.add_argument("--no-grid", action="store_true", help="skip the all-T comparison (batch --grid-batch)")
     ap.add_argument("--grid-batch", type=int, default=25, help="batch for the all-T comparison")
     ap.add_argument("--profile", action="store_true", help="print a torch.profiler table of one simulation per net")
@@ -239,6 +288,11 @@ def main() -> None:
     )
     args = ap.parse_args()
     print_header("bench_simulator")
+    if not args.default_allocator:
+        from snnconv.simulate.allocator import keep_freed_memory
+
+        print(f"# allocator: freed memory kept for reuse: {keep_freed_memory()}", flush=True)
+    engines = tuple(args.engines)
     T = args.T or (5 if args.smoke else 20)
     reps = 1 if args.smoke else args.reps
     for name in args.nets:
@@ -247,9 +301,9 @@ def main() -> None:
         net = build_net(name, x, args.smoke)
         x = x[:batch]
         for threads in args.threads:
-            floor_ratio(name, net, x, T, args.time_chunk, threads, reps, tuple(args.encodings))
+            floor_ratio(name, net, x, T, args.time_chunk, threads, reps, tuple(args.encodings), engines)
         torch.set_num_threads(1)
-        input_share(name, net, x, T, reps)
+        input_share(name, net, x, T, reps, engines)
         torch.set_num_threads(max(args.threads))
         if args.profile:
             profile_step(name, net, x, T, args.time_chunk, 14)

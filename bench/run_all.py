@@ -36,7 +36,12 @@ REPO = BENCH.parent
 
 # (section, script, full args, smoke args)
 SECTIONS: list[tuple[str, str, list[str], list[str]]] = [
-    ("simulator", "bench_simulator.py", ["--reps", "1", "--grid-batch", "25"], ["--smoke", "--threads", "1"]),
+    (
+        "simulator",
+        "bench_simulator.py",
+        ["--reps", "1", "--grid-batch", "25"],
+        ["--smoke", "--threads", "1", "--nets", "mlp", "cnn", "--encodings", "poisson"],
+    ),
     (
         "spikingjelly",
         "bench_spikingjelly.py",

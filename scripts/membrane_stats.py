@@ -3,7 +3,7 @@ neuron's ‖w‖_p (p = 1, 2, 3, 4, ∞) and the exact variance prediction, so t
 The network is converted in this job from its base's normalization record (§C10), exactly as rule simulate does.
 
 Logic lives in :func:`main` (plain arguments, callable from tests); the ``snakemake`` binding is at the bottom.
-The input encoding (Poisson), max_rate, reset and batch_size are the simulation's; T, neurons_per_layer,
+The input encoding (Poisson), max_rate and reset are the simulation's; T, neurons_per_layer,
 samples and seed are the statistics' own (settings.stats).
 """
 

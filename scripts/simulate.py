@@ -38,7 +38,7 @@ def main(
     """Simulate one input seed (``ids["iseed"]``), write the tidy per-t CSV atomically and return the frame.
 
     ``cfg`` holds the simulation settings (settings.SIMULATION_KEYS) and the execution settings (device,
-    threads, time_chunk); every one is required, so no default lives outside the config schema.
+    threads, batch_size, time_chunk, compile); every one is required, so no default lives outside the config schema.
     """
     return main_all(
         network,
@@ -107,12 +107,15 @@ def _one_seed(
         batch_size=int(cfg["batch_size"]),
         time_chunk=int(cfg["time_chunk"]),
         device=cfg["device"],
+        compile=cfg["compile"],
         progress=sys.stderr.isatty(),
     )  # a bar on a terminal; otherwise the per-seed log line below
     log.info(
-        "input seed %d done in %.1f s on %s: accuracy at T=%d %.4f, final rates %s",
+        "input seed %d done in %.1f s (%s engine, %.1f s compiling) on %s: accuracy at T=%d %.4f, final rates %s",
         seed,
         res.seconds,
+        res.settings["engine"],
+        res.compile_seconds,
         res.settings["device"],
         res.T,
         res.accuracy[-1],

@@ -27,14 +27,17 @@ def log_path(smk: Any) -> str | None:
 
 
 # What :func:`execution` returns for a spiking job: the keys its script requires beside the params.
-EXECUTION_KEYS = ("device", "threads", "time_chunk")
+EXECUTION_KEYS = ("device", "threads", "batch_size", "time_chunk", "compile")
+# Resource name of each execution key (torch threads are named apart from Snakemake's own `threads`).
+_RESOURCE = {"threads": "torch_threads"}
 
 
 def execution(smk: Any) -> dict[str, Any]:
-    """Execution-only settings of the job (device, torch threads, time chunk) from its ``resources``."""
+    """Execution-only settings of the job (device, torch threads, batch size, time chunk, compile) from its
+    ``resources``."""
     res = getattr(smk, "resources", {}) or {}
     get = res.get if hasattr(res, "get") else lambda k, d=None: getattr(res, k, d)
-    out = {"device": get("device", None), "threads": get("torch_threads", None), "time_chunk": get("time_chunk", None)}
+    out = {key: get(_RESOURCE.get(key, key), None) for key in EXECUTION_KEYS}
     return {k: v for k, v in out.items() if v is not None}
 
 

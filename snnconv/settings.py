@@ -1,7 +1,7 @@
 """What each job computes: the settings that change a rule's output, taken from the validated config.
 
 Every rule receives exactly these as ``params:`` (so Snakemake reruns the job when one changes) and its
-script reads nothing else. Execution-only settings (device, torch threads, time_chunk, data location) go
+script reads nothing else. Execution-only settings (device, torch threads, batch size, time_chunk, compile, data location) go
 through ``resources:`` instead: they change how a job runs, not what it writes (docs/method.md, "Reruns").
 Dicts are returned with sorted keys, because Snakemake compares params by ``repr`` and the same settings
 written in another key order must rerun nothing. No torch import (DAG-time code).
@@ -33,13 +33,13 @@ def _pick(section: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 # Which keys of each section change which job's output (the rest are execution settings or report-only).
 TRAINING_KEYS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "optimizer")
 CONVERSION_KEYS = ("norm_set_size", "norm_set_seed", "per_channel", "maxpool_to_avgpool")
-SIMULATION_KEYS = ("T", "encoding", "max_rate", "reset", "decode", "batch_size", "test_subset")
+SIMULATION_KEYS = ("T", "encoding", "max_rate", "reset", "decode", "test_subset")
 STATS_KEYS = ("T", "neurons_per_layer", "samples", "seed")
 # Each converted network is compared with its ANN on the first AGREEMENT_IMAGES of the normalization set (a
 # diagnostic in conversion.json, docs/method.md §C10): bounded, so it stays a small part of any spiking job.
 AGREEMENT_IMAGES = 1024
 # Membrane statistics use the simulation's input and neuron model (docs/method.md §S6).
-STATS_FROM_SIMULATION = ("max_rate", "reset", "batch_size")
+STATS_FROM_SIMULATION = ("max_rate", "reset")
 
 
 def dataset_options(config: Mapping[str, Any], dataset: str) -> dict[str, Any]:
@@ -96,9 +96,17 @@ def training_execution(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def simulation_execution(config: Mapping[str, Any]) -> dict[str, Any]:
-    """``resources`` of ``simulate`` / ``membrane_stats``: device, torch threads and time chunk."""
+    """``resources`` of ``simulate`` / ``membrane_stats``: device, torch threads, batch size, time chunk and whether
+    to compile the step. None changes what a job writes: an image's input spikes depend on its index in the test
+    set, not on its batch (docs/method.md §S5), so they are execution settings."""
     sim = config["simulation"]
-    return {"device": str(sim["device"]), "torch_threads": int(sim["threads"]), "time_chunk": int(sim["time_chunk"])}
+    return {
+        "device": str(sim["device"]),
+        "torch_threads": int(sim["threads"]),
+        "batch_size": int(sim["batch_size"]),
+        "time_chunk": int(sim["time_chunk"]),
+        "compile": str(sim["compile"]),
+    }
 
 
 def report_norms(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -41,3 +41,17 @@ def test_spikingjelly_bench_skips_cleanly_when_absent(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "skipped: spikingjelly not installed" in proc.stdout
+
+
+def test_gpu_check_runs_on_the_cpu(tmp_path):
+    """bench/gpu_check.py --device cpu on a tiny net, as CI runs it: every section passes, the report is written."""
+    import json
+
+    out = tmp_path / "gpu_check.json"
+    proc = _run(["bench/gpu_check.py", "--device", "cpu", "--smoke", "--out", str(out)], timeout=900)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    report = json.loads(out.read_text())
+    assert report["stream"]["ok"] and report["stream"]["eager_equal"] and report["stream"]["compiled_equal"]
+    assert report["curves"]["ok"] and report["tests"]["ok"]
+    assert report["speed"]["cnn"]["compiled"]["engine"] == "compiled"
+    assert "| stream bit-equal | curves within tolerance |" in proc.stdout

@@ -106,6 +106,7 @@ def _consumers(trained: dict[str, Path], npz: Path, out: Path) -> dict[str, tupl
         "reset": "subtract",
         "decode": "membrane",
         "test_subset": 0,
+        "compile": "false",
     }
     stats_cfg = {
         "T": 5,
@@ -118,6 +119,7 @@ def _consumers(trained: dict[str, Path], npz: Path, out: Path) -> dict[str, tupl
         "batch_size": 10,
         "device": "cpu",
         "time_chunk": 5,
+        "compile": "false",
     }
     ids = {"dataset": "digits", "arch": "mlp", "seed": "0", "norm": "max", "iseed": "0"}
     train_out = [out / "model.pt", out / "metrics.csv", out / "summary.json"]

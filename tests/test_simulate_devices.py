@@ -1,4 +1,4 @@
-"""Issue 16 items 6–7: the encoder's device path runs on the CPU, CUDA agrees with CPU, bad pixels are refused."""
+"""The encoder's spikes in every dtype, CUDA agreeing with the CPU, bad pixels refused."""
 
 import re
 
@@ -7,34 +7,25 @@ import pytest
 import torch
 from test_simulate_nets import normalise, random_mlp, small_cnn
 
-from snnconv.simulate import PoissonEncoder, batch_seed, make_encoder, simulate
+from snnconv.simulate import PoissonEncoder, make_encoder, simulate
 from snnconv.simulate.encoding import check_pixels
 
 CUDA = torch.cuda.is_available()
 
 
-def expected_spikes(p: torch.Tensor, seed: int, batch_index: int, steps: int) -> torch.Tensor:
-    """The documented rule, computed independently: per step ceil(n/2) int64 draws → 2n 31-bit u; spike iff u < p·2^31."""
-    g = torch.Generator().manual_seed(batch_seed(seed, batch_index))
-    n = p.numel()
-    k = np.round(p.double().numpy().reshape(-1) * 2.0**31)
-    out = []
-    for _ in range(steps):
-        words = torch.empty((n + 1) // 2, dtype=torch.int64).random_(generator=g).numpy()
-        lo, hi = words & 0x7FFFFFFF, (words >> 32) & 0x7FFFFFFF  # little-endian int32 halves
-        u = np.stack([lo, hi], 1).reshape(-1)[:n]
-        out.append(torch.from_numpy(u < k).reshape(p.shape))
-    return torch.stack(out).float()
-
-
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_poisson_spikes_follow_the_rule_on_the_shared_device_path(dtype):
-    """The code path used for every device (bool mask on the CPU, copied to the target): inverted spikes fail."""
+def test_poisson_spikes_are_the_stream_in_every_dtype(dtype):
+    """The encoder's block is the pure stream function (stream.spikes_at) cast to the compute dtype."""
+    from snnconv.simulate import stream
+
     p = torch.rand(3, 1, 5, 7, generator=torch.Generator().manual_seed(0))
     p[0, 0, 0, :3] = torch.tensor([0.0, 1.0, 0.5])
-    got = PoissonEncoder(p, seed=4, batch_index=2, device="cpu", dtype=dtype).block(9)
+    got = PoissonEncoder(p, seed=4, image_ids=torch.tensor([9, 3, 4]), device="cpu", dtype=dtype).block(9)
+    base, r = stream.image_keys(torch.tensor([9, 3, 4]), 4, 35)
+    limit = stream.spike_limits(p, 1.0)
+    want = torch.stack([stream.spikes_at(torch.tensor(t, dtype=torch.int32), base, limit, r) for t in range(1, 10)])
     assert got.dtype == dtype and got.device.type == "cpu"
-    assert torch.equal(got.float(), expected_spikes(p, 4, 2, 9))
+    assert torch.equal(got.reshape(9, 3, -1), want.to(dtype))
     assert got[:, 0, 0, 0, 0].eq(0).all() and got[:, 0, 0, 0, 1].eq(1).all()
 
 
@@ -42,8 +33,8 @@ def test_poisson_spikes_follow_the_rule_on_the_shared_device_path(dtype):
 def test_cuda_encoder_and_simulation_agree_with_cpu():
     x = torch.rand(20, 1, 8, 8, generator=torch.Generator().manual_seed(1))
     y = torch.randint(0, 5, (20,), generator=torch.Generator().manual_seed(2))
-    cpu_spikes = PoissonEncoder(x, 3, 0, device="cpu").block(6)
-    gpu_spikes = PoissonEncoder(x, 3, 0, device="cuda").block(6)
+    cpu_spikes = PoissonEncoder(x, 3, device="cpu").block(6)
+    gpu_spikes = PoissonEncoder(x, 3, device="cuda").block(6)
     assert gpu_spikes.device.type == "cuda" and torch.equal(gpu_spikes.cpu(), cpu_spikes)
     for net in (normalise(random_mlp([64, 32, 5], (1, 8, 8)), x), normalise(small_cnn(), x)):
         kw = dict(seed=3, batch_size=10, time_chunk=4, dtype=torch.float64)
@@ -62,7 +53,7 @@ def test_simulator_refuses_pixels_outside_unit_interval_naming_the_value(bad):
     with pytest.raises(ValueError, match=rf"\[0, 1\].*{msg}.*sample 4"):
         simulate(net, x, torch.zeros(6, dtype=torch.int64), 3, device="cpu")
     with pytest.raises(ValueError, match=rf"{msg}.*sample 4"):
-        make_encoder("poisson", x, seed=0, batch_index=0, max_rate=1.0, device="cpu", dtype=torch.float32)
+        make_encoder("poisson", x, seed=0, max_rate=1.0, device="cpu", dtype=torch.float32)
 
 
 def test_boundary_pixels_are_accepted():

@@ -66,13 +66,16 @@ def test_same_seed_identical_csv_bytes_and_different_seeds_differ(tmp_path):
     assert not np.array_equal(a.rates, c.rates)
 
 
-def test_batch_composition_changes_draws_but_not_the_statistics():
-    """The Poisson stream is keyed by (seed, batch index): another batch_size gives other, equally valid draws."""
+def test_batch_size_changes_nothing_and_image_ids_key_the_draws():
+    """The stream is keyed by (seed, image id, t, pixel): another batch_size gives the same results; other image ids
+    give other, equally valid draws."""
     net = nets()["mlp"]
     a = simulate(net, X, Y, 200, seed=2, batch_size=24, device="cpu")
     b = simulate(net, X, Y, 200, seed=2, batch_size=8, device="cpu")
-    assert not np.array_equal(a.rates, b.rates)
-    np.testing.assert_allclose(a.rates[:, -1], b.rates[:, -1], atol=0.02)
+    assert np.array_equal(a.accuracy, b.accuracy) and np.allclose(a.rates, b.rates, rtol=1e-6)
+    c = simulate(net, X, Y, 200, seed=2, batch_size=8, device="cpu", image_ids=torch.arange(len(X)) + 1000)
+    assert not np.array_equal(a.rates, c.rates)
+    np.testing.assert_allclose(a.rates[:, -1], c.rates[:, -1], atol=0.02)
 
 
 def test_silent_readout_spike_decode():

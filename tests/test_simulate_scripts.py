@@ -45,6 +45,7 @@ SIM = {
     "device": "cpu",
     "test_subset": 12,
     "threads": 1,
+    "compile": "false",
 }
 
 
@@ -113,6 +114,7 @@ def test_membrane_stats_script(files):
         "batch_size": 5,
         "threads": 1,
         "time_chunk": 10,
+        "compile": "auto",
     }
     with pytest.raises(KeyError, match="bogus"):  # no key is silently ignored
         stats.main(files / "net.pt", files / "toy.npz", out, ids, cfg | {"bogus": 1}, files / "stats.log")

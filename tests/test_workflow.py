@@ -147,7 +147,7 @@ def test_failed_job_puts_its_traceback_in_its_log(tmp_path):
 # The test set has 100 images (0.01 each): the tolerance of 0.03 allows three flips, and a broken
 # normalization, adjustment or decoder moves these numbers by far more.
 TINY_ANN = 0.69
-TINY_SNN = {"max": {5: 0.68, 10: 0.70, 20: 0.67}, "l4": {5: 0.71, 10: 0.68, 20: 0.69}}
+TINY_SNN = {"max": {5: 0.64, 10: 0.69, 20: 0.68}, "l4": {5: 0.68, 10: 0.66, 20: 0.69}}  # counter stream
 TINY_TOL = 0.03
 
 

@@ -3,7 +3,7 @@
 See docs/method.md §S1–§S7.
 """
 
-from .encoding import ConstantEncoder, PoissonEncoder, batch_seed, make_encoder
+from .encoding import ConstantEncoder, PoissonEncoder, make_encoder
 from .engine import Probe, SimulationResult, resolve_device, simulate, to_frame
 from .neurons import if_scan, initial_membrane
 from .reference import simulate_stepwise
@@ -16,7 +16,6 @@ __all__ = [
     "Probe",
     "SimulationResult",
     "Workspace",
-    "batch_seed",
     "if_scan",
     "initial_membrane",
     "make_encoder",

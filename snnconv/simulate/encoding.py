@@ -1,27 +1,23 @@
 """Input encodings: Bernoulli ("Poisson") rate coding and constant current (docs/method.md §S1).
 
-Poisson spikes are always drawn on the CPU from a ``torch.Generator`` keyed by (seed, batch index), one
-fixed-size draw per time step in time order, so the stream is identical on CPU and GPU, in float32 and
-float64, and for every ``time_chunk``. Each step draws ceil(n/2) 63-bit integers (n = B·C·H·W), split into
-31-bit uniforms u; a pixel spikes iff u < round(p·2^31), i.e. with probability p to within 2^-32. This is
-~4x faster than ``torch.rand`` and exact to far below the float32 resolution of p.
+Poisson spikes come from the counter-based stream of :mod:`.stream`: the spike of pixel j of image i at step t is
+a pure function of (seed, i, t, j), computed on the simulation device, so an image gets the same spikes whatever
+batch, time chunk, device, thread count or dtype it is simulated with. The encoder here serves the eager engine
+(a block of steps at a time); the compiled step calls :func:`.stream.spikes_at` itself.
 
-The draw, mask and comparison run on pieces of PIECE words, so their buffers stay in cache and only the
-spikes are written to memory (a whole time chunk of them is tens of MB). ``random_`` fills a tensor from the
-generator in element order, so drawing a step's words piece by piece gives the same stream as one draw
-(tests/test_simulate_encoding.py checks it against the one-draw reference).
+On the CPU the hash runs on pieces of about PIECE words (whole image rows), in place in two scratch buffers that
+stay in cache, and only the spikes are written to memory (a whole time chunk of them is tens of MB).
 """
 
 from __future__ import annotations
 
-import hashlib
-
 import torch
 
+from .stream import check_counters, image_keys, spike_limits, triple32, triple32_
 from .workspace import Workspace
 
 ENCODINGS = ("poisson", "constant")
-PIECE = 1 << 16  # 63-bit words per piece: 512 KiB of draws, 128 Ki pixels (measured: bench_simulator.py)
+PIECE = 1 << 16  # int32 words hashed per piece on the CPU: 256 KiB per scratch buffer, in L2
 
 
 def check_pixels(images: torch.Tensor) -> None:
@@ -40,14 +36,12 @@ def check_pixels(images: torch.Tensor) -> None:
         )
 
 
-def batch_seed(seed: int, batch_index: int) -> int:
-    """Deterministic 63-bit generator seed for one batch (hash of seed and batch index; §S1)."""
-    digest = hashlib.sha256(f"snnconv-poisson:{int(seed)}:{int(batch_index)}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1
-
-
 class PoissonEncoder:
-    """Bernoulli spikes with per-step probability ``clamp(pixel * max_rate, 0, 1)`` (§S1)."""
+    """Bernoulli spikes with per-step probability ``clamp(pixel * max_rate, 0, 1)`` from the counter stream (§S1).
+
+    ``image_ids`` are the images' indices in their dataset split (default 0..B-1): they, not the position in
+    the batch, key the stream. ``block`` returns the next steps; the first call starts at t = 1.
+    """
 
     constant = False
 
@@ -55,42 +49,54 @@ class PoissonEncoder:
         self,
         images: torch.Tensor,
         seed: int,
-        batch_index: int,
+        image_ids: torch.Tensor | None = None,
         max_rate: float = 1.0,
         device: torch.device | str = "cpu",
         dtype: torch.dtype = torch.float32,
         workspace: Workspace | None = None,
     ) -> None:
-        self.prob = (images.detach().to("cpu", torch.float64) * float(max_rate)).clamp_(0.0, 1.0)
-        # spike iff u <= k - 1 with u uniform on 0..2^31-1 and k = round(p * 2^31) (k - 1 fits in int32)
-        self.limit = (torch.round(self.prob * 2.0**31) - 1).to(torch.int32).contiguous()
-        self.generator = torch.Generator().manual_seed(batch_seed(seed, batch_index))
         self.device, self.dtype, self.ws = torch.device(device), dtype, workspace
+        self.shape = tuple(images.shape)
+        ids = torch.arange(len(images)) if image_ids is None else torch.as_tensor(image_ids).reshape(-1)
+        if len(ids) != len(images):
+            raise ValueError(f"need one image id per image, got {len(ids)} ids for {len(images)} images")
+        n = images[0].numel() if len(images) else 0
+        check_counters(ids, n, 0)
+        self.limit = spike_limits(images.to(self.device), max_rate)
+        self.base, self.r = image_keys(ids.to(self.device), seed, n)
+        self.t = 0  # steps emitted so far
 
-    def _buffer(self, key: str, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    def _buffer(self, key: str, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
         """A workspace buffer (overwritten by the next block) or, without a workspace, a fresh tensor."""
-        return self.ws.get(key, shape, dtype, device) if self.ws else torch.empty(shape, dtype=dtype, device=device)
+        if self.ws:
+            return self.ws.get(key, shape, dtype, self.device)
+        return torch.empty(shape, dtype=dtype, device=self.device)
 
     def block(self, steps: int) -> torch.Tensor:
-        """The next ``steps`` time steps of input spikes, shape (steps, B, C, H, W), on the target device.
+        """The next ``steps`` time steps of input spikes, shape (steps, B, C, H, W), on the encoder's device.
 
-        With a workspace the result lives in a reused buffer, valid until the next call. One code path for
-        every device: the comparison writes a bool mask on the CPU (1 byte per spike, faster than comparing
-        into a float buffer), which one ``copy_`` turns into the compute dtype on the target device.
+        With a workspace the result lives in a reused buffer, valid until the next call. Per step and piece of
+        rows: xor the base words with the step words, hash in place, compare the top 31 bits with the limits
+        into a bool mask, and copy the mask into the spikes in the compute dtype.
         """
-        n, cpu = self.limit.numel(), torch.device("cpu")
-        half = (n + 1) // 2
-        piece = min(PIECE, half)
-        out = self._buffer("enc_spikes", (steps, *self.limit.shape), self.dtype, self.device)
-        flat, limit = out.view(steps, n), self.limit.view(n)
-        words = self._buffer("enc_words", (piece,), torch.int64, cpu)
-        mask = self._buffer("enc_mask", (2 * piece,), torch.bool, cpu)
-        for t in range(steps):  # one fixed-size draw per step, in pieces: independent of how time is chunked
-            for start in range(0, half, piece):
-                w = words[: min(piece, half - start)].random_(generator=self.generator)  # uniform on 0..2^63-1
-                lo, hi = 2 * start, min(2 * (start + len(w)), n)
-                u = w.view(torch.int32)[: hi - lo].bitwise_and_(0x7FFFFFFF)  # two 31-bit uniforms per word
-                flat[t, lo:hi].copy_(torch.le(u, limit[lo:hi], out=mask[: hi - lo]))
+        B, n = self.limit.shape
+        check_counters(torch.zeros(0), n, self.t + steps)
+        out = self._buffer("enc_spikes", (steps, *self.shape), self.dtype)
+        flat = out.view(steps, B, n)
+        rows = B if self.device.type != "cpu" else max(1, min(B, PIECE // max(1, n)))
+        x, tmp = (self._buffer(k, (rows * n,), torch.int32) for k in ("enc_x", "enc_tmp"))
+        mask = self._buffer("enc_mask", (rows * n,), torch.bool)
+        steps_t = torch.arange(self.t + 1, self.t + steps + 1, dtype=torch.int32, device=self.device)
+        q = triple32(steps_t.unsqueeze(1) ^ self.r.unsqueeze(0))  # (steps, B): one word per (step, image)
+        for s in range(steps):
+            for r0 in range(0, B, rows):
+                r1 = min(B, r0 + rows)
+                xs, ts, ms = (buf[: (r1 - r0) * n].view(r1 - r0, n) for buf in (x, tmp, mask))
+                torch.bitwise_xor(self.base[r0:r1], q[s, r0:r1].unsqueeze(1), out=xs)
+                triple32_(xs, ts)
+                torch.bitwise_right_shift(xs, 1, out=ts).bitwise_and_(0x7FFFFFFF)
+                flat[s, r0:r1].copy_(torch.le(ts, self.limit[r0:r1], out=ms))
+        self.t += steps
         return out
 
 
@@ -118,7 +124,7 @@ def make_encoder(
     images: torch.Tensor,
     *,
     seed: int,
-    batch_index: int,
+    image_ids: torch.Tensor | None = None,
     max_rate: float,
     device: torch.device | str,
     dtype: torch.dtype,
@@ -127,7 +133,7 @@ def make_encoder(
     """Encoder for one batch of images in [0, 1] (anything else is refused, naming the value)."""
     check_pixels(images)
     if encoding == "poisson":
-        return PoissonEncoder(images, seed, batch_index, max_rate, device, dtype, workspace)
+        return PoissonEncoder(images, seed, image_ids, max_rate, device, dtype, workspace)
     if encoding == "constant":
         return ConstantEncoder(images, max_rate, device, dtype)
     raise ValueError(f"encoding {encoding!r} not in {ENCODINGS}")

@@ -8,6 +8,7 @@ each layer's membrane across blocks. ``reference.simulate_stepwise`` is the plai
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,10 +17,15 @@ import numpy as np
 import torch
 
 from ..network import SpikingNetwork
+from . import stream
+from .allocator import keep_freed_memory
+from .compiled import StepRunner, make_plan, to_nhwc, wants_compile
 from .encoding import ENCODINGS, check_pixels, make_encoder
 from .neurons import RESETS, if_scan, initial_membrane
 from .ops import apply_op_buffered, pre_ops_spikes, prepare_layers, steps_per_call, to_layout, use_channels_last
 from .workspace import Workspace
+
+log = logging.getLogger("snnconv.simulate")
 
 DECODES = ("membrane", "spikes")
 
@@ -35,6 +41,7 @@ class SimulationResult:
     silent_output: int  # samples whose readout saw no input spike (membrane) / emitted no spike (spikes)
     seconds: float
     settings: dict[str, Any] = field(default_factory=dict)
+    compile_seconds: float = 0.0  # spent compiling the step (0 when eager); included in ``seconds``
 
     @property
     def T(self) -> int:
@@ -105,6 +112,7 @@ class Layout:
         self.last = len(net.layers) - 1
         self.channels_last = channels_last or [False] * len(net.layers)
         self.out_sizes = [o[0].numel() for o in outs]
+        self.shapes = [tuple(o.shape[1:]) for o in outs]
         self.thresholds = [layer.threshold_view(o.ndim) for layer, o in zip(net.layers, outs)]
         self.recorded = [l for l in range(len(net.layers)) if l < self.last or decode == "spikes"]
         self.slot = {l: i for i, l in enumerate(self.recorded)}
@@ -233,41 +241,38 @@ def simulate(
     progress: bool = False,
     probe: Probe | None = None,
     channels_last: bool | None = None,
+    image_ids: torch.Tensor | None = None,
+    compile: str | bool = "auto",
 ) -> SimulationResult:
     """Simulate ``net`` on ``images`` for T steps; accuracy and rates at every t = 1..T (§S3–§S5).
 
-    Memory ≈ batch_size × time_chunk × (2 × input size + Σ linear widths + 2 × largest conv output) values
-    of ``dtype`` (§S4); the results do not depend on time_chunk (§S5). Conv nets run at most
-    ``ops.CONV_CALL_BYTES`` of conv output per block (fewer steps than ``time_chunk`` if needed), and
-    channels-last (``channels_last=None``: float32 on the CPU; float64 keeps the reference's summation order).
+    Arguments:
+        net: the converted network (copied to ``device`` and ``dtype``).
+        images, labels: inputs in [0, 1], shape (N, ...), and their N class indices.
+        T: time steps; accuracy and rates are returned for every t = 1..T.
+        encoding, seed, max_rate: the input (§S1): ``poisson`` spikes from the counter stream keyed by ``seed``,
+            or a ``constant`` current; pixel · max_rate is the spike probability per step.
+        reset, decode: IF reset (``subtract`` / ``zero``) and readout (``membrane`` / ``spikes``), §S2–§S3.
+        batch_size, time_chunk: images per batch and steps per block of the eager engine (memory vs speed; the
+            results do not depend on them, §S5).
+        device, dtype: where and in which float type to simulate (``auto``: CUDA when present).
+        progress: a progress bar over batches.
+        probe: observer hooks (membrane statistics); a probe runs the eager engine.
+        channels_last: conv layers in channels-last memory in the eager engine (None: float32 on the CPU).
+        image_ids: each image's index in its dataset split, which keys its input spikes (default 0..N-1).
+        compile: ``true`` / ``false`` / ``auto`` (compile where the work pays for it): one compiled step per
+            time step (:mod:`.compiled`) instead of the eager block engine.
+
+    Memory of the eager engine ≈ batch_size × time_chunk × (2 × input size + Σ linear widths + 2 × largest conv
+    output) values of ``dtype`` (§S4); conv nets run at most ``ops.CONV_CALL_BYTES`` of conv output per block.
     """
     check_args(net, images, labels, T, encoding, reset, decode, batch_size, time_chunk)
     start, dev = time.perf_counter(), resolve_device(device)
+    ids = torch.arange(len(images)) if image_ids is None else torch.as_tensor(image_ids).reshape(-1).long()
+    if len(ids) != len(images):
+        raise ValueError(f"need one image id per image, got {len(ids)} ids for {len(images)} images")
+    stream.check_counters(ids, images[0].numel(), T)
     net = net.to(dev, dtype)
-    cl = prepare_layers(net, use_channels_last(dev, dtype) if channels_last is None else channels_last)
-    layout, ws = Layout(net, images, decode, cl), Workspace(dev)
-    chunk = steps_per_call(net, layout.out_sizes, min(batch_size, len(images)), dtype.itemsize, time_chunk)
-    correct = torch.zeros(T, dtype=torch.int64, device=dev)
-    spike_totals = torch.zeros(len(layout.recorded), T, dtype=torch.float64, device=dev)
-    silent = torch.zeros((), dtype=torch.int64, device=dev)
-    starts = range(0, len(images), batch_size)
-    if progress:
-        from tqdm import tqdm
-
-        starts = tqdm(starts, desc="simulate", unit="batch")
-    with torch.inference_mode():
-        for b, lo in enumerate(starts):
-            x, y = images[lo : lo + batch_size], labels[lo : lo + batch_size].to(dev)
-            enc = make_encoder(
-                encoding, x, seed=seed, batch_index=b, max_rate=max_rate, device=dev, dtype=dtype, workspace=ws
-            )
-            run = _Batch(net, layout, ws, enc, reset, decode, probe, b)
-            for t0 in range(0, T, chunk):
-                tc = min(chunk, T - t0)
-                correct[t0 : t0 + tc] += (run.block(t0, tc, spike_totals).argmax(-1) == y).sum(1)
-            silent += (run.activity == 0).sum()
-            if probe is not None:
-                probe.on_batch_end(b)
     settings = dict(
         T=T,
         encoding=encoding,
@@ -279,8 +284,147 @@ def simulate(
         time_chunk=time_chunk,
         device=str(dev),
         dtype=str(dtype).split(".")[-1],
+        stream=stream.NAME,
     )
-    return finish(layout, correct, spike_totals, len(images), int(silent), start, settings)
+    layout = Layout(net, images, decode)
+    if probe is not None:  # a probe reads every step's tensors: the eager engine
+        use_compile, why = False, "a probe needs the eager engine"
+    else:
+        use_compile, why = wants_compile(compile, dev, sum(layout.out_sizes), len(images), T)
+    settings["engine"] = "compiled" if use_compile else "eager"
+    correct = torch.zeros(T, dtype=torch.int64, device=dev)
+    spike_totals = torch.zeros(len(layout.recorded), T, dtype=torch.float64, device=dev)
+    batches = [(b, lo) for b, lo in enumerate(range(0, len(images), batch_size))]
+    if progress:
+        from tqdm import tqdm
+
+        batches = tqdm(batches, desc="simulate", unit="batch")
+    run = _run_compiled if use_compile else _run_eager
+    with torch.inference_mode():
+        silent, compile_seconds, compiled = run(
+            net,
+            images,
+            labels,
+            ids,
+            T,
+            dict(settings, compile=compile, channels_last=channels_last),
+            batches,
+            layout,
+            correct,
+            spike_totals,
+            probe,
+        )
+    if use_compile and not compiled:
+        settings["engine"] = "eager (compile failed)"
+    log.debug("simulate: %s (%s)", settings["engine"], why)
+    result = finish(layout, correct, spike_totals, len(images), silent, start, settings)
+    result.compile_seconds = compile_seconds
+    return result
+
+
+def _run_eager(
+    net: SpikingNetwork,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    ids: torch.Tensor,
+    T: int,
+    cfg: dict[str, Any],
+    batches: Any,
+    layout: Layout,
+    correct: torch.Tensor,
+    spike_totals: torch.Tensor,
+    probe: Probe | None,
+) -> tuple[int, float, bool]:
+    """The block engine (§S4): per batch, blocks of time steps, one op call per layer and block."""
+    dev, dtype = correct.device, net.layers[0].weight.dtype
+    cl = prepare_layers(
+        net, use_channels_last(dev, dtype) if cfg.get("channels_last") is None else cfg["channels_last"]
+    )
+    layout.channels_last = cl
+    ws = Workspace(dev)
+    batch_size = int(cfg["batch_size"])
+    chunk = steps_per_call(net, layout.out_sizes, min(batch_size, len(images)), dtype.itemsize, int(cfg["time_chunk"]))
+    silent = torch.zeros((), dtype=torch.int64, device=dev)
+    for b, lo in batches:
+        x, y = images[lo : lo + batch_size], labels[lo : lo + batch_size].to(dev)
+        enc = make_encoder(
+            cfg["encoding"],
+            x,
+            seed=int(cfg["seed"]),
+            image_ids=ids[lo : lo + batch_size],
+            max_rate=float(cfg["max_rate"]),
+            device=dev,
+            dtype=dtype,
+            workspace=ws,
+        )
+        run = _Batch(net, layout, ws, enc, cfg["reset"], cfg["decode"], probe, b)
+        for t0 in range(0, T, chunk):
+            tc = min(chunk, T - t0)
+            correct[t0 : t0 + tc] += (run.block(t0, tc, spike_totals).argmax(-1) == y).sum(1)
+        silent += (run.activity == 0).sum()
+        if probe is not None:
+            probe.on_batch_end(b)
+    return int(silent), 0.0, False
+
+
+def _membrane(layout: Layout, l: int, batch: int, v_init: float, channels_last: bool) -> torch.Tensor:
+    """Initial membrane of layer ``l`` for a batch, channels-last where its conv output is."""
+    shape = (batch, *layout.shapes[l])
+    th = layout.thresholds[l]
+    if channels_last and len(shape) == 4:
+        like = torch.empty(shape, dtype=th.dtype, device=th.device, memory_format=torch.channels_last)
+        return initial_membrane(th, shape, v_init, like=like)
+    return initial_membrane(th, shape, v_init)
+
+
+def _run_compiled(
+    net: SpikingNetwork,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    ids: torch.Tensor,
+    T: int,
+    cfg: dict[str, Any],
+    batches: Any,
+    layout: Layout,
+    correct: torch.Tensor,
+    spike_totals: torch.Tensor,
+    probe: Probe | None,
+) -> tuple[int, float, bool]:
+    """One compiled call per time step (:mod:`.compiled`); per-step results stay on the device until a batch ends."""
+    dev, dtype = correct.device, net.layers[0].weight.dtype
+    if dev.type == "cpu":
+        keep_freed_memory()
+    batch_size, n_pixels = int(cfg["batch_size"]), images[0].numel()
+    cl = prepare_layers(
+        net, use_channels_last(dev, dtype) if cfg.get("channels_last") is None else cfg["channels_last"]
+    )
+    plan = make_plan(net, cfg["encoding"], cfg["reset"], cfg["decode"], input_nhwc=cl[0])
+    sizes = {len(range(lo, min(lo + batch_size, len(images)))) for lo in range(0, len(images), batch_size)}
+    runner = StepRunner(plan, strict=str(cfg["compile"]).lower() == "true", dynamic_batch=len(sizes) > 1)
+    weights = [layer.weight for layer in net.layers]
+    biases = [layer.bias for layer in net.layers]
+    silent = torch.zeros((), dtype=torch.int64, device=dev)
+    for _b, lo in batches:
+        x, y = images[lo : lo + batch_size].to(dev), labels[lo : lo + batch_size].to(dev)
+        if cfg["encoding"] == "poisson":
+            base, r = stream.image_keys(ids[lo : lo + batch_size].to(dev), int(cfg["seed"]), n_pixels)
+            limit = stream.spike_limits(x, float(cfg["max_rate"]))
+            if plan.input_nhwc:  # same words, stored in the order a channels-last first conv reads
+                base, limit = to_nhwc(base, plan.input_shape), to_nhwc(limit, plan.input_shape)
+            source = [base, limit, r]
+        else:
+            value = (x.to(dtype) * float(cfg["max_rate"])).contiguous()
+            source = [net.layers[0].current(value), value]
+        v = [_membrane(layout, l, len(x), net.v_init, cl[l]) for l in layout.recorded]
+        readout = torch.zeros(len(x), net.layers[-1].n_out, dtype=dtype, device=dev)
+        activity = torch.zeros(len(x), dtype=torch.float64, device=dev)
+        t = torch.zeros((), dtype=torch.int32, device=dev)  # 0-d: a scalar in the compiled kernels
+        args = (plan, t, source, weights, biases, layout.thresholds, v, readout, activity, y)
+        steps = torch.stack([runner(*args) for _ in range(T)])
+        correct += steps[:, 0]
+        spike_totals += steps[:, 1:].T.double()
+        silent += (activity == 0).sum()
+    return int(silent), runner.compile_seconds, runner.compiled
 
 
 def to_frame(result: SimulationResult, **ids: Any) -> Any:

@@ -39,9 +39,22 @@ def prepare_layers(net: SpikingNetwork, channels_last: bool) -> list[bool]:
     for layer in net.layers:
         cl = layer.op["type"] == "conv2d" and channels_last
         if cl:
-            layer.weight = layer.weight.contiguous(memory_format=torch.channels_last)
+            layer.weight = channels_last_weight(layer.weight)
         flags.append(cl)
     return flags
+
+
+def channels_last_weight(w: torch.Tensor) -> torch.Tensor:
+    """A conv weight in channels-last memory, with channels-last strides even for one input channel.
+
+    With C_in = 1 both layouts have the same memory and ``contiguous(memory_format=...)`` keeps the NCHW strides,
+    from which oneDNN would pick NCHW outputs; explicit strides make every conv output channels-last.
+    """
+    w = w.contiguous(memory_format=torch.channels_last)
+    if w.shape[1] == 1:
+        o, _, kh, kw = w.shape
+        w = w.as_strided(w.shape, (kh * kw, 1, kw, 1))
+    return w
 
 
 def steps_per_call(net: SpikingNetwork, out_sizes: list[int], batch: int, itemsize: int, time_chunk: int) -> int:

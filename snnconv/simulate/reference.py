@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
 from ..network import SpikingNetwork
+from . import stream
 from .encoding import make_encoder
 from .engine import Layout, Probe, SimulationResult, check_args, finish, resolve_device
 
@@ -26,10 +29,17 @@ def simulate_stepwise(
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float64,
     probe: Probe | None = None,
+    image_ids: torch.Tensor | None = None,
+    encoder: Callable[[torch.Tensor, torch.Tensor], Any] | None = None,
 ) -> SimulationResult:
-    """for t: for layer: current, integrate, fire, reset (§S2–§S3); same arguments and draws as ``simulate``."""
+    """for t: for layer: current, integrate, fire, reset (§S2–§S3); same arguments and spikes as ``simulate``.
+
+    ``encoder(images, image_ids)``, if given, replaces the input encoding: any object whose ``block(1)`` returns
+    the next step's input (tests use it to run the same network on an independent Bernoulli stream).
+    """
     check_args(net, images, labels, T, encoding, reset, decode, batch_size, 1)
     start, dev = time.perf_counter(), resolve_device(device)
+    ids = torch.arange(len(images)) if image_ids is None else torch.as_tensor(image_ids).reshape(-1).long()
     net = net.to(dev, dtype)
     layout = Layout(net, images, decode)
     correct = torch.zeros(T, dtype=torch.int64)
@@ -38,7 +48,14 @@ def simulate_stepwise(
     with torch.inference_mode():
         for b, lo in enumerate(range(0, len(images), batch_size)):
             x, y = images[lo : lo + batch_size], labels[lo : lo + batch_size].to(dev)
-            enc = make_encoder(encoding, x, seed=seed, batch_index=b, max_rate=max_rate, device=dev, dtype=dtype)
+            batch_ids = ids[lo : lo + batch_size]
+            enc = (
+                encoder(x, batch_ids)
+                if encoder is not None
+                else make_encoder(
+                    encoding, x, seed=seed, image_ids=batch_ids, max_rate=max_rate, device=dev, dtype=dtype
+                )
+            )
             v: list[torch.Tensor | None] = [None] * len(net.layers)
             out: torch.Tensor | float = 0.0
             activity = torch.zeros(len(x), dtype=torch.float64)
@@ -81,5 +98,6 @@ def simulate_stepwise(
         time_chunk=1,
         device=str(dev),
         dtype=str(dtype).split(".")[-1],
+        stream=stream.NAME if encoder is None else "custom",
     )
     return finish(layout, correct, spike_totals, len(images), silent, start, settings)

@@ -8,6 +8,7 @@ input x_i (after pre_ops), or the exact Bernoulli variance r(1 − r) for the en
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
@@ -15,8 +16,13 @@ import torch
 import torch.nn.functional as F
 
 from ..network import SpikingLayer, SpikingNetwork
-from .encoding import batch_seed
 from .engine import Probe, simulate
+
+
+def pick_seed(sample_seed: int, layer: int) -> int:
+    """63-bit seed of the neuron sample of one layer (a hash of the statistics' seed and the layer index)."""
+    digest = hashlib.sha256(f"snnconv-poisson:{int(sample_seed)}:{int(layer)}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
 
 
 def fan_in(layer: SpikingLayer) -> int:
@@ -125,7 +131,7 @@ def record_membrane_stats(
     picks = []
     for l, shape in enumerate(shapes):
         n = int(np.prod(shape))
-        perm = torch.randperm(n, generator=torch.Generator().manual_seed(batch_seed(sample_seed, l)))
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(pick_seed(sample_seed, l)))
         picks.append(perm[: min(neurons_per_layer, n)].sort().values)
     probe = _StatsProbe(net64, picks, T, first_var)
     labels = torch.zeros(len(images), dtype=torch.int64)

@@ -1,8 +1,9 @@
 # Spiking inference: one job per (model, norm) builds the norm's network from its base's normalization record
 # (no pass over the data: docs/method.md §C10), writes it with its conversion.json, and simulates every input
 # seed, accuracy at every timestep t = 1..T in one pass, one CSV per seed.
-# What changes a result (conversion settings, T, encoding, max_rate, reset, decode, batch_size, test_subset) is
-# a param; device, torch threads and time_chunk are resources (they change how it runs, not what it writes).
+# What changes a result (conversion settings, T, encoding, max_rate, reset, decode, test_subset) is a param;
+# device, torch threads, batch size, time chunk and compile are resources (they change how it runs, not what it
+# writes: an image's input spikes depend on its index in the test set, docs/method.md §S5).
 
 
 rule simulate:
