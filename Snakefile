@@ -30,6 +30,7 @@ include: "workflow/rules/convert.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/paper.smk"
+include: "workflow/rules/export.smk"
 
 
 rule all:
