@@ -14,9 +14,11 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 
 from .config_guard import check_config_size, schema_message
+from .resources import schema_path
 from .vocab import ARCHS, DATASETS
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
+# workflow/schemas/config.schema.yaml, through the package's resources (also found after a non-editable install)
+SCHEMA_PATH = schema_path()
 
 
 class ConfigError(ValueError):
