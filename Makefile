@@ -46,8 +46,10 @@ $(VENV)/.installed-dev: $(STAMP)
 
 install: $(STAMP) $(if $(filter 1,$(SLURM)),$(VENV)/.installed-slurm)
 
+# Progress on the console through Snakemake's rich logger plugin (bars drawn in place on a terminal, a failed job's
+# log printed), then the end-of-run summary: under 100 lines (tests/test_console.py). Details: logs/.
 run: install
-	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --cores $(CORES) --logger rich
 
 test: install $(if $(filter 1,$(WITH_LINT)),lint)
 	$(BIN)/python -m pytest -q
