@@ -63,6 +63,17 @@ def _key_path(path: Iterable[Any]) -> str:
     return out or "<top level>"
 
 
+def missing_config_message(workdir: str | Path, repo: str | Path) -> str:
+    """What to do when Snakemake runs this workflow from a folder with no config: name the file and the ways to
+    supply one (the catalog's layout, --configfile, or a module's ``config:``)."""
+    return (
+        f"no config: {Path(workdir) / 'config' / 'config.yaml'} does not exist and none was given. Copy the "
+        f"default there (mkdir -p config && cp {Path(repo) / 'config' / 'config.yaml'} config/), or pass "
+        "--configfile <path>, or, using this workflow as a module, give `config: config` in the module block "
+        '(README "Use as a module"). Every key is described in config/README.md.'
+    )
+
+
 def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
     """The workflow's config schema, with the dataset and architecture names filled in from :mod:`snnconv.vocab`."""
     with open(path) as handle:
