@@ -102,7 +102,9 @@ rule fig_coefficient_sweep:
         data=f"{FIGURES}/coefficient_sweep.csv",
         heatmap_pdf=f"{FIGURES}/coefficient_sweep_heatmap.pdf",
         heatmap_png=report(
-            f"{FIGURES}/coefficient_sweep_heatmap.png", caption="../report/coefficient_sweep.rst", category="Figures"
+            f"{FIGURES}/coefficient_sweep_heatmap.png",
+            caption="../report/coefficient_sweep_heatmap.rst",
+            category="Figures",
         ),
     log:
         "logs/figures/coefficient_sweep.log",
