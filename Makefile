@@ -5,7 +5,7 @@
 # Knobs (make VAR=value):
 #   TORCH_SPEC   the torch requirement (default torch==2.13.0); TORCH_PIP the pip options for torch only,
 #                e.g. TORCH_PIP="--index-url https://download.pytorch.org/whl/cpu" (README "PyTorch builds")
-#   EXTRAS       extras of snnconv to install (default: test)
+#   EXTRAS       extras of snnconv to install (default: test,nir: the nir extra's round-trip test runs in `make test`)
 #   SLURM=1      also install the SLURM executor plugin (default: 1 where .ci/start_slurm.sh exported
 #                SNNCONV_SLURM, else 0). Installed, the plugin probes sacct/squeue/scontrol at every
 #                snakemake start, local runs included, so only cluster set-ups get it (docs/slurm.md).
@@ -15,7 +15,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP ?=
-EXTRAS ?= test
+EXTRAS ?= test,nir
 SLURM ?= $(if $(SNNCONV_SLURM),1,0)
 WITH_LINT ?= 1  # not LINT: GNU make predefines LINT = lint, which `?=` would keep
 LOCK ?= requirements.lock
@@ -46,8 +46,10 @@ $(VENV)/.installed-dev: $(STAMP)
 
 install: $(STAMP) $(if $(filter 1,$(SLURM)),$(VENV)/.installed-slurm)
 
+# Progress on the console through Snakemake's rich logger plugin (bars drawn in place on a terminal, a failed job's
+# log printed), then the end-of-run summary: under 100 lines (tests/test_console.py). Details: logs/.
 run: install
-	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --cores $(CORES) --logger rich
 
 test: install $(if $(filter 1,$(WITH_LINT)),lint)
 	$(BIN)/python -m pytest -q

@@ -3,24 +3,31 @@ inference across timesteps → figures, tables and paper. Rules live in workflow
 
 import os
 import sys
-from pathlib import Path
 
 from snakemake.utils import min_version
 
-min_version("8.20")
+min_version("9.1")
 
-sys.path.insert(0, workflow.basedir)  # the snnconv package, also when run with --directory elsewhere
+# The snnconv package beside this file, also when run with --directory elsewhere or used as a module (where
+# workflow.basedir is the lab's folder, and current_basedir this file's).
+sys.path.insert(0, workflow.current_basedir.get_path_or_uri(secret_free=True))
 
-from snnconv.config import validate_config
+from snnconv.config import missing_config_message, validate_config
 
+# The run's config: config/config.yaml of the working directory (the checkout's own, or a lab's beside its Snakefile
+# when this workflow is used as a module), else what --configfile / --config or `module ... config:` gave.
+if os.path.exists("config/config.yaml"):
 
-configfile: "config/config.yaml"
+    configfile: "config/config.yaml"
+
+elif not config:
+    raise WorkflowError(missing_config_message(os.getcwd(), workflow.basedir))
 
 
 report: "workflow/report/workflow.rst"
 
 
-validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+validate_config(config)  # against workflow/schemas/config.schema.yaml (snnconv.resources finds it)
 
 
 include: "workflow/rules/common.smk"
@@ -30,6 +37,7 @@ include: "workflow/rules/convert.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/paper.smk"
+include: "workflow/rules/export.smk"
 
 
 rule all:

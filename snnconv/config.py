@@ -14,9 +14,11 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 
 from .config_guard import check_config_size, schema_message
+from .resources import schema_path
 from .vocab import ARCHS, DATASETS
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
+# workflow/schemas/config.schema.yaml, through the package's resources (also found after a non-editable install)
+SCHEMA_PATH = schema_path()
 
 
 class ConfigError(ValueError):
@@ -59,6 +61,17 @@ def _key_path(path: Iterable[Any]) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "<top level>"
+
+
+def missing_config_message(workdir: str | Path, repo: str | Path) -> str:
+    """What to do when Snakemake runs this workflow from a folder with no config: name the file and the ways to
+    supply one (the catalog's layout, --configfile, or a module's ``config:``)."""
+    return (
+        f"no config: {Path(workdir) / 'config' / 'config.yaml'} does not exist and none was given. Copy the "
+        f"default there (mkdir -p config && cp {Path(repo) / 'config' / 'config.yaml'} config/), or pass "
+        "--configfile <path>, or, using this workflow as a module, give `config: config` in the module block "
+        '(README "Use as a module"). Every key is described in config/README.md.'
+    )
 
 
 def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:

@@ -37,6 +37,8 @@ SNN_DIR = f"{RESULTS}/snn/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}"
 NETWORK = f"{SNN_DIR}/network.pt"
 CONVERSION = f"{SNN_DIR}/conversion.json"
 SIM = f"{RESULTS}/sim/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}/input{{iseed}}.csv"
+# A converted network as a NIR graph (rule export_nir, on demand: `snakemake nir`)
+NIR = f"{RESULTS}/nir/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}.nir"
 STATS = f"{RESULTS}/stats/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}.csv"
 FIGURES = f"{RESULTS}/figures"
 TABLES = f"{RESULTS}/tables"

@@ -12,10 +12,12 @@ from typing import Any
 
 
 def setup_logging(log_path: str | Path | None, level: int = logging.INFO) -> logging.Logger:
-    """Send the package's log records (and warnings) to the rule's log file and stderr.
+    """Send the package's log records (and warnings) to the rule's log file, or to stderr where there is none.
 
-    Idempotent per file: if the records already go to ``log_path``, nothing changes (reopening it would
-    truncate what the job has logged so far, e.g. between ``job.start`` and ``job.run_job``).
+    A job's records go to its log only: the console shows Snakemake's progress and the end-of-run summary, and
+    ``show-failed-logs`` (workflow profile) prints a failed job's log there. Idempotent per file: if the records
+    already go to ``log_path``, nothing changes (reopening it would truncate what the job has logged so far, e.g.
+    between ``job.start`` and ``job.run_job``).
     """
     root = logging.getLogger()
     root.setLevel(level)
@@ -25,10 +27,12 @@ def setup_logging(log_path: str | Path | None, level: int = logging.INFO) -> log
         root.removeHandler(handler)
         handler.close()
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    handlers: list[logging.Handler] = []
     if log_path:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_path, mode="w"))
+    else:
+        handlers.append(logging.StreamHandler(sys.stderr))
     for handler in handlers:
         handler.setFormatter(fmt)
         root.addHandler(handler)

@@ -8,6 +8,7 @@ the first line of its error. No torch import (runs in the Snakemake process).
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,37 @@ def failed_jobs(snakemake_log: Any) -> list[tuple[str, str | None]]:
     return out
 
 
+# The line snnconv.job.run_job writes into a rule's log when its job fails.
+_FAILED_RECORD = re.compile(r" ERROR snnconv\.job: rule (\w+) failed after ")
+
+
+def run_started(snakemake_log: Any) -> float | None:
+    """When this run started: the local time in the name Snakemake gives its log (2026-12-04T170720.325467.snakemake.log)."""
+    for path in _log_files(snakemake_log):
+        stamp = re.match(r"(\d{4}-\d\d-\d\dT\d{6}\.\d+)\.snakemake\.log$", path.name)
+        if stamp:
+            return datetime.strptime(stamp.group(1), "%Y-%m-%dT%H%M%S.%f").timestamp()
+    return None
+
+
+def failed_rule_logs(workdir: str | Path, snakemake_log: Any) -> list[tuple[str, str]]:
+    """(rule, its log file) of every rule log under ``workdir``/logs written during this run that records a failed
+    job. Snakemake's own log lacks its "Error in rule" blocks when the profile is quiet about rules; a rule's log
+    always says whether its job failed (the line :func:`snnconv.job.run_job` writes)."""
+    since, logs = run_started(snakemake_log), Path(workdir) / "logs"
+    if since is None or not logs.is_dir():
+        return []
+    out = []
+    for path in sorted(logs.rglob("*.log")):
+        try:
+            found = path.stat().st_mtime >= since and _FAILED_RECORD.search(path.read_text(errors="replace"))
+        except OSError:
+            continue
+        if found:
+            out.append((found.group(1), str(path.relative_to(workdir))))
+    return out
+
+
 def first_error_line(log_file: str | Path) -> str:
     """The first line that states the error in a rule log (the exception line of its traceback)."""
     try:
@@ -102,6 +134,8 @@ def error_message(workdir: str | Path, snakemake_log: Any) -> str:
     """The summary printed by ``onerror``: each failed rule, its log and the first line of its error."""
     root = Path(workdir)
     jobs = failed_jobs(snakemake_log)
+    named = {log for _, log in jobs}
+    jobs += [job for job in failed_rule_logs(root, snakemake_log) if job[1] not in named]
     lines = ["", "snnconv: run FAILED."]
     if not jobs:
         lines.append(f"  see Snakemake's log: {', '.join(map(str, _log_files(snakemake_log))) or '(none)'}")

@@ -89,6 +89,7 @@ def rendered() -> dict[str, Any]:
             "n_axes": len(fig.axes),
             "xlims": [ax.get_xlim() for ax in fig.axes],
             "n_bands": sum(len(ax.collections) for ax in fig.axes),  # fill_between bands, error-bar lines
+            "texts": [t.get_text() for ax in fig.axes for t in ax.texts],  # heatmap annotations
         }
         return original(fig, stem, close)
 
@@ -127,7 +128,9 @@ def _render(root: Path, cfg: dict[str, Any], paths: dict[str, Any]) -> None:
         str(fig / "variance_correlation.pdf"),
         str(tab / "variance_correlation.csv"),
     )
-    script("fig_coefficient_sweep").main(table, conv, T_points, str(fig / "coefficient_sweep.pdf"))
+    script("fig_coefficient_sweep").main(
+        table, conv, T_points, str(fig / "coefficient_sweep.pdf"), str(fig / "coefficient_sweep_heatmap.pdf")
+    )
     script("fig_firing_rates").main(table, conv, str(fig / "firing_rates.pdf"), str(fig / "firing_rates_vs_t.pdf"))
     script("fig_low_T_gap").main(table, conv, T_points, str(fig / "low_T_gap.pdf"))
     script("tables").main(

@@ -53,6 +53,43 @@ def copy_as_snakemake_does(env_file: Path, workdir: Path) -> tuple[Path, Path]:
     return copy, requirements
 
 
+# pyproject name → conda-forge package of environment.yml; the rest come through pip (conda-forge lacks them:
+# Snakemake and its plugins live on Bioconda and PyPI; torch is PyPI's build, README "PyTorch builds").
+CONDA_FORGE = {
+    "numpy": "numpy",
+    "pandas": "pandas",
+    "matplotlib": "matplotlib-base",
+    "scipy": "scipy",
+    "tabulate": "tabulate",
+    "scikit-learn": "scikit-learn",
+    "tqdm": "tqdm",
+    "pygments": "pygments",
+    "jsonschema": "jsonschema",
+    "pyyaml": "pyyaml",
+    "pillow": "pillow",
+    "jinja2": "jinja2",
+    "seaborn": "seaborn-base",
+}
+TORCH = "2.13.0"  # the Makefile's TORCH_SPEC: the lock leaves torch out
+
+
+def locked_versions() -> dict[str, str]:
+    """requirements.lock's version of every package for Python 3.11 (the env's Python)."""
+    from packaging.markers import Marker
+
+    env = {"python_version": "3.11", "python_full_version": "3.11.7", "sys_platform": "linux"}
+    out = {}
+    for line in (REPO / "requirements.lock").read_text().splitlines():
+        if not line or line[0] in " #":
+            continue
+        spec, _, marker = line.partition(";")
+        if marker.strip() and not Marker(marker.strip()).evaluate({**env, "platform_machine": "x86_64"}):
+            continue
+        name, _, version = spec.strip().partition("==")
+        out[name.lower()] = version
+    return out
+
+
 def test_environment_files_agree_with_pyproject():
     deps = project()["dependencies"]
     slurm = project()["optional-dependencies"]["slurm"]
@@ -61,10 +98,24 @@ def test_environment_files_agree_with_pyproject():
     assert "python=3.11" in env["dependencies"]
     env, user_pip = pip_section(USER_ENV)
     assert "-e ." in user_pip, f"{USER_ENV} must install the checkout (conda env create -f, from the repo root)"
-    assert sorted(line for line in user_pip if line != "-e .") == sorted(deps + slurm), (
-        f"{USER_ENV} disagrees with pyproject.toml (dependencies + the slurm extra)"
-    )
-    assert "python=3.11" in env["dependencies"]
+    assert env["channels"] == ["conda-forge"] and "python=3.11" in env["dependencies"]
+    conda = dict(str(d).split("=", 1) for d in env["dependencies"] if isinstance(d, str) and "=" in d)
+    pip = dict(line.split("==", 1) for line in user_pip if "==" in line)
+    locked = {**locked_versions(), "torch": TORCH}
+    covered = set()
+    for dep in map(Requirement, deps + slurm):
+        name = dep.name.lower()
+        if name in CONDA_FORGE:
+            version = conda.get(CONDA_FORGE[name])
+            assert version, f"{USER_ENV}: {name} should come from conda-forge as {CONDA_FORGE[name]}"
+        else:
+            version = pip.get(name)
+            assert version, f"{USER_ENV}: {name} (not on conda-forge) missing from the pip list"
+        assert version == locked[name], f"{USER_ENV}: {name} pinned to {version}, CI passed with {locked[name]}"
+        assert dep.specifier.contains(version), f"{USER_ENV}: {name}=={version} outside pyproject's {dep}"
+        covered.add(CONDA_FORGE.get(name, name))
+    extra = (set(conda) - {"python"} | set(pip)) - covered
+    assert not extra, f"{USER_ENV}: {sorted(extra)} are not dependencies of pyproject.toml"
 
 
 def test_env_files_name_real_snakemake_flags():

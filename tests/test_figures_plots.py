@@ -20,6 +20,7 @@ FIGURES = [
     "variance_claim",
     "variance_correlation",
     "coefficient_sweep",
+    "coefficient_sweep_heatmap",
     "firing_rates",
     "firing_rates_vs_t",
     "low_T_gap",
@@ -70,6 +71,25 @@ def test_coefficient_sweep(out):
     lab = out["labels"]["coefficient_sweep"]
     assert "uniform control" in lab["legend"] and r"$L_{\infty}$" in lab["legend"]
     assert "coefficient k" in lab["xlabels"]
+
+
+def test_coefficient_sweep_heatmap_shows_the_analysis_means(out):
+    """One annotated cell per plotted mean: the heatmap draws sweep_gain's numbers (pp), nothing recomputed."""
+    data = _data(out, "coefficient_sweep")
+    lab = out["labels"]["coefficient_sweep_heatmap"]
+    assert sorted(float(t) for t in lab["texts"]) == sorted(round(100 * m, 1) + 0.0 for m in data["mean"])
+    assert {f"T = {T}" for T in data["T"].unique()} <= set(lab["titles"])
+    assert "coefficient k" in lab["xlabels"] and "digits / mlp" in lab["ylabels"]
+
+
+def test_accuracy_vs_T_is_faceted_by_seaborn(out):
+    """Rows = datasets, columns = architectures, drawn by seaborn's FacetGrid in the shared theme."""
+    import seaborn as sns
+
+    lab = out["labels"]["accuracy_vs_T"]
+    assert lab["n_axes"] == 2 and lab["titles"] == ["digits / mlp", "digits / cnn"]
+    style.apply_style()
+    assert sns.axes_style()["axes.spines.right"] is False  # the project's RC on top of seaborn's "ticks"
 
 
 def test_adjusted_norms_take_parameters_from_the_table():

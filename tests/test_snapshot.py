@@ -55,7 +55,7 @@ def test_tables_figures_and_config_are_copied_verbatim(snap, tiny_run):
     for name in copied:
         assert (snap / "tables" / name).read_bytes() == (tables / name).read_bytes(), name
     pngs = sorted(p.name for p in (tiny_run / "results" / "figures").glob("*.png"))
-    assert len(pngs) == 7 and sorted(p.name for p in (snap / "figures").iterdir()) == pngs
+    assert len(pngs) == 8 and sorted(p.name for p in (snap / "figures").iterdir()) == pngs  # 7 figures + sweep heatmap
     assert all((snap / "figures" / n).read_bytes() == (tiny_run / "results" / "figures" / n).read_bytes() for n in pngs)
     assert (snap / "config.yaml").read_bytes() == TINY.read_bytes()
     effective = yaml.safe_load((snap / "config.effective.yaml").read_text())

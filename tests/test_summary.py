@@ -64,3 +64,23 @@ def test_error_message_names_rule_log_and_first_error_line(tmp_path):
     text = error_message(tmp_path, smk_log)
     assert "rule convert: log" in text and str(rule_log) in text and "ValueError: norm 'p101'" in text
     assert "see Snakemake's log" in error_message(tmp_path, tmp_path / "missing.log")
+
+
+def test_failed_jobs_found_in_rule_logs_when_snakemakes_log_is_quiet(tmp_path):
+    """A profile quiet about rules leaves no "Error in rule" block; the rule logs of this run name the failure."""
+    import os
+    import time
+
+    snake = tmp_path / ".snakemake" / "log" / "2026-01-02T030405.000000.snakemake.log"
+    snake.parent.mkdir(parents=True)
+    snake.write_text("Exiting because a job execution failed.\n")
+    start = time.mktime((2026, 1, 2, 3, 4, 5, 0, 0, -1))
+    new, old = tmp_path / "logs" / "train_ann" / "a.log", tmp_path / "logs" / "simulate" / "b.log"
+    for path, rule in ((new, "train_ann"), (old, "simulate")):
+        path.parent.mkdir(parents=True)
+        path.write_text(f"2026 ERROR snnconv.job: rule {rule} failed after 0.1 s: ValueError: x\nValueError: bad npz\n")
+    os.utime(new, (start + 10, start + 10))
+    os.utime(old, (start - 10, start - 10))  # a failure of an earlier run
+    message = error_message(tmp_path, str(snake))
+    assert f"rule train_ann: log {tmp_path / 'logs/train_ann/a.log'}" in message
+    assert "ValueError: bad npz" in message and "simulate" not in message

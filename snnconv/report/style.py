@@ -1,5 +1,7 @@
-"""One plotting style for every figure: Okabe–Ito colours with a FIXED colour per norm family, fonts
-readable at column width (3.4 in), and :func:`savefig`, which writes PDF + PNG atomically.
+"""One plotting style for every figure: seaborn's theme ("paper" context, "ticks" style) with the project's
+settings on top (:data:`RC`), Okabe–Ito colours with a FIXED colour per norm family, fonts readable at column
+width (3.4 in), and :func:`savefig`, which writes PDF + PNG atomically. Figures draw the numbers of
+:mod:`snnconv.analysis` (means and intervals); seaborn lays them out and draws them, it computes none of them.
 
 Families (docs/method.md "Norm names"): ``none``, ``max``, ``percentile``, ``model``, the v0 = θ/2
 control ``v0half``, the reconstructed ``l4`` adjustment (any L_p adjustment with p = 4), the other
@@ -23,6 +25,7 @@ import logging  # noqa: E402
 import matplotlib.colors as mcolors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
 
 from ..analysis.load import norm_params  # noqa: E402
 from ..atomic import atomic_path  # noqa: E402
@@ -112,8 +115,18 @@ RC = {
 
 
 def apply_style() -> None:
-    """Install the project style (idempotent); every plotting function calls it first."""
-    matplotlib.rcParams.update(RC)
+    """Install the project style (idempotent): seaborn's paper/ticks theme, the Okabe–Ito palette, then :data:`RC`.
+    Every plotting function calls it first."""
+    sns.set_theme(context="paper", style="ticks", palette=RC["axes.prop_cycle"].by_key()["color"], rc=RC)
+
+
+def dashes(linestyle: Any) -> Any:
+    """A matplotlib line style as seaborn's ``dashes`` entry: "" for solid, the on/off sequence otherwise."""
+    if linestyle in ("-", "solid", None):
+        return ""
+    if linestyle in ("--", "dashed"):
+        return (4, 1.5)
+    return tuple(linestyle[1])
 
 
 def shade(color: str, amount: float) -> str:

@@ -19,7 +19,11 @@ REPORT_TARGETS = (
         for name in ("accuracy_vs_T", "coefficient_sweep", "firing_rates", "firing_rates_vs_t", "low_T_gap")
         for ext in ("pdf", "png", "csv")
     ]
-    + [f"{FIGURES}/{name}.{ext}" for name in ("variance_claim", "variance_correlation") for ext in ("pdf", "png")]
+    + [
+        f"{FIGURES}/{name}.{ext}"
+        for name in ("variance_claim", "variance_correlation", "coefficient_sweep_heatmap")
+        for ext in ("pdf", "png")
+    ]
     + [
         f"{TABLES}/{name}.{ext}"
         for name in ("accuracy_main", "accuracy_full", "best_method", "variance_correlation")
@@ -96,6 +100,12 @@ rule fig_coefficient_sweep:
         pdf=f"{FIGURES}/coefficient_sweep.pdf",
         png=report(f"{FIGURES}/coefficient_sweep.png", caption="../report/coefficient_sweep.rst", category="Figures"),
         data=f"{FIGURES}/coefficient_sweep.csv",
+        heatmap_pdf=f"{FIGURES}/coefficient_sweep_heatmap.pdf",
+        heatmap_png=report(
+            f"{FIGURES}/coefficient_sweep_heatmap.png",
+            caption="../report/coefficient_sweep_heatmap.rst",
+            category="Figures",
+        ),
     log:
         "logs/figures/coefficient_sweep.log",
     benchmark:

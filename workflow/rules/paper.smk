@@ -4,12 +4,14 @@
 
 import os
 
+from snnconv import resources
+
 PAPER_FIGURES = [
     f"{FIGURES}/{name}.pdf"
     for name in ("accuracy_vs_T", "low_T_gap", "variance_correlation", "coefficient_sweep", "firing_rates")
 ]
 # Sources live in the repository (also when run with --directory elsewhere); the PDF in the working directory.
-PAPER_SOURCES = {k: os.path.join(workflow.basedir, "paper", f) for k, f in (("tex", "main.tex"), ("bib", "refs.bib"))}
+PAPER_SOURCES = {k: str(resources.paper_source(f)) for k, f in (("tex", "main.tex"), ("bib", "refs.bib"))}
 PAPER_TABLES = [f"{TABLES}/accuracy_main.tex", f"{TABLES}/variance_correlation.tex", f"{TABLES}/l4_comparison.tex"]
 
 

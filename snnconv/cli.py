@@ -1,0 +1,225 @@
+"""``snnconv`` (also ``python -m snnconv``): convert your own model, simulate it and export it, outside Snakemake.
+
+    snnconv convert  --model my.pt --norm p99.9 --data images.npz --out net.pt
+    snnconv simulate --net net.pt --data images.npz --T 100
+    snnconv export-nir --net net.pt --out net.nir
+
+The commands run the pipeline's own code (:func:`snnconv.convert.convert`, :func:`snnconv.simulate.simulate`,
+:func:`snnconv.export.to_nir`). Every setting not given on the command line takes its default from the workflow's
+config schema, the one place defaults live, and the given ones are validated by that schema too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# The keys a minimal run must set; validating them fills every default of the schema.
+_REQUIRED = {"datasets": ["digits"], "archs": ["mlp"], "seeds": [0]}
+# T points at which `snnconv simulate` prints the accuracy (those up to --T, and T itself).
+_REPORT_T = (1, 10, 25, 50, 100, 200, 500, 1000)
+
+
+def settings(conversion: dict[str, Any] | None = None, simulation: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The config with the given conversion/simulation keys set and every other key at its schema default;
+    a bad value raises ConfigError naming key and value."""
+    from .config import validate_config
+
+    config = {**_REQUIRED, "conversion": dict(conversion or {}), "simulation": dict(simulation or {})}
+    if "T" in config["simulation"]:  # the report's and the statistics' T must not exceed it: one point, T itself
+        T = config["simulation"]["T"]
+        config["report"], config["stats"] = {"T_points": [T]}, {"T": T}
+    return validate_config(config)
+
+
+def _given(args: argparse.Namespace, keys: dict[str, str]) -> dict[str, Any]:
+    """The options the user gave (not None), renamed to their config keys."""
+    return {key: getattr(args, dest) for dest, key in keys.items() if getattr(args, dest) is not None}
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    """Convert ``--model`` under ``--norm`` with the normalization set drawn from ``--data``; write ``--out``."""
+    import torch
+
+    from .atomic import write_json
+    from .convert import canonicalize, convert, parse_norm
+    from .convert.files import agreement, norm_set
+    from .convert.user import load_model
+    from .data.user import load_user_images
+    from .network import save_network
+    from .settings import AGREEMENT_IMAGES
+
+    keys = {"norm_set_size": "norm_set_size", "norm_set_seed": "norm_set_seed"}
+    keys.update({"per_channel": "per_channel", "maxpool_to_avgpool": "maxpool_to_avgpool"})
+    cfg = settings(conversion=_given(args, keys))["conversion"]
+    spec = parse_norm(canonicalize(args.norm, cfg))
+    model, _ = load_model(args.model, trust_code=bool(args.trust_code))
+    images = load_user_images(args.data, split="train")
+    x, idx = norm_set(images.x, cfg["norm_set_size"], cfg["norm_set_seed"])
+    try:
+        with torch.no_grad():
+            model(x[:1])
+    except Exception as exc:
+        raise ValueError(f"{args.model}: the model does not take the images of {args.data} ({exc})") from exc
+    try:
+        net = convert(model, x, spec, bool(cfg["per_channel"]), bool(cfg["maxpool_to_avgpool"]))
+    except ValueError as exc:  # an unsupported layer, named with its position: say in which file
+        raise ValueError(f"{args.model}: {exc}") from exc
+    n = min(AGREEMENT_IMAGES, len(x))
+    labels = images.y[idx[:n]] if images.y is not None else np.zeros(n, dtype=np.int64)
+    agree = agreement(model, net, x[:n], labels)
+    if images.y is None:  # no labels: only the ANN-vs-converted agreement means something
+        agree = {k: v for k, v in agree.items() if not k.endswith("_accuracy")}
+    save_network(net, args.out)
+    record = {**net.meta, "sources": {"model": str(args.model), "data": str(args.data)}, "agreement": agree}
+    record["settings"] = {k: cfg[k] for k in ("norm_set_size", "norm_set_seed", "per_channel", "maxpool_to_avgpool")}
+    write_json(Path(args.out).with_suffix(".json"), record)
+    print(f"{args.out}: {len(net.layers)} layers, norm {spec.name}, normalized on {len(x)} images of {args.data}")
+    print(f"lambda per layer: {net.meta['lambdas']}")
+    print(
+        f"ANN and converted rate model agree on {agree['ann_vs_rate']:.1%} of {n} images; record in "
+        f"{Path(args.out).with_suffix('.json')}"
+    )
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Simulate ``--net`` on the labelled images of ``--data`` for ``--T`` steps; print (and write) the accuracy."""
+    import torch
+
+    from .data.user import load_user_images
+    from .job import is_tty
+    from .network import load_network
+    from .simulate import simulate, to_frame
+
+    keys = {"T": "T", "encoding": "encoding", "max_rate": "max_rate", "reset": "reset", "decode": "decode"}
+    keys.update({"batch_size": "batch_size", "time_chunk": "time_chunk", "device": "device", "subset": "test_subset"})
+    cfg = settings(simulation=_given(args, keys))["simulation"]
+    net = load_network(args.net)
+    images = load_user_images(args.data, split="test")
+    if images.y is None:
+        raise ValueError(f"{args.data}: simulate measures accuracy and needs labels (an array 'y', or class folders)")
+    n = len(images.y) if not cfg["test_subset"] else min(int(cfg["test_subset"]), len(images.y))
+    x, y = images.as_float()[:n], torch.from_numpy(images.y[:n]).long()
+    if tuple(x.shape[1:]) != tuple(net.input_shape):
+        raise ValueError(f"{args.data}: images are {tuple(x.shape[1:])}, {args.net} takes {tuple(net.input_shape)}")
+    result = simulate(
+        net,
+        x,
+        y,
+        int(cfg["T"]),
+        encoding=cfg["encoding"],
+        seed=int(args.seed),
+        max_rate=float(cfg["max_rate"]),
+        reset=cfg["reset"],
+        decode=cfg["decode"],
+        batch_size=int(cfg["batch_size"]),
+        time_chunk=int(cfg["time_chunk"]),
+        device=cfg["device"],
+        progress=is_tty(),
+    )
+    points = [t for t in _REPORT_T if t < result.T] + [result.T]
+    print(f"{args.net} on {n} images of {args.data} ({cfg['encoding']} input, {result.seconds:.1f} s):")
+    for t in points:
+        print(f"  T = {t:>4}: accuracy {result.accuracy[t - 1]:.4f}")
+    if args.out:
+        from .atomic import atomic_path
+
+        with atomic_path(args.out) as tmp:
+            to_frame(result, net=str(args.net), input_seed=int(args.seed)).to_csv(tmp, index=False)
+        print(f"accuracy and firing rates at every t: {args.out}")
+    return 0
+
+
+def cmd_export_nir(args: argparse.Namespace) -> int:
+    """Write ``--net`` as a NIR graph to ``--out``."""
+    from .network import load_network
+
+    try:
+        from .export import write_nir
+    except ImportError as exc:
+        raise ValueError(f"NIR export needs the nir package ({exc}): pip install 'snnconv[nir]'") from exc
+    reset = settings(simulation=_given(args, {"reset": "reset"}))["simulation"]["reset"]
+    graph = write_nir(load_network(args.net), args.out, reset=reset)
+    print(f"{args.out}: NIR graph of {len(graph.nodes)} nodes ({reset} reset recorded in its metadata)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``snnconv`` argument parser (defaults: None, filled from the config schema by :func:`settings`)."""
+    defaults = settings()
+    conv, sim = defaults["conversion"], defaults["simulation"]
+    parser = argparse.ArgumentParser(
+        prog="snnconv",
+        description="Convert your own model, simulate it and export it, outside Snakemake.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{convert,simulate,export-nir}")
+
+    p = sub.add_parser(
+        "convert",
+        help="convert a trained ANN (your nn.Sequential or a pipeline checkpoint) into a spiking network",
+        description="Convert a trained ANN into a spiking network with the pipeline's conversion "
+        "(docs/method.md). Supported layers: Linear, Conv2d, ReLU, AvgPool2d, Flatten, BatchNorm1d/2d (folded), "
+        "Dropout; the model must end with a Linear readout. The first unsupported layer is named with its position.",
+    )
+    p.add_argument("--model", required=True, type=Path, help="torch.save(model, path) of your model, or a model.pt")
+    p.add_argument("--norm", required=True, help="norm name, e.g. max, p99.9, model, p99.9-v0half, l4 (docs/method.md)")
+    p.add_argument("--data", required=True, type=Path, help="normalization images: an .npz (x, or x_train) or a folder")
+    p.add_argument("--out", required=True, type=Path, help="the spiking network to write (.pt; a .json record beside)")
+    p.add_argument("--norm-set-size", type=int, help=f"images drawn from --data (default {conv['norm_set_size']})")
+    p.add_argument("--norm-set-seed", type=int, help=f"seed of that draw (default {conv['norm_set_seed']})")
+    p.add_argument("--per-channel", action="store_const", const=True, help="one λ per conv channel")
+    p.add_argument("--maxpool-to-avgpool", action="store_const", const=True, help="approximate MaxPool2d by AvgPool2d")
+    p.add_argument("--trust-code", action="store_true", help="unpickle a model class of your own (runs its code)")
+    p.set_defaults(run=cmd_convert)
+
+    p = sub.add_parser(
+        "simulate",
+        help="simulate a converted network and print its accuracy over time",
+        description="Simulate integrate-and-fire neurons on labelled images with the pipeline's simulator.",
+    )
+    p.add_argument("--net", required=True, type=Path, help="a network written by `snnconv convert` (or the pipeline)")
+    p.add_argument(
+        "--data", required=True, type=Path, help="labelled images: an .npz (x and y, or x_test/y_test) or a folder"
+    )
+    p.add_argument("--T", type=int, help=f"time steps (default {sim['T']})")
+    p.add_argument("--encoding", help=f"poisson or constant (default {sim['encoding']})")
+    p.add_argument("--max-rate", type=float, help=f"spike probability of a white pixel (default {sim['max_rate']})")
+    p.add_argument("--reset", help=f"subtract or zero (default {sim['reset']})")
+    p.add_argument("--decode", help=f"membrane or spikes (default {sim['decode']})")
+    p.add_argument("--seed", type=int, default=sim["input_seeds"][0], help="seed of the Poisson input")
+    p.add_argument("--batch-size", type=int, help=f"images per batch (default {sim['batch_size']})")
+    p.add_argument("--time-chunk", type=int, help=f"steps per block (default {sim['time_chunk']})")
+    p.add_argument("--device", help=f"auto, cpu or cuda (default {sim['device']})")
+    p.add_argument("--subset", type=int, help="the first N images only (default: all)")
+    p.add_argument("--out", type=Path, help="CSV of accuracy and firing rates at every t")
+    p.set_defaults(run=cmd_simulate)
+
+    p = sub.add_parser(
+        "export-nir",
+        help="write a converted network as a NIR graph (needs the nir extra)",
+        description="Write a converted network as a NIR graph for other simulators and neuromorphic chips "
+        "(docs/nir.md: what NIR expresses and what is refused).",
+    )
+    p.add_argument("--net", required=True, type=Path, help="a network written by `snnconv convert` (or the pipeline)")
+    p.add_argument("--out", required=True, type=Path, help="the .nir file to write")
+    p.add_argument("--reset", help=f"the reset the network is simulated with (default {sim['reset']})")
+    p.set_defaults(run=cmd_export_nir)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a bad input ends with ``snnconv: error: <what and where>`` and exit status 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (ValueError, FileNotFoundError) as exc:  # ConfigError is a ValueError
+        print(f"snnconv {args.command}: error: {exc}", file=sys.stderr)
+        return 2

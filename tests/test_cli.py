@@ -1,0 +1,166 @@
+"""The command line (`snnconv` / `python -m snnconv`): your own model converted, simulated and exported outside
+Snakemake with the pipeline's code, the README's commands as written, and the errors a user meets."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from snnconv.cli import main
+from snnconv.convert import convert, parse_norm
+from snnconv.convert.files import norm_set
+from snnconv.convert.user import as_sequential, load_model
+from snnconv.data.user import load_user_images
+from snnconv.network import load_network
+
+REPO = Path(__file__).resolve().parent.parent
+SNNCONV = Path(sys.executable).parent / "snnconv"  # the console entry point pip installed beside this Python
+
+
+@pytest.fixture(scope="module")
+def own_model(tmp_path_factory) -> Path:
+    """A folder with my.pt (an nn.Sequential trained briefly on digits, saved whole) and images.npz (x, y)."""
+    from sklearn.datasets import load_digits
+
+    where = tmp_path_factory.mktemp("own")
+    digits = load_digits()
+    x = (digits.images / 16.0).astype(np.float32)[:, None]
+    np.savez(where / "images.npz", x=x, y=digits.target)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 64), nn.ReLU(), nn.Dropout(0.1), nn.Linear(64, 10))
+    opt = torch.optim.Adam(model.parameters(), 3e-3)
+    xs, ys = torch.from_numpy(x), torch.from_numpy(digits.target)
+    for _ in range(150):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(xs), ys).backward()
+        opt.step()
+    torch.save(model.eval(), where / "my.pt")
+    return where
+
+
+def test_convert_and_simulate_your_own_model(own_model, capsys):
+    net_path = own_model / "net.pt"
+    assert main(["convert", "--model", str(own_model / "my.pt"), "--norm", "p99.9", "--data",
+                 str(own_model / "images.npz"), "--out", str(net_path)]) == 0  # fmt: skip
+    net = load_network(net_path)
+    # the pipeline's conversion on the same normalization set (the schema's norm_set_size 1000, seed 0)
+    model, _ = load_model(own_model / "my.pt")
+    x, _ = norm_set(load_user_images(own_model / "images.npz", "train").x, 1000, 0)
+    ref = convert(model, x, parse_norm("p99.9"))
+    for a, b in zip(net.layers, ref.layers):
+        assert torch.equal(a.weight, b.weight) and torch.equal(a.threshold, b.threshold)
+    assert main(["simulate", "--net", str(net_path), "--data", str(own_model / "images.npz"), "--T", "100",
+                 "--subset", "300", "--out", str(own_model / "curve.csv")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    final = float(re.search(r"T =\s+100: accuracy ([0-9.]+)", out).group(1))
+    assert final > 0.9, out
+    assert (own_model / "curve.csv").read_text().count("\n") == 101
+
+
+def test_readme_commands_run_as_written(own_model):
+    """The README's "Convert your own model" block, run line by line by the installed console script."""
+    text = (REPO / "README.md").read_text()
+    section = text.split("## Convert your own model", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    commands = [line.split("#")[0].strip() for line in block.splitlines() if line.strip()]
+    assert [c.split()[1] for c in commands] == ["convert", "simulate", "export-nir"]
+    if "export-nir" in block:
+        pytest.importorskip("nir", reason="export-nir needs the nir extra")
+    for command in commands:
+        argv = shlex.split(command)
+        assert argv[0] == "snnconv"
+        proc = subprocess.run([str(SNNCONV), *argv[1:]], cwd=own_model, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, command + "\n" + proc.stdout + proc.stderr
+    assert (own_model / "net.nir").is_file()
+
+
+@pytest.mark.parametrize("command", [[], ["convert"], ["simulate"], ["export-nir"]])
+def test_help(command):
+    proc = subprocess.run([sys.executable, "-m", "snnconv", *command, "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "usage: snnconv" in proc.stdout
+    if command == ["simulate"]:
+        assert "(default 200)" in proc.stdout, "defaults come from the config schema"
+
+
+def test_first_unsupported_layer_is_named_with_its_position(own_model, tmp_path, capsys):
+    torch.save(nn.Sequential(nn.Flatten(), nn.Linear(64, 8), nn.Tanh(), nn.Linear(8, 10)), tmp_path / "bad.pt")
+    code = main(["convert", "--model", str(tmp_path / "bad.pt"), "--norm", "max", "--data",
+                 str(own_model / "images.npz"), "--out", str(tmp_path / "x.pt")])  # fmt: skip
+    assert code == 2
+    assert "bad.pt: Tanh at index 2 is not supported" in capsys.readouterr().err
+
+
+class Chain(nn.Module):
+    """A module of supported layers whose forward is a chain."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(64, 16), nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(torch.relu(self.fc1(torch.flatten(x, 1))))
+
+
+class Residual(Chain):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.fc1(torch.flatten(x, 1)))
+        return self.fc2(h + h)
+
+
+def test_a_module_of_supported_layers_converts_and_others_are_named(own_model, tmp_path, capsys):
+    torch.manual_seed(0)
+    chain = Chain().eval()
+    seq = as_sequential(chain)
+    x = torch.rand(5, 1, 8, 8)
+    assert [type(m).__name__ for m in seq] == ["Flatten", "Linear", "ReLU", "Linear"]
+    assert torch.equal(seq(x), chain(x))
+    with pytest.raises(
+        ValueError, match=r"Residual: step 3 of its forward \(call_function <built-in function add>\) is not a layer"
+    ):
+        as_sequential(Residual())
+    torch.save(chain, tmp_path / "custom.pt")  # pickles the class test_cli.Chain: refused without --trust-code
+    assert main(["convert", "--model", str(tmp_path / "custom.pt"), "--norm", "max", "--data",
+                 str(own_model / "images.npz"), "--out", str(tmp_path / "x.pt")]) == 2  # fmt: skip
+    assert "names test_cli.Chain, which is not a torch.nn layer" in capsys.readouterr().err
+    assert main(["convert", "--model", str(tmp_path / "custom.pt"), "--norm", "max", "--data",
+                 str(own_model / "images.npz"), "--out", str(tmp_path / "x.pt"), "--trust-code"]) == 0  # fmt: skip
+
+
+def test_image_folder_and_bad_arrays(tmp_path):
+    from PIL import Image
+
+    for cls, value in (("b_two", 200), ("a_one", 50)):
+        (tmp_path / "imgs" / cls).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.full((8, 8), value + i, dtype=np.uint8)).save(tmp_path / "imgs" / cls / f"{i}.png")
+    images = load_user_images(tmp_path / "imgs")
+    assert images.x.shape == (6, 1, 8, 8) and images.classes == ["a_one", "b_two"]
+    assert list(images.y) == [0, 0, 0, 1, 1, 1] and int(images.x[0, 0, 0, 0]) == 50
+    np.savez(tmp_path / "bad.npz", x=np.full((2, 1, 4, 4), 3.0, dtype=np.float32))
+    with pytest.raises(ValueError, match=r"bad.npz\['x'\]: float images must lie in \[0, 1\], got \[3, 3\]"):
+        load_user_images(tmp_path / "bad.npz")
+    np.savez(tmp_path / "other.npz", images=np.zeros((2, 4, 4), dtype=np.uint8))
+    with pytest.raises(ValueError, match=r"other.npz: needs an array 'x' .* it holds \['images'\]"):
+        load_user_images(tmp_path / "other.npz")
+
+
+def test_simulate_needs_labels_and_matching_shapes(own_model, tmp_path, capsys):
+    np.savez(tmp_path / "nolabels.npz", x=np.zeros((4, 1, 8, 8), dtype=np.uint8))
+    np.savez(tmp_path / "wrong.npz", x=np.zeros((4, 1, 6, 6), dtype=np.uint8), y=np.zeros(4, dtype=np.int64))
+    main(["convert", "--model", str(own_model / "my.pt"), "--norm", "max", "--data", str(own_model / "images.npz"),
+          "--out", str(tmp_path / "net.pt")])  # fmt: skip
+    assert main(["simulate", "--net", str(tmp_path / "net.pt"), "--data", str(tmp_path / "nolabels.npz")]) == 2
+    assert "needs labels" in capsys.readouterr().err
+    assert main(["simulate", "--net", str(tmp_path / "net.pt"), "--data", str(tmp_path / "wrong.npz")]) == 2
+    assert "images are (1, 6, 6)" in capsys.readouterr().err
+    assert main(["simulate", "--net", str(tmp_path / "net.pt"), "--data", str(own_model / "images.npz"),
+                 "--encoding", "rate"]) == 2  # fmt: skip
+    assert "simulation.encoding" in capsys.readouterr().err
