@@ -99,6 +99,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     keys = {"T": "T", "encoding": "encoding", "max_rate": "max_rate", "reset": "reset", "decode": "decode"}
     keys.update({"batch_size": "batch_size", "time_chunk": "time_chunk", "device": "device", "subset": "test_subset"})
+    keys["compile"] = "compile"
     cfg = settings(simulation=_given(args, keys))["simulation"]
     net = load_network(args.net)
     images = load_user_images(args.data, split="test")
@@ -121,6 +122,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         batch_size=int(cfg["batch_size"]),
         time_chunk=int(cfg["time_chunk"]),
         device=cfg["device"],
+        compile=cfg["compile"],
         progress=is_tty(),
     )
     points = [t for t in _REPORT_T if t < result.T] + [result.T]
@@ -197,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, help=f"images per batch (default {sim['batch_size']})")
     p.add_argument("--time-chunk", type=int, help=f"steps per block (default {sim['time_chunk']})")
     p.add_argument("--device", help=f"auto, cpu or cuda (default {sim['device']})")
+    p.add_argument(
+        "--compile", help=f"auto, true or false: one torch.compile'd step per time step (default {sim['compile']})"
+    )
     p.add_argument("--subset", type=int, help="the first N images only (default: all)")
     p.add_argument("--out", type=Path, help="CSV of accuracy and firing rates at every t")
     p.set_defaults(run=cmd_simulate)

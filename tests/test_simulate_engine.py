@@ -180,3 +180,17 @@ def test_workspace_reuses_and_grows_buffers():
     assert a.data_ptr() == b.data_ptr() and b.shape == (3, 2)
     c = ws.get("k", (4, 4), torch.float32)
     assert c.shape == (4, 4) and ws.get("k", (1,), torch.float64).dtype == torch.float64
+
+
+def test_a_long_simulation_logs_its_progress(monkeypatch, caplog):
+    """A progress line reaches the job's log every ProgressLog.every seconds (here: every step)."""
+    import logging
+
+    from snnconv.simulate import engine
+
+    monkeypatch.setattr(engine.ProgressLog, "every", 0.0)
+    with caplog.at_level(logging.INFO, logger="snnconv.simulate"):
+        simulate(nets()["mlp"], X, Y, 6, batch_size=12, time_chunk=3, device="cpu", compile="false")
+    lines = [r.message for r in caplog.records if r.message.startswith("simulate: batch")]
+    assert lines[0].startswith("simulate: batch 1, step 3 of 6") and "about" in lines[-1]
+    assert len(lines) == 2 * -(-len(X) // 12)  # two blocks of 3 steps per batch of 12

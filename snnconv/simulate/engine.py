@@ -138,6 +138,35 @@ def finish(
     return SimulationResult(accuracy, rates, layout.names, n, int(silent), time.perf_counter() - start, settings)
 
 
+class ProgressLog:
+    """An INFO line (to the job's log) at most every :attr:`every` seconds of a long simulation: where it is, how
+    long it has run and about how long it has left, so a log being followed shows a job that is alive."""
+
+    every = 30.0
+
+    def __init__(self, n_batches: int, T: int) -> None:
+        self.total, self.T = n_batches * T, T
+        self.start = self.last = time.perf_counter()
+
+    def step(self, batch: int, t: int) -> None:
+        """After step ``t`` (1-based) of batch ``batch`` (0-based)."""
+        now = time.perf_counter()
+        if now - self.last < self.every:
+            return
+        self.last = now
+        done = batch * self.T + t
+        left = (now - self.start) * (self.total - done) / max(done, 1)
+        log.info(
+            "simulate: batch %d, step %d of %d (%.0f %% of the run) after %.0f s, about %.0f s left",
+            batch + 1,
+            t,
+            self.T,
+            100.0 * done / self.total,
+            now - self.start,
+            left,
+        )
+
+
 def per_sample_counts(s: torch.Tensor) -> torch.Tensor:
     """Spike counts per (step, sample) as float64, summed in ``s``'s dtype first (exact below 2^24 per row).
 
@@ -345,6 +374,7 @@ def _run_eager(
     batch_size = int(cfg["batch_size"])
     chunk = steps_per_call(net, layout.out_sizes, min(batch_size, len(images)), dtype.itemsize, int(cfg["time_chunk"]))
     silent = torch.zeros((), dtype=torch.int64, device=dev)
+    progress = ProgressLog(len(range(0, len(images), batch_size)), T)
     for b, lo in batches:
         x, y = images[lo : lo + batch_size], labels[lo : lo + batch_size].to(dev)
         enc = make_encoder(
@@ -361,6 +391,7 @@ def _run_eager(
         for t0 in range(0, T, chunk):
             tc = min(chunk, T - t0)
             correct[t0 : t0 + tc] += (run.block(t0, tc, spike_totals).argmax(-1) == y).sum(1)
+            progress.step(b, t0 + tc)
         silent += (run.activity == 0).sum()
         if probe is not None:
             probe.on_batch_end(b)
@@ -404,7 +435,8 @@ def _run_compiled(
     weights = [layer.weight for layer in net.layers]
     biases = [layer.bias for layer in net.layers]
     silent = torch.zeros((), dtype=torch.int64, device=dev)
-    for _b, lo in batches:
+    progress = ProgressLog(len(range(0, len(images), batch_size)), T)
+    for b, lo in batches:
         x, y = images[lo : lo + batch_size].to(dev), labels[lo : lo + batch_size].to(dev)
         if cfg["encoding"] == "poisson":
             base, r = stream.image_keys(ids[lo : lo + batch_size].to(dev), int(cfg["seed"]), n_pixels)
@@ -420,7 +452,11 @@ def _run_compiled(
         activity = torch.zeros(len(x), dtype=torch.float64, device=dev)
         t = torch.zeros((), dtype=torch.int32, device=dev)  # 0-d: a scalar in the compiled kernels
         args = (plan, t, source, weights, biases, layout.thresholds, v, readout, activity, y)
-        steps = torch.stack([runner(*args) for _ in range(T)])
+        rows = []
+        for step in range(T):
+            rows.append(runner(*args))
+            progress.step(b, step + 1)
+        steps = torch.stack(rows)
         correct += steps[:, 0]
         spike_totals += steps[:, 1:].T.double()
         silent += (activity == 0).sum()
