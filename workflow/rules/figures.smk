@@ -41,6 +41,8 @@ rule aggregate:
         "benchmarks/figures/aggregate.tsv"
     conda:
         ENV
+    params:
+        code=code("aggregate.py"),
     script:
         "../../scripts/aggregate.py"
 
@@ -59,6 +61,7 @@ rule fig_accuracy_vs_T:
     conda:
         ENV
     params:
+        code=code("fig_accuracy_vs_T.py"),
         conversion=REPORT_NORMS,
     script:
         "../../scripts/fig_accuracy_vs_T.py"
@@ -85,6 +88,8 @@ rule fig_variance_claim:
         "benchmarks/figures/variance_claim.tsv"
     conda:
         ENV
+    params:
+        code=code("fig_variance_claim.py"),
     script:
         "../../scripts/fig_variance_claim.py"
 
@@ -103,6 +108,7 @@ rule fig_coefficient_sweep:
     conda:
         ENV
     params:
+        code=code("fig_coefficient_sweep.py"),
         conversion=REPORT_NORMS,
         T_points=REPORT["T_points"],
     script:
@@ -128,6 +134,7 @@ rule fig_firing_rates:
     conda:
         ENV
     params:
+        code=code("fig_firing_rates.py"),
         conversion=REPORT_NORMS,
     script:
         "../../scripts/fig_firing_rates.py"
@@ -147,6 +154,7 @@ rule fig_low_T_gap:
     conda:
         ENV
     params:
+        code=code("fig_low_T_gap.py"),
         conversion=REPORT_NORMS,
         T_points=REPORT["T_points"],
     script:
@@ -173,6 +181,7 @@ rule tables:
     conda:
         ENV
     params:
+        code=code("tables.py"),
         conversion=REPORT_NORMS,
         T_points=REPORT["T_points"],
         within=REPORT["within"],

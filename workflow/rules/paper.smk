@@ -29,6 +29,7 @@ rule paper_macros:
     conda:
         ENV
     params:
+        code=code("paper_macros.py"),
         run=settings.paper(config),
     script:
         "../../scripts/paper_macros.py"
@@ -51,6 +52,7 @@ rule paper:
     conda:
         ENV
     params:
+        code=code("build_paper.py"),
         epoch=os.environ.get("SOURCE_DATE_EPOCH", "1637193600"),  # fixed: reproducible PDF bytes
     script:
         "../../scripts/build_paper.py"
