@@ -11,17 +11,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from snnconv.analysis.load import read_accuracy_all
+from snnconv.analysis.load import check_coverage, read_accuracy_all
 from snnconv.report.coefficient_sweep import plot_coefficient_sweep
 
 log = logging.getLogger("snnconv.report")
 
 
 def main(table: str, conversion: dict[str, Any], T_points: Sequence[int], pdf: str) -> None:
-    """Draw the figure next to ``pdf`` (pdf, png, csv)."""
-    data = plot_coefficient_sweep(
-        read_accuracy_all(table, rates=False), conversion, T_points, Path(pdf).with_suffix("")
-    )
+    """Draw the figure next to ``pdf`` (pdf, png, csv); refuses results lacking a report T point, naming them."""
+    df = read_accuracy_all(table, rates=False)
+    check_coverage(df, table, T_points)
+    data = plot_coefficient_sweep(df, conversion, T_points, Path(pdf).with_suffix(""))
     log.info("coefficient_sweep: %d plotted points", len(data))
 
 

@@ -43,6 +43,7 @@ rule aggregate:
         ENV
     params:
         code=code("aggregate.py"),
+        T=settings.simulation(config)["T"],  # every simulation CSV must end there
     script:
         "../../scripts/aggregate.py"
 
