@@ -43,7 +43,10 @@ rule paper:
         figures=PAPER_FIGURES,
         tables=PAPER_TABLES,
     output:
-        pdf="paper/build/main.pdf",
+        # update(): Snakemake keeps the previous PDF while the job runs, and restores it if the job fails, instead
+        # of deleting it first; the build itself writes aside and renames (snnconv/report/paper.py), so a killed
+        # or failed build leaves the previous paper in place.
+        pdf=update("paper/build/main.pdf"),
     log:
         main="logs/paper/paper.log",
         latex="logs/paper/latexmk.log",
