@@ -11,7 +11,11 @@ min_version("8.20")
 
 sys.path.insert(0, workflow.basedir)  # the snnconv package, also when run with --directory elsewhere
 
-from snnconv.config import validate_config
+from snnconv.config import read_config_file, validate_config
+
+# Snakemake's loader answers any YAML problem with a sentence about tabs and no file name: read it with ours first.
+if os.path.isfile("config/config.yaml"):
+    read_config_file("config/config.yaml")
 
 
 configfile: "config/config.yaml"

@@ -122,7 +122,9 @@ def test_a_Test_folder_fails_the_workflow_naming_it(tmp_path):
     write_jpeg_dir(data_dir / "cifar10-jpeg", members({"Test/cat/0000.jpg": jpeg_bytes(3)}))
     cfg = tiny_config()
     cfg.update(datasets=["cifar10_jpeg"], data_dir=str(data_dir))
-    proc = run_snakemake(tmp_path / "work", write_config(tmp_path / "c.yaml", cfg), "results/data/cifar10_jpeg.npz", check=False)
+    proc = run_snakemake(
+        tmp_path / "work", write_config(tmp_path / "c.yaml", cfg), "results/data/cifar10_jpeg.npz", check=False
+    )
     assert proc.returncode != 0
     log = (tmp_path / "work" / "logs" / "prepare_data" / "cifar10_jpeg.log").read_text()
     assert f"{data_dir / 'cifar10-jpeg'}/Test: unexpected folder 'Test'" in log, log[-2000:]
