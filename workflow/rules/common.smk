@@ -22,9 +22,9 @@ wildcard_constraints:
 
 
 def code(script):
-    """Digest of the code the rule script ``scripts/<script>`` runs: the script and every snnconv module it can
-    import (snnconv/codehash.py). A param, so an edit that changes what that code does reruns the rule's jobs,
-    and a checkout or a comment that changes nothing reruns nothing (docs/method.md, "Reruns")."""
+    """Digest of the code that ``scripts/<script>`` runs, the script and every snnconv module it can import
+    (snnconv/codehash.py). Given as a param, so an edit that changes what that code does reruns the jobs of the
+    rules that run it, and a checkout or a comment that changes nothing reruns nothing (docs/method.md §C9)."""
     return codehash.script_digest(os.path.join(workflow.basedir, "scripts", script), workflow.basedir)
 
 
