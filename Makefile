@@ -46,10 +46,12 @@ $(VENV)/.installed-dev: $(STAMP)
 
 install: $(STAMP) $(if $(filter 1,$(SLURM)),$(VENV)/.installed-slurm)
 
-# Progress on the console through Snakemake's rich logger plugin (bars drawn in place on a terminal, a failed job's
-# log printed), then the end-of-run summary: under 100 lines (tests/test_console.py). Details: logs/.
+# Through snnconv.preflight: the config files on the command line are checked (a target after --configfile, a
+# YAML problem) before Snakemake reads them, then Snakemake runs with the same arguments. Progress on the console
+# through Snakemake's rich logger plugin (bars drawn in place on a terminal, a failed job's log printed), then the
+# end-of-run summary: under 100 lines (tests/test_console.py). Details: logs/.
 run: install
-	$(BIN)/snakemake --cores $(CORES) --logger rich
+	$(BIN)/python -m snnconv.preflight --cores $(CORES) --logger rich
 
 test: install $(if $(filter 1,$(WITH_LINT)),lint)
 	$(BIN)/python -m pytest -q
@@ -87,12 +89,12 @@ report: install
 	$(BIN)/snakemake --report report.html
 
 paper: install
-	$(BIN)/snakemake --cores $(CORES) paper
+	$(BIN)/python -m snnconv.preflight --cores $(CORES) paper
 
 # Publish the finished run in this folder (made with CONFIG) as docs/results/NAME: tables, figures, paper PDF,
 # config and PROVENANCE (snnconv/report/snapshot.py). COMMAND is recorded as the run's command; FORCE=1 replaces
 # an existing snapshot.
-COMMAND ?= snakemake --cores $(CORES) --configfile $(CONFIG) && snakemake --cores $(CORES) --configfile $(CONFIG) paper
+COMMAND ?= snakemake --cores $(CORES) --configfile $(CONFIG) && snakemake paper --cores $(CORES) --configfile $(CONFIG)
 snapshot: install
 	@test -n "$(CONFIG)" -a -n "$(NAME)" || { echo "usage: make snapshot CONFIG=config/x.yaml NAME=x [FORCE=1]"; exit 2; }
 	$(BIN)/python -m snnconv.report.snapshot --config "$(CONFIG)" --workdir . --out "docs/results/$(NAME)" \

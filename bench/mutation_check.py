@@ -54,6 +54,18 @@ STATS = ["tests/test_pinned_bn_stats.py", "tests/test_simulate_stats.py"]
 VERDICT = ["tests/test_pinned_verdict.py", "tests/test_paper.py"]
 FIGURES = ["tests/test_pinned_figures.py", "tests/test_figures_collect.py", "tests/test_figures_plots.py"]
 TRAIN = ["tests/test_pinned_training.py", "tests/test_training.py"]
+# The analysis layer and the paper's macros: what a table or a sentence of the paper says about the data.
+ANALYSIS = [
+    "tests/test_pinned_macros.py",
+    "tests/test_pinned_analysis.py",
+    "tests/test_pinned_verdict.py",
+    "tests/test_analysis_verdicts.py",
+    "tests/test_analysis_best.py",
+    "tests/test_figures_collect.py",
+    "tests/test_figures_variance.py",
+    "tests/test_tables.py",
+    "tests/test_paper.py",
+]
 
 
 @dataclass
@@ -411,6 +423,196 @@ MUTANTS = [
         FIGURES,
         "firing-rate bars at t = 1 instead of T",
     ),
+    # 6. the analysis layer and the paper's macros: signs, names, ties, boundaries and row order
+    Mutant(
+        "quoted_gap_sign",
+        "6 analysis",
+        "snnconv/report/macros.py",
+        'pct(float((gap["accuracy"] - gap["ann_accuracy"]).mean()), sign=True)',
+        'pct(float((gap["ann_accuracy"] - gap["accuracy"]).mean()), sign=True)',
+        ANALYSIS,
+        "the SNN − ANN gap the paper quotes printed as ANN − SNN",
+    ),
+    Mutant(
+        "spearman_macros_hold_pearson",
+        "6 analysis",
+        "snnconv/report/macros.py",
+        "summary = best_predictor(corr)",
+        'summary = best_predictor(corr, "pearson")',
+        ANALYSIS,
+        "the \\L<p>Spearman macros hold the Pearson means",
+    ),
+    Mutant(
+        "exact_spearman_holds_pearson",
+        "6 analysis",
+        "snnconv/report/macros.py",
+        'm.add("ExactSpearman", f"{exact[\'spearman\'].mean():.2f}"',
+        'm.add("ExactSpearman", f"{exact[\'pearson\'].mean():.2f}"',
+        ANALYSIS,
+        "\\ExactSpearman holds the Pearson mean",
+    ),
+    Mutant(
+        "zero_difference_counted_better",
+        "6 analysis",
+        "snnconv/report/macros.py",
+        'int((per["mean"] > 0).sum())',
+        'int((per["mean"] >= 0).sum())',
+        ANALYSIS,
+        "networks with a mean difference of exactly zero counted as better",
+    ),
+    Mutant(
+        "verdict_zero_lower_bound_wins",
+        "6 analysis",
+        "snnconv/analysis/verdicts.py",
+        "and float(low) > 0)",
+        "and float(low) >= 0)",
+        ANALYSIS,
+        "an interval whose lower bound is exactly zero counts as a win (identical scores 'improved')",
+    ),
+    Mutant(
+        "best_lead_zero_lower_bound_clear",
+        "6 analysis",
+        "snnconv/analysis/summaries.py",
+        'clear=bool(int(test["n"]) >= 2 and float(test["ci_low"]) > 0)',
+        'clear=bool(int(test["n"]) >= 2 and float(test["ci_low"]) >= 0)',
+        ANALYSIS,
+        "best_method calls a lead clear when its interval's lower bound is exactly zero",
+    ),
+    Mutant(
+        "variance_tie_unrounded",
+        "6 analysis",
+        "snnconv/report/macros.py",
+        "round(float(l4_mean), 2) >= top:",
+        'float(l4_mean) >= float(summary["mean"].iloc[0]):',
+        ANALYSIS,
+        "the variance verdict's 'tied at printed precision' compares unrounded means",
+    ),
+    Mutant(
+        "variance_tie_branch_dropped",
+        "6 analysis",
+        "snnconv/report/macros.py",
+        "elif not math.isnan(l4_mean) and round(float(l4_mean), 2) >= top:",
+        "elif False:",
+        ANALYSIS,
+        "the variance verdict never says 'tied'",
+    ),
+    Mutant(
+        "uniform_matched_without_mode",
+        "6 analysis",
+        "snnconv/analysis/controls.py",
+        'and row["mode"] == ref["mode"]',
+        "and True",
+        ANALYSIS,
+        "the uniform control is matched without its mode (scale vs bias)",
+    ),
+    Mutant(
+        "uniform_matched_without_base",
+        "6 analysis",
+        "snnconv/analysis/controls.py",
+        'and row["base"] == ref["base"]',
+        "and True",
+        ANALYSIS,
+        "the uniform control is matched without its base normalization",
+    ),
+    Mutant(
+        "layer_win_to_worst_p",
+        "6 analysis",
+        "snnconv/analysis/correlations.py",
+        'transform("max")\n    lp = lp.assign(win=(lp[metric] >= top - 1e-12)',
+        'transform("min")\n    lp = lp.assign(win=(lp[metric] <= top + 1e-12)',
+        ANALYSIS,
+        "a layer's win goes to the worst-correlating p",
+    ),
+    Mutant(
+        "best_p_ranked_ascending",
+        "6 analysis",
+        "snnconv/analysis/correlations.py",
+        "ascending=[False, True], ignore_index=True",
+        "ascending=[True, True], ignore_index=True",
+        ANALYSIS,
+        "predictors ranked worst first (best p = the worst)",
+    ),
+    Mutant(
+        "lfour_rank_from_zero",
+        "6 analysis",
+        "snnconv/report/macros.py",
+        'ranks = {p: i + 1 for i, p in enumerate(summary["predictor"])}',
+        'ranks = {p: i for i, p in enumerate(summary["predictor"])}',
+        ANALYSIS,
+        "\\LFourRank counted from 0",
+    ),
+    Mutant(
+        "strongest_is_weakest",
+        "6 analysis",
+        "snnconv/analysis/verdicts.py",
+        '.sort_values(["low", "mean"], kind="stable")',
+        '.sort_values(["low", "mean"], ascending=False, kind="stable")',
+        ANALYSIS,
+        "the verdict is judged against the weakest control",
+    ),
+    Mutant(
+        "best_plain_is_worst",
+        "6 analysis",
+        "snnconv/analysis/verdicts.py",
+        'return str(sub.groupby("norm")["accuracy"].mean().idxmax())',
+        'return str(sub.groupby("norm")["accuracy"].mean().idxmin())',
+        ANALYSIS,
+        "the 'best plain normalization' is the worst one",
+    ),
+    Mutant(
+        "within_strict",
+        "6 analysis",
+        "snnconv/analysis/intervals.py",
+        'hit = g[g["mean"] >= target - 1e-12]',
+        'hit = g[g["mean"] > target]',
+        ANALYSIS,
+        "a curve that reaches ANN − within exactly is not counted as within",
+    ),
+    Mutant(
+        "replicates_added",
+        "6 analysis",
+        "snnconv/report/macros.py",
+        'len(run["seeds"]) * len(run["input_seeds"])',
+        'len(run["seeds"]) + len(run["input_seeds"])',
+        ANALYSIS,
+        "\\NumReplicates adds seeds and input seeds",
+    ),
+    Mutant(
+        "ann_mean_is_max",
+        "6 analysis",
+        "snnconv/report/macros.py",
+        'pct(float(ann["mean"].mean())) if len(ann)',
+        'pct(float(ann["mean"].max())) if len(ann)',
+        ANALYSIS,
+        "\\AnnAccMean holds the best network's ANN accuracy",
+    ),
+    Mutant(
+        "l4_table_rows_sorted",
+        "6 analysis",
+        "snnconv/report/macros.py",
+        'per_net.groupby(["dataset", "arch"], sort=False)',
+        'per_net.groupby(["dataset", "arch"], sort=True)',
+        ANALYSIS,
+        "l4_comparison rows in alphabetical instead of run order",
+    ),
+    Mutant(
+        "accuracy_table_rows_sorted",
+        "6 analysis",
+        "snnconv/report/tables.py",
+        'for norm in [n for n in norm_order if n in set(acc["norm"])]:',
+        'for norm in sorted(n for n in norm_order if n in set(acc["norm"])):',
+        ANALYSIS,
+        "accuracy table rows in alphabetical instead of config order",
+    ),
+    Mutant(
+        "accuracy_table_blocks_sorted",
+        "6 analysis",
+        "snnconv/report/tables.py",
+        'tidy.groupby(["dataset", "arch"], sort=False)',
+        'tidy.groupby(["dataset", "arch"], sort=True)',
+        ANALYSIS,
+        "accuracy table blocks in alphabetical instead of run order",
+    ),
 ]
 
 
@@ -479,6 +681,9 @@ def main(argv: list[str] | None = None) -> int:
         root = copy_repo(Path(tmp))
         check_canary(root)
         for m in mutants:  # every patch must apply to the current code, or the list is stale
+            absent = [t for t in m.tests if not (root / t).is_file()]
+            if absent:  # pytest would fail on the missing path, and the mutant would count as caught
+                raise SystemExit(f"mutant {m.id}: test file(s) {absent} do not exist")
             text = (root / m.path).read_text()
             if text.count(m.old) != 1:
                 raise SystemExit(f"mutant {m.id}: pattern found {text.count(m.old)} times in {m.path}: {m.old!r}")

@@ -16,9 +16,12 @@ from snnconv.atomic import write_csv
 log = logging.getLogger("snnconv.analysis")
 
 
-def main(sim_csvs: Sequence[str], summaries: Sequence[str], conversions: Sequence[str], out: str) -> int:
-    """Concatenate and write; returns the number of rows. Each norm's parameters come from its conversion.json."""
-    table = aggregate(sim_csvs, summaries, conversions)
+def main(
+    sim_csvs: Sequence[str], summaries: Sequence[str], conversions: Sequence[str], out: str, T: int | None = None
+) -> int:
+    """Concatenate and write; returns the number of rows. Each norm's parameters come from its conversion.json;
+    with ``T`` (simulation.T) a simulation CSV that does not hold t = 1..T is refused, naming it."""
+    table = aggregate(sim_csvs, summaries, conversions, T)
     write_csv(out, table, float_format="%.6g")
     log.info("%d rows from %d simulation files, %d ANN summaries -> %s", len(table), len(sim_csvs), len(summaries), out)
     return len(table)
@@ -26,7 +29,9 @@ def main(sim_csvs: Sequence[str], summaries: Sequence[str], conversions: Sequenc
 
 def _bind(sm: Any) -> Any:
     """snakemake object → :func:`main`."""
-    return main(list(sm.input.sims), list(sm.input.summaries), list(sm.input.conversions), sm.output.table)
+    return main(
+        list(sm.input.sims), list(sm.input.summaries), list(sm.input.conversions), sm.output.table, int(sm.params.T)
+    )
 
 
 if "snakemake" in globals():

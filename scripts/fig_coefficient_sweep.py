@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from snnconv.analysis.load import read_accuracy_all
+from snnconv.analysis.load import check_coverage, read_accuracy_all
 from snnconv.report.coefficient_sweep import plot_coefficient_sweep, plot_sweep_heatmap
 
 log = logging.getLogger("snnconv.report")
@@ -20,10 +20,11 @@ log = logging.getLogger("snnconv.report")
 def main(
     table: str, conversion: dict[str, Any], T_points: Sequence[int], pdf: str, heatmap_pdf: str | None = None
 ) -> None:
-    """Draw the figure next to ``pdf`` (pdf, png, csv) and, given ``heatmap_pdf``, its heatmap (pdf, png)."""
-    data = plot_coefficient_sweep(
-        read_accuracy_all(table, rates=False), conversion, T_points, Path(pdf).with_suffix("")
-    )
+    """Draw the figure next to ``pdf`` (pdf, png, csv) and, given ``heatmap_pdf``, its heatmap (pdf, png); refuses
+    results lacking a report T point, naming them."""
+    df = read_accuracy_all(table, rates=False)
+    check_coverage(df, table, T_points)
+    data = plot_coefficient_sweep(df, conversion, T_points, Path(pdf).with_suffix(""))
     if heatmap_pdf is not None:
         plot_sweep_heatmap(data, Path(heatmap_pdf).with_suffix(""))
     log.info("coefficient_sweep: %d plotted points", len(data))

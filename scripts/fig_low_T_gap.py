@@ -10,15 +10,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from snnconv.analysis.load import read_accuracy_all
+from snnconv.analysis.load import check_coverage, read_accuracy_all
 from snnconv.report.low_T_gap import plot_low_T_gap
 
 log = logging.getLogger("snnconv.report")
 
 
 def main(table: str, conversion: dict[str, Any], T_points: Sequence[int], pdf: str) -> None:
-    """Draw the figure next to ``pdf`` (pdf, png, csv)."""
-    data = plot_low_T_gap(read_accuracy_all(table, rates=False), conversion, T_points, Path(pdf).with_suffix(""))
+    """Draw the figure next to ``pdf`` (pdf, png, csv); refuses results lacking a report T point, naming them."""
+    df = read_accuracy_all(table, rates=False)
+    check_coverage(df, table, T_points)
+    data = plot_low_T_gap(df, conversion, T_points, Path(pdf).with_suffix(""))
     log.info("low_T_gap: %d plotted points", len(data))
 
 

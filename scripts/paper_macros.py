@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from snnconv.analysis.controls import control_names
-from snnconv.analysis.load import read_accuracy_all
+from snnconv.analysis.load import check_coverage, read_accuracy_all
 from snnconv.atomic import write_text
 from snnconv.report.macros import l4_comparison_table, paper_macros
 
@@ -20,8 +20,13 @@ log = logging.getLogger("snnconv.report")
 
 
 def main(table: str, correlations: str, run: dict[str, Any], macros_out: str, l4_csv: str) -> None:
-    """Write the macro file and the L4 comparison table (csv, tex, md); ``run`` is settings.paper(config)."""
+    """Write the macro file and the L4 comparison table (csv, tex, md); ``run`` is settings.paper(config).
+
+    The paper prints simulation.T and the report T points, so results whose simulations do not end at that T or
+    lack a T point are refused, naming the table and the simulation.
+    """
     df = read_accuracy_all(table, rates=False)
+    check_coverage(df, table, run["T_points"], T=int(run["simulation"]["T"]))
     corr = pd.read_csv(correlations)
     text, per_net = paper_macros(df, corr, run)
     write_text(macros_out, text)

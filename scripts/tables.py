@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from snnconv.analysis.load import read_accuracy_all
+from snnconv.analysis.load import check_coverage, read_accuracy_all
 from snnconv.report.tables import accuracy_tables, best_method_table
 
 log = logging.getLogger("snnconv.report")
@@ -28,8 +28,10 @@ def main(
     full_csv: str,
     best_csv: str | None = None,
 ) -> None:
-    """Write the accuracy tables and, with ``best_csv``, the best-method table (csv, tex, md each)."""
+    """Write the accuracy tables and, with ``best_csv``, the best-method table (csv, tex, md each); refuses
+    results that lack a T point (a column of the tables) in some simulation, naming the table and the simulation."""
     df = read_accuracy_all(table, rates=False)
+    check_coverage(df, table, T_points)
     main_tab = accuracy_tables(
         df,
         T_points,

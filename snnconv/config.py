@@ -6,6 +6,7 @@ Every error names the offending key and value, and is raised before any job runs
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -170,10 +171,43 @@ def stats_norms(config: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(canonicalize(n, conv) for n in config["stats"]["norms"]))
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
-    """Read a YAML config file and validate it."""
-    with open(path) as handle:
-        config = yaml.safe_load(handle)
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """A config file's mapping, read with ``yaml.safe_load``; ConfigError naming the file, line and problem.
+
+    Snakemake's own loader answers every YAML problem with one sentence about tabs and names no file; a tag such as
+    ``!!python/object`` (a Python object, which a safe loader never builds) gets its own explanation here.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a config file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc})") from exc
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: {yaml_problem(exc)}") from None
     if not isinstance(config, dict):
-        raise ConfigError(f"{path}: a config must be a YAML mapping")
-    return validate_config(config)
+        raise ConfigError(f"{path}: a config must be a YAML mapping of settings, got {type(config).__name__}")
+    return config
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """Where and what a YAML error is, in a sentence (line and column 1-based)."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc)
+    tag = re.search(r"tag '(?:tag:yaml\.org,2002:)?([^']+)'", problem)
+    if isinstance(exc, yaml.constructor.ConstructorError) and tag:
+        return (
+            f"{where}the tag !!{tag.group(1)} asks for a Python object; a config holds plain YAML data (mappings, "
+            "lists, strings, numbers, true/false) and is read with a safe loader that never builds objects: remove "
+            "the tag"
+        )
+    return f"{where}not valid YAML ({problem}{'; ' + exc.context if getattr(exc, 'context', None) else ''})"
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file (:func:`read_config_file`) and validate it."""
+    return validate_config(read_config_file(path))

@@ -7,6 +7,7 @@ import io
 import os
 import pickle
 import tarfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from snnconv.data.download import download_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 PER_CLASS = {"train": 3, "test": 2}
+load_small = partial(load_image_folder, per_class=PER_CLASS)  # the synthetic layout's own class counts
 
 
 def shared_jpeg_tar() -> Path:
@@ -81,24 +83,25 @@ def check_small(ds) -> None:
 
 def test_jpeg_tar_full_path(tmp_path: Path) -> None:
     tar = make_jpeg_tar(tmp_path / "c.tar.gz", image_files())
-    ds, source = load_image_folder(tar, expected_sha256=sha256(tar))
+    ds, source = load_small(tar, expected_sha256=sha256(tar))
     check_small(ds)
     assert source["files"][str(tar)] == {"sha256": sha256(tar), "verified": True} and source["note"] == JPEG_NOTE
 
 
 def test_jpeg_tar_subset_is_class_balanced(tmp_path: Path) -> None:
     tar = make_jpeg_tar(tmp_path / "c.tar.gz", image_files())
-    ds, _ = load_image_folder(tar, expected_sha256=sha256(tar), subset_train=20, subset_test=10)
+    ds, _ = load_small(tar, expected_sha256=sha256(tar), subset_train=20, subset_test=10)
     assert ds.y_train.tolist() == list(range(10)) * 2 and ds.y_test.tolist() == list(range(10))
 
 
 def test_jpeg_tar_checksum(tmp_path: Path) -> None:
     tar = make_jpeg_tar(tmp_path / "c.tar.gz", image_files())
     with pytest.raises(ChecksumError, match=f"c.tar.gz: sha256 mismatch: expected {CIFAR10_JPEG_SHA256}"):
-        load_image_folder(tar)
+        load_small(tar)
 
 
-def test_jpeg_directory_via_registry(tmp_path: Path) -> None:
+def test_jpeg_directory_via_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cifar, "CIFAR10_JPEG_PER_CLASS", PER_CLASS)
     root = tmp_path / "cifar10-jpeg"
     for name, data in image_files().items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -117,7 +120,7 @@ def test_corrupt_jpeg_member_is_named(tmp_path: Path, bad: bytes | str) -> None:
     files["train/horse/0001.jpg"] = jpeg(7)[:300] if bad == "truncated" else bad
     tar = make_jpeg_tar(tmp_path / "c.tar.gz", files)
     with pytest.raises(ValueError, match="train/horse/0001.jpg: corrupt JPEG"):
-        load_image_folder(tar, expected_sha256=None)
+        load_small(tar, expected_sha256=None)
 
 
 def test_wrong_image_size(tmp_path: Path) -> None:
@@ -125,7 +128,7 @@ def test_wrong_image_size(tmp_path: Path) -> None:
     Image.new("RGB", (16, 32)).save(buffer, "JPEG")
     files["test/ship/0000.jpg"] = buffer.getvalue()
     with pytest.raises(ValueError, match=r"test/ship/0000.jpg: image is 16×32, expected 32×32"):
-        load_image_folder(make_jpeg_tar(tmp_path / "c.tar.gz", files), expected_sha256=None)
+        load_small(make_jpeg_tar(tmp_path / "c.tar.gz", files), expected_sha256=None)
 
 
 def test_empty_class_folder_is_named(tmp_path: Path) -> None:
@@ -136,20 +139,20 @@ def test_empty_class_folder_is_named(tmp_path: Path) -> None:
     folder.type = tarfile.DIRTYPE
     tar = make_jpeg_tar(tmp_path / "c.tar.gz", files, extra=[folder])
     with pytest.raises(ValueError, match="class folder test/dog is empty or missing"):
-        load_image_folder(tar, expected_sha256=None)
+        load_small(tar, expected_sha256=None)
     root = tmp_path / "dir"
     for name, data in image_files(skip_class="cat").items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(data)
     (root / "train" / "cat").mkdir()
     with pytest.raises(ValueError, match="class folder train/cat is empty or missing"):
-        load_image_folder(root)
+        load_small(root)
 
 
 def test_unknown_class_folder(tmp_path: Path) -> None:
     files = image_files() | {"train/unicorn/0000.jpg": jpeg(0)}
     with pytest.raises(ValueError, match="unknown class folder 'unicorn'"):
-        load_image_folder(make_jpeg_tar(tmp_path / "c.tar.gz", files), expected_sha256=None)
+        load_small(make_jpeg_tar(tmp_path / "c.tar.gz", files), expected_sha256=None)
 
 
 @pytest.mark.parametrize("evil", ["../x.jpg", "train/cat/../../../x.jpg", "/tmp/snnconv-abs-x.jpg"])
@@ -165,7 +168,7 @@ def test_path_traversal_members_refused_and_never_written(
         for name, data in image_files().items():
             add_bytes(handle, name, data)
     with pytest.raises(ValueError, match="unsafe member name"):
-        load_image_folder(tar, expected_sha256=None)
+        load_small(tar, expected_sha256=None)
     assert not (tmp_path / "x.jpg").exists() and not Path("/tmp/snnconv-abs-x.jpg").exists()
     assert sorted(p.name for p in work.rglob("*")) == ["c.tar.gz"]  # nothing extracted anywhere
 
@@ -175,7 +178,7 @@ def test_link_member_refused(tmp_path: Path) -> None:
     link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
     tar = make_jpeg_tar(tmp_path / "c.tar.gz", image_files(), extra=[link])
     with pytest.raises(ValueError, match="0009.jpg' is a link"):
-        load_image_folder(tar, expected_sha256=None)
+        load_small(tar, expected_sha256=None)
 
 
 def test_shared_jpeg_subset_via_registry() -> None:

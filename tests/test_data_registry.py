@@ -82,7 +82,7 @@ def test_missing_data_says_where_and_how(tmp_path: Path, name: str, expected: st
     message = str(err.value)
     assert str(tmp_path / expected) in message
     assert "config/config.yaml" in message and DATA_DIR_ENV in message
-    assert ("no public download" if name == "cifar10_jpeg" else "snakemake --config download=true") in message
+    assert ("no public download" if name == "cifar10_jpeg" else "snakemake --config download=True") in message
 
 
 def test_missing_single_idx_file_is_named(tmp_path: Path) -> None:

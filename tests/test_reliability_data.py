@@ -32,6 +32,13 @@ from snnconv.data import cifar, registry
 from snnconv.data.checksums import IDX_SHA256
 from snnconv.data.idx import IMAGES_MAGIC, LABELS_MAGIC
 
+
+@pytest.fixture(autouse=True)
+def _one_image_per_class(monkeypatch):
+    """The synthetic image folders hold one image per class: the count table the loader checks them against."""
+    monkeypatch.setattr(cifar, "CIFAR10_JPEG_PER_CLASS", {"train": 1, "test": 1})
+
+
 # --- synthetic raw files ---------------------------------------------------------------------------------
 
 

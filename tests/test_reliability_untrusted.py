@@ -33,6 +33,12 @@ from snnconv.models import build_model, load_checkpoint
 from snnconv.network import SpikingLayer, SpikingNetwork, load_network, network_to_dict
 
 
+@pytest.fixture(autouse=True)
+def _one_image_per_class(monkeypatch):
+    """The synthetic image folders hold one image per class: the count table the loader checks them against."""
+    monkeypatch.setattr(cifar, "CIFAR10_JPEG_PER_CLASS", {"train": 1, "test": 1})
+
+
 def _checkpoint_payload(extra) -> dict:
     """A valid checkpoint dict of a tiny MLP whose ``extra`` entry is ``extra``."""
     model = build_model("mlp", (1, 8, 8), 10, hidden=[4])

@@ -1,6 +1,7 @@
 """The committed real-data snapshot (docs/results/paper-cpu) cannot drift silently from the code:
 
-* its summary tables are exactly what the pipeline's table code makes from its committed data and config;
+* every file matches its SHA256SUMS line, and its summary tables are exactly what the pipeline's table code makes
+  from its committed data and config (``snnconv.report.snapshot.verify_snapshot``);
 * one of its accuracy curves (MNIST MLP, training seed 0, ``max``, input seed 0) is recomputed by the workflow
   from the committed config — training, normalization, conversion and simulation — and compared with the
   committed rows: exactly where the snapshot was made on the same CPU model with the same input stream
@@ -38,10 +39,11 @@ def committed_rows() -> pd.DataFrame:
     return sel.sort_values("t").reset_index(drop=True)
 
 
-def test_committed_tables_are_what_the_table_code_makes():
-    from snnconv.report.snapshot import verify_tables
+def test_committed_snapshot_verifies_file_by_file():
+    """Every file matches SHA256SUMS and PROVENANCE, and every re-derivable table is what the code makes."""
+    from snnconv.report.snapshot import verify_snapshot
 
-    assert verify_tables(SNAPSHOT) == []
+    assert verify_snapshot(SNAPSHOT) == []
 
 
 def test_one_committed_curve_is_recomputed_from_the_committed_config(tmp_path, shared_data):

@@ -74,8 +74,81 @@ def _short(value: Any) -> str:
     return short_repr(value.item() if isinstance(value, np.generic) else value, 80)
 
 
-def load_sim_results(paths: Iterable[str | Path]) -> pd.DataFrame:
-    """Concatenate simulation CSVs (one row per t); id columns missing from a file come from its path."""
+def check_timesteps(t: pd.Series, path: str | Path, T: int | None = None) -> None:
+    """ValueError naming ``path`` unless its timesteps are 1, 2, …, n once each in order (n = ``T`` when given).
+
+    A simulation CSV holds every t from 1 to simulation.T (rule simulate): a CSV that ends earlier or later comes
+    from another config (kept by ``--touch`` or copied in), and one with a gap or a repeated t was edited or cut.
+    """
+    values = t.to_numpy()
+    n = len(values)
+    bad = np.flatnonzero(values != np.arange(1, n + 1))
+    if len(bad):
+        row = int(bad[0])
+        raise ValueError(
+            f"{path}: line {row + 2}: t = {int(values[row])}, expected {row + 1} (a simulation CSV holds t = 1, 2, … "
+            "once each, in order: this one has a gap, a repeat or another order)"
+        )
+    if T is not None and n != int(T):
+        raise ValueError(
+            f"{path}: simulated to t = {n}, but simulation.T = {int(T)} (the file comes from a run with another "
+            "T: rerun its simulate job, e.g. `snakemake --forcerun simulate`, rather than marking it up to date)"
+        )
+
+
+def run_label(ids: dict[str, Any]) -> str:
+    """'digits/mlp seed 0, norm max, input seed 1 (results/sim/…/input1.csv)': one simulation of a results table."""
+    where = _paths.fill(_paths.SIM, iseed=ids["input_seed"], **{k: ids[k] for k in ("dataset", "arch", "seed", "norm")})
+    return (
+        f"{ids['dataset']}/{ids['arch']} seed {ids['seed']}, norm {ids['norm']}, input seed {ids['input_seed']} "
+        f"({where})"
+    )
+
+
+def check_coverage(df: pd.DataFrame, source: str | Path, T_points: Iterable[int] = (), T: int | None = None) -> None:
+    """ValueError naming ``source`` and the simulation unless every simulation in ``df`` reaches what is reported.
+
+    Every simulation (one per :data:`ID_COLS`) must hold a row at each of ``T_points`` (report.T_points) and,
+    with ``T``, end at exactly t = ``T`` (simulation.T): a table or a paper that claims T = 30 must not be made
+    from runs that stop at 20 (results marked up to date with ``--touch`` after T changed).
+    """
+    T_points = sorted({int(t) for t in T_points})
+    if df.empty:
+        raise ValueError(f"{source}: holds no simulation rows")
+    ends = df.groupby(ID_COLS, sort=False)["t"].max()
+    if T is not None:
+        off = ends[ends != int(T)]
+        if len(off):
+            ids = dict(zip(ID_COLS, off.index[0]))
+            raise ValueError(
+                f"{source}: the simulation {run_label(ids)} ends at t = {int(off.iloc[0])}, but simulation.T = "
+                f"{int(T)} ({len(off)} of {len(ends)} simulations differ; results of a run with another T: rerun "
+                "them, e.g. `snakemake --forcerun simulate`, rather than marking them up to date)"
+            )
+    if T_points:
+        have = df[df["t"].isin(T_points)].groupby(ID_COLS, sort=False)["t"].nunique()
+        have = have.reindex(ends.index, fill_value=0)
+        short = have[have < len(T_points)]
+        if len(short):
+            key = short.index[0]
+            ids = dict(zip(ID_COLS, key))
+            sel = np.ones(len(df), dtype=bool)
+            for col, value in ids.items():
+                sel &= (df[col] == value).to_numpy()
+            missing = sorted(set(T_points) - set(df.loc[sel, "t"]))
+            raise ValueError(
+                f"{source}: the simulation {run_label(ids)} has no row at t = {', '.join(map(str, missing))} "
+                f"(report.T_points = {T_points}; it ends at t = {int(ends[key])}; {len(short)} of {len(ends)} "
+                "simulations lack a T point: rerun them with the current simulation.T)"
+            )
+
+
+def load_sim_results(paths: Iterable[str | Path], T: int | None = None) -> pd.DataFrame:
+    """Concatenate simulation CSVs (one row per t); id columns missing from a file come from its path.
+
+    Every file must hold t = 1, …, n once each in order, and n = ``T`` (simulation.T) when ``T`` is given
+    (:func:`check_timesteps`).
+    """
     frames = []
     for path in paths:
         df = pd.read_csv(path)
@@ -87,6 +160,7 @@ def load_sim_results(paths: Iterable[str | Path]) -> pd.DataFrame:
         if df.empty:
             raise ValueError(f"{path}: simulation CSV has a header but no rows")
         df["t"] = check_numeric(df, path, "t", low=0, integer=True)
+        check_timesteps(df["t"], path, T)
         df["accuracy"] = check_numeric(df, path, "accuracy", 0.0, 1.0)
         for col in rate_columns(df):
             df[col] = check_numeric(df, path, col, low=0.0)
@@ -181,10 +255,16 @@ def norm_info(conversion_paths: Iterable[str | Path]) -> pd.DataFrame:
 
 
 def aggregate(
-    sim_paths: Sequence[str | Path], summary_paths: Sequence[str | Path], conversion_paths: Sequence[str | Path]
+    sim_paths: Sequence[str | Path],
+    summary_paths: Sequence[str | Path],
+    conversion_paths: Sequence[str | Path],
+    T: int | None = None,
 ) -> pd.DataFrame:
-    """All simulation rows + the ANN accuracy of their training seed + each norm's recorded parameters."""
-    sim = load_sim_results(sim_paths)
+    """All simulation rows + the ANN accuracy of their training seed + each norm's recorded parameters.
+
+    With ``T`` (simulation.T), a simulation CSV that does not end at t = T is refused, naming it.
+    """
+    sim = load_sim_results(sim_paths, T)
     ann = load_ann_accuracy(summary_paths)
     out = sim.merge(ann, on=["dataset", "arch", "seed"], how="left", validate="many_to_one")
     lost = out[out["ann_accuracy"].isna()][["dataset", "arch", "seed"]].drop_duplicates()

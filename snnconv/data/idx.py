@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import math
+import os
 import zlib
 from pathlib import Path
 
@@ -190,10 +191,21 @@ def read_idx_pair(
 
 
 def find_idx_file(folder: str | Path, stem: str) -> Path:
-    """``folder/stem.gz`` or ``folder/stem``; FileNotFoundError naming both if neither exists."""
-    for candidate in (Path(folder) / f"{stem}.gz", Path(folder) / stem):
+    """``folder/stem.gz`` or ``folder/stem``; FileNotFoundError naming both if neither exists, and naming what is
+    there instead when one of the names is taken by something that is not a file (a folder, a broken link)."""
+    candidates = (Path(folder) / f"{stem}.gz", Path(folder) / stem)
+    for candidate in candidates:
         if candidate.is_file():
             return candidate
+    for candidate in candidates:
+        if candidate.is_symlink() and not candidate.exists():
+            raise FileNotFoundError(f"{candidate}: a broken symbolic link (to {os.readlink(candidate)!r}), not a file")
+        if candidate.exists():
+            kind = "a directory" if candidate.is_dir() else "not a regular file"
+            raise FileNotFoundError(
+                f"{candidate}: is {kind}, expected the file {candidate.name} (the publisher's file, not a folder: "
+                "if it was unpacked into a folder of that name, put the file itself there)"
+            )
     raise FileNotFoundError(f"{Path(folder) / stem}.gz (or uncompressed {stem}) not found")
 
 

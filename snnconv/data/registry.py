@@ -37,7 +37,7 @@ def _how_to_get(name: str) -> str:
     fetch = (
         "copy the lossy cifar10-jpeg.tar.gz there (it has no public download)"
         if name == "cifar10_jpeg"
-        else "fetch it with `download: true` in the config (e.g. `snakemake --config download=true`, "
+        else "fetch it with `download: true` in the config (e.g. `snakemake --config download=True`, "
         "rule download_data)"
     )
     return f"{fetch}, or set data_dir in config/config.yaml (or {DATA_DIR_ENV}) to a folder that holds it"

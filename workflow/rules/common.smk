@@ -1,6 +1,8 @@
 # Shared names: the sweep's wildcard values, the result paths (snnconv/paths.py) and each rule's settings
 # (snnconv/settings.py: what changes a job's output is a param, how it runs is a resource). No torch here.
-from snnconv import cluster, paths, settings
+import os
+
+from snnconv import cluster, codehash, paths, settings
 from snnconv.config import model_pairs, stats_norms
 from snnconv.convert import base_name, resolve_norms
 
@@ -17,6 +19,13 @@ ENV = "../envs/snnconv.yaml"
 
 wildcard_constraints:
     **paths.WILDCARDS,
+
+
+def code(script):
+    """Digest of the code that ``scripts/<script>`` runs, the script and every snnconv module it can import
+    (snnconv/codehash.py). Given as a param, so an edit that changes what that code does reruns the jobs of the
+    rules that run it, and a checkout or a comment that changes nothing reruns nothing (docs/method.md §C9)."""
+    return codehash.script_digest(os.path.join(workflow.basedir, "scripts", script), workflow.basedir)
 
 
 def normalization(w):

@@ -23,6 +23,7 @@ rule normalize:
         mem_mb=lambda w, attempt: cluster.convert_mem_mb(config, w.dataset, w.arch, attempt),
         runtime=lambda w, attempt: cluster.convert_runtime(config, w.dataset, w.arch, attempt),
     params:
+        code=code("normalize.py"),
         conversion=settings.conversion(config),
     script:
         "../../scripts/normalize.py"

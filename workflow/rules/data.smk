@@ -21,6 +21,8 @@ rule download_data:
         mem_mb=1024,
         runtime=60,
         data_dir=DATA_DIR,
+    params:
+        code=code("download_data.py"),
     script:
         "../../scripts/download_data.py"
 
@@ -43,6 +45,7 @@ rule prepare_data:
         runtime=lambda w, attempt: cluster.prepare_data_runtime(config, w.dataset, attempt),
         data_dir=DATA_DIR,
     params:
+        code=code("prepare_data.py"),
         options=lambda w: settings.dataset_options(config, w.dataset),
     script:
         "../../scripts/prepare_data.py"

@@ -45,6 +45,9 @@ rule aggregate:
         "benchmarks/figures/aggregate.tsv"
     conda:
         ENV
+    params:
+        code=code("aggregate.py"),
+        T=settings.simulation(config)["T"],  # every simulation CSV must end there
     script:
         "../../scripts/aggregate.py"
 
@@ -63,6 +66,7 @@ rule fig_accuracy_vs_T:
     conda:
         ENV
     params:
+        code=code("fig_accuracy_vs_T.py"),
         conversion=REPORT_NORMS,
     script:
         "../../scripts/fig_accuracy_vs_T.py"
@@ -89,6 +93,8 @@ rule fig_variance_claim:
         "benchmarks/figures/variance_claim.tsv"
     conda:
         ENV
+    params:
+        code=code("fig_variance_claim.py"),
     script:
         "../../scripts/fig_variance_claim.py"
 
@@ -113,6 +119,7 @@ rule fig_coefficient_sweep:
     conda:
         ENV
     params:
+        code=code("fig_coefficient_sweep.py"),
         conversion=REPORT_NORMS,
         T_points=REPORT["T_points"],
     script:
@@ -138,6 +145,7 @@ rule fig_firing_rates:
     conda:
         ENV
     params:
+        code=code("fig_firing_rates.py"),
         conversion=REPORT_NORMS,
     script:
         "../../scripts/fig_firing_rates.py"
@@ -157,6 +165,7 @@ rule fig_low_T_gap:
     conda:
         ENV
     params:
+        code=code("fig_low_T_gap.py"),
         conversion=REPORT_NORMS,
         T_points=REPORT["T_points"],
     script:
@@ -183,6 +192,7 @@ rule tables:
     conda:
         ENV
     params:
+        code=code("tables.py"),
         conversion=REPORT_NORMS,
         T_points=REPORT["T_points"],
         within=REPORT["within"],

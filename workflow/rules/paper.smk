@@ -31,6 +31,7 @@ rule paper_macros:
     conda:
         ENV
     params:
+        code=code("paper_macros.py"),
         run=settings.paper(config),
     script:
         "../../scripts/paper_macros.py"
@@ -44,7 +45,10 @@ rule paper:
         figures=PAPER_FIGURES,
         tables=PAPER_TABLES,
     output:
-        pdf="paper/build/main.pdf",
+        # update(): Snakemake keeps the previous PDF while the job runs, and restores it if the job fails, instead
+        # of deleting it first; the build itself writes aside and renames (snnconv/report/paper.py), so a killed
+        # or failed build leaves the previous paper in place.
+        pdf=update("paper/build/main.pdf"),
     log:
         main="logs/paper/paper.log",
         latex="logs/paper/latexmk.log",
@@ -53,6 +57,7 @@ rule paper:
     conda:
         ENV
     params:
+        code=code("build_paper.py"),
         epoch=os.environ.get("SOURCE_DATE_EPOCH", "1637193600"),  # fixed: reproducible PDF bytes
     script:
         "../../scripts/build_paper.py"

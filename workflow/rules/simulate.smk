@@ -30,6 +30,7 @@ rule simulate:
         mem_mb=lambda w, attempt: cluster.simulate_mem_mb(config, w.dataset, w.arch, attempt),
         runtime=lambda w, attempt: len(INPUT_SEEDS) * cluster.simulate_runtime(config, w.dataset, w.arch, attempt),
     params:
+        code=code("simulate.py"),
         conversion=settings.conversion(config),
         simulation=settings.simulation(config),
     script:
@@ -57,6 +58,7 @@ rule membrane_stats:
         mem_mb=lambda w, attempt: cluster.membrane_stats_mem_mb(config, w.dataset, w.arch, attempt),
         runtime=lambda w, attempt: cluster.membrane_stats_runtime(config, w.dataset, w.arch, attempt),
     params:
+        code=code("membrane_stats.py"),
         conversion=settings.conversion(config),
         stats=settings.stats(config),
     script:

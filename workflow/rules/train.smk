@@ -21,6 +21,7 @@ rule train_ann:
         mem_mb=lambda w, attempt: cluster.train_mem_mb(config, w.dataset, w.arch, attempt),
         runtime=lambda w, attempt: cluster.train_runtime(config, w.dataset, w.arch, attempt),
     params:
+        code=code("train.py"),
         training=lambda w: settings.training(config, w.dataset),
         arch_options=lambda w: settings.arch_options(config, w.arch),
     script:

@@ -1,0 +1,150 @@
+"""Reports refuse results that do not cover what they claim (snnconv.analysis.load.check_coverage).
+
+The aggregating job checks that every simulation CSV holds t = 1, …, simulation.T; the table and figure jobs that
+print report.T_points check that every simulation has a row at each; the paper's macros check both, since the paper
+prints \\Tmax. Each refusal names the CSV (and the simulation), and nothing is written. Through snakemake: a
+finished run whose simulation.T is raised and marked up to date with ``--touch`` is refused by the report, where
+the tables used to drop the new T column silently while the paper printed the new T.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from figure_data import config, rendered
+from test_reliability_round2_aggregate import write_inputs
+from test_reliability_support import assert_nothing_written, load_script, run_snakemake, tiny_config, write_config
+
+from snnconv import settings
+from snnconv.config import ConfigError, validate_config
+
+ROWS = [{"t": t, "accuracy": 0.5 + 0.01 * t} for t in range(1, 21)]
+
+
+def test_aggregate_refuses_a_csv_that_does_not_end_at_T(tmp_path):
+    sim, summ = write_inputs(tmp_path, ROWS)
+    conv = tmp_path / "results" / "snn" / "digits" / "mlp" / "seed0" / "max" / "conversion.json"
+    out = tmp_path / "results" / "tables" / "accuracy_all.csv"
+    script = load_script("aggregate")
+    with pytest.raises(ValueError) as err:
+        script.main([str(sim)], [str(summ)], [str(conv)], str(out), T=30)
+    assert str(sim) in str(err.value) and "simulated to t = 20, but simulation.T = 30" in str(err.value)
+    assert_nothing_written([out], tmp_path)
+    assert script.main([str(sim)], [str(summ)], [str(conv)], str(out), T=20) == 20
+
+
+@pytest.mark.parametrize(
+    "ts, line, want",
+    [
+        ([1, 2, 4, 5], 4, "t = 4, expected 3"),
+        ([1, 2, 2, 3], 4, "t = 2, expected 3"),
+        ([2, 1, 3], 2, "t = 2, expected 1"),
+    ],
+)
+def test_aggregate_refuses_gaps_repeats_and_disorder(tmp_path, ts, line, want):
+    sim, summ = write_inputs(tmp_path, [{"t": t, "accuracy": 0.5} for t in ts])
+    conv = tmp_path / "results" / "snn" / "digits" / "mlp" / "seed0" / "max" / "conversion.json"
+    out = tmp_path / "results" / "tables" / "accuracy_all.csv"
+    with pytest.raises(ValueError) as err:
+        load_script("aggregate").main([str(sim)], [str(summ)], [str(conv)], str(out))
+    assert f"{sim}: line {line}: {want}" in str(err.value)
+    assert_nothing_written([out], tmp_path)
+
+
+def short_results(tmp_path: Path, T: int) -> tuple[Path, dict]:
+    """accuracy_all.csv of the synthetic results cut at t = T, and the settings of the paper config."""
+    df = pd.read_csv(rendered()["table"])
+    table = tmp_path / "results" / "tables" / "accuracy_all.csv"
+    table.parent.mkdir(parents=True)
+    df[df["t"] <= T].to_csv(table, index=False)
+    return table, config()
+
+
+def test_tables_refuse_results_lacking_a_T_point(tmp_path):
+    table, cfg = short_results(tmp_path, 10)
+    report = settings.report(cfg)
+    stems = [tmp_path / "results" / "tables" / f"{n}.csv" for n in ("accuracy_main", "accuracy_full", "best_method")]
+    with pytest.raises(ValueError) as err:
+        load_script("tables").main(str(table), report, [5, 10, 60], report["within"], *map(str, stems))
+    msg = str(err.value)
+    assert msg.startswith(f"{table}: the simulation ") and "has no row at t = 60" in msg and "ends at t = 10" in msg
+    assert "results/sim/" in msg and "/input" in msg  # the simulation's own CSV is named
+    assert_nothing_written([s.with_suffix(e) for s in stems for e in (".csv", ".tex", ".md")])
+
+
+@pytest.mark.parametrize("script", ["fig_low_T_gap", "fig_coefficient_sweep"])
+def test_figures_with_T_points_refuse_results_lacking_one(tmp_path, script):
+    table, cfg = short_results(tmp_path, 10)
+    pdf = tmp_path / "results" / "figures" / f"{script[4:]}.pdf"
+    with pytest.raises(ValueError, match=r"has no row at t = 60"):
+        load_script(script).main(str(table), settings.report_norms(cfg), [5, 10, 60], str(pdf))
+    assert not pdf.parent.exists() or not list(pdf.parent.iterdir())
+
+
+def test_paper_macros_refuse_results_that_end_before_T(tmp_path):
+    T = int(pd.read_csv(rendered()["table"])["t"].max())
+    table, cfg = short_results(tmp_path, T - 1)
+    run = settings.paper(cfg)
+    run["T_points"] = [t for t in run["T_points"] if t < T]  # every T point is there: only \Tmax is wrong
+    corr = tmp_path / "corr.csv"
+    pd.DataFrame(columns=["predictor", "spearman", "pearson"]).to_csv(corr, index=False)
+    macros, l4_csv = tmp_path / "macros.tex", tmp_path / "l4_comparison.csv"
+    with pytest.raises(ValueError) as err:
+        load_script("paper_macros").main(str(table), str(corr), run, str(macros), str(l4_csv))
+    assert f"ends at t = {T - 1}, but simulation.T = {T}" in str(err.value) and str(table) in str(err.value)
+    assert_nothing_written([macros, l4_csv])
+
+
+def test_check_coverage_names_the_first_simulation_lacking_a_point():
+    from snnconv.analysis.load import check_coverage
+
+    rows = [
+        {"dataset": "digits", "arch": "mlp", "seed": s, "norm": n, "input_seed": 0, "t": t}
+        for s in (0, 1)
+        for n in ("max", "l4")
+        for t in range(1, 11 if (s, n) != (1, "l4") else 6)
+    ]
+    df = pd.DataFrame(rows)
+    check_coverage(df, "x.csv", [5], T=None)
+    with pytest.raises(ValueError) as err:
+        check_coverage(df, "x.csv", [5, 10])
+    msg = str(err.value)
+    assert "digits/mlp seed 1, norm l4, input seed 0" in msg and "results/sim/digits/mlp/seed1/l4/input0.csv" in msg
+    assert "no row at t = 10" in msg and "1 of 4 simulations" in msg
+    with pytest.raises(ValueError, match=r"ends at t = 5, but simulation.T = 10 \(1 of 4"):
+        check_coverage(df, "x.csv", T=10)
+
+
+@pytest.mark.parametrize("within", [1, 1.0, 1.5, 100])
+def test_report_within_must_be_a_fraction_below_one(within):
+    cfg = tiny_config()
+    cfg["report"]["within"] = within
+    with pytest.raises(ConfigError, match=rf"config error at 'report.within': {within} is greater than or equal"):
+        validate_config(cfg)
+
+
+def test_touched_run_with_a_new_T_is_refused_by_the_report(tiny_run, tmp_path):
+    """simulation.T raised to 30 and every output marked up to date (``--touch``): each report job that runs
+    refuses the results of T = 20, naming the CSV, instead of printing \\Tmax{30} over them."""
+    work = tmp_path / "run"
+    for part in ("results", ".snakemake"):
+        shutil.copytree(tiny_run / part, work / part, symlinks=True)
+    cfg = tiny_config()
+    cfg["simulation"]["T"] = 30
+    cfg["report"]["T_points"] = [5, 10, 30]
+    config_file = write_config(tmp_path / "T30.yaml", cfg)
+    run_snakemake(work, config_file, "--touch", timeout=300)
+    sim = "results/sim/digits/mlp/seed0/max/input0.csv"
+    for target, log, want in (
+        ("paper_macros", "paper/paper_macros.log", "ends at t = 20, but simulation.T = 30"),
+        ("tables", "figures/tables.log", "has no row at t = 30"),
+        ("aggregate", "figures/aggregate.log", "simulated to t = 20, but simulation.T = 30"),
+    ):
+        proc = run_snakemake(work, config_file, target, "--forcerun", target, check=False, timeout=300)
+        assert proc.returncode != 0, f"{target} accepted results of T = 20 under T = 30"
+        text = (work / "logs" / log).read_text()
+        assert want in text and sim in text, text[-2000:]
+    assert not (work / "results" / "paper" / "macros.tex").exists()
