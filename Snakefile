@@ -14,7 +14,6 @@ sys.path.insert(0, workflow.current_basedir.get_path_or_uri(secret_free=True))
 
 from snnconv.config import missing_config_message, read_config_file, validate_config
 
-
 # The run's config: config/config.yaml of the working directory (the checkout's own, or a lab's beside its Snakefile
 # when this workflow is used as a module), else what --configfile / --config or `module ... config:` gave.
 # Snakemake's loader answers any YAML problem with a sentence about tabs and no file name: read it with ours first.

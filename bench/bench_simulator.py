@@ -288,10 +288,13 @@ def main() -> None:
     )
     args = ap.parse_args()
     print_header("bench_simulator")
-    if not args.default_allocator:
-        from snnconv.simulate.allocator import keep_freed_memory
+    from snnconv.simulate import allocator
 
-        print(f"# allocator: freed memory kept for reuse: {keep_freed_memory()}", flush=True)
+    if args.default_allocator:
+        allocator._applied = False  # as if already tried: the compiled engine then leaves glibc's defaults alone
+        print("# allocator: glibc's defaults (freed blocks above the mmap threshold go back to the system)", flush=True)
+    else:
+        print(f"# allocator: freed memory kept for reuse: {allocator.keep_freed_memory()}", flush=True)
     engines = tuple(args.engines)
     T = args.T or (5 if args.smoke else 20)
     reps = 1 if args.smoke else args.reps

@@ -381,9 +381,12 @@ def provenance(
     rules_dir: Path = RULES_DIR,
 ) -> dict[str, Any]:
     """Everything a reader needs to know where the snapshot's numbers came from (see the module docstring)."""
+    from ..simulate.stream import NAME as stream_name  # the input spike stream the simulations drew from
+
     stages = stage_times(workdir, rules_dir, cfg)
     return {
         "command": command,
+        "stream": stream_name,
         "config": {"path": str(config_path), "sha256": sha256_file(config_path), "copy": CONFIG_COPY},
         "code": git_state(repo),
         "packages": machine.package_versions(PACKAGES),

@@ -30,8 +30,9 @@ log = logging.getLogger("snnconv.simulate")
 COMPILE_SETTINGS = ("auto", "true", "false")
 # `auto` compiles a simulation of at least this many neuron updates (images × steps × neurons per image), where the
 # time compiling saves covers the compile. The saving is elementwise work, so it scales with neurons, not with
-# multiply-accumulates: measured (docs/benchmarks.md, "Compiled step and counter stream") ≈ 20 ps per neuron
-# update on an H200 against 2–6 s of compiling, ≈ 1–5 ns on a 2-core CPU against 10–30 s.
+# multiply-accumulates. Measured (docs/benchmarks.md, "Compiled step and counter stream"): 12–29 ps saved per neuron
+# update on an H200 against 3–7 s of compiling; 0.4–2.3 ns on a 2-core CPU against 10–30 s cold (a conv-bound net
+# like the paper's VGG gains nothing on the CPU either way, ±3 %).
 AUTO_MIN_NEURON_STEPS = {"cpu": 5e10, "cuda": 1e12}
 RECOMPILE_LIMIT = 64  # distinct network structures compiled in one process (tests simulate many small nets)
 

@@ -17,7 +17,7 @@ from .stream import check_counters, image_keys, spike_limits, triple32, triple32
 from .workspace import Workspace
 
 ENCODINGS = ("poisson", "constant")
-PIECE = 1 << 16  # int32 words hashed per piece on the CPU: 256 KiB per scratch buffer, in L2
+PIECE = 1 << 16  # int32 words hashed per piece on the CPU: 256 KiB per scratch buffer, in L2 (measured)
 
 
 def check_pixels(images: torch.Tensor) -> None:
@@ -75,27 +75,32 @@ class PoissonEncoder:
     def block(self, steps: int) -> torch.Tensor:
         """The next ``steps`` time steps of input spikes, shape (steps, B, C, H, W), on the encoder's device.
 
-        With a workspace the result lives in a reused buffer, valid until the next call. Per step and piece of
-        rows: xor the base words with the step words, hash in place, compare the top 31 bits with the limits
-        into a bool mask, and copy the mask into the spikes in the compute dtype.
+        With a workspace the result lives in a reused buffer, valid until the next call. Per piece (rows of one
+        step, or several whole steps of a small batch): xor the base words with the step words, hash in place,
+        compare the top 31 bits with the limits into a bool mask, and copy the mask into the spikes in the compute
+        dtype. Grouping steps matters for small inputs, where the cost is the number of calls, not the words.
         """
         B, n = self.limit.shape
         check_counters(torch.zeros(0), n, self.t + steps)
         out = self._buffer("enc_spikes", (steps, *self.shape), self.dtype)
         flat = out.view(steps, B, n)
-        rows = B if self.device.type != "cpu" else max(1, min(B, PIECE // max(1, n)))
-        x, tmp = (self._buffer(k, (rows * n,), torch.int32) for k in ("enc_x", "enc_tmp"))
-        mask = self._buffer("enc_mask", (rows * n,), torch.bool)
+        cpu = self.device.type == "cpu"
+        rows = max(1, min(B, PIECE // max(1, n))) if cpu else B
+        group = max(1, min(steps, PIECE // max(1, B * n))) if rows == B else 1  # whole steps per piece
+        x, tmp = (self._buffer(k, (group * rows * n,), torch.int32) for k in ("enc_x", "enc_tmp"))
+        mask = self._buffer("enc_mask", (group * rows * n,), torch.bool)
         steps_t = torch.arange(self.t + 1, self.t + steps + 1, dtype=torch.int32, device=self.device)
         q = triple32(steps_t.unsqueeze(1) ^ self.r.unsqueeze(0))  # (steps, B): one word per (step, image)
-        for s in range(steps):
+        for s0 in range(0, steps, group):
+            s1 = min(steps, s0 + group)
             for r0 in range(0, B, rows):
                 r1 = min(B, r0 + rows)
-                xs, ts, ms = (buf[: (r1 - r0) * n].view(r1 - r0, n) for buf in (x, tmp, mask))
-                torch.bitwise_xor(self.base[r0:r1], q[s, r0:r1].unsqueeze(1), out=xs)
+                shape = (s1 - s0, r1 - r0, n)
+                xs, ts, ms = (buf[: (s1 - s0) * (r1 - r0) * n].view(shape) for buf in (x, tmp, mask))
+                torch.bitwise_xor(self.base[r0:r1], q[s0:s1, r0:r1].unsqueeze(2), out=xs)
                 triple32_(xs, ts)
                 torch.bitwise_right_shift(xs, 1, out=ts).bitwise_and_(0x7FFFFFFF)
-                flat[s, r0:r1].copy_(torch.le(ts, self.limit[r0:r1], out=ms))
+                flat[s0:s1, r0:r1].copy_(torch.le(ts, self.limit[r0:r1], out=ms))
         self.t += steps
         return out
 
