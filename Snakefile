@@ -10,7 +10,8 @@ min_version("9.1")
 
 # The snnconv package beside this file, also when run with --directory elsewhere or used as a module (where
 # workflow.basedir is the lab's folder, and current_basedir this file's).
-sys.path.insert(0, workflow.current_basedir.get_path_or_uri(secret_free=True))
+WORKFLOW_ROOT = workflow.current_basedir.get_path_or_uri(secret_free=True)
+sys.path.insert(0, WORKFLOW_ROOT)
 
 from snnconv.config import missing_config_message, read_config_file, validate_config
 

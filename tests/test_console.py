@@ -14,7 +14,11 @@ MAX_LINES = 100
 
 def make_run_arguments() -> list[str]:
     """The snakemake arguments of the Makefile's `run` recipe, with CORES=2 (the CI machine's)."""
-    recipe = re.search(r"^run: .*\n\t\$\(BIN\)/snakemake (.+)$", (REPO / "Makefile").read_text(), re.MULTILINE)
+    recipe = re.search(
+        r"^run: .*\n\t\$\(BIN\)/(?:snakemake|python -m snnconv\.preflight) (.+)$",
+        (REPO / "Makefile").read_text(),
+        re.MULTILINE,
+    )
     assert recipe, "Makefile: no `run` recipe calling snakemake"
     return recipe.group(1).replace("$(CORES)", "2").split()
 

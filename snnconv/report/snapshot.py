@@ -903,6 +903,7 @@ def reseal(snapshot_dir: str | Path) -> Path:
     problems = check_recorded(snap, prov) + check_configs(snap) + verify_tables(snap)
     known = set(required_files(prov)) | {f"tables/{p.name}" for p in (snap / "tables").glob("*.csv")}
     known |= {f"tables/{p.name}" for p in (snap / "tables").glob("*.md")} | {MANIFEST}
+    known |= {f"figures/{p.name}" for p in (snap / "figures").glob("*.png")}  # the tool copies every PNG figure
     problems += [
         f"{snap / rel}: not a file the snapshot tool writes" for rel in snapshot_files(snap) if rel not in known
     ]

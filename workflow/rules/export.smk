@@ -20,6 +20,7 @@ rule export_nir:
     threads: 1
     params:
         reset=config["simulation"]["reset"],
+        code=code("export_nir.py"),
     script:
         "../../scripts/export_nir.py"
 
