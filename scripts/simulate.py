@@ -21,8 +21,8 @@ from snnconv.job import EXECUTION_KEYS
 from snnconv.network import SpikingNetwork
 from snnconv.runinfo import require_keys, setup_logging
 from snnconv.settings import SIMULATION_KEYS
-from snnconv.simulate import simulate, to_frame
-from snnconv.simulate.runio import clean_ids, load_simulation_inputs
+from snnconv.simulate import to_frame
+from snnconv.simulate.runio import clean_ids, load_simulation_inputs, simulate_with
 
 log = logging.getLogger("snnconv.simulate")
 
@@ -94,22 +94,7 @@ def _one_seed(
     out_csv: str | Path,
 ) -> Any:
     """Simulate one input seed and write its CSV."""
-    res = simulate(
-        net,
-        images,
-        labels,
-        int(cfg["T"]),
-        encoding=cfg["encoding"],
-        seed=seed,
-        max_rate=float(cfg["max_rate"]),
-        reset=cfg["reset"],
-        decode=cfg["decode"],
-        batch_size=int(cfg["batch_size"]),
-        time_chunk=int(cfg["time_chunk"]),
-        device=cfg["device"],
-        compile=cfg["compile"],
-        progress=sys.stderr.isatty(),
-    )  # a bar on a terminal; otherwise the per-seed log line below
+    res = simulate_with(net, images, labels, cfg, seed, progress=sys.stderr.isatty())  # else the log line below
     log.info(
         "input seed %d done in %.1f s (%s engine, %.1f s compiling) on %s: accuracy at T=%d %.4f, final rates %s",
         seed,

@@ -95,7 +95,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from .data.user import load_user_images
     from .job import is_tty
     from .network import load_network
-    from .simulate import simulate, to_frame
+    from .simulate import to_frame
+    from .simulate.runio import simulate_with
 
     keys = {"T": "T", "encoding": "encoding", "max_rate": "max_rate", "reset": "reset", "decode": "decode"}
     keys.update({"batch_size": "batch_size", "time_chunk": "time_chunk", "device": "device", "subset": "test_subset"})
@@ -109,22 +110,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     x, y = images.as_float()[:n], torch.from_numpy(images.y[:n]).long()
     if tuple(x.shape[1:]) != tuple(net.input_shape):
         raise ValueError(f"{args.data}: images are {tuple(x.shape[1:])}, {args.net} takes {tuple(net.input_shape)}")
-    result = simulate(
-        net,
-        x,
-        y,
-        int(cfg["T"]),
-        encoding=cfg["encoding"],
-        seed=int(args.seed),
-        max_rate=float(cfg["max_rate"]),
-        reset=cfg["reset"],
-        decode=cfg["decode"],
-        batch_size=int(cfg["batch_size"]),
-        time_chunk=int(cfg["time_chunk"]),
-        device=cfg["device"],
-        compile=cfg["compile"],
-        progress=is_tty(),
-    )
+    result = simulate_with(net, x, y, cfg, int(args.seed), progress=is_tty())
     points = [t for t in _REPORT_T if t < result.T] + [result.T]
     print(f"{args.net} on {n} images of {args.data} ({cfg['encoding']} input, {result.seconds:.1f} s):")
     for t in points:

@@ -328,21 +328,10 @@ def simulate(
         from tqdm import tqdm
 
         batches = tqdm(batches, desc="simulate", unit="batch")
-    run = _run_compiled if use_compile else _run_eager
+    cfg = dict(settings, compile=compile, channels_last=channels_last)
+    run = _Run(net, images, labels, ids, T, cfg, batches, layout, correct, spike_totals, probe)
     with torch.inference_mode():
-        silent, compile_seconds, compiled = run(
-            net,
-            images,
-            labels,
-            ids,
-            T,
-            dict(settings, compile=compile, channels_last=channels_last),
-            batches,
-            layout,
-            correct,
-            spike_totals,
-            probe,
-        )
+        silent, compile_seconds, compiled = (_run_compiled if use_compile else _run_eager)(run)
     if use_compile and not compiled:
         settings["engine"] = "eager (compile failed)"
     log.debug("simulate: %s (%s)", settings["engine"], why)
@@ -351,20 +340,28 @@ def simulate(
     return result
 
 
-def _run_eager(
-    net: SpikingNetwork,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    ids: torch.Tensor,
-    T: int,
-    cfg: dict[str, Any],
-    batches: Any,
-    layout: Layout,
-    correct: torch.Tensor,
-    spike_totals: torch.Tensor,
-    probe: Probe | None,
-) -> tuple[int, float, bool]:
+@dataclass
+class _Run:
+    """One simulation as both engines see it: the network (on its device and dtype), the images with their labels
+    and ids, the settings, the batches, the layout and the accumulators the engines add to."""
+
+    net: SpikingNetwork
+    images: torch.Tensor
+    labels: torch.Tensor
+    ids: torch.Tensor
+    T: int
+    cfg: dict[str, Any]
+    batches: Any
+    layout: Layout
+    correct: torch.Tensor
+    spike_totals: torch.Tensor
+    probe: Probe | None
+
+
+def _run_eager(run: _Run) -> tuple[int, float, bool]:
     """The block engine (§S4): per batch, blocks of time steps, one op call per layer and block."""
+    net, images, labels, ids, T, cfg, layout = run.net, run.images, run.labels, run.ids, run.T, run.cfg, run.layout
+    correct, spike_totals, probe = run.correct, run.spike_totals, run.probe
     dev, dtype = correct.device, net.layers[0].weight.dtype
     cl = prepare_layers(
         net, use_channels_last(dev, dtype) if cfg.get("channels_last") is None else cfg["channels_last"]
@@ -375,7 +372,7 @@ def _run_eager(
     chunk = steps_per_call(net, layout.out_sizes, min(batch_size, len(images)), dtype.itemsize, int(cfg["time_chunk"]))
     silent = torch.zeros((), dtype=torch.int64, device=dev)
     progress = ProgressLog(len(range(0, len(images), batch_size)), T)
-    for b, lo in batches:
+    for b, lo in run.batches:
         x, y = images[lo : lo + batch_size], labels[lo : lo + batch_size].to(dev)
         enc = make_encoder(
             cfg["encoding"],
@@ -387,12 +384,12 @@ def _run_eager(
             dtype=dtype,
             workspace=ws,
         )
-        run = _Batch(net, layout, ws, enc, cfg["reset"], cfg["decode"], probe, b)
+        one = _Batch(net, layout, ws, enc, cfg["reset"], cfg["decode"], probe, b)
         for t0 in range(0, T, chunk):
             tc = min(chunk, T - t0)
-            correct[t0 : t0 + tc] += (run.block(t0, tc, spike_totals).argmax(-1) == y).sum(1)
+            correct[t0 : t0 + tc] += (one.block(t0, tc, spike_totals).argmax(-1) == y).sum(1)
             progress.step(b, t0 + tc)
-        silent += (run.activity == 0).sum()
+        silent += (one.activity == 0).sum()
         if probe is not None:
             probe.on_batch_end(b)
     return int(silent), 0.0, False
@@ -408,20 +405,10 @@ def _membrane(layout: Layout, l: int, batch: int, v_init: float, channels_last: 
     return initial_membrane(th, shape, v_init)
 
 
-def _run_compiled(
-    net: SpikingNetwork,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    ids: torch.Tensor,
-    T: int,
-    cfg: dict[str, Any],
-    batches: Any,
-    layout: Layout,
-    correct: torch.Tensor,
-    spike_totals: torch.Tensor,
-    probe: Probe | None,
-) -> tuple[int, float, bool]:
+def _run_compiled(run: _Run) -> tuple[int, float, bool]:
     """One compiled call per time step (:mod:`.compiled`); per-step results stay on the device until a batch ends."""
+    net, images, labels, ids, T, cfg, layout = run.net, run.images, run.labels, run.ids, run.T, run.cfg, run.layout
+    correct, spike_totals = run.correct, run.spike_totals
     dev, dtype = correct.device, net.layers[0].weight.dtype
     if dev.type == "cpu":
         keep_freed_memory()
@@ -436,7 +423,7 @@ def _run_compiled(
     biases = [layer.bias for layer in net.layers]
     silent = torch.zeros((), dtype=torch.int64, device=dev)
     progress = ProgressLog(len(range(0, len(images), batch_size)), T)
-    for b, lo in batches:
+    for b, lo in run.batches:
         x, y = images[lo : lo + batch_size].to(dev), labels[lo : lo + batch_size].to(dev)
         if cfg["encoding"] == "poisson":
             base, r = stream.image_keys(ids[lo : lo + batch_size].to(dev), int(cfg["seed"]), n_pixels)

@@ -10,6 +10,31 @@ import torch
 from ..data import ArrayDataset, load_prepared
 
 
+def simulate_with(
+    net: Any, images: torch.Tensor, labels: torch.Tensor, cfg: dict[str, Any], seed: int, progress: bool = False
+) -> Any:
+    """:func:`snnconv.simulate.simulate` with the settings of a ``simulation`` config section (the keys of
+    settings.SIMULATION_KEYS and job.EXECUTION_KEYS), as the rule and the ``snnconv simulate`` command pass them."""
+    from .engine import simulate
+
+    return simulate(
+        net,
+        images,
+        labels,
+        int(cfg["T"]),
+        encoding=cfg["encoding"],
+        seed=int(seed),
+        max_rate=float(cfg["max_rate"]),
+        reset=cfg["reset"],
+        decode=cfg["decode"],
+        batch_size=int(cfg["batch_size"]),
+        time_chunk=int(cfg["time_chunk"]),
+        device=cfg["device"],
+        compile=cfg["compile"],
+        progress=progress,
+    )
+
+
 def clean_ids(wildcards: dict[str, Any]) -> dict[str, Any]:
     """Wildcards as id columns: ``iseed`` → ``input_seed``, digit strings → int."""
     ids = {("input_seed" if k == "iseed" else k): v for k, v in wildcards.items()}
