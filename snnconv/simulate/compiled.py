@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from ..network import SpikingNetwork
+from .ops import square
 from .stream import spikes_at
 
 log = logging.getLogger("snnconv.simulate")
@@ -104,10 +105,7 @@ def _tiling_pool(lp: LayerPlan, shape: torch.Size) -> int:
     """k if ``lp`` starts with a k×k, stride-k, unpadded average pool that tiles a (B, C, H, W) map exactly, else 0."""
     if not lp.pre_ops or lp.pre_ops[0][0] != "avgpool" or len(shape) != 4:
         return 0
-    _, k, stride, pad = lp.pre_ops[0]
-    k = k[0] if isinstance(k, tuple) and len(set(k)) == 1 else k
-    stride = stride[0] if isinstance(stride, tuple) and len(set(stride)) == 1 else stride
-    pad = pad[0] if isinstance(pad, tuple) and len(set(pad)) == 1 else pad
+    k, stride, pad = (square(v) for v in lp.pre_ops[0][1:])
     ok = isinstance(k, int) and stride == k and pad == 0 and shape[2] % k == 0 and shape[3] % k == 0
     return k if ok else 0
 

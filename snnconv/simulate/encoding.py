@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 
 from .stream import check_counters, image_keys, spike_limits, triple32, triple32_
+from .stream import image_ids as image_ids_of
 from .workspace import Workspace
 
 ENCODINGS = ("poisson", "constant")
@@ -57,9 +58,7 @@ class PoissonEncoder:
     ) -> None:
         self.device, self.dtype, self.ws = torch.device(device), dtype, workspace
         self.shape = tuple(images.shape)
-        ids = torch.arange(len(images)) if image_ids is None else torch.as_tensor(image_ids).reshape(-1)
-        if len(ids) != len(images):
-            raise ValueError(f"need one image id per image, got {len(ids)} ids for {len(images)} images")
+        ids = image_ids_of(len(images), image_ids)
         n = images[0].numel() if len(images) else 0
         check_counters(ids, n, 0)
         self.limit = spike_limits(images.to(self.device), max_rate)

@@ -297,9 +297,7 @@ def simulate(
     """
     check_args(net, images, labels, T, encoding, reset, decode, batch_size, time_chunk)
     start, dev = time.perf_counter(), resolve_device(device)
-    ids = torch.arange(len(images)) if image_ids is None else torch.as_tensor(image_ids).reshape(-1).long()
-    if len(ids) != len(images):
-        raise ValueError(f"need one image id per image, got {len(ids)} ids for {len(images)} images")
+    ids = stream.image_ids(len(images), image_ids)
     stream.check_counters(ids, images[0].numel(), T)
     net = net.to(dev, dtype)
     settings = dict(
@@ -324,12 +322,13 @@ def simulate(
     correct = torch.zeros(T, dtype=torch.int64, device=dev)
     spike_totals = torch.zeros(len(layout.recorded), T, dtype=torch.float64, device=dev)
     batches = [(b, lo) for b, lo in enumerate(range(0, len(images), batch_size))]
+    progress_log = ProgressLog(len(batches), T)
     if progress:
         from tqdm import tqdm
 
         batches = tqdm(batches, desc="simulate", unit="batch")
     cfg = dict(settings, compile=compile, channels_last=channels_last)
-    run = _Run(net, images, labels, ids, T, cfg, batches, layout, correct, spike_totals, probe)
+    run = _Run(net, images, labels, ids, T, cfg, batches, layout, correct, spike_totals, probe, progress_log)
     with torch.inference_mode():
         silent, compile_seconds, compiled = (_run_compiled if use_compile else _run_eager)(run)
     if use_compile and not compiled:
@@ -356,6 +355,7 @@ class _Run:
     correct: torch.Tensor
     spike_totals: torch.Tensor
     probe: Probe | None
+    progress: ProgressLog
 
 
 def _run_eager(run: _Run) -> tuple[int, float, bool]:
@@ -371,7 +371,6 @@ def _run_eager(run: _Run) -> tuple[int, float, bool]:
     batch_size = int(cfg["batch_size"])
     chunk = steps_per_call(net, layout.out_sizes, min(batch_size, len(images)), dtype.itemsize, int(cfg["time_chunk"]))
     silent = torch.zeros((), dtype=torch.int64, device=dev)
-    progress = ProgressLog(len(range(0, len(images), batch_size)), T)
     for b, lo in run.batches:
         x, y = images[lo : lo + batch_size], labels[lo : lo + batch_size].to(dev)
         enc = make_encoder(
@@ -388,7 +387,7 @@ def _run_eager(run: _Run) -> tuple[int, float, bool]:
         for t0 in range(0, T, chunk):
             tc = min(chunk, T - t0)
             correct[t0 : t0 + tc] += (one.block(t0, tc, spike_totals).argmax(-1) == y).sum(1)
-            progress.step(b, t0 + tc)
+            run.progress.step(b, t0 + tc)
         silent += (one.activity == 0).sum()
         if probe is not None:
             probe.on_batch_end(b)
@@ -417,12 +416,11 @@ def _run_compiled(run: _Run) -> tuple[int, float, bool]:
         net, use_channels_last(dev, dtype) if cfg.get("channels_last") is None else cfg["channels_last"]
     )
     plan = make_plan(net, cfg["encoding"], cfg["reset"], cfg["decode"], input_nhwc=cl[0])
-    sizes = {len(range(lo, min(lo + batch_size, len(images)))) for lo in range(0, len(images), batch_size)}
-    runner = StepRunner(plan, strict=str(cfg["compile"]).lower() == "true", dynamic_batch=len(sizes) > 1)
+    uneven = len(images) > batch_size and len(images) % batch_size != 0  # a shorter last batch
+    runner = StepRunner(plan, strict=str(cfg["compile"]).lower() == "true", dynamic_batch=uneven)
     weights = [layer.weight for layer in net.layers]
     biases = [layer.bias for layer in net.layers]
     silent = torch.zeros((), dtype=torch.int64, device=dev)
-    progress = ProgressLog(len(range(0, len(images), batch_size)), T)
     for b, lo in run.batches:
         x, y = images[lo : lo + batch_size].to(dev), labels[lo : lo + batch_size].to(dev)
         if cfg["encoding"] == "poisson":
@@ -442,7 +440,7 @@ def _run_compiled(run: _Run) -> tuple[int, float, bool]:
         rows = []
         for step in range(T):
             rows.append(runner(*args))
-            progress.step(b, step + 1)
+            run.progress.step(b, step + 1)
         steps = torch.stack(rows)
         correct += steps[:, 0]
         spike_totals += steps[:, 1:].T.double()

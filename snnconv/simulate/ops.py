@@ -98,7 +98,7 @@ def pool_spikes(x: torch.Tensor, k: int) -> torch.Tensor:
     return out.div_(k * k)
 
 
-def _square(v: object) -> object:
+def square(v: object) -> object:
     """``k`` for ``k`` or ``[k, k]``/``(k, k)`` (as converted nn.AvgPool2d layers store them), else ``v`` unchanged."""
     if isinstance(v, (list, tuple)) and len(v) == 2 and v[0] == v[1] and isinstance(v[0], int):
         return v[0]
@@ -111,7 +111,7 @@ def pre_ops_spikes(layer: SpikingLayer, x: torch.Tensor) -> torch.Tensor:
         if pre["type"] == "flatten":
             x = torch.flatten(x, 1)
             continue
-        k, stride, pad = _square(pre.get("kernel_size")), _square(pre.get("stride")), _square(pre.get("padding", 0))
+        k, stride, pad = square(pre.get("kernel_size")), square(pre.get("stride")), square(pre.get("padding", 0))
         if (
             x.device.type == "cpu"
             and isinstance(k, int)

@@ -39,7 +39,7 @@ def simulate_stepwise(
     """
     check_args(net, images, labels, T, encoding, reset, decode, batch_size, 1)
     start, dev = time.perf_counter(), resolve_device(device)
-    ids = torch.arange(len(images)) if image_ids is None else torch.as_tensor(image_ids).reshape(-1).long()
+    ids = stream.image_ids(len(images), image_ids)
     net = net.to(dev, dtype)
     layout = Layout(net, images, decode)
     correct = torch.zeros(T, dtype=torch.int64)

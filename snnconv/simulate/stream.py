@@ -70,6 +70,14 @@ def seed_keys(seed: int) -> tuple[int, int, int]:
     return tuple(as_int32(int.from_bytes(digest[4 * i : 4 * i + 4], "little")) for i in range(3))  # type: ignore[return-value]
 
 
+def image_ids(n: int, ids: torch.Tensor | None = None) -> torch.Tensor:
+    """The images' ids as int64 (n,): ``ids`` checked to hold one per image, or 0..n-1 (their order in the split)."""
+    out = torch.arange(n) if ids is None else torch.as_tensor(ids).reshape(-1).long()
+    if len(out) != n:
+        raise ValueError(f"need one image id per image, got {len(out)} ids for {n} images")
+    return out
+
+
 def check_counters(image_ids: torch.Tensor, n_pixels: int, T: int) -> None:
     """ValueError naming the value unless image ids, pixel indices and steps fit the stream's 31-bit counters."""
     if image_ids.numel() and (int(image_ids.min()) < 0 or int(image_ids.max()) > MAX_COUNTER):
