@@ -1,5 +1,5 @@
 """Conversion cost of config/paper.yaml's norm set on its largest model: per-norm conversion (each norm measures
-its own base on the normalization set, the layout before issue 13) versus one normalization record per base shared
+its own base on the normalization set, the earlier layout) versus one normalization record per base shared
 by every norm on it (rule ``normalize``, docs/method.md §C10).
 
 Usage: ``python bench/bench_conversion.py [--images 256] [--threads 1] [--smoke]``.
@@ -45,7 +45,7 @@ def paper_norms() -> tuple[list[str], int]:
 
 
 def per_norm_conversion(parsed, raw, spec, x):
-    """The layout before issue 13: λ of the norm's own base, and the rate statistics only for an adjustment."""
+    """The earlier layout: λ of the norm's own base, and the rate statistics only for an adjustment."""
     lams = compute_lambdas(spec, raw, x, [False] * len(raw.layers))
     rho = input_rate_sq_means(SpikingNetwork(rescale(raw.layers, lams), raw.input_shape), x) if spec.adjust else []
     return build(parsed, raw, spec, BaseStatistics(spec.base_name, lams, rho, [False] * len(raw.layers), len(x)))
@@ -58,7 +58,7 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true", help="a tiny VGG and 32 images (checks that the script runs)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    print_header("conversion: per-norm vs shared per-base normalization (issue 13)")
+    print_header("conversion: per-norm vs shared per-base normalization")
     n = 32 if args.smoke else args.images
     cfg = [8, "P", 16, "P"] if args.smoke else [64, 64, "P", 128, 128, "P", 256, 256, "P"]
     torch.manual_seed(0)

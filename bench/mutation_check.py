@@ -1,4 +1,4 @@
-"""Mutation check (issue 16): plant small, plausible bugs one at a time and report which the tests catch.
+"""Mutation check: plant small, plausible bugs one at a time and report which the tests catch.
 
 Usage::
 

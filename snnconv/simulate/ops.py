@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from ..network import SpikingLayer, SpikingNetwork
 from .workspace import Workspace
 
-CONV_CALL_BYTES = 32 << 20  # largest conv output per op call (measured: docs/benchmarks.md, issue 18)
+CONV_CALL_BYTES = 32 << 20  # largest conv output per op call (measured: docs/benchmarks.md §0, "Conv call size")
 
 
 def is_nhwc(x: torch.Tensor) -> bool:
@@ -83,7 +83,7 @@ def pool_spikes(x: torch.Tensor, k: int) -> torch.Tensor:
     """
     if k == 1:
         return x
-    if is_nhwc(x):  # channels-last: oneDNN's pooling is faster than slice additions (measured, issue 18)
+    if is_nhwc(x):  # channels-last: oneDNN's pooling is faster than slice additions (measured: docs/benchmarks.md §0)
         return F.avg_pool2d(x, k)
     n, c, h, w = x.shape
     x = x.contiguous()
