@@ -1,6 +1,8 @@
 """Conversion-friendly ANNs: ReLU only, average pooling, dropout, optional bias and batch norm.
 
-Every model is a flat ``nn.Sequential`` so conversion can walk it as a fixed list of named steps.
+Every model is a flat ``nn.Sequential`` so conversion can walk it as a fixed list of named steps; a residual
+network's blocks are single :class:`BasicBlock` steps of that list, which conversion opens (two weighted layers, the
+second with a shortcut).
 """
 
 from __future__ import annotations
@@ -112,7 +114,71 @@ def build_vgg(
     return nn.Sequential(*layers)
 
 
+class BasicBlock(nn.Module):
+    """The CIFAR ResNet basic block: relu(BN(conv3×3(relu(BN(conv3×3(x))))) + shortcut(x)).
+
+    The shortcut is the identity where shape is kept, and a 1×1 convolution with the block's stride + BN where
+    the block downsamples or widens (He et al. 2016's option B). Option B rather than zero-padding: it is an
+    ordinary weighted op, so BN folding, the normalization's rescaling and the simulator treat it like any
+    other weight, and no channel of the block output is fed by the main branch alone.
+    """
+
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, 0, bias=False), nn.BatchNorm2d(c_out))
+        self.relu2 = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The block's output: the ReLU of the sum of both branches."""
+        out = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
+        return self.relu2(out + self.shortcut(x))
+
+
+# Basic blocks per stage of each preset (depth = 6·blocks + 2: conv stem, 2 convs per block, readout).
+RESNET_PRESETS: dict[str, tuple[int, ...]] = {"resnet20": (3, 3, 3), "resnet8": (1, 1, 1)}
+
+
+def build_resnet(
+    in_shape: tuple[int, int, int],
+    n_classes: int,
+    preset: str,
+    channels: list[int] | None = None,
+) -> nn.Sequential:
+    """CIFAR-style ResNet (He et al. 2016): conv3×3 stem, stages of basic blocks (the first block of every stage
+    after the first downsamples by stride 2), global average pooling, one Linear readout. No max pooling.
+
+    ``preset`` sets blocks per stage (:data:`RESNET_PRESETS`; its default lives in the config schema),
+    ``channels`` the width of each stage (16, 32, 64 when omitted, as in the paper).
+    """
+    if preset not in RESNET_PRESETS:
+        raise ValueError(f"unknown resnet preset {preset!r}; choose one of {sorted(RESNET_PRESETS)}")
+    blocks = RESNET_PRESETS[preset]
+    widths = [16, 32, 64] if channels is None else [int(c) for c in channels]
+    if len(widths) != len(blocks) or min(widths) < 1:
+        raise ValueError(f"resnet channels must be {len(blocks)} positive widths (one per stage), got {channels}")
+    c, h, w = in_shape
+    layers: list[nn.Module] = [nn.Conv2d(c, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU()]
+    c = widths[0]
+    for stage, (n_blocks, width) in enumerate(zip(blocks, widths)):
+        for b in range(n_blocks):
+            stride = 2 if stage > 0 and b == 0 else 1
+            layers.append(BasicBlock(c, width, stride))
+            c = width
+            if stride == 2:
+                h, w = (h - 1) // 2 + 1, (w - 1) // 2 + 1
+    layers += [nn.AvgPool2d((h, w)), nn.Flatten(), nn.Linear(c, n_classes)]
+    return nn.Sequential(*layers)
+
+
 BUILDERS: dict[str, Callable[..., nn.Sequential]] = {"mlp": build_mlp, "cnn": build_cnn, "vgg": build_vgg}
+BUILDERS["resnet"] = build_resnet
 
 
 def build_model(arch: str, in_shape: tuple[int, int, int], n_classes: int, **kwargs: Any) -> nn.Sequential:

@@ -191,9 +191,15 @@ def activation_percentile(
 
 
 def input_rate_sq_means(net: SpikingNetwork, images: torch.Tensor, batch_size: int = BATCH) -> list[float]:
-    """Mean squared input rate of every layer (after its pre-ops) in the clamped rate model (§C6)."""
+    """Mean squared input rate of every layer (after its pre-ops) in the clamped rate model (§C6).
+
+    A layer with a shortcut also reads its source layer's rates: its E[r²] is the fan-in-weighted mean of both
+    branches', (f·E_main + f_s·E_shortcut)/(f + f_s), so that fan_in·E[r²] is the receptive field's ‖r‖₂² (§C6.2).
+    """
     sums = [0.0] * len(net.layers)
     count = [0] * len(net.layers)
+    short_sums = [0.0] * len(net.layers)
+    short_count = [0] * len(net.layers)
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
             x = images[start : start + batch_size]
@@ -202,4 +208,15 @@ def input_rate_sq_means(net: SpikingNetwork, images: torch.Tensor, batch_size: i
                 r = layer.apply_pre_ops(x if i == 0 else outs[i - 1]).double()
                 sums[i] += float((r * r).sum())
                 count[i] += r.numel()
-    return [s / c for s, c in zip(sums, count)]
+                if layer.shortcut is not None:
+                    rs = outs[layer.shortcut["source"]].double()
+                    short_sums[i] += float((rs * rs).sum())
+                    short_count[i] += rs.numel()
+    means = []
+    for i, layer in enumerate(net.layers):
+        mean = sums[i] / count[i]
+        if layer.shortcut is not None:
+            f_main, f_short = layer.weight[0].numel(), layer.shortcut_weight[0].numel()
+            mean = (f_main * mean + f_short * short_sums[i] / short_count[i]) / (f_main + f_short)
+        means.append(mean)
+    return means

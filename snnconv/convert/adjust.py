@@ -2,7 +2,8 @@
 
 On base-normalized weights (θ = 1), σ̂_j = ‖w_j‖₄·√ρ_l bounds the std of neuron j's per-step input
 current under independent Bernoulli input spikes, with ρ_l ≈ ‖r‖₂ = √(fan_in·E[r²]). Mode ``scale``
-sets θ_j ← θ_j·exp(kσ̂_j); mode ``bias`` sets b_j ← b_j − kσ̂_jθ_j. The readout is never adjusted.
+sets θ_j ← θ_j·exp(kσ̂_j); mode ``bias`` sets b_j ← b_j − kσ̂_jθ_j. The readout is never adjusted. A neuron fed by
+a shortcut too has both branches' weights in w_j and both branches' inputs in r (docs/method.md, "Residual networks").
 """
 
 from __future__ import annotations
@@ -34,20 +35,21 @@ def l4_variance_bound(weight: torch.Tensor, rates: torch.Tensor) -> torch.Tensor
 
 
 def rate_norm_estimate(layer: SpikingLayer, input_rates_sq_mean: float) -> float:
-    """ρ_l = √(fan_in·E[r²]): the typical ‖r‖₂ of one receptive field (§C6.2)."""
-    return math.sqrt(layer.weight[0].numel() * input_rates_sq_mean)
+    """ρ_l = √(fan_in·E[r²]): the typical ‖r‖₂ of one receptive field (§C6.2); fan_in counts both branches."""
+    return math.sqrt(layer.input_weight_rows().shape[1] * input_rates_sq_mean)
 
 
 def predicted_sigma(
     layer: SpikingLayer, input_rates_sq_mean: float, p: float = 4.0, uniform: bool = False
 ) -> torch.Tensor:
     """σ̂_j^(p) = ‖w_j‖_p / mean‖w‖_p · mean_j(‖w_j‖₄√ρ); p = 4 gives ‖w_j‖₄√ρ, ``uniform`` its layer mean (§C6.2)."""
-    s4 = lp_norms(layer.weight, 4).double() * math.sqrt(rate_norm_estimate(layer, input_rates_sq_mean))
+    rows = layer.input_weight_rows()
+    s4 = lp_norms(rows, 4).double() * math.sqrt(rate_norm_estimate(layer, input_rates_sq_mean))
     if uniform:
         return torch.full_like(s4, float(s4.mean()))
     if float(p) == 4.0:
         return s4
-    norms = lp_norms(layer.weight, p).double()
+    norms = lp_norms(rows, p).double()
     mean = float(norms.mean())
     return norms / mean * float(s4.mean()) if mean > 0 else torch.zeros_like(s4)
 
@@ -78,6 +80,8 @@ def adjust_layer(layer: SpikingLayer, sigma: torch.Tensor, k: float, mode: str) 
         [dict(p) for p in layer.pre_ops],
         layer.spiking,
         layer.name,
+        layer.shortcut,
+        layer.shortcut_weight,
     )
     return new, info
 

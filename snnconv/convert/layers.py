@@ -1,7 +1,9 @@
 """Walk a flat ``nn.Sequential`` ANN into weighted layers with θ = 1 (docs/method.md §C1).
 
 Batch norm is folded into the preceding Conv2d/Linear, dropout and redundant ReLUs are dropped,
-average pooling and flatten become the next layer's ``pre_ops``. Anything else is rejected.
+average pooling and flatten become the next layer's ``pre_ops``. A residual :class:`~snnconv.models.BasicBlock`
+becomes two layers, the second with a shortcut from the block's input layer (BN folded on both branches, the
+shortcut's folded bias added to the main bias: both feed the same neurons). Anything else is rejected.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..models import BasicBlock
 from ..network import SpikingLayer
 
 SKIPPED = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Identity)
@@ -99,7 +102,14 @@ def parse_model(model: nn.Sequential, maxpool_to_avgpool: bool = False) -> Parse
         name = type(m).__name__
         if isinstance(m, SKIPPED):
             continue
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
+        if isinstance(m, BasicBlock):
+            if cur is not None or pending or not parsed.layers:
+                raise _unsupported(
+                    m, idx, "a residual block must follow a weighted layer and its ReLU directly (no pooling between)"
+                )
+            _basic_block(parsed, m, idx)
+            parsed.folded_batchnorm = True
+        elif isinstance(m, (nn.Linear, nn.Conv2d)):
             if cur is not None:
                 raise _unsupported(m, idx, f"it follows the {cur['cls']} at index {cur['idx']} without a ReLU")
             op, w, b = _weighted(m, idx)
@@ -137,6 +147,49 @@ def parse_model(model: nn.Sequential, maxpool_to_avgpool: bool = False) -> Parse
     return parsed
 
 
+def _folded(conv: nn.Conv2d, bn: nn.Module, idx: int) -> tuple[dict[str, Any], torch.Tensor, torch.Tensor]:
+    """Op dict and BN-folded weight and bias of one conv + BN of a residual block."""
+    if not isinstance(bn, nn.BatchNorm2d) or bn.running_mean is None:
+        raise _unsupported(bn, idx, "a residual block's batch norm must track running statistics")
+    op, w, b = _weighted(conv, idx)
+    w, b = fold_batchnorm(w, b, bn)
+    return op, w, b
+
+
+def _shortcut(block: BasicBlock, c: int, idx: int) -> tuple[dict[str, Any], torch.Tensor, torch.Tensor]:
+    """The shortcut as a 1×1 conv: its folded weight and bias, or an identity kernel (and zero bias)."""
+    if isinstance(block.shortcut, nn.Identity):
+        op = {"type": "conv2d", "stride": [1, 1], "padding": [0, 0], "dilation": [1, 1], "groups": 1}
+        return op, torch.eye(c).view(c, c, 1, 1), torch.zeros(c)
+    conv, bn = block.shortcut[0], block.shortcut[1]
+    return _folded(conv, bn, idx)
+
+
+def _basic_block(parsed: ParsedModel, block: BasicBlock, idx: int) -> None:
+    """Append a basic block as conv1 (spiking) and conv2 + shortcut (spiking: the block output, after the add)."""
+    source = len(parsed.layers) - 1
+    op1, w1, b1 = _folded(block.conv1, block.bn1, idx)
+    op2, w2, b2 = _folded(block.conv2, block.bn2, idx)
+    op_s, w_s, b_s = _shortcut(block, w2.shape[0], idx)
+    for name, op, w, b, shortcut in (
+        (f"block{idx}.conv1", op1, w1, b1, None),
+        (f"block{idx}.conv2", op2, w2, b2 + b_s, {"source": source, "op": op_s}),
+    ):
+        parsed.layers.append(
+            SpikingLayer(
+                op=op,
+                weight=w,
+                bias=b,
+                threshold=torch.ones(w.shape[0]),
+                spiking=True,
+                name=name,
+                shortcut=shortcut,
+                shortcut_weight=None if shortcut is None else w_s,
+            )
+        )
+        parsed.module_index.append(idx)
+
+
 def _close(parsed: ParsedModel, cur: dict[str, Any], spiking: bool) -> None:
     """Append a finished weighted layer with θ = 1."""
     w = cur["w"]
@@ -158,7 +211,7 @@ def _check_finite(parsed: ParsedModel) -> None:
     """Refuse NaN/inf weights or biases (after BN folding)."""
     for n, (layer, idx) in enumerate(zip(parsed.layers, parsed.module_index)):
         cls = parsed.ann_layers[idx]
-        if not bool(torch.isfinite(layer.weight).all()):
+        if not bool(torch.isfinite(layer.input_weight_rows()).all()):
             raise ValueError(f"refusing to convert: layer {n} weights contain NaN/inf ({cls} at index {idx})")
         if layer.bias is not None and not bool(torch.isfinite(layer.bias).all()):
             raise ValueError(f"refusing to convert: layer {n} bias contains NaN/inf ({cls} at index {idx})")

@@ -1,7 +1,9 @@
 """Layer-wise normalization recipes: λ per layer (or per conv channel) and the weight rescaling (docs/method.md §C2–§C5).
 
 With λ_0 = 1 and the readout's λ_L = 1, the rescaling W_l ← W_l·λ_{l−1}/λ_l, b_l ← b_l/λ_l makes every
-hidden rate-model activation a_l/λ_l and leaves the readout equal to the ANN's logits (§C2).
+hidden rate-model activation a_l/λ_l and leaves the readout equal to the ANN's logits (§C2). A layer with a
+shortcut from layer s (a residual block's output) has one λ_l, measured on its output after the add, shared by
+both branches: W_l ← W_l·λ_{l−1}/λ_l and W_s ← W_s·λ_s/λ_l (docs/method.md, "Residual networks").
 """
 
 from __future__ import annotations
@@ -15,14 +17,17 @@ from .activations import activation_max, activation_percentile
 from .names import NormSpec
 
 
-def input_scale(layer: SpikingLayer, lam_prev: torch.Tensor) -> torch.Tensor:
-    """λ_{l−1} shaped to multiply ``layer.weight`` along its input dimension (expanded through flatten)."""
+def input_scale(layer: SpikingLayer, lam_prev: torch.Tensor, shortcut: bool = False) -> torch.Tensor:
+    """λ_{l−1} shaped to multiply ``layer.weight`` along its input dimension (expanded through flatten); with
+    ``shortcut``, the source layer's λ shaped for ``layer.shortcut_weight``."""
+    weight = layer.shortcut_weight if shortcut else layer.weight
+    op = layer.shortcut["op"] if shortcut else layer.op
     if lam_prev.numel() == 1:
-        return lam_prev.reshape(()).to(layer.weight.dtype)
-    lam = lam_prev.to(layer.weight.dtype)
-    if layer.op["type"] == "conv2d":
+        return lam_prev.reshape(()).to(weight.dtype)
+    lam = lam_prev.to(weight.dtype)
+    if op["type"] == "conv2d":
         return lam.view(1, -1, 1, 1)
-    n_in = layer.weight.shape[1]
+    n_in = weight.shape[1]
     if n_in % lam.numel():
         raise ValueError(f"layer {layer.name}: {n_in} inputs do not split into {lam.numel()} channels")
     return lam.repeat_interleave(n_in // lam.numel()).view(1, -1)  # flatten is channel-major
@@ -61,13 +66,18 @@ def percentile_lambdas(
 def model_lambdas(
     net: SpikingNetwork, images: torch.Tensor, spec: NormSpec, per_channel: list[bool]
 ) -> list[torch.Tensor]:
-    """Diehl et al. 2015 weight-based: λ_l = max_j Σ_i max(0, W_ij λ_{l−1,i}) + max(0, b_j) (§C5)."""
+    """Diehl et al. 2015 weight-based: λ_l = max_j Σ_i max(0, W_ij λ_{l−1,i}) + max(0, b_j) (§C5); a shortcut's
+    positive weights, times its source's λ, add to the sum (both branches feed the same neurons)."""
     lams, prev = [], torch.ones(1, dtype=torch.float64)
     for i, layer in enumerate(net.layers):
         if not layer.spiking:
             break
         w = layer.weight.double() * input_scale(layer, prev).double()
         bound = w.clamp(min=0).flatten(1).sum(1)
+        if layer.shortcut is not None:
+            src = lams[layer.shortcut["source"]]
+            ws = layer.shortcut_weight.double() * input_scale(layer, src, shortcut=True).double()
+            bound = bound + ws.clamp(min=0).flatten(1).sum(1)
         if layer.bias is not None:
             bound = bound + layer.bias.double().clamp(min=0)
         prev = _positive(bound if per_channel[i] else bound.max().view(1))
@@ -92,12 +102,18 @@ def compute_lambdas(
 
 
 def rescale(layers: list[SpikingLayer], lambdas: list[torch.Tensor]) -> list[SpikingLayer]:
-    """W_l ← W_l·λ_{l−1}/λ_l, b_l ← b_l/λ_l, θ = 1 (new layers; inputs untouched)."""
+    """W_l ← W_l·λ_{l−1}/λ_l, b_l ← b_l/λ_l, θ = 1, and a shortcut's W_s ← W_s·λ_s/λ_l (new layers; inputs
+    untouched)."""
     out, prev = [], torch.ones(1, dtype=torch.float64)
     for layer, lam in zip(layers, lambdas):
         per_out = lam.view(-1, *([1] * (layer.weight.ndim - 1)))
         w = (layer.weight.double() * input_scale(layer, prev).double() / per_out).float()
         b = None if layer.bias is None else (layer.bias.double() / lam).float()
+        w_s = None
+        if layer.shortcut is not None:
+            src = lambdas[layer.shortcut["source"]]
+            w_s = layer.shortcut_weight.double() * input_scale(layer, src, shortcut=True).double()
+            w_s = (w_s / lam.view(-1, *([1] * (w_s.ndim - 1)))).float()
         out.append(
             SpikingLayer(
                 dict(layer.op),
@@ -107,6 +123,8 @@ def rescale(layers: list[SpikingLayer], lambdas: list[torch.Tensor]) -> list[Spi
                 [dict(p) for p in layer.pre_ops],
                 layer.spiking,
                 layer.name,
+                None if layer.shortcut is None else {"source": layer.shortcut["source"], "op": dict(layer.shortcut["op"])},
+                w_s,
             )
         )
         prev = lam
