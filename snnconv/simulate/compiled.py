@@ -45,6 +45,7 @@ class LayerPlan(NamedTuple):
     conv: tuple[Any, ...]  # (stride, padding, dilation, groups) of a conv2d
     pre_ops: tuple[tuple[Any, ...], ...]  # ("avgpool", kernel, stride, padding) or ("flatten",)
     spiking: bool
+    shortcut: tuple[Any, ...] | None = None  # (source layer, op, conv params) of a residual add; weight at L + l
 
 
 class StepPlan(NamedTuple):
@@ -82,7 +83,14 @@ def make_plan(net: SpikingNetwork, encoding: str, reset: str, decode: str, input
             )
             for p in layer.pre_ops
         )
-        layers.append(LayerPlan(op["type"], conv, pre, bool(layer.spiking)))
+        shortcut = None
+        if layer.shortcut is not None:
+            sop = layer.shortcut["op"]
+            sconv = tuple(
+                _hashable(sop.get(k, d)) for k, d in (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1))
+            )
+            shortcut = (int(layer.shortcut["source"]), sop["type"], sconv)
+        layers.append(LayerPlan(op["type"], conv, pre, bool(layer.spiking), shortcut))
     nhwc = bool(input_nhwc and len(net.input_shape) == 3)
     return StepPlan(tuple(layers), encoding, reset, decode, tuple(net.input_shape), nhwc)
 
@@ -135,7 +143,8 @@ def network_step(
     """Advance one step, in place: ``t`` (0-d int32) += 1, membranes ``v``, the readout and ``activity``.
 
     ``source`` is (base, limit, r) of the counter stream for Poisson input, or (first layer's current, input)
-    for constant input. Returns int64 [correct predictions, spikes of each recorded layer] of this step.
+    for constant input. ``weights`` holds the L layers' weights, then per layer its shortcut's weight (or None).
+    Returns int64 [correct predictions, spikes of each recorded layer] of this step.
     """
     t.add_(1)
     dtype = readout.dtype
@@ -145,10 +154,15 @@ def network_step(
         x = _input(plan, spikes_at(t, base, limit, r).to(dtype))
     last = len(plan.layers) - 1
     counts = []
+    outs: list[torch.Tensor] = []  # this step's spikes of every layer so far (shortcut sources), before pooling
     skip = 0  # pre-ops of this layer already applied by the layer before it
     for l, lp in enumerate(plan.layers):
         membrane_readout = l == last and plan.decode == "membrane"
         cur = source[0] if x is None else _current(lp, x, weights[l], biases[l], skip)
+        if lp.shortcut is not None:  # the add node: the shortcut's current into the same neurons
+            src, sop, sconv = lp.shortcut
+            w_s = weights[len(plan.layers) + l]
+            cur = cur + (F.linear(outs[src], w_s) if sop == "linear" else F.conv2d(outs[src], w_s, None, *sconv))
         if membrane_readout:
             into = source[1] if x is None else x  # the readout's input: spikes, or the constant input itself
             activity.add_(into.reshape(len(into), -1).sum(1).to(activity.dtype))
@@ -162,6 +176,7 @@ def network_step(
         else:
             v[l].masked_fill_(spikes, 0.0)
         x = spikes.to(dtype)
+        outs.append(x)
         skip = 0
         if l == last:
             counts.append(spikes.sum(dtype=torch.int32).to(torch.int64))

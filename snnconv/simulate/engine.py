@@ -200,6 +200,7 @@ class _Batch:
     ) -> None:
         self.net, self.layout, self.ws, self.enc, self.reset, self.decode = net, layout, ws, enc, reset, decode
         self.probe, self.index = probe, index
+        self.sources = net.shortcut_sources()
         self.v: dict[int, torch.Tensor] = {}
         self.carry: torch.Tensor | None = None
         self.activity: torch.Tensor | None = None  # per-sample spikes into (membrane) / out of (spikes) the readout
@@ -219,6 +220,9 @@ class _Batch:
         layer = self.net.layers[l]
         pre = to_layout(pre_ops_spikes(layer, s.flatten(0, 1)), cl)
         cur = apply_op_buffered(layer, pre, self.ws, f"cur{l}")
+        if layer.shortcut is not None:  # the add node: the shortcut's current from its source's spikes of the block
+            src = to_layout(self.block_spikes[layer.shortcut["source"]].flatten(0, 1), cl)
+            cur = cur + layer.apply_shortcut(src)
         return pre.unflatten(0, (tc, B)), cur.unflatten(0, (tc, B))
 
     def _count_activity(self, per_sample: torch.Tensor) -> None:
@@ -228,6 +232,7 @@ class _Batch:
     def block(self, t0: int, tc: int, spike_totals: torch.Tensor) -> torch.Tensor:
         """Advance by ``tc`` steps; returns the readout output at each step, shape (tc, B, classes)."""
         lay, s = self.layout, self.enc.block(tc)
+        self.block_spikes: dict[int, torch.Tensor] = {}  # this block's spikes of the layers that feed a shortcut
         for l, _layer in enumerate(self.net.layers):
             membrane_readout = l == lay.last and self.decode == "membrane"
             if membrane_readout:
@@ -241,6 +246,8 @@ class _Batch:
             if l not in self.v:
                 self.v[l] = initial_membrane(lay.thresholds[l], tuple(cur.shape[1:]), self.net.v_init, like=cur[0])
             s = if_scan(cur, self.v[l], lay.thresholds[l], self.reset)
+            if l in self.sources:  # the scan's output is this layer's own buffer, rewritten only in the next block
+                self.block_spikes[l] = s
             counts = per_sample_counts(s)
             spike_totals[lay.slot[l], t0 : t0 + tc] += counts.sum(1)
             if self.probe is not None:
@@ -418,7 +425,7 @@ def _run_compiled(run: _Run) -> tuple[int, float, bool]:
     plan = make_plan(net, cfg["encoding"], cfg["reset"], cfg["decode"], input_nhwc=cl[0])
     uneven = len(images) > batch_size and len(images) % batch_size != 0  # a shorter last batch
     runner = StepRunner(plan, strict=str(cfg["compile"]).lower() == "true", dynamic_batch=uneven)
-    weights = [layer.weight for layer in net.layers]
+    weights = [layer.weight for layer in net.layers] + [layer.shortcut_weight for layer in net.layers]
     biases = [layer.bias for layer in net.layers]
     silent = torch.zeros((), dtype=torch.int64, device=dev)
     for b, lo in run.batches:

@@ -40,6 +40,8 @@ def prepare_layers(net: SpikingNetwork, channels_last: bool) -> list[bool]:
         cl = layer.op["type"] == "conv2d" and channels_last
         if cl:
             layer.weight = channels_last_weight(layer.weight)
+            if layer.shortcut_weight is not None and layer.shortcut_weight.ndim == 4:
+                layer.shortcut_weight = channels_last_weight(layer.shortcut_weight)
         flags.append(cl)
     return flags
 

@@ -61,12 +61,15 @@ def simulate_stepwise(
             activity = torch.zeros(len(x), dtype=torch.float64)
             for t in range(T):
                 s = enc.block(1)[0]
+                spikes: list[torch.Tensor] = []  # this step's spikes of every layer so far (shortcut sources)
                 for l, layer in enumerate(net.layers):
                     th = layout.thresholds[l]
                     if l == layout.last and decode == "membrane":
                         activity += s.reshape(len(x), -1).sum(1).double().cpu()
                     pre = layer.apply_pre_ops(s)
                     cur = layer.apply_op(pre)
+                    if layer.shortcut is not None:  # the add node: both branches' currents into one neuron
+                        cur = cur + layer.apply_shortcut(spikes[layer.shortcut["source"]])
                     if probe is not None:
                         probe.on_current(l, b, t, pre[None], cur[None])
                     if l == layout.last and decode == "membrane":
@@ -76,6 +79,7 @@ def simulate_stepwise(
                         v[l] = th * net.v_init + torch.zeros_like(cur)
                     v[l] = v[l] + cur
                     s = (v[l] >= th).to(dtype)
+                    spikes.append(s)
                     v[l] = v[l] - s * th if reset == "subtract" else torch.where(s > 0, 0.0, v[l])
                     spike_totals[layout.slot[l], t] += float(s.sum(dtype=torch.float64))
                     if probe is not None:
