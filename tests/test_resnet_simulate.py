@@ -161,3 +161,18 @@ def test_cuda_agrees_with_cpu(compile):
     b = simulate(net, X, Y, 12, device="cuda", compile=compile, **kw)
     np.testing.assert_allclose(a.rates, b.rates, atol=3e-3)
     assert np.abs(a.accuracy - b.accuracy).max() <= 0.15
+
+
+def test_membrane_stats_predict_the_variance_of_both_branches():
+    """The ‖w‖² prediction of a block-output neuron counts the shortcut's inputs (fan-in and variance)."""
+    from snnconv.simulate import record_membrane_stats
+
+    _, net = small_resnet()
+    frame = record_membrane_stats(net, X, 200, seed=1, neurons_per_layer=20, device="cpu", batch_size=21)
+    for l in (2, 4, 6):  # the block outputs
+        layer, rows = net.layers[l], frame[frame.layer_index == l]
+        assert (rows.fan_in == layer.weight[0].numel() + layer.shortcut_weight[0].numel()).all()
+        active = rows[rows.var_current > 1e-4]
+        assert len(active) >= 10
+        ratio = float(active.var_pred_exact.sum() / active.var_current.sum())
+        assert 0.8 < ratio < 1.25, (l, ratio)

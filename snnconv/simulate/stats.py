@@ -26,8 +26,9 @@ def pick_seed(sample_seed: int, layer: int) -> int:
 
 
 def fan_in(layer: SpikingLayer) -> int:
-    """Nominal inputs per neuron: in_features, or in_channels/groups × kernel area (border padding ignored)."""
-    return int(np.prod(layer.weight.shape[1:]))
+    """Nominal inputs per neuron: in_features, or in_channels/groups × kernel area (border padding ignored), plus
+    a shortcut's inputs."""
+    return int(layer.input_weight_rows().shape[1])
 
 
 def independent_variance(layer: SpikingLayer, v: torch.Tensor) -> torch.Tensor:
@@ -48,7 +49,8 @@ class _StatsProbe(Probe):
     def __init__(self, net: SpikingNetwork, picks: list[torch.Tensor], T: int, first_var: torch.Tensor) -> None:
         self.net, self.picks, self.T, self.first_var = net, picks, T, first_var
         self.offset = 0
-        self.batch: dict[str, dict[int, torch.Tensor]] = {k: {} for k in ("cs", "cq", "xs", "xq", "spk")}
+        self.sources = net.shortcut_sources()
+        self.batch: dict[str, dict[int, torch.Tensor]] = {k: {} for k in ("cs", "cq", "xs", "xq", "spk", "src")}
         self.rows: dict[str, list[list[torch.Tensor]]] = {
             k: [[] for _ in net.layers] for k in ("mu", "var", "pred", "spk")
         }
@@ -72,6 +74,8 @@ class _StatsProbe(Probe):
 
     def on_spikes(self, layer: int, batch: int, t0: int, spikes: torch.Tensor, v: torch.Tensor) -> None:
         self._add("spk", layer, self._picked(layer, spikes).sum(0))
+        if layer in self.sources:  # a shortcut's direct input: all its neurons' spike counts (0/1, so x² = x)
+            self._add("src", layer, spikes.double().sum(0))
 
     def on_batch_end(self, batch: int) -> None:
         T, acc = self.T, {k: {l: t.cpu() for l, t in d.items()} for k, d in self.batch.items()}
@@ -83,6 +87,10 @@ class _StatsProbe(Probe):
             else:
                 v_in = (acc["xq"][l] - acc["xs"][l] ** 2 / T) / max(T - 1, 1)
             pred = layer.apply_op(v_in.clamp(min=0), weight=layer.weight**2, bias=False)
+            if layer.shortcut is not None:  # the add node: the shortcut's independent inputs add their variance
+                n = acc["src"][layer.shortcut["source"]]
+                v_src = ((n - n * n / T) / max(T - 1, 1)).clamp(min=0)
+                pred = pred + layer.apply_shortcut(v_src, weight=layer.shortcut_weight**2)
             pred = pred.reshape(B, -1)[:, self.picks[l]]
             self.rows["mu"][l].append(s / T)
             self.rows["var"][l].append(((q - s * s / T) / max(T - 1, 1)).clamp(min=0))
