@@ -51,11 +51,20 @@ def test_widest_layer_matches_the_real_models(config_name):
             )
 
 
+def schema_defaults(arch: str) -> dict:
+    """The arch options that only the config schema fills in (e.g. the resnet preset)."""
+    from snnconv.config import load_schema
+
+    props = load_schema()["properties"]["arch_options"]["properties"].get(arch, {}).get("properties", {})
+    return {k: v["default"] for k, v in props.items() if "default" in v}
+
+
 def test_defaults_mirror_the_model_builders():
     for arch in cluster.ARCH_DEFAULTS:
-        assert cluster.widest_layer({"arch_options": {}}, "cifar10", arch) == widest_activation(arch, "cifar10", {}), (
-            arch
-        )
+        options = schema_defaults(arch)
+        assert cluster.widest_layer({"arch_options": {}}, "cifar10", arch) == widest_activation(
+            arch, "cifar10", options
+        ), arch
 
 
 RULES = {
