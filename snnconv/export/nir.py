@@ -96,19 +96,22 @@ def _pre_op_node(pre: dict[str, Any], in_shape: tuple[int, ...]) -> nir.NIRNode:
     )
 
 
-def _op_node(layer: SpikingLayer, in_shape: tuple[int, ...]) -> nir.NIRNode:
-    """``Affine`` (linear) or ``Conv2d`` with the layer's weights; a missing bias is written as zeros."""
-    bias = torch.zeros(layer.n_out) if layer.bias is None else layer.bias
-    if layer.op["type"] == "linear":
-        return nir.Affine(weight=_numpy(layer.weight), bias=_numpy(bias))
-    padding = layer.op.get("padding", 0)
+def _op_node(layer: SpikingLayer, in_shape: tuple[int, ...], shortcut: bool = False) -> nir.NIRNode:
+    """``Affine`` (linear) or ``Conv2d`` with the layer's weights; a missing bias is written as zeros. With
+    ``shortcut``, the layer's shortcut op (its bias is part of the main op's)."""
+    op = layer.shortcut["op"] if shortcut else layer.op
+    weight = layer.shortcut_weight if shortcut else layer.weight
+    bias = torch.zeros(layer.n_out) if layer.bias is None or shortcut else layer.bias
+    if op["type"] == "linear":
+        return nir.Affine(weight=_numpy(weight), bias=_numpy(bias))
+    padding = op.get("padding", 0)
     return nir.Conv2d(
         input_shape=tuple(int(s) for s in in_shape[1:]),
-        weight=_numpy(layer.weight),
-        stride=_pair(layer.op.get("stride", 1)),
+        weight=_numpy(weight),
+        stride=_pair(op.get("stride", 1)),
         padding=padding if isinstance(padding, str) else _pair(padding),
-        dilation=_pair(layer.op.get("dilation", 1)),
-        groups=int(layer.op.get("groups", 1)),
+        dilation=_pair(op.get("dilation", 1)),
+        groups=int(op.get("groups", 1)),
         bias=_numpy(bias),
     )
 
@@ -147,6 +150,7 @@ def to_nir(network: SpikingNetwork, reset: str = "subtract") -> nir.NIRGraph:
     shape = tuple(int(s) for s in network.input_shape)
     last = g.add("input", nir.Input(input_type={"input": np.array(shape)}))
     x = torch.zeros(1, *shape)
+    if_nodes: list[tuple[str, torch.Tensor]] = []  # every layer's IF node and output (shortcut sources)
     with torch.no_grad():
         for i, layer in enumerate(network.layers):
             name = layer.name or f"layer{i}"
@@ -154,10 +158,14 @@ def to_nir(network: SpikingNetwork, reset: str = "subtract") -> nir.NIRGraph:
                 last = g.add(f"{name}_{pre['type']}{j}", _pre_op_node(pre, tuple(x.shape[1:])), last)
                 x = replace(layer, pre_ops=[pre]).apply_pre_ops(x)
             op_node = _op_node(layer, tuple(x.shape[1:]))
-            last = g.add(f"{name}_{'affine' if layer.op['type'] == 'linear' else 'conv'}", op_node, last)
+            inputs = [g.add(f"{name}_{'affine' if layer.op['type'] == 'linear' else 'conv'}", op_node, last)]
+            if layer.shortcut is not None:  # the add node: a second edge into the IF node, which NIR sums
+                src_node, src_x = if_nodes[layer.shortcut["source"]]
+                inputs.append(g.add(f"{name}_shortcut", _op_node(layer, tuple(src_x.shape[1:]), True), src_node))
             x = layer.apply_op(x, bias=False)
             readout = i == len(network.layers) - 1
-            last = g.add(f"{name}_if", _if_node(layer, tuple(x.shape[1:]), reset, readout), last)
+            last = g.add(f"{name}_if", _if_node(layer, tuple(x.shape[1:]), reset, readout), *inputs)
+            if_nodes.append((last, x))
     g.add("output", nir.Output(output_type={"output": np.array(tuple(x.shape[1:]))}), last)
     metadata = {
         "producer": "snnconv",
