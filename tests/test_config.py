@@ -37,7 +37,7 @@ def test_defaults_are_filled():
         (lambda c: c["training"].update(epochs=0), "training.epochs"),
         (lambda c: c["training"].update(epochs="ten"), "training.epochs"),
         (lambda c: c.update(datasets=["imagenet"]), "imagenet"),
-        (lambda c: c.update(archs=["resnet"]), "resnet"),
+        (lambda c: c.update(archs=["resnet50"]), "resnet50"),
         (lambda c: c.update(seeds=[]), "seeds"),
         (lambda c: c.update(seeds=[0, 0]), "seeds"),
         (lambda c: c["simulation"].update(T=0), "simulation.T"),

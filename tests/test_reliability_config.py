@@ -44,7 +44,7 @@ CASES: dict[str, tuple[Callable[[dict], Any], tuple[str, ...]]] = {
     "wrong-type-seeds": (_set("seeds", 0), ("seeds",)),
     "wrong-type-download": (_set("download", "yes"), ("download", "yes")),
     "unknown-dataset": (_set("datasets", ["digits", "imagenet"]), ("datasets[1]", "imagenet")),
-    "unknown-arch": (_set("archs", ["resnet"]), ("archs[0]", "resnet")),
+    "unknown-arch": (_set("archs", ["resnet50"]), ("archs[0]", "resnet50")),
     "unknown-norm": (_set("conversion.norms", ["max", "frobnicate"]), ("frobnicate",)),
     "unknown-device": (_set("training.device", "gpu"), ("training.device", "gpu")),
     "T-zero": (_set("simulation.T", 0), ("simulation.T",)),

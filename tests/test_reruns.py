@@ -65,6 +65,8 @@ CASES: dict[str, tuple[Any, set[str]]] = {
         }.items()
         for k in ks
     },  # not an arch of this run
+    "arch_options.resnet.preset": ("resnet8", NOTHING),  # not an arch of this run
+    "arch_options.resnet.channels": ([8, 8, 8], NOTHING),
     "training.epochs": (2, TRAIN),
     "training.batch_size": (32, TRAIN),
     "training.lr": (0.02, TRAIN),

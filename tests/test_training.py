@@ -81,5 +81,5 @@ def test_models_are_conversion_friendly():
         kinds = {type(m).__name__ for m in model}
         assert kinds <= {"Flatten", "Linear", "Conv2d", "ReLU", "AvgPool2d", "Dropout", "BatchNorm1d", "BatchNorm2d"}
         assert model(torch.zeros(2, *shape)).shape == (2, 10)
-    with pytest.raises(ValueError, match="unknown arch 'resnet'"):
-        build_model("resnet", (1, 8, 8), 10)
+    with pytest.raises(ValueError, match="unknown arch 'resnet50'"):
+        build_model("resnet50", (1, 8, 8), 10)
