@@ -146,9 +146,7 @@ def weighted_op(op: dict[str, Any], x: torch.Tensor, w: torch.Tensor, b: torch.T
     """A conv2d or linear op described by ``op`` applied to ``x``."""
     if op["type"] == "linear":
         return F.linear(x, w, b)
-    return F.conv2d(
-        x, w, b, op.get("stride", 1), op.get("padding", 0), op.get("dilation", 1), op.get("groups", 1)
-    )
+    return F.conv2d(x, w, b, op.get("stride", 1), op.get("padding", 0), op.get("dilation", 1), op.get("groups", 1))
 
 
 @dataclass

@@ -89,7 +89,10 @@ CASES: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
         ),
         ("{path}", "weights do not fit arch 'cnn'"),
     ),
-    "unknown-architecture": (lambda p: _checkpoint(p, patch=lambda c: c.update(arch="resnet50")), ("{path}", "'resnet50'")),
+    "unknown-architecture": (
+        lambda p: _checkpoint(p, patch=lambda c: c.update(arch="resnet50")),
+        ("{path}", "'resnet50'"),
+    ),
     "bad-arch-options": (
         lambda p: _checkpoint(p, patch=lambda c: c.update(model_kwargs={"hidden": [16], "wings": 2})),
         ("{path}", "wings"),

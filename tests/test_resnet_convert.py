@@ -89,8 +89,12 @@ def fold(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tenso
 
 def test_presets_have_the_published_depths():
     def weighted(m: nn.Module) -> int:
-        return sum(isinstance(x, (nn.Conv2d, nn.Linear)) and x.kernel_size != (1, 1) if isinstance(x, nn.Conv2d)
-                   else isinstance(x, nn.Linear) for x in m.modules())
+        return sum(
+            isinstance(x, (nn.Conv2d, nn.Linear)) and x.kernel_size != (1, 1)
+            if isinstance(x, nn.Conv2d)
+            else isinstance(x, nn.Linear)
+            for x in m.modules()
+        )
 
     r20 = build_resnet((3, 32, 32), 10, preset="resnet20")
     r8 = build_resnet((3, 32, 32), 10, preset="resnet8")
@@ -98,7 +102,9 @@ def test_presets_have_the_published_depths():
     assert sum(p.numel() for p in r20.parameters()) == pytest.approx(0.27e6, rel=0.03)  # He et al. 2016: 0.27M
     assert not any(isinstance(m, nn.MaxPool2d) for m in r20.modules())
     assert r20(torch.rand(2, 3, 32, 32)).shape == (2, 10)
-    assert build_model("resnet", (1, 28, 28), 10, preset="resnet8", channels=[4, 8, 8])(torch.rand(1, 1, 28, 28)).shape == (1, 10)
+    assert build_model("resnet", (1, 28, 28), 10, preset="resnet8", channels=[4, 8, 8])(
+        torch.rand(1, 1, 28, 28)
+    ).shape == (1, 10)
 
 
 def test_bad_options_are_named():
@@ -112,15 +118,33 @@ def test_parse_gives_two_layers_per_block_with_shortcuts():
     parsed = parse_model(tiny_residual())
     names = [l.name for l in parsed.layers]
     assert names == ["conv2d0", "block3.conv1", "block3.conv2", "block4.conv1", "block4.conv2", "linear7"]
-    assert [None if l.shortcut is None else l.shortcut["source"] for l in parsed.layers] == [None, None, 0, None, 2, None]
+    assert [None if l.shortcut is None else l.shortcut["source"] for l in parsed.layers] == [
+        None,
+        None,
+        0,
+        None,
+        2,
+        None,
+    ]
     ident = parsed.layers[2]
     assert torch.equal(ident.shortcut_weight, torch.eye(2).view(2, 2, 1, 1))
-    assert parsed.layers[4].shortcut["op"]["stride"] == [2, 2] and parsed.layers[4].shortcut_weight.shape == (3, 2, 1, 1)
+    assert parsed.layers[4].shortcut["op"]["stride"] == [2, 2] and parsed.layers[4].shortcut_weight.shape == (
+        3,
+        2,
+        1,
+        1,
+    )
 
 
 def test_pooling_before_a_block_is_refused():
-    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2), BasicBlock(2, 2, 1),
-                          nn.Flatten(), nn.Linear(2 * 3 * 3, 2)).eval()
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 3, padding=1),
+        nn.ReLU(),
+        nn.AvgPool2d(2),
+        BasicBlock(2, 2, 1),
+        nn.Flatten(),
+        nn.Linear(2 * 3 * 3, 2),
+    ).eval()
     with pytest.raises(ValueError, match="BasicBlock at index 3 is not supported: a residual block must follow"):
         parse_model(model)
 
@@ -196,7 +220,9 @@ def test_per_channel_max_by_hand():
     lam = [torch.tensor(v, dtype=torch.float64) for v in net.meta["lambdas"][:-1]]
     l2 = net.layers[4]
     ws, _ = fold(model[4].shortcut[0], model[4].shortcut[1])
-    assert torch.allclose(l2.shortcut_weight.double(), ws * lam[2].view(1, -1, 1, 1) / lam[4].view(-1, 1, 1, 1), atol=1e-6)
+    assert torch.allclose(
+        l2.shortcut_weight.double(), ws * lam[2].view(1, -1, 1, 1) / lam[4].view(-1, 1, 1, 1), atol=1e-6
+    )
     with torch.no_grad():
         assert torch.allclose(net.rate_forward(x)[-1], model(x), atol=1e-4)
 
@@ -243,7 +269,9 @@ def test_every_norm_and_adjustment_runs(norm, per_channel, tmp_path):
 def test_residual_files_carry_their_own_format_version():
     net = convert(tiny_residual(), images(), parse_norm("max"))
     assert network_to_dict(net)["format_version"] == RESIDUAL_FORMAT_VERSION
-    plain = convert(nn.Sequential(nn.Flatten(), nn.Linear(36, 5), nn.ReLU(), nn.Linear(5, 2)).eval(), images(), parse_norm("max"))
+    plain = convert(
+        nn.Sequential(nn.Flatten(), nn.Linear(36, 5), nn.ReLU(), nn.Linear(5, 2)).eval(), images(), parse_norm("max")
+    )
     assert network_to_dict(plain)["format_version"] == 1
 
 

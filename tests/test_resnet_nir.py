@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_export_nir import T, OutputCounts
+from test_export_nir import OutputCounts, T
 from test_resnet_convert import randomize_bn
 
 from snnconv.convert import convert, parse_norm
@@ -31,7 +31,7 @@ def test_block_outputs_sum_two_edges():
     into = {}
     for src, dst in graph.edges:
         into.setdefault(dst, []).append(src)
-    for l, layer in enumerate(net.layers):
+    for layer in net.layers:
         inputs = into[f"{layer.name}_if"]
         if layer.shortcut is None:
             assert len(inputs) == 1
@@ -96,8 +96,17 @@ def test_the_graph_computes_the_pipelines_spike_counts(tmp_path):
     graph = nir.read(tmp_path / "resnet.nir")
     theirs = run_graph(graph, X, T)
     probe = OutputCounts(len(net.layers) - 1)
-    simulate(net, X, torch.zeros(len(X), dtype=torch.long), T, encoding="constant", decode="spikes", device="cpu",
-             dtype=torch.float64, probe=probe)
+    simulate(
+        net,
+        X,
+        torch.zeros(len(X), dtype=torch.long),
+        T,
+        encoding="constant",
+        decode="spikes",
+        device="cpu",
+        dtype=torch.float64,
+        probe=probe,
+    )
     ours = probe.counts()
     assert ours.sum() > len(X) * T * 0.05, "too few output spikes for the comparison to mean anything"
     assert torch.equal(ours, theirs), f"counts differ at {int((ours != theirs).sum())} of {ours.numel()} places"

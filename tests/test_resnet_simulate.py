@@ -114,8 +114,17 @@ def test_constant_input_rates_converge_within_the_propagated_bound(v_init):
     T = 1500
     probe = Totals()
     simulate(
-        net, X, Y, T, encoding="constant", batch_size=len(X), time_chunk=250, device="cpu", dtype=torch.float64,
-        probe=probe, compile="false",
+        net,
+        X,
+        Y,
+        T,
+        encoding="constant",
+        batch_size=len(X),
+        time_chunk=250,
+        device="cpu",
+        dtype=torch.float64,
+        probe=probe,
+        compile="false",
     )
     net64, x = net.to("cpu", torch.float64), X.double()
     acts = net64.rate_forward(x)

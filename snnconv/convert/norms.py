@@ -123,7 +123,9 @@ def rescale(layers: list[SpikingLayer], lambdas: list[torch.Tensor]) -> list[Spi
                 [dict(p) for p in layer.pre_ops],
                 layer.spiking,
                 layer.name,
-                None if layer.shortcut is None else {"source": layer.shortcut["source"], "op": dict(layer.shortcut["op"])},
+                None
+                if layer.shortcut is None
+                else {"source": layer.shortcut["source"], "op": dict(layer.shortcut["op"])},
                 w_s,
             )
         )
