@@ -283,3 +283,28 @@ def test_shortcut_from_a_later_layer_is_refused():
 
     with pytest.raises(ValueError, match="shortcut source 3 must be an earlier spiking layer"):
         network_from_dict(data)
+
+
+@pytest.mark.parametrize("preset,shape", [("resnet20", (3, 32, 32)), ("resnet8", (1, 28, 28))])
+def test_cost_estimate_counts_the_real_model(preset, shape):
+    """cluster.resnet_cost: multiply-accumulates of every conv/linear (hooked) and the converted net's spiking
+    neurons per image (the identity shortcut's kernel is the simulator's extra work, not the ANN's: not counted)."""
+    from snnconv.cluster import resnet_cost
+    from snnconv.models import RESNET_PRESETS
+
+    model = build_resnet(shape, 10, preset=preset).eval()
+    macs = []
+
+    def hook(m, i, o):
+        per_out = m.in_features if isinstance(m, nn.Linear) else m.in_channels * m.kernel_size[0] * m.kernel_size[1]
+        macs.append(o[0].numel() * per_out)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    x = torch.rand(2, *shape)
+    with torch.no_grad():
+        model(x)
+    for h in handles:
+        h.remove()
+    net = convert(model, x, parse_norm("none"))
+    neurons = sum(o[0].numel() for o, l in zip(net.rate_forward(x[:1]), net.layers) if l.spiking)
+    assert resnet_cost(shape, RESNET_PRESETS[preset], [16, 32, 64]) == (sum(macs), neurons)
