@@ -59,6 +59,24 @@ def branch_balanced(net: SpikingNetwork) -> SpikingNetwork:
     return out
 
 
+def compensated(net: SpikingNetwork) -> SpikingNetwork:
+    """Diagnostic: the adjusted net with each layer's factor taken uniform (its mean θ) and its consequences undone:
+    the rates of layer l come out scaled by c_l = Π_{k≤l} 1/θ_k, so each layer's bias is multiplied by its input's
+    scale c_{l−1} and each shortcut by c_{l−1}/c_s. With uniform factors this is the base-normalized ANN times c:
+    its argmax (unclamped) must be the ANN's; what the adjustment loses is then bias scale and branch scale."""
+    out = uniform_factor(net)
+    scale = [1.0]  # c of the layer inputs: the network input has scale 1
+    for layer in out.layers:
+        c_in = scale[-1]
+        if layer.bias is not None:
+            layer.bias = (layer.bias.double() * c_in).float()
+        if layer.shortcut is not None:
+            c_s = scale[layer.shortcut["source"] + 1]
+            layer.shortcut_weight = (layer.shortcut_weight.double() * c_in / c_s).float()
+        scale.append(c_in / float(layer.threshold[0]) if layer.spiking else c_in)
+    return out
+
+
 def train(ds: ArrayDataset, arch: str, options: dict, epochs: int, threads: int) -> torch.nn.Module:
     cfg = {"epochs": epochs, "batch_size": 128, "lr": 0.003, "optimizer": "adam", "device": "cpu"}
     cfg.update({"threads": threads, "momentum": 0.9, "weight_decay": 0.0})
@@ -72,11 +90,13 @@ def train(ds: ArrayDataset, arch: str, options: dict, epochs: int, threads: int)
     return result.model
 
 
-def evaluate(name: str, model: torch.nn.Module, x: torch.Tensor, y: np.ndarray, test: tuple, spiking_t: int) -> None:
+def evaluate(
+    name: str, model: torch.nn.Module, x: torch.Tensor, y: np.ndarray, test: tuple, spiking_t: int, norms: list[str]
+) -> None:
     """Every norm (and its diagnostics): agreement on the conversion set and on the test images."""
     parsed, raw = prepare(model, x)
     stats: dict[str, object] = {}
-    for norm in NORMS:
+    for norm in norms:
         spec = parse_norm(norm)
         if spec.base_name not in stats:
             stats[spec.base_name] = base_statistics(raw, x, spec.base_name, per_channel=False)
@@ -86,6 +106,7 @@ def evaluate(name: str, model: torch.nn.Module, x: torch.Tensor, y: np.ndarray, 
             variants += [
                 (f"{norm} uniform-factor", uniform_factor(net)),
                 (f"{norm} branch-balanced", branch_balanced(net)),
+                (f"{norm} compensated", compensated(net)),
             ]
         for label, v in variants:
             if label.endswith("branch-balanced") and not v.residual:
@@ -123,6 +144,7 @@ def main() -> None:
     ap.add_argument("--channels", type=int, nargs=3, default=(16, 32, 64))
     ap.add_argument("--spiking-T", type=int, default=0, help="also simulate the bases for this many steps")
     ap.add_argument("--control", action="store_true", help="a plain BN CNN converted the same way")
+    ap.add_argument("--norms", nargs="+", default=list(NORMS), help="norms to convert with")
     ap.add_argument("--no-onednn", action="store_true", help="torch's native CPU kernels instead of oneDNN")
     ap.add_argument("--smoke", action="store_true", help="digits, 1 epoch, narrow net (checks that the script runs)")
     args = ap.parse_args()
@@ -140,11 +162,11 @@ def main() -> None:
     options = {"preset": "resnet8", "channels": list(args.channels)}
     macs, neurons = resnet_cost(ds.shape, RESNET_PRESETS["resnet8"], list(args.channels))
     print(f"resnet8 {args.channels} on {args.dataset} {ds.shape}: {macs / 1e6:.2f} M MACs, {neurons} neurons per image")
-    evaluate("resnet8", train(ds, "resnet", options, args.epochs, args.threads), x, y, test, args.spiking_T)
+    evaluate("resnet8", train(ds, "resnet", options, args.epochs, args.threads), x, y, test, args.spiking_T, args.norms)
     if args.control:
         cnn = {"channels": [args.channels[0], args.channels[1], args.channels[2]], "kernel": 3, "hidden": 0}
         cnn.update({"batchnorm": True, "dropout": 0.0})
-        evaluate("cnn-bn", train(ds, "cnn", cnn, args.epochs, args.threads), x, y, test, 0)
+        evaluate("cnn-bn", train(ds, "cnn", cnn, args.epochs, args.threads), x, y, test, 0, args.norms)
     print("ratio: see the agreement lines above (conversion-set agreement, target >= 0.995)")
 
 
