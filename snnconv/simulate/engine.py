@@ -201,6 +201,7 @@ class _Batch:
         self.net, self.layout, self.ws, self.enc, self.reset, self.decode = net, layout, ws, enc, reset, decode
         self.probe, self.index = probe, index
         self.sources = net.shortcut_sources()
+        self.block_spikes: dict[int, torch.Tensor] = {}  # this block's spikes of the layers that feed a shortcut
         self.v: dict[int, torch.Tensor] = {}
         self.carry: torch.Tensor | None = None
         self.activity: torch.Tensor | None = None  # per-sample spikes into (membrane) / out of (spikes) the readout
@@ -232,7 +233,7 @@ class _Batch:
     def block(self, t0: int, tc: int, spike_totals: torch.Tensor) -> torch.Tensor:
         """Advance by ``tc`` steps; returns the readout output at each step, shape (tc, B, classes)."""
         lay, s = self.layout, self.enc.block(tc)
-        self.block_spikes: dict[int, torch.Tensor] = {}  # this block's spikes of the layers that feed a shortcut
+        self.block_spikes = {}
         for l, _layer in enumerate(self.net.layers):
             membrane_readout = l == lay.last and self.decode == "membrane"
             if membrane_readout:
