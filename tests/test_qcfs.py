@@ -96,7 +96,9 @@ def test_training_moves_lambda_and_checkpoint_keeps_it(trained, tmp_path):
     lams = qcfs_lambdas(model)
     assert len(lams) == 2 and all(abs(l - 2.0) > 1e-3 for l in lams)  # λ trained
     path = tmp_path / "model.pt"
-    save_checkpoint(path, model, "mlp", ds.shape, 10, {"hidden": [48, 32], "dropout": 0.0}, {}, {"type": "qcfs", "levels": 4})
+    save_checkpoint(
+        path, model, "mlp", ds.shape, 10, {"hidden": [48, 32], "dropout": 0.0}, {}, {"type": "qcfs", "levels": 4}
+    )
     loaded, meta = load_checkpoint(path)
     assert qcfs_lambdas(loaded) == lams and meta["activation"] == {"type": "qcfs", "levels": 4}
     x = ArrayDataset.as_float(ds.x_test[:50])
