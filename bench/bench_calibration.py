@@ -27,6 +27,7 @@ from snnconv.convert import convert, parse_norm
 from snnconv.convert.calibrate import CalibrationSettings
 from snnconv.convert.files import norm_set
 from snnconv.data import load_prepared
+from snnconv.qcfs import qcfs_lambdas
 from snnconv.simulate import simulate
 from snnconv.train import evaluate, train_ann
 
@@ -54,6 +55,8 @@ def main() -> None:
     ap.add_argument("--calib-images", type=int, default=1024)
     ap.add_argument("--calib-T", type=int, default=16)
     ap.add_argument("--levels", type=int, default=4)
+    ap.add_argument("--lambda-init", type=float, default=8.0, help="initial QCFS clip (the paper's code: 8)")
+    ap.add_argument("--qcfs-only", action="store_true", help="train and convert only the QCFS twin")
     ap.add_argument("--test-subset", type=int, default=0, help="first n test images (0 = all)")
     ap.add_argument("--input-seeds", type=int, default=3)
     ap.add_argument("--train-subset", type=int, default=0, help="first n training images (0 = all; a smoke run)")
@@ -68,7 +71,8 @@ def main() -> None:
     training = {"epochs": args.epochs, "batch_size": 128, "lr": 0.001, "optimizer": "adam", "weight_decay": 0.0}
     training.update(device="cpu", threads=1)
     nets = {}
-    for variant, qcfs in (("relu", None), ("qcfs", {"levels": args.levels, "lambda_init": 8.0})):
+    variants = [("relu", None), ("qcfs", {"levels": args.levels, "lambda_init": args.lambda_init})]
+    for variant, qcfs in variants[1:] if args.qcfs_only else variants:
         start = time.perf_counter()
         res = train_ann(ds, args.arch, ARCH_OPTIONS, training, seed=0, progress=False, qcfs=qcfs)
         nets[variant] = res.model
@@ -81,10 +85,12 @@ def main() -> None:
     x_test = torch.from_numpy(np.ascontiguousarray(ds.x_test[:n_test])).float().div_(255.0)
     y_test = torch.from_numpy(ds.y_test[:n_test])
     ann = {v: evaluate(m, x_test, y_test)[0] for v, m in nets.items()}
-    print(f"ANN accuracy on {n_test} test images: ReLU {ann['relu']:.4f}, QCFS {ann['qcfs']:.4f}", flush=True)
+    print(f"ANN accuracy on {n_test} test images: {ann}; QCFS λ {qcfs_lambdas(nets['qcfs'])}", flush=True)
     calib = CalibrationSettings(args.calib_images, args.calib_T, "poisson", 1.0, "subtract", 0)
     rows = {}
     for variant, norms in (("relu", RELU_NORMS), ("qcfs", QCFS_NORMS)):
+        if variant not in nets:
+            continue
         for norm in norms:
             start = time.perf_counter()
             net = convert(nets[variant], x_norm, parse_norm(norm), calib=calib)
@@ -99,6 +105,10 @@ def main() -> None:
             rows[norm] = {"accuracy": acc.tolist(), "convert_s": conv_s, "model": variant}
             picks = " ".join(f"T={t}: {acc[t - 1]:.4f}" for t in (4, 8, 16) if t <= args.T)
             print(f"{norm:32s} {picks}  (convert {conv_s:.1f} s)", flush=True)
+    if args.out:
+        Path(args.out).write_text(json.dumps({"ann": ann, "rows": rows, "args": vars(args)}, indent=1))
+    if "relu" not in nets:
+        return
     t = args.T_report - 1
     m, c = rows["max"]["accuracy"][t], rows["max-calib"]["accuracy"][t]
     gap = ann["relu"] - m
@@ -109,8 +119,6 @@ def main() -> None:
         else "max is at the ANN's accuracy",
         flush=True,
     )
-    if args.out:
-        Path(args.out).write_text(json.dumps({"ann": ann, "rows": rows, "args": vars(args)}, indent=1))
 
 
 if __name__ == "__main__":
