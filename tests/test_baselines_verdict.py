@@ -11,7 +11,7 @@ from figure_data import config
 from snnconv import settings
 from snnconv.analysis.controls import calib_norms, qcfs_norms
 from snnconv.analysis.load import family_of, norm_params
-from snnconv.analysis.verdicts import candidate_controls, l4_tests, verdict
+from snnconv.analysis.verdicts import candidate_controls, l4_on_calibration, l4_tests, verdict
 from snnconv.convert import parse_norm
 from snnconv.report.macros import paper_macros
 from snnconv.report.style import norm_label, norm_styles
@@ -64,11 +64,15 @@ def test_strongest_control_is_calibration_when_it_beats_l4():
     assert r"the best light calibration (\texttt{max-calib})" in text
     assert r"did not outperform the best light calibration, \texttt{max-calib}" in text
     assert set(per_net["comparison"]) >= {"Calib", "QCFS"}
+    # L4 on top of calibration (0.9 everywhere) against calibration alone (max-calib): a consistent gain
+    assert r"\newcommand{\LFourOnCalibVerdict}{improved}" in text
+    assert r"\newcommand{\LFourOnCalibBaseName}{\texttt{max-calib}}" in text
 
 
 def test_l4_ahead_of_every_control_including_the_baselines_helped():
     acc = {**BASE, "max-calib": [0.55, 0.57, 0.54, 0.56], "p99.9-calib": [0.5] * 4, f"{L4}-calib": [0.4] * 4}
     acc |= {"qcfs": [0.58, 0.58, 0.57, 0.59], "qcfs-calib": [0.3] * 4}
+    assert l4_on_calibration(frame(acc), CFG, 5)["helped"] is False  # 0.4 < max-calib
     tests = l4_tests(frame(acc), CFG, 5).set_index("comparison")
     assert tests.loc["QCFS", "control"] == "qcfs" and bool(tests.loc["QCFS", "helped"])
     assert bool(tests.loc["Calib", "helped"])

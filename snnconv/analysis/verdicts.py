@@ -99,3 +99,20 @@ def l4_tests(df: pd.DataFrame, conversion_cfg: dict[str, Any], T: int) -> pd.Dat
         test = paired_test(diff["diff"]) if len(diff) else paired_test([])
         rows.append({"comparison": key, "control": control, **test.to_dict(), "helped": helped(test)})
     return pd.DataFrame(rows, columns=TEST_COLS)
+
+
+def l4_on_calibration(df: pd.DataFrame, conversion_cfg: dict[str, Any], T: int) -> dict[str, Any] | None:
+    """The L4 adjustment on top of light calibration against calibration alone, paired at T (both calibrated:
+    ``<l4>-calib`` vs ``<its base>-calib``); None unless both were simulated."""
+    l4 = control_names(df, conversion_cfg)["l4"]
+    if l4 is None:
+        return None
+    info = norm_params(df, conversion_cfg).set_index("norm")
+    base = str(info.loc[l4, "base"]) + ("-v0half" if float(info.loc[l4, "v_init"] or 0) else "")
+    names = (f"{l4}-calib", f"{base}-calib")
+    if not set(names) <= set(df["norm"]):
+        return None
+    sub = df[df["t"] == T]
+    diff = paired_difference(sub, [names[0]], names[1])
+    test = paired_test(diff["diff"]) if len(diff) else paired_test([])
+    return {"norm": names[0], "control": names[1], **test.to_dict(), "helped": helped(test)}

@@ -31,7 +31,7 @@ from ..analysis.correlations import EXACT, P_VALUES, best_predictor
 from ..analysis.intervals import ann_reference, mean_ci, timesteps_to_within
 from ..analysis.load import norm_params
 from ..analysis.paired import paired_difference
-from ..analysis.verdicts import COMPARISONS, TEST_COLS, helped, l4_tests, verdict
+from ..analysis.verdicts import COMPARISONS, TEST_COLS, helped, l4_on_calibration, l4_tests, verdict
 from ..vocab import ARCH_LABELS, DATASET_LABELS
 from .tables import bold, latex_escape, write_table
 
@@ -324,6 +324,13 @@ def verdict_macros(m: Macros, df: pd.DataFrame, config: dict[str, Any]) -> pd.Da
     )
     for key in OPTIONAL:
         m.add(f"{key}BestName", _texttt(by_key[key]["control"]) if key in by_key else "n/a")
+    on_calib = l4_on_calibration(df, config, low_T) if l4 else None
+    m.add("LFourOnCalibGainLowT", pct(on_calib["mean"], sign=True) if on_calib else "n/a")
+    m.add("LFourOnCalibGainLowTCI", fmt_ci(on_calib) if on_calib else "n/a")
+    m.add(
+        "LFourOnCalibVerdict", _word(on_calib, "improved", "did not improve") if on_calib else "could not be evaluated"
+    )
+    m.add("LFourOnCalibBaseName", _texttt(on_calib["control"]) if on_calib else "n/a")
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
