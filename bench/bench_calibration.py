@@ -5,7 +5,8 @@ Trains the ReLU net and its QCFS twin with the pipeline's trainer (same arch, da
 with the pipeline's conversion (max, max-calib, p99.9, p99.9-calib, max-v0half, l4, l4-calib, qcfs, qcfs-calib),
 and simulates each on the test set with Poisson input for T steps, every input seed.
 
-    nice -n 10 .venv/bin/python bench/bench_calibration.py --data results/data/cifar10_jpeg.npz --epochs 4
+    cd bench && nice -n 10 ../.venv/bin/python bench_calibration.py --data ../results/data/cifar10_jpeg.npz \
+        --epochs 2 --test-subset 2000 --input-seeds 1 --cache ../results/bench/cache
 
 Prints one line per norm (accuracy at T = 4, 8, 16, mean over input seeds) and the recovered fraction
 (acc(max-calib) − acc(max)) / (acc(ANN) − acc(max)) at --T-report.
@@ -27,6 +28,7 @@ from snnconv.convert import convert, parse_norm
 from snnconv.convert.calibrate import CalibrationSettings
 from snnconv.convert.files import norm_set
 from snnconv.data import load_prepared
+from snnconv.models import load_checkpoint, save_checkpoint
 from snnconv.qcfs import qcfs_lambdas
 from snnconv.simulate import simulate
 from snnconv.train import evaluate, train_ann
@@ -62,6 +64,7 @@ def main() -> None:
     ap.add_argument("--train-subset", type=int, default=0, help="first n training images (0 = all; a smoke run)")
     ap.add_argument("--norm-set-size", type=int, default=2000)
     ap.add_argument("--out", default="", help="write the results as JSON here")
+    ap.add_argument("--cache", default="", help="folder for the trained checkpoints (reused when present)")
     args = ap.parse_args()
     print_header("bench_calibration")
     torch.set_num_threads(1)
@@ -73,6 +76,11 @@ def main() -> None:
     nets = {}
     variants = [("relu", None), ("qcfs", {"levels": args.levels, "lambda_init": args.lambda_init})]
     for variant, qcfs in variants[1:] if args.qcfs_only else variants:
+        path = Path(args.cache) / f"{args.arch}-{variant}-e{args.epochs}-L{args.levels}-l{args.lambda_init:g}.pt"
+        if args.cache and path.exists():
+            nets[variant] = load_checkpoint(path)[0]
+            print(f"loaded {variant} from {path}", flush=True)
+            continue
         start = time.perf_counter()
         res = train_ann(ds, args.arch, ARCH_OPTIONS, training, seed=0, progress=False, qcfs=qcfs)
         nets[variant] = res.model
@@ -80,6 +88,10 @@ def main() -> None:
             f"trained {variant}: test accuracy {res.test_accuracy:.4f} in {time.perf_counter() - start:.0f} s",
             flush=True,
         )
+        if args.cache:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            activation = {"type": "qcfs", "levels": args.levels} if qcfs else None
+            save_checkpoint(path, res.model, args.arch, ds.shape, len(ds.classes), ARCH_OPTIONS, None, activation)
     x_norm, _ = norm_set(ds.x_train, args.norm_set_size, 0)
     n_test = args.test_subset or len(ds.x_test)
     x_test = torch.from_numpy(np.ascontiguousarray(ds.x_test[:n_test])).float().div_(255.0)
