@@ -11,6 +11,7 @@ from typing import Any
 from snnconv.atomic import write_csv, write_json
 from snnconv.data import load_prepared
 from snnconv.models import save_checkpoint
+from snnconv.qcfs import qcfs_lambdas
 from snnconv.runinfo import git_revision, versions
 from snnconv.train import train_ann
 
@@ -27,11 +28,13 @@ def main(
     training: dict[str, Any],
     arch_options: dict[str, Any],
     progress: bool = True,
+    qcfs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train and write all three outputs atomically; returns the summary."""
+    """Train and write all three outputs atomically; returns the summary. ``qcfs`` trains the QCFS twin."""
     ds = load_prepared(data)
-    log.info("training %s on %s (%d train / %d test), seed %d", arch, ds.name, len(ds.y_train), len(ds.y_test), seed)
-    result = train_ann(ds, arch, arch_options, training, seed, progress=progress)
+    what = f"the QCFS twin ({qcfs}) of {arch}" if qcfs else arch
+    log.info("training %s on %s (%d train / %d test), seed %d", what, ds.name, len(ds.y_train), len(ds.y_test), seed)
+    result = train_ann(ds, arch, arch_options, training, seed, progress=progress, qcfs=qcfs)
     summary = {
         "dataset": ds.name,
         "arch": arch,
@@ -42,6 +45,7 @@ def main(
         "n_parameters": sum(p.numel() for p in result.model.parameters()),
         "training": training,
         "arch_options": arch_options,
+        **({"qcfs": dict(qcfs), "qcfs_lambdas": qcfs_lambdas(result.model)} if qcfs else {}),
         "git_revision": git_revision(),
         "versions": versions(),
     }
@@ -53,6 +57,7 @@ def main(
         len(ds.classes),
         arch_options,
         extra={"seed": seed, "test_accuracy": result.test_accuracy, "dataset": ds.name},
+        activation={"type": "qcfs", "levels": int(qcfs["levels"])} if qcfs else None,
     )
     write_csv(metrics_out, result.history)
     write_json(summary_out, summary)
@@ -76,6 +81,7 @@ def _bind(sm: Any) -> dict[str, Any]:
         training,
         dict(sm.params.arch_options),
         progress=is_tty(),
+        qcfs=dict(sm.params.qcfs) if hasattr(sm.params, "qcfs") else None,
     )
 
 

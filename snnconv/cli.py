@@ -48,16 +48,19 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
     from .atomic import write_json
     from .convert import canonicalize, convert, parse_norm
+    from .convert.calibrate import CalibrationSettings
     from .convert.files import agreement, norm_set
     from .convert.user import load_model
     from .data.user import load_user_images
     from .network import save_network
-    from .settings import AGREEMENT_IMAGES
+    from .settings import AGREEMENT_IMAGES, calibration
 
     keys = {"norm_set_size": "norm_set_size", "norm_set_seed": "norm_set_seed"}
     keys.update({"per_channel": "per_channel", "maxpool_to_avgpool": "maxpool_to_avgpool"})
-    cfg = settings(conversion=_given(args, keys))["conversion"]
+    full = settings(conversion=_given(args, keys))
+    cfg = full["conversion"]
     spec = parse_norm(canonicalize(args.norm, cfg))
+    calib = CalibrationSettings.from_dict(calibration(full, spec.name)) if spec.calib else None
     model, _ = load_model(args.model, trust_code=bool(args.trust_code))
     images = load_user_images(args.data, split="train")
     x, idx = norm_set(images.x, cfg["norm_set_size"], cfg["norm_set_seed"])
@@ -67,7 +70,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     except Exception as exc:
         raise ValueError(f"{args.model}: the model does not take the images of {args.data} ({exc})") from exc
     try:
-        net = convert(model, x, spec, bool(cfg["per_channel"]), bool(cfg["maxpool_to_avgpool"]))
+        net = convert(model, x, spec, bool(cfg["per_channel"]), bool(cfg["maxpool_to_avgpool"]), calib=calib)
     except ValueError as exc:  # an unsupported layer, named with its position: say in which file
         raise ValueError(f"{args.model}: {exc}") from exc
     n = min(AGREEMENT_IMAGES, len(x))

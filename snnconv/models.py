@@ -196,8 +196,12 @@ def save_checkpoint(
     n_classes: int,
     model_kwargs: dict[str, Any],
     extra: dict[str, Any] | None = None,
+    activation: dict[str, Any] | None = None,
 ) -> None:
-    """Save weights plus everything needed to rebuild the model, as a weights-only-loadable dict."""
+    """Save weights plus everything needed to rebuild the model, as a weights-only-loadable dict.
+
+    ``activation``: None for ReLU, ``{"type": "qcfs", "levels": L}`` for a QCFS-trained network (snnconv.qcfs).
+    """
     payload = {
         "arch": arch,
         "in_shape": list(in_shape),
@@ -205,6 +209,7 @@ def save_checkpoint(
         "model_kwargs": model_kwargs,
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         "extra": extra or {},
+        **({"activation": dict(activation)} if activation else {}),
     }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
@@ -227,10 +232,25 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Sequential, dict[str, Any]]:
         )
     except (TypeError, ValueError) as exc:  # unknown arch or options: name the file, not just the value
         raise ValueError(f"{path}: cannot rebuild the model it describes ({exc})") from exc
+    model = _with_activation(model, payload.get("activation"), path)
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as exc:
         raise ValueError(f"{path}: weights do not fit arch {payload['arch']!r} ({exc})") from exc
     model.eval()
-    meta = {k: payload.get(k, {}) for k in ("arch", "in_shape", "n_classes", "model_kwargs", "extra")}
+    meta = {k: payload.get(k, {}) for k in ("arch", "in_shape", "n_classes", "model_kwargs", "extra", "activation")}
     return model, meta
+
+
+def _with_activation(model: nn.Sequential, activation: Any, path: str | Path) -> nn.Sequential:
+    """The rebuilt ReLU network, or its QCFS twin when the checkpoint says so (λ come with the state dict)."""
+    if not activation:
+        return model
+    if not isinstance(activation, dict) or activation.get("type") != "qcfs":
+        raise ValueError(f"{path}: unknown activation {activation!r} (a checkpoint holds ReLU or qcfs)")
+    from .qcfs import to_qcfs
+
+    try:
+        return to_qcfs(model, activation.get("levels"), 1.0)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from exc

@@ -21,7 +21,7 @@ WILDCARDS: dict[str, str] = {
     "seed": r"\d+",
     "iseed": r"\d+",
     "norm": r"[A-Za-z0-9_.+-]+",
-    "base": r"none|max|model|p[0-9.eE+-]+",  # a base normalization (canonical: snnconv.convert.names)
+    "base": r"none|max|model|qcfs|p[0-9.eE+-]+",  # a base normalization (canonical: snnconv.convert.names)
 }
 
 DOWNLOAD = f"{RESULTS}/downloads/{{dataset}}.json"
@@ -31,6 +31,12 @@ MODEL_DIR = f"{RESULTS}/models/{{dataset}}/{{arch}}/seed{{seed}}"
 MODEL = f"{MODEL_DIR}/model.pt"
 METRICS = f"{MODEL_DIR}/metrics.csv"
 SUMMARY = f"{MODEL_DIR}/summary.json"
+# The QCFS-trained twin of a model (same dataset, arch, seed; quantization-clip-floor-shift activations), which the
+# norms on base qcfs convert
+QCFS_MODEL_DIR = f"{MODEL_DIR}/qcfs"
+QCFS_MODEL = f"{QCFS_MODEL_DIR}/model.pt"
+QCFS_METRICS = f"{QCFS_MODEL_DIR}/metrics.csv"
+QCFS_SUMMARY = f"{QCFS_MODEL_DIR}/summary.json"
 # λ and input-rate statistics of one base normalization of one model, shared by every norm on that base
 NORMALIZATION = f"{RESULTS}/normalization/{{dataset}}/{{arch}}/seed{{seed}}/{{base}}.json"
 SNN_DIR = f"{RESULTS}/snn/{{dataset}}/{{arch}}/seed{{seed}}/{{norm}}"

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .config import all_archs, model_pairs, stats_norms
-from .convert.names import resolve_norms
+from .convert.names import parse_norm, resolve_norms
 
 
 def canonical(value: Any) -> Any:
@@ -35,6 +35,9 @@ TRAINING_KEYS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "opti
 CONVERSION_KEYS = ("norm_set_size", "norm_set_seed", "per_channel", "maxpool_to_avgpool")
 SIMULATION_KEYS = ("T", "encoding", "max_rate", "reset", "decode", "test_subset")
 STATS_KEYS = ("T", "neurons_per_layer", "samples", "seed")
+CALIB_KEYS = ("images", "T")  # conversion.calib: what a -calib norm's network depends on, with the simulation's
+CALIB_FROM_SIMULATION = ("encoding", "max_rate", "reset")  # input stream and neuron model during calibration
+QCFS_KEYS = ("levels", "lambda_init")  # training.qcfs: what the QCFS twin's weights depend on
 # Each converted network is compared with its ANN on the first AGREEMENT_IMAGES of the normalization set (a
 # diagnostic in conversion.json, docs/method.md §C10): bounded, so it stays a small part of any spiking job.
 AGREEMENT_IMAGES = 1024
@@ -75,6 +78,26 @@ def arch_options(config: Mapping[str, Any], arch: str) -> dict[str, Any]:
 def conversion(config: Mapping[str, Any]) -> dict[str, Any]:
     """Settings of ``convert`` shared by every norm (the norm itself is in the path: its canonical name)."""
     return _pick(config["conversion"], CONVERSION_KEYS)
+
+
+def calibration(config: Mapping[str, Any], norm: str) -> dict[str, Any]:
+    """Settings of the light calibration of ``norm`` (canonical name): {} unless it ends in -calib, so a change
+    of ``conversion.calib`` reruns only the calibrated norms' jobs. The stream is keyed by ``norm_set_seed``."""
+    if not parse_norm(norm).calib:
+        return {}
+    sim = config["simulation"]
+    return canonical(
+        {
+            **_pick(config["conversion"]["calib"], CALIB_KEYS),
+            **{k: sim[k] for k in CALIB_FROM_SIMULATION},
+            "seed": config["conversion"]["norm_set_seed"],
+        }
+    )
+
+
+def qcfs_training(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings of the QCFS twin's training beyond ``training``: levels L and the initial clip λ."""
+    return _pick(config["training"]["qcfs"], QCFS_KEYS)
 
 
 def simulation(config: Mapping[str, Any]) -> dict[str, Any]:

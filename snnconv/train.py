@@ -97,12 +97,27 @@ class TrainingResult:
 
 
 def train_ann(
-    ds: ArrayDataset, arch: str, arch_options: dict[str, Any], cfg: dict[str, Any], seed: int, progress: bool = True
+    ds: ArrayDataset,
+    arch: str,
+    arch_options: dict[str, Any],
+    cfg: dict[str, Any],
+    seed: int,
+    progress: bool = True,
+    qcfs: dict[str, Any] | None = None,
 ) -> TrainingResult:
-    """Train ``arch`` on ``ds`` with cosine-annealed Adam/SGD; identical seeds give identical weights on CPU."""
+    """Train ``arch`` on ``ds`` with cosine-annealed Adam/SGD; identical seeds give identical weights on CPU.
+
+    ``qcfs`` (``{"levels": L, "lambda_init": λ0}``) trains the QCFS twin: every ReLU replaced by the
+    quantization-clip-floor-shift activation with its own trainable λ (snnconv.qcfs).
+    """
     make_deterministic(seed, cfg.get("threads", 1))
     device = resolve_device(cfg.get("device", "auto"))
-    model = build_model(arch, ds.shape, len(ds.classes), **arch_options).to(device)
+    model = build_model(arch, ds.shape, len(ds.classes), **arch_options)
+    if qcfs is not None:
+        from .qcfs import to_qcfs
+
+        model = to_qcfs(model, qcfs["levels"], qcfs["lambda_init"])
+    model = model.to(device)
     x_train, y_train = ArrayDataset.as_float(ds.x_train), torch.from_numpy(ds.y_train)
     x_test, y_test = ArrayDataset.as_float(ds.x_test), torch.from_numpy(ds.y_test)
     optimizer = _optimizer(model, cfg)

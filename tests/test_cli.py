@@ -164,3 +164,24 @@ def test_simulate_needs_labels_and_matching_shapes(own_model, tmp_path, capsys):
     assert main(["simulate", "--net", str(tmp_path / "net.pt"), "--data", str(own_model / "images.npz"),
                  "--encoding", "rate"]) == 2  # fmt: skip
     assert "simulation.encoding" in capsys.readouterr().err
+
+
+def test_cli_converts_a_calibrated_norm(own_model):
+    """`snnconv convert --norm max-calib`: the schema's calibration settings, the record says what was done."""
+    import json
+
+    from snnconv.cli import main
+    from snnconv.network import load_network
+
+    out = own_model / "calib.pt"
+    assert main(["convert", "--model", str(own_model / "my.pt"), "--norm", "max-calib", "--data",
+                 str(own_model / "images.npz"), "--out", str(out)]) == 0  # fmt: skip
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["norm"] == "max-calib" and record["calibration"]["T"] == 16
+    assert record["calibration"]["images"] == min(1024, record["norm_set_size"])
+    plain = own_model / "plain.pt"
+    assert main(["convert", "--model", str(own_model / "my.pt"), "--norm", "max", "--data",
+                 str(own_model / "images.npz"), "--out", str(plain)]) == 0  # fmt: skip
+    a, b = load_network(plain), load_network(out)
+    assert torch.equal(a.layers[0].weight, b.layers[0].weight)
+    assert not torch.equal(a.layers[0].bias, b.layers[0].bias)

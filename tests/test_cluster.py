@@ -16,7 +16,7 @@ from snnconv.models import build_model
 
 REPO = Path(__file__).resolve().parent.parent
 PROFILES = REPO / "workflow" / "profiles"
-GPU_RULES = {"train_ann", "simulate", "membrane_stats"}
+GPU_RULES = {"train_ann", "train_qcfs", "simulate", "membrane_stats"}
 
 
 def load_config(name: str) -> dict:

@@ -240,6 +240,23 @@ VERDICTS = {
     "LFourVsPlainVerdict": "did not outperform",
     "LFourVsPlainNetsBetter": "0",
     "PlainBestName": r"\texttt{p99.9}",
+    # no calibrated or QCFS norm in this run: the baselines' macros say so and the sentence leaves them out
+    **{
+        f"LFourVs{key}{what}": value
+        for key in ("Calib", "QCFS")
+        for what, value in (
+            ("GainLowT", "n/a"),
+            ("GainLowTCI", "n/a"),
+            ("Verdict", "could not be evaluated"),
+            ("NetsBetter", "0"),
+        )
+    },
+    "CalibBestName": "n/a",
+    "QCFSBestName": "n/a",
+    "LFourOnCalibGainLowT": "n/a",
+    "LFourOnCalibGainLowTCI": "n/a",
+    "LFourOnCalibVerdict": "could not be evaluated",
+    "LFourOnCalibBaseName": "n/a",
     "NumNets": "2",
     "UniformControlName": r"\texttt{uniform\_k0.5\_scale\_max}",
     "VZeroControlName": r"\texttt{max-v0half}",

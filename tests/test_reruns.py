@@ -25,16 +25,17 @@ from snnconv.config import load_schema
 REPO = Path(__file__).resolve().parent.parent
 
 # The tiny config plus a one-point sweep: lp4_k0.5_scale_max is both the `l4` role and a sweep name (converted
-# once), and uniform_k0.5_scale_max is its control.
+# once), and uniform_k0.5_scale_max is its control; plus a calibrated norm and the QCFS twin's norm.
 BASE = tiny_config()
 BASE["conversion"]["sweep"] = {"p": [4], "k": [0.5], "mode": ["scale"], "base": ["max"], "uniform": True}
+BASE["conversion"]["norms"] = [*BASE["conversion"]["norms"], "max-calib", "qcfs"]
 
 # Groups of rules, downstream closures included ("all" is left out: it runs whenever anything does).
 REPORT = {"aggregate", "fig_accuracy_vs_T", "fig_coefficient_sweep", "fig_firing_rates", "fig_low_T_gap", "tables"}
 SIM = {"simulate"} | REPORT
 STATS = {"membrane_stats", "fig_variance_claim"}
 CONVERT = {"normalize"} | SIM | STATS
-TRAIN = {"train_ann"} | CONVERT
+TRAIN = {"train_ann", "train_qcfs"} | CONVERT
 DATA = {"prepare_data"} | TRAIN
 NOTHING: set[str] = set()
 
@@ -75,6 +76,9 @@ CASES: dict[str, tuple[Any, set[str]]] = {
     "training.optimizer": ("sgd", TRAIN),
     "training.device": ("cuda", NOTHING),  # execution only
     "training.threads": (2, NOTHING),  # execution only
+    # The QCFS twin's own settings: only it and the norms on base qcfs (max and the others keep their ReLU net).
+    "training.qcfs.levels": (8, {"train_qcfs", "normalize"} | SIM),
+    "training.qcfs.lambda_init": (4.0, {"train_qcfs", "normalize"} | SIM),
     "conversion.norm_set_size": (150, CONVERT),
     "conversion.norm_set_seed": (1, CONVERT),
     "conversion.per_channel": (True, CONVERT),
@@ -89,6 +93,9 @@ CASES: dict[str, tuple[Any, set[str]]] = {
     "conversion.sweep.mode": (["bias"], SIM),
     "conversion.sweep.base": (["p99.9"], {"normalize"} | SIM),
     "conversion.sweep.uniform": (False, REPORT),  # one norm fewer: only the report changes
+    # Calibration settings reach only the -calib norms' jobs (max-calib here), never normalize or the others.
+    "conversion.calib.images": (100, SIM),
+    "conversion.calib.T": (8, SIM),
     "simulation.T": (21, SIM),
     "simulation.input_seeds": ([0, 1], SIM),
     "simulation.encoding": ("constant", SIM),
@@ -227,4 +234,10 @@ def test_report_settings_never_rerun_heavy_rules(finished_run, tmp_path):
 
 def test_the_same_norm_under_two_names_is_converted_once(finished_run):
     snn = finished_run / "results" / "snn" / "digits" / "mlp" / "seed0"
-    assert sorted(p.name for p in snn.iterdir()) == ["lp4_k0.5_scale_max", "max", "uniform_k0.5_scale_max"]
+    assert sorted(p.name for p in snn.iterdir()) == [
+        "lp4_k0.5_scale_max",
+        "max",
+        "max-calib",
+        "qcfs",
+        "uniform_k0.5_scale_max",
+    ]

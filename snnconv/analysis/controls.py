@@ -15,6 +15,7 @@ import pandas as pd
 from .load import norm_params
 
 PLAIN_FAMILIES = ("none", "max", "percentile", "model")  # normalizations without adjustment or v_init
+ADJUSTED = ("lp", "uniform")  # methods of an adjustment (an L4 on top of calibration is not a calibration control)
 
 
 def _same_setting(row: pd.Series, ref: pd.Series) -> bool:
@@ -70,3 +71,18 @@ def plain_norms(df: pd.DataFrame, conversion_cfg: dict[str, Any]) -> list[str]:
     info = norm_params(df, conversion_cfg)
     plain = set(info.loc[info["family"].isin(PLAIN_FAMILIES), "norm"])
     return [n for n in conversion_cfg.get("norms", []) if n in plain]
+
+
+def calib_norms(df: pd.DataFrame, conversion_cfg: dict[str, Any]) -> list[str]:
+    """The main norms that are light calibrations of a ReLU net without an adjustment (``max-calib``,
+    ``p99.9-calib``, ``max-v0half-calib``): the calibration controls of the L4 verdict."""
+    info = norm_params(df, conversion_cfg)
+    keep = (info["family"] == "calib") & ~info["method"].isin(ADJUSTED) & (info["base"] != "qcfs")
+    return [n for n in conversion_cfg.get("norms", []) if n in set(info.loc[keep, "norm"])]
+
+
+def qcfs_norms(df: pd.DataFrame, conversion_cfg: dict[str, Any]) -> list[str]:
+    """The main norms that convert the QCFS-trained twin without an adjustment (``qcfs``, ``qcfs-calib``)."""
+    info = norm_params(df, conversion_cfg)
+    keep = (info["base"] == "qcfs") & ~info["method"].isin(ADJUSTED)
+    return [n for n in conversion_cfg.get("norms", []) if n in set(info.loc[keep, "norm"])]

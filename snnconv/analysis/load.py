@@ -212,7 +212,12 @@ def load_ann_accuracy(paths: Iterable[str | Path]) -> pd.DataFrame:
 
 
 def family_of(method: str, params: dict[str, Any]) -> str:
-    """Family of a converted norm from its recorded method and params: none/max/percentile/model/v0half/l4/lp/uniform."""
+    """Family of a converted norm from its recorded method and params: none/max/percentile/model/v0half/l4/lp/uniform,
+    ``calib`` for any light-calibrated norm (an L4 adjustment on calibration too) and ``qcfs`` for the QCFS twin."""
+    if params.get("calib"):
+        return "calib"
+    if params.get("base") == "qcfs":
+        return "qcfs"
     if method == "uniform":
         return "uniform"
     if method == "lp":

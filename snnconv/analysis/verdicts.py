@@ -6,7 +6,9 @@ seed and spike seed, pooled over every network), with each candidate control:
 * ``Base``    — its own base normalization (e.g. ``max``);
 * ``Uniform`` — the uniform control (same mean adjustment, no per-neuron structure);
 * ``VZero``   — the v0 = θ/2 control (the other cheap low-latency fix);
-* ``Plain``   — the best plain normalization of ``conversion.norms`` at that T (highest pooled mean accuracy).
+* ``Plain``   — the best plain normalization of ``conversion.norms`` at that T (highest pooled mean accuracy);
+* ``Calib``   — the best light calibration (Li et al. 2021) of ``conversion.norms`` at that T (``max-calib``, …);
+* ``QCFS``    — the best conversion of the QCFS-trained twin (Bu et al. 2022) at that T (``qcfs``, ``qcfs-calib``).
 
 Rule (:func:`helped`): a comparison is a win only if the paired 95 % t-interval of L4 − control lies
 entirely above zero; the mean alone decides nothing and a single pair is never a win. The overall verdict
@@ -22,11 +24,11 @@ from typing import Any
 
 import pandas as pd
 
-from .controls import control_names, plain_norms
+from .controls import calib_norms, control_names, plain_norms, qcfs_norms
 from .load import norm_params
 from .paired import paired_difference, paired_test
 
-COMPARISONS = ("Base", "Uniform", "VZero", "Plain")
+COMPARISONS = ("Base", "Uniform", "VZero", "Plain", "Calib", "QCFS")
 TEST_COLS = ["comparison", "control", "mean", "ci_low", "ci_high", "p_value", "n", "helped"]
 
 
@@ -51,12 +53,17 @@ def verdict(tests: pd.DataFrame) -> tuple[str | None, bool]:
     return (None, False) if row is None else (str(row["comparison"]), helped(row))
 
 
-def best_plain(df: pd.DataFrame, conversion_cfg: dict[str, Any], T: int) -> str | None:
-    """The plain normalization of ``conversion.norms`` with the highest mean accuracy at T (pooled)."""
-    sub = df[(df["t"] == T) & df["norm"].isin(plain_norms(df, conversion_cfg))]
+def best_of(df: pd.DataFrame, names: list[str], T: int) -> str | None:
+    """The norm of ``names`` with the highest mean accuracy at T (pooled), None if none was simulated."""
+    sub = df[(df["t"] == T) & df["norm"].isin(names)]
     if sub.empty:
         return None
     return str(sub.groupby("norm")["accuracy"].mean().idxmax())
+
+
+def best_plain(df: pd.DataFrame, conversion_cfg: dict[str, Any], T: int) -> str | None:
+    """The plain normalization of ``conversion.norms`` with the highest mean accuracy at T (pooled)."""
+    return best_of(df, plain_norms(df, conversion_cfg), T)
 
 
 def candidate_controls(df: pd.DataFrame, conversion_cfg: dict[str, Any], T: int) -> dict[str, str]:
@@ -71,6 +78,8 @@ def candidate_controls(df: pd.DataFrame, conversion_cfg: dict[str, Any], T: int)
         "Uniform": ctl["uniform"],
         "VZero": ctl["v0half"],
         "Plain": best_plain(df, conversion_cfg, T),
+        "Calib": best_of(df, calib_norms(df, conversion_cfg), T),
+        "QCFS": best_of(df, qcfs_norms(df, conversion_cfg), T),
     }
     out: dict[str, str] = {}
     have = set(df["norm"])
@@ -90,3 +99,20 @@ def l4_tests(df: pd.DataFrame, conversion_cfg: dict[str, Any], T: int) -> pd.Dat
         test = paired_test(diff["diff"]) if len(diff) else paired_test([])
         rows.append({"comparison": key, "control": control, **test.to_dict(), "helped": helped(test)})
     return pd.DataFrame(rows, columns=TEST_COLS)
+
+
+def l4_on_calibration(df: pd.DataFrame, conversion_cfg: dict[str, Any], T: int) -> dict[str, Any] | None:
+    """The L4 adjustment on top of light calibration against calibration alone, paired at T (both calibrated:
+    ``<l4>-calib`` vs ``<its base>-calib``); None unless both were simulated."""
+    l4 = control_names(df, conversion_cfg)["l4"]
+    if l4 is None:
+        return None
+    info = norm_params(df, conversion_cfg).set_index("norm")
+    base = str(info.loc[l4, "base"]) + ("-v0half" if float(info.loc[l4, "v_init"] or 0) else "")
+    names = (f"{l4}-calib", f"{base}-calib")
+    if not set(names) <= set(df["norm"]):
+        return None
+    sub = df[df["t"] == T]
+    diff = paired_difference(sub, [names[0]], names[1])
+    test = paired_test(diff["diff"]) if len(diff) else paired_test([])
+    return {"norm": names[0], "control": names[1], **test.to_dict(), "helped": helped(test)}

@@ -23,8 +23,9 @@ from ..models import load_checkpoint
 from ..network import SpikingNetwork, save_network
 from ..runinfo import require_keys
 from ..settings import AGREEMENT_IMAGES, CONVERSION_KEYS
+from .calibrate import CalibrationSettings
 from .names import parse_norm
-from .pipeline import BaseStatistics, base_statistics, build, prepare
+from .pipeline import BaseStatistics, base_statistics, build, calibrate_built, prepare
 
 log = logging.getLogger("snnconv.convert")
 
@@ -119,11 +120,14 @@ def convert_files(
     network_path: str | Path | None = None,
     meta_path: str | Path | None = None,
     normalization_path: str | Path | None = None,
+    calib_cfg: dict[str, Any] | None = None,
 ) -> tuple[SpikingNetwork, dict[str, Any]]:
     """Convert one model under one canonical norm name; returns (network, metadata) and writes what is asked.
 
     With ``normalization_path`` (the record of the norm's base) no pass over the normalization set is made;
-    without it the base statistics are measured here, with identical results.
+    without it the base statistics are measured here, with identical results. A ``-calib`` norm is calibrated
+    on the first ``calib_cfg["images"]`` images of the normalization set (settings.calibration), each keyed in
+    the input stream by its index in the training set.
     """
     start = time.perf_counter()
     conversion_cfg = require_keys(conversion_cfg, CONVERSION_KEYS, "conversion settings")
@@ -136,6 +140,13 @@ def convert_files(
     else:
         stats = load_normalization(normalization_path, model_path, conversion_cfg)
     net = build(parsed, raw, spec, stats)
+    if spec.calib:
+        if not calib_cfg:
+            raise ValueError(f"norm {norm!r} calibrates but no calibration settings were given (conversion.calib)")
+        calib = CalibrationSettings.from_dict(calib_cfg)
+        m = min(calib.images, len(x))
+        log.info("calibrating on %d normalization images for T_cal = %d steps", m, calib.T)
+        net = calibrate_built(net, raw, stats, x[:m], torch.as_tensor(idx[:m], dtype=torch.int64), calib)
     n = min(AGREEMENT_IMAGES, len(x))
     agree = agreement(model, net, x[:n], ds.y_train[idx[:n]])
     log.info("lambdas %s; agreement %s", net.meta["lambdas"], agree)
@@ -175,5 +186,6 @@ def job_network(smk: Any, write: bool) -> tuple[SpikingNetwork, dict[str, Any]]:
         smk.output.network if write else None,
         smk.output.meta if write else None,
         smk.input.normalization,
+        dict(smk.params.calib),
     )
     return net, run

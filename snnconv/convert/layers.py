@@ -16,6 +16,7 @@ from torch import nn
 
 from ..models import BasicBlock
 from ..network import SpikingLayer
+from ..qcfs import QCFS
 
 SKIPPED = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Identity)
 MAXPOOL_HINT = "use average pooling (or set conversion.maxpool_to_avgpool: true)"
@@ -30,6 +31,8 @@ class ParsedModel:
     folded_batchnorm: bool = False
     ann_layers: list[str] = field(default_factory=list)
     replaced_maxpool: bool = False
+    qcfs_lambdas: list[float] = field(default_factory=list)  # trained clip λ of each spiking layer (QCFS nets)
+    qcfs_levels: int | None = None
 
 
 def _pair(v: int | tuple[int, ...]) -> list[int]:
@@ -126,6 +129,13 @@ def parse_model(model: nn.Sequential, maxpool_to_avgpool: bool = False) -> Parse
             if cur is not None:  # a ReLU elsewhere acts on non-negative values: the identity
                 _close(parsed, cur, spiking=True)
                 cur = None
+        elif isinstance(m, QCFS):
+            if cur is None:
+                raise _unsupported(m, idx, "a QCFS activation must follow a Conv2d/Linear (+BN)")
+            _close(parsed, cur, spiking=True)
+            parsed.qcfs_lambdas.append(float(m.lam.detach()))
+            parsed.qcfs_levels = m.levels
+            cur = None
         elif isinstance(m, (nn.AvgPool2d, nn.MaxPool2d, nn.Flatten)):
             if isinstance(m, nn.MaxPool2d) and not maxpool_to_avgpool:
                 raise _unsupported(m, idx, MAXPOOL_HINT)
@@ -144,6 +154,8 @@ def parse_model(model: nn.Sequential, maxpool_to_avgpool: bool = False) -> Parse
         raise ValueError("the ANN must end with a Linear layer without ReLU (it becomes the non-spiking readout)")
     _close(parsed, cur, spiking=False)
     _check_finite(parsed)
+    if parsed.qcfs_lambdas and len(parsed.qcfs_lambdas) != len(parsed.layers) - 1:
+        raise ValueError("a QCFS network must use QCFS after every hidden layer, not a mix with ReLU")
     return parsed
 
 

@@ -1,7 +1,9 @@
 """Norm-name grammar: every conversion choice is a short, path-safe name (docs/method.md §C7).
 
 ``none``, ``max``, ``model``, ``p<q>`` (the bases), ``lp<p>_k<k>_<mode>_<base>`` and
-``uniform_k<k>_<mode>_<base>`` (an adjustment on any base), each optionally followed by ``-v0half``.
+``uniform_k<k>_<mode>_<base>`` (an adjustment on any base), each optionally followed by ``-v0half``, then
+optionally by ``-calib`` (light bias calibration after conversion). ``qcfs`` is the base of a QCFS-trained ANN
+(θ = its trained clip λ, v0 = θ/2 built in, so it takes no ``-v0half``).
 ``l4`` / ``uniform-l4`` are *roles*, not names: :func:`resolve_norms` turns them into the canonical names
 they stand for (from ``conversion.l4``) when the config is read, so every result path says what it holds, and
 no conversion is run twice under two names. No torch import (DAG-time code).
@@ -17,8 +19,10 @@ from typing import Any
 
 MODES = ("scale", "bias")
 ROLE_ALIASES = ("l4", "uniform-l4")  # roles a config may name in conversion.norms / stats.norms
-SIMPLE = ("none", "max", "model")
+SIMPLE = ("none", "max", "model", "qcfs")
 V0HALF = "-v0half"
+CALIB = "-calib"
+QCFS = "qcfs"  # base of a QCFS-trained network: θ = trained λ, v0 = θ/2
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)", re.IGNORECASE)
 
 
@@ -34,11 +38,17 @@ class NormSpec:
     p: float | None = None
     k: float | None = None
     mode: str | None = None
+    calib: bool = False  # light bias calibration after conversion (docs/method.md, "Calibration")
 
     @property
     def method(self) -> str:
         """The adjustment if any, else the base method."""
         return self.adjust or self.base
+
+    @property
+    def qcfs(self) -> bool:
+        """Whether the norm converts a QCFS-trained network (its model is the QCFS variant)."""
+        return self.base == QCFS
 
     @property
     def base_name(self) -> str:
@@ -54,6 +64,8 @@ class NormSpec:
             out.update(k=self.k, mode=self.mode, label="reconstructed")
             if self.adjust == "lp":
                 out["p"] = "inf" if math.isinf(self.p) else self.p
+        if self.calib:
+            out["calib"] = True
         return out
 
 
@@ -84,7 +96,7 @@ def _base(text: str, name: str) -> tuple[str, float | None]:
             raise ValueError(f"norm {name!r}: percentile {text[1:]!r} must lie in (0, 100]")
         return "percentile", q
     raise ValueError(
-        f"norm {name!r}: unknown method {text!r} (none, max, model, p<q>, lp..., uniform..., l4, uniform-l4)"
+        f"norm {name!r}: unknown method {text!r} (none, max, model, qcfs, p<q>, lp..., uniform..., l4, uniform-l4)"
     )
 
 
@@ -103,7 +115,7 @@ def _adjusted(name: str, parts: list[str], adjust: str, p: float | None) -> Norm
     if mode not in MODES:
         raise ValueError(f"norm {name!r}: unknown mode {mode!r} (choose {' or '.join(MODES)})")
     base, q = _base(base_text, name)
-    return NormSpec(name, base, q, 0.0, adjust, p, k, mode)
+    return NormSpec(name, base, q, 0.5 if base == QCFS else 0.0, adjust, p, k, mode)
 
 
 def _alias(name: str, conversion_cfg: dict[str, Any]) -> str:
@@ -123,6 +135,14 @@ def parse_norm(name: str, conversion_cfg: dict[str, Any] | None = None) -> NormS
     """
     if not isinstance(name, str) or not name or not re.fullmatch(r"[A-Za-z0-9_.+-]+", name):
         raise ValueError(f"norm {name!r}: names are non-empty and use only letters, digits and _ . + -")
+    if name.endswith(CALIB):  # light calibration on top of any name (a role too: l4-calib)
+        inner = name[: -len(CALIB)]
+        if not inner or inner.endswith(CALIB):
+            raise ValueError(f"norm {name!r}: -calib follows a base, an adjusted name or a role, once")
+        try:
+            return replace(parse_norm(inner, conversion_cfg), name=name, calib=True)
+        except ValueError as err:
+            raise ValueError(f"norm {name!r}: {err}") from None
     if name in ROLE_ALIASES:
         if conversion_cfg is None:
             raise ValueError(f"norm {name!r} is a role, not a name: resolve it with the config (resolve_norms)")
@@ -132,9 +152,14 @@ def parse_norm(name: str, conversion_cfg: dict[str, Any] | None = None) -> NormS
         if inner in ROLE_ALIASES or inner.endswith(V0HALF):
             raise ValueError(f"norm {name!r}: -v0half follows a base or an adjusted name, once")
         try:
-            return replace(parse_norm(inner), name=name, v_init=0.5)
+            spec = parse_norm(inner)
         except ValueError as err:
             raise ValueError(f"norm {name!r}: {err}") from None
+        if spec.base == QCFS:
+            raise ValueError(f"norm {name!r}: qcfs already starts at v0 = θ/2; drop -v0half")
+        if spec.calib:
+            raise ValueError(f"norm {name!r}: write -v0half before -calib")
+        return replace(spec, name=name, v_init=0.5)
     parts = name.split("_")
     if parts[0] == "uniform":
         return _adjusted(name, parts[1:], "uniform", None)
@@ -146,7 +171,7 @@ def parse_norm(name: str, conversion_cfg: dict[str, Any] | None = None) -> NormS
     if len(parts) > 1:
         raise ValueError(f"norm {name!r}: unknown method {parts[0]!r}")
     base, q = _base(name, name)
-    return NormSpec(name, base, q)
+    return NormSpec(name, base, q, 0.5 if base == QCFS else 0.0)
 
 
 @functools.cache
@@ -164,7 +189,9 @@ def canonical_name(spec: NormSpec) -> str:
     if spec.adjust is not None:
         tail = f"k{format_number(spec.k)}_{spec.mode}_{name}"
         name = f"lp{format_number(spec.p)}_{tail}" if spec.adjust == "lp" else f"uniform_{tail}"
-    return f"{name}{V0HALF}" if spec.v_init == 0.5 else name
+    if spec.v_init == 0.5 and spec.base != QCFS:
+        name = f"{name}{V0HALF}"
+    return f"{name}{CALIB}" if spec.calib else name
 
 
 def canonicalize(name: str, conversion_cfg: dict[str, Any] | None = None) -> str:
@@ -194,6 +221,13 @@ def resolve_norms(conversion_cfg: dict[str, Any]) -> ResolvedNorms:
     main = [canonicalize(n, conversion_cfg) for n in conversion_cfg.get("norms") or []]
     sweep = [canonicalize(n) for n in sweep_names(conversion_cfg.get("sweep"))]
     roles = {alias: canonicalize(alias, conversion_cfg) for alias in ROLE_ALIASES if conversion_cfg.get("l4")}
+    roles.update(
+        {
+            f"{a}{CALIB}": f"{n}{CALIB}"
+            for a, n in list(roles.items())
+            if f"{a}{CALIB}" in (conversion_cfg.get("norms") or [])
+        }
+    )
     return ResolvedNorms(
         list(dict.fromkeys(main + sweep)), list(dict.fromkeys(main)), list(dict.fromkeys(sweep)), roles
     )

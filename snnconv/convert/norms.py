@@ -85,11 +85,24 @@ def model_lambdas(
     return lams
 
 
+def qcfs_lambdas(
+    net: SpikingNetwork, images: torch.Tensor, spec: NormSpec, per_channel: list[bool]
+) -> list[torch.Tensor]:
+    """Bu et al. 2022: λ_l = the trained clip of layer l's QCFS activation (θ = λ in the ANN's units)."""
+    lams = net.meta.get("qcfs_lambdas") or []
+    if not lams:
+        raise ValueError(f"norm {spec.name!r} converts a QCFS-trained network, but this model has ReLU activations")
+    if any(not l > 0 for l in lams):
+        raise ValueError(f"norm {spec.name!r}: a trained QCFS clip λ is not positive ({lams})")
+    return [torch.tensor([float(l)], dtype=torch.float64) for l in lams]
+
+
 RECIPES: dict[str, Callable[..., list[torch.Tensor]]] = {
     "none": none_lambdas,
     "max": max_lambdas,
     "percentile": percentile_lambdas,
     "model": model_lambdas,
+    "qcfs": qcfs_lambdas,
 }
 
 

@@ -22,6 +22,7 @@ from torch import nn
 from ..network import SpikingNetwork
 from .activations import input_rate_sq_means
 from .adjust import adjust_network
+from .calibrate import CalibrationSettings, calibrate
 from .layers import ParsedModel, parse_model
 from .names import NormSpec, parse_norm
 from .norms import compute_lambdas, rescale
@@ -75,7 +76,13 @@ def _check_images(images: torch.Tensor) -> None:
 
 
 def _check_equivalent(model: nn.Sequential, net: SpikingNetwork, images: torch.Tensor) -> None:
-    """Guard: the parsed θ = 1 network must reproduce the ANN's logits on a few images (structural errors only)."""
+    """Guard: the parsed θ = 1 network must reproduce the ANN's logits on a few images (structural errors only).
+
+    A QCFS network is compared through its ReLU twin (same weights): the θ = 1 rate model has no quantization.
+    """
+    from ..qcfs import QCFS
+
+    model = nn.Sequential(*[nn.ReLU() if isinstance(m, QCFS) else m for m in model]).eval()
     with torch.no_grad():
         want, got = model(images[:8]), net.rate_forward(images[:8], clamp=False)[-1]
     if not torch.allclose(got, want, rtol=1e-3, atol=1e-3 * (1 + float(want.abs().max()))):
@@ -98,6 +105,8 @@ def prepare(
     _check_images(norm_images)
     parsed = parse_model(model, maxpool_to_avgpool)
     raw = SpikingNetwork(parsed.layers, tuple(norm_images.shape[1:]))
+    if parsed.qcfs_lambdas:  # what base qcfs reads (norms.qcfs_lambdas)
+        raw.meta = {"qcfs_lambdas": list(parsed.qcfs_lambdas), "qcfs_levels": parsed.qcfs_levels}
     if not parsed.replaced_maxpool:
         _check_equivalent(model, raw, norm_images.float())
     return parsed, raw
@@ -112,7 +121,7 @@ def base_statistics(raw: SpikingNetwork, norm_images: torch.Tensor, base: str, p
     """Step 2: λ of base normalization ``base`` (none, max, model, p<q>) and the input-rate statistics of the
     network it gives, from the normalization set (§C2–§C6)."""
     spec = parse_norm(base)
-    if spec.adjust or spec.v_init:
+    if spec.name != spec.base_name:
         raise ValueError(f"base_statistics: {base!r} is not a base normalization (none, max, model, p<q>)")
     images = norm_images.float()
     mask = channel_mask(raw, per_channel)
@@ -146,8 +155,34 @@ def build(parsed: ParsedModel, raw: SpikingNetwork, spec: NormSpec, stats: BaseS
         "per_channel": list(stats.per_channel),
         "maxpool_to_avgpool": parsed.replaced_maxpool,
         "norm_set_size": stats.n_images,
+        **({"qcfs_levels": raw.meta.get("qcfs_levels")} if spec.qcfs else {}),
     }
     return net
+
+
+def calibrate_built(
+    net: SpikingNetwork,
+    raw: SpikingNetwork,
+    stats: BaseStatistics,
+    images: torch.Tensor,
+    ids: torch.Tensor,
+    settings: CalibrationSettings,
+) -> SpikingNetwork:
+    """Step 4 (norms ending in -calib): light bias calibration of a built network on the calibration set
+    ``images`` (keyed in the input stream by ``ids``), against the base-normalized ANN (docs/method.md,
+    "Calibration"); the per-layer rate errors and bias shifts go into ``meta["calibration"]``."""
+    reference = SpikingNetwork(rescale(raw.layers, stats.lambdas), raw.input_shape)
+    out, layers = calibrate(net, reference, images.float(), ids, settings)
+    out.meta["calibration"] = {
+        "images": len(images),
+        "T": settings.T,
+        "encoding": settings.encoding,
+        "max_rate": settings.max_rate,
+        "reset": settings.reset,
+        "seed": settings.seed,
+        "layers": layers,
+    }
+    return out
 
 
 def convert(
@@ -157,12 +192,20 @@ def convert(
     per_channel: bool = False,
     maxpool_to_avgpool: bool = False,
     stats: BaseStatistics | None = None,
+    calib: CalibrationSettings | None = None,
 ) -> SpikingNetwork:
-    """Fold BN, drop dropout, normalize by ``spec.base`` and apply the optional Lp/uniform adjustment.
+    """Fold BN, drop dropout, normalize by ``spec.base``, apply the optional Lp/uniform adjustment and, for a
+    ``-calib`` norm, calibrate on the first ``calib.images`` of ``norm_images`` (stream ids 0, 1, ...).
 
     ``stats`` (from :func:`base_statistics` on the same model, images and ``per_channel``) skips step 2.
     """
     parsed, raw = prepare(model, norm_images, maxpool_to_avgpool)
     if stats is None:
         stats = base_statistics(raw, norm_images, spec.base_name, per_channel)
-    return build(parsed, raw, spec, stats)
+    net = build(parsed, raw, spec, stats)
+    if not spec.calib:
+        return net
+    if calib is None:
+        raise ValueError(f"norm {spec.name!r} calibrates: give the calibration settings (conversion.calib)")
+    n = min(calib.images, len(norm_images))
+    return calibrate_built(net, raw, stats, norm_images[:n], torch.arange(n), calib)

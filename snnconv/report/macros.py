@@ -31,7 +31,7 @@ from ..analysis.correlations import EXACT, P_VALUES, best_predictor
 from ..analysis.intervals import ann_reference, mean_ci, timesteps_to_within
 from ..analysis.load import norm_params
 from ..analysis.paired import paired_difference
-from ..analysis.verdicts import COMPARISONS, TEST_COLS, helped, l4_tests, verdict
+from ..analysis.verdicts import COMPARISONS, TEST_COLS, helped, l4_on_calibration, l4_tests, verdict
 from ..vocab import ARCH_LABELS, DATASET_LABELS
 from .tables import bold, latex_escape, write_table
 
@@ -226,13 +226,19 @@ _WORDS = {
     "Uniform": ("outperformed", "did not outperform"),
     "VZero": ("outperformed", "did not outperform"),
     "Plain": ("outperformed", "did not outperform"),
+    "Calib": ("outperformed", "did not outperform"),
+    "QCFS": ("outperformed", "did not outperform"),
 }
 _CONTROL_TEXT = {
     "Base": "its base normalization",
     "Uniform": "the uniform control",
     "VZero": r"the $v_0=\theta/2$ control",
     "Plain": "the best plain normalization",
+    "Calib": "the best light calibration",
+    "QCFS": "the best QCFS conversion",
 }
+# The published baselines join the verdict sentence and the table only where the run simulated them.
+OPTIONAL = ("Calib", "QCFS")
 
 
 def _word(test: pd.Series | None, yes: str, no: str) -> str:
@@ -308,8 +314,23 @@ def verdict_macros(m: Macros, df: pd.DataFrame, config: dict[str, Any]) -> pd.Da
         f"{d['LFourVerdict']} accuracy over its base normalization ({d['LFourGainLowT']} pp), "
         f"{d['LFourVsUniformVerdict']} the uniform control ({d['LFourVsUniformGainLowT']} pp), "
         f"{d['LFourVsVZeroVerdict']} the $v_0=\\theta/2$ control ({d['LFourVsVZeroGainLowT']} pp) and "
-        f"{d['LFourVsPlainVerdict']} the best plain normalization ({d['LFourVsPlainGainLowT']} pp)",
+        f"{d['LFourVsPlainVerdict']} the best plain normalization ({d['LFourVsPlainGainLowT']} pp)"
+        + "".join(
+            f"; it {d[f'LFourVs{key}Verdict']} {_CONTROL_TEXT[key]}, {_texttt(by_key[key]['control'])} "
+            f"({d[f'LFourVs{key}GainLowT']} pp)"
+            for key in OPTIONAL
+            if key in by_key
+        ),
     )
+    for key in OPTIONAL:
+        m.add(f"{key}BestName", _texttt(by_key[key]["control"]) if key in by_key else "n/a")
+    on_calib = l4_on_calibration(df, config, low_T) if l4 else None
+    m.add("LFourOnCalibGainLowT", pct(on_calib["mean"], sign=True) if on_calib else "n/a")
+    m.add("LFourOnCalibGainLowTCI", fmt_ci(on_calib) if on_calib else "n/a")
+    m.add(
+        "LFourOnCalibVerdict", _word(on_calib, "improved", "did not improve") if on_calib else "could not be evaluated"
+    )
+    m.add("LFourOnCalibBaseName", _texttt(on_calib["control"]) if on_calib else "n/a")
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
@@ -356,6 +377,8 @@ TABLE_HEADS = {
     "Uniform": "vs. uniform control",
     "VZero": r"vs. $v_0=\theta/2$ control",
     "Plain": "vs. best plain",
+    "Calib": "vs. best calibration",
+    "QCFS": "vs. best QCFS",
 }
 
 
@@ -368,14 +391,14 @@ def l4_comparison_table(per_net: pd.DataFrame, stem: str, base: str = "base") ->
             for latex in (True, False):
                 row = {"dataset": latex_escape(dataset) if latex else dataset, "arch": arch}
                 for key, label in TABLE_HEADS.items():
-                    if key == "Plain" and key not in g.index:
-                        continue  # the best plain normalization is the base itself
+                    if key in ("Plain", *OPTIONAL) and key not in g.index:
+                        continue  # the best plain normalization is the base itself; a baseline not simulated
                     head = label.replace("base", f"base ({base})") if key == "Base" else label
-                    if key == "Plain":
+                    if key in ("Plain", *OPTIONAL):
                         head = f"{label} ({g.loc[key, 'control']})"
                     if not latex:
                         head = head.replace(r"$v_0=\theta/2$", "v0=θ/2")
-                    elif key in ("Base", "Plain"):
+                    elif key in ("Base", "Plain", *OPTIONAL):
                         head = latex_escape(head)
                     if key not in g.index:
                         row[head] = "--"

@@ -59,6 +59,8 @@ FAMILY_COLORS = {
     "l4": OKABE_ITO["vermillion"],
     "lp": "#8C510A",  # brown: the other exponents of the sweep (shaded by p)
     "uniform": OKABE_ITO["reddish_purple"],
+    "calib": OKABE_ITO["yellow"],  # light calibration (Li et al. 2021), on any base or adjustment
+    "qcfs": "#5E3C99",  # purple: the QCFS-trained twin (Bu et al. 2022)
 }
 FAMILY_LABELS = {
     "ann": "ANN",
@@ -70,8 +72,10 @@ FAMILY_LABELS = {
     "l4": r"$L_4$ adjustment",
     "lp": r"$L_p$ adjustment",
     "uniform": "uniform control",
+    "calib": "light calibration",
+    "qcfs": "QCFS",
 }
-FAMILY_ORDER = ["none", "max", "percentile", "model", "v0half", "l4", "lp", "uniform"]
+FAMILY_ORDER = ["none", "max", "percentile", "model", "v0half", "l4", "lp", "uniform", "calib", "qcfs"]
 # Controls are drawn dashed/dash-dotted so they read as controls even in greyscale.
 FAMILY_LINESTYLES = {"uniform": (0, (4, 1.5)), "v0half": (0, (5, 1.5, 1, 1.5))}
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "*"]
@@ -164,6 +168,12 @@ def p_label(p: float) -> str:
 def _label(row: pd.Series) -> str:
     """Short legend label (mathtext) from a norm's recorded parameters."""
     fam, base = row["family"], str(row["base"])
+    if fam == "calib":  # the label of what was calibrated, then "+ calib."
+        inner = row.copy()
+        inner["family"] = _uncalibrated_family(row)
+        return f"{_label(inner)} + calib."
+    if fam == "qcfs" or base == "qcfs":
+        return "QCFS"
     if fam in ("l4", "lp", "uniform"):
         tail = (
             f"k={float(row['k']):g}"
@@ -176,6 +186,16 @@ def _label(row: pd.Series) -> str:
     if fam == "percentile":
         return f"{float(base[1:]):g}th pct."
     return {"model": "model-based"}.get(base, base)
+
+
+def _uncalibrated_family(row: pd.Series) -> str:
+    """The family a calibrated norm's network had before calibration (from its recorded columns)."""
+    from ..analysis.load import family_of
+
+    params = {"base": str(row["base"]), "v_init": float(row["v_init"] or 0.0), "p": row["p"]}
+    if params["base"][:1] == "p" and params["base"][1:2].isdigit():
+        params["percentile"] = float(params["base"][1:])
+    return family_of(str(row["method"]), params)
 
 
 def norm_label(name: str, conversion_cfg: dict[str, Any] | None = None, params: pd.DataFrame | None = None) -> str:

@@ -33,6 +33,14 @@ def normalization(w):
     return paths.fill(paths.NORMALIZATION, dataset=w.dataset, arch=w.arch, seed=w.seed, base=base_name(w.norm))
 
 
+def model_of(w):
+    """The trained ANN a job converts: the QCFS twin for the norms on base qcfs (and their normalize job), else
+    the ReLU network of the same (dataset, arch, seed)."""
+    base = w.base if hasattr(w, "base") else base_name(w.norm)
+    template = paths.QCFS_MODEL if base == "qcfs" else paths.MODEL
+    return paths.fill(template, dataset=w.dataset, arch=w.arch, seed=w.seed)
+
+
 def download_manifest(w):
     """With `download: true`, real datasets are fetched (and verified) before they are prepared."""
     if config["download"] and w.dataset != "digits":

@@ -5,7 +5,7 @@
 
 rule normalize:
     input:
-        model=paths.MODEL,
+        model=model_of,
         data=prepared_data,
     output:
         record=paths.NORMALIZATION,

@@ -8,7 +8,7 @@
 
 rule simulate:
     input:
-        model=paths.MODEL,
+        model=model_of,
         normalization=normalization,
         data=prepared_data,
     output:
@@ -32,6 +32,7 @@ rule simulate:
     params:
         code=code("simulate.py"),
         conversion=settings.conversion(config),
+        calib=lambda w: settings.calibration(config, w.norm),
         simulation=settings.simulation(config),
     script:
         "../../scripts/simulate.py"
@@ -39,7 +40,7 @@ rule simulate:
 
 rule membrane_stats:
     input:
-        model=paths.MODEL,
+        model=model_of,
         normalization=normalization,
         data=prepared_data,
     output:
@@ -60,6 +61,7 @@ rule membrane_stats:
     params:
         code=code("membrane_stats.py"),
         conversion=settings.conversion(config),
+        calib=lambda w: settings.calibration(config, w.norm),
         stats=settings.stats(config),
     script:
         "../../scripts/membrane_stats.py"

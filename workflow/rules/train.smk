@@ -26,3 +26,32 @@ rule train_ann:
         arch_options=lambda w: settings.arch_options(config, w.arch),
     script:
         "../../scripts/train.py"
+
+
+# The QCFS twin of a model (Bu et al. 2022): the same arch, data, seed and training settings, every ReLU replaced by
+# the quantization-clip-floor-shift activation (training.qcfs). Built only when a norm on base qcfs is converted.
+rule train_qcfs:
+    input:
+        data=prepared_data,
+    output:
+        model=paths.QCFS_MODEL,
+        metrics=paths.QCFS_METRICS,
+        summary=paths.QCFS_SUMMARY,
+    log:
+        "logs/train_qcfs/{dataset}/{arch}/seed{seed}.log",
+    benchmark:
+        "benchmarks/train_qcfs/{dataset}/{arch}/seed{seed}.tsv"
+    conda:
+        ENV
+    threads: config["training"]["threads"]
+    resources:
+        **settings.training_execution(config),
+        mem_mb=lambda w, attempt: cluster.train_mem_mb(config, w.dataset, w.arch, attempt),
+        runtime=lambda w, attempt: cluster.train_runtime(config, w.dataset, w.arch, attempt),
+    params:
+        code=code("train.py"),
+        training=lambda w: settings.training(config, w.dataset),
+        arch_options=lambda w: settings.arch_options(config, w.arch),
+        qcfs=settings.qcfs_training(config),
+    script:
+        "../../scripts/train.py"

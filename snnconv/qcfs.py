@@ -1,0 +1,58 @@
+"""The quantization-clip-floor-shift activation of Bu et al. 2022 (ICLR), docs/method.md "QCFS".
+
+h(x) = λ/L · clip(floor(x·L/λ + 1/2), 0, L) with a trainable clip λ per layer and L quantization levels. The floor
+passes its gradient straight through, so λ and the weights train by plain backpropagation. A network trained with
+it converts to IF neurons with θ = λ and initial membrane θ/2 (norm base ``qcfs``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class _FloorSTE(torch.autograd.Function):
+    """floor in the forward pass, identity in the backward pass (straight-through estimator)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:  # noqa: D102 - autograd protocol
+        return torch.floor(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:  # noqa: D102 - autograd protocol
+        return grad
+
+
+class QCFS(nn.Module):
+    """h(x) = λ/L · clip(floor(x·L/λ + 1/2), 0, L), λ a trainable scalar (one per layer), L ``levels``."""
+
+    def __init__(self, levels: int = 4, lambda_init: float = 8.0) -> None:
+        super().__init__()
+        if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
+            raise ValueError(f"QCFS levels must be a positive integer, got {levels!r}")
+        if not float(lambda_init) > 0:
+            raise ValueError(f"QCFS lambda_init must be positive, got {lambda_init!r}")
+        self.levels = int(levels)
+        self.lam = nn.Parameter(torch.tensor(float(lambda_init)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """clamp(x/λ, 0, 1) quantized to L levels with the half-step shift, scaled back by λ (same values as the
+        formula: the clip of the level index and the clamp of x/λ agree for every x)."""
+        y = torch.clamp(x / self.lam, 0.0, 1.0)
+        return _FloorSTE.apply(y * self.levels + 0.5) / self.levels * self.lam
+
+    def extra_repr(self) -> str:
+        """Levels shown in the module's repr."""
+        return f"levels={self.levels}"
+
+
+def to_qcfs(model: nn.Sequential, levels: int, lambda_init: float) -> nn.Sequential:
+    """The same network with every ReLU replaced by its own :class:`QCFS` (weights shared, not copied)."""
+    return nn.Sequential(*[QCFS(levels, lambda_init) if isinstance(m, nn.ReLU) else m for m in model])
+
+
+def qcfs_lambdas(model: nn.Module) -> list[float]:
+    """The trained λ of every QCFS activation, in order."""
+    return [float(m.lam.detach()) for m in model.modules() if isinstance(m, QCFS)]
