@@ -114,9 +114,11 @@ def main() -> None:
                 )
                 accs.append(r.accuracy)
             acc = np.mean(accs, axis=0)
-            rows[norm] = {"accuracy": acc.tolist(), "convert_s": conv_s, "model": variant}
+            with torch.no_grad():  # what the rates approach at large T: the clamped rate model
+                rate = float((net.rate_forward(x_test, clamp=True)[-1].argmax(1) == y_test).float().mean())
+            rows[norm] = {"accuracy": acc.tolist(), "convert_s": conv_s, "model": variant, "rate_model": rate}
             picks = " ".join(f"T={t}: {acc[t - 1]:.4f}" for t in (4, 8, 16) if t <= args.T)
-            print(f"{norm:32s} {picks}  (convert {conv_s:.1f} s)", flush=True)
+            print(f"{norm:32s} {picks}  rate model {rate:.4f}  (convert {conv_s:.1f} s)", flush=True)
     if args.out:
         Path(args.out).write_text(json.dumps({"ann": ann, "rows": rows, "args": vars(args)}, indent=1))
     if "relu" not in nets:

@@ -9,8 +9,8 @@ network on the same input. Each output channel (conv) or neuron (linear) gets
     b_l,j ← b_l,j + θ_l,j · mean(a_l,j − r_l,j)
 
 (mean over images and, for conv, positions): with reset by subtraction the rate follows current/θ, so a bias
-shift of Δ·θ raises the rate by about Δ. The readout is not calibrated. No torch import at DAG time: the
-workflow reads only :func:`calib_params` (torch-free) from :mod:`.names`.
+shift of Δ·θ raises the rate by about Δ. The readout is not calibrated. The workflow's params for it come from
+the torch-free :func:`snnconv.settings.calibration`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ..simulate.neurons import if_scan, initial_membrane
 
 log = logging.getLogger("snnconv.convert")
 
-CALIB_KEYS = ("images", "T", "encoding", "max_rate", "reset", "seed")
+SETTINGS_KEYS = ("images", "T", "encoding", "max_rate", "reset", "seed")
 BUFFER_BYTES = 64 << 20  # float32 currents of one batch × T_cal steps of the widest layer
 
 
@@ -45,7 +45,7 @@ class CalibrationSettings:
     @classmethod
     def from_dict(cls, cfg: dict[str, Any]) -> CalibrationSettings:
         """Checked settings; ValueError names the key and value."""
-        missing = [k for k in CALIB_KEYS if k not in cfg]
+        missing = [k for k in SETTINGS_KEYS if k not in cfg]
         if missing:
             raise ValueError(f"calibration settings lack {missing} (got {sorted(cfg)})")
         for key in ("images", "T"):
@@ -151,7 +151,8 @@ def calibrate(
     settings: CalibrationSettings,
 ) -> tuple[SpikingNetwork, list[dict[str, Any]]]:
     """Light calibration of every spiking layer of ``net`` in order; returns the new network and per layer the
-    mean rate error before and after (the "after" is measured with the corrected bias) and the bias shift.
+    rate error it corrected (mean and mean |·| over channels, measured with the earlier layers already calibrated)
+    and the bias shift (:func:`rate_errors` measures the error left afterwards).
 
     ``reference`` is the base-normalized θ = 1 network (before any adjustment): its clamped rate model is the
     target. ``images`` (calibration set, [0, 1]) are keyed in the input stream by ``ids``.
