@@ -7,6 +7,8 @@ it converts to IF neurons with θ = λ and initial membrane θ/2 (norm base ``qc
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -48,9 +50,30 @@ class QCFS(nn.Module):
         return f"levels={self.levels}"
 
 
+def _with_activations(model: nn.Sequential, make: Callable[[nn.Module], nn.Module]) -> nn.Sequential:
+    """The same network with every activation ``m`` replaced by ``make(m)``: the top-level ones and the two inside
+    each residual block (weights shared, not copied; the blocks are new modules, so ``model`` is unchanged)."""
+    from .models import BasicBlock
+
+    def swap(m: nn.Module) -> nn.Module:
+        if isinstance(m, BasicBlock):
+            block = copy.copy(m)
+            block._modules = dict(m._modules)  # a shallow copy would share (and so alter) the child table
+            block.relu1, block.relu2 = make(m.relu1), make(m.relu2)
+            return block
+        return make(m)
+
+    return nn.Sequential(*[swap(m) for m in model])
+
+
 def to_qcfs(model: nn.Sequential, levels: int, lambda_init: float) -> nn.Sequential:
-    """The same network with every ReLU replaced by its own :class:`QCFS` (weights shared, not copied)."""
-    return nn.Sequential(*[QCFS(levels, lambda_init) if isinstance(m, nn.ReLU) else m for m in model])
+    """The same network with every ReLU (residual blocks' included) replaced by its own :class:`QCFS`."""
+    return _with_activations(model, lambda m: QCFS(levels, lambda_init) if isinstance(m, nn.ReLU) else m)
+
+
+def to_relu(model: nn.Sequential) -> nn.Sequential:
+    """The ReLU twin of a QCFS network (every QCFS back to ReLU): its θ = 1 rate model has no quantization."""
+    return _with_activations(model, lambda m: nn.ReLU() if isinstance(m, QCFS) else m)
 
 
 def qcfs_lambdas(model: nn.Module) -> list[float]:

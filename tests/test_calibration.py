@@ -3,6 +3,8 @@ hand on a tiny net, the rate error it lowers on the calibration set, its setting
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from torch import nn
@@ -158,3 +160,48 @@ def test_calibration_params_only_for_calib_norms():
     got = calibration(cfg, "max-calib")
     assert got == {"T": 16, "encoding": "poisson", "images": 1024, "max_rate": 1.0, "reset": "subtract", "seed": 0}
     assert CalibrationSettings.from_dict(got).T == 16
+
+
+def _resnet() -> tuple[nn.Sequential, torch.Tensor]:
+    """A narrow resnet8 with random BN statistics (so the folded biases are not zero) and its calibration set."""
+    from snnconv.models import build_resnet
+
+    torch.manual_seed(0)
+    model = build_resnet((1, 8, 8), 3, preset="resnet8", channels=[4, 6, 8])
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 1.5)
+    return model.eval(), torch.rand(128, 1, 8, 8)
+
+
+def test_spike_rates_of_a_block_output_count_the_shortcut():
+    """The calibration's block simulation adds the shortcut's current into the block output: the mean of its
+    per-channel rates equals the engine's mean spike rate of that layer at T (the engine adds the shortcut too)."""
+    from snnconv.simulate import simulate
+
+    model, x = _resnet()
+    net = convert(model, x, parse_norm("max"))
+    block_out = next(l for l, layer in enumerate(net.layers) if layer.shortcut is not None)
+    rates = spike_rates(net, x[:16], torch.arange(16), block_out, _settings(T=6))
+    res = simulate(net, x[:16], torch.zeros(16, dtype=torch.long), 6, encoding="constant", device="cpu", compile="false")
+    assert float(rates.mean()) == pytest.approx(float(res.rates[block_out, -1]), abs=1e-6)
+    # without the shortcut's current the block output fires differently: the test can tell the two apart
+    cut = [dataclasses.replace(l, shortcut=None, shortcut_weight=None) for l in net.layers]
+    alone = spike_rates(SpikingNetwork(cut, net.input_shape, net.v_init), x[:16], torch.arange(16), block_out, _settings(T=6))
+    assert float((alone - rates).abs().max()) > 1e-3
+
+
+def test_calibration_of_a_residual_net_lowers_every_layer_error_and_keeps_shortcuts():
+    model, x = _resnet()
+    calib = _settings(images=128, T=8, encoding="poisson")
+    plain, reference = convert(model, x, parse_norm("max")), convert(model, x, parse_norm("max"))
+    net = convert(model, x, parse_norm("max-calib"), calib=calib)
+    ids = torch.arange(len(x))
+    before, after = rate_errors(plain, reference, x, ids, calib), rate_errors(net, reference, x, ids, calib)
+    assert len(before) == sum(l.spiking for l in net.layers)
+    assert sum(after) < sum(before), (before, after)
+    for a, b in zip(plain.layers, net.layers):
+        assert (a.shortcut is None) == (b.shortcut is None)
+        if a.shortcut is not None:
+            assert a.shortcut == b.shortcut and torch.equal(a.shortcut_weight, b.shortcut_weight)

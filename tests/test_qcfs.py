@@ -139,3 +139,21 @@ def test_converted_net_approaches_qcfs_ann_accuracy(trained):
     assert ann > 0.85
     assert gap[15:].max() <= 0.02, (ann, acc[[0, 3, 7, 15, 31, 63]])
     assert gap[0] == gap.max() and gap[15:].max() < gap[0]
+
+
+def test_resnet_qcfs_twin_converts_with_every_trained_lambda():
+    """Residual blocks' activations become QCFS too (two per block), the ReLU original is untouched, and the qcfs
+    norm reads one trained λ per spiking layer, block outputs included."""
+    from snnconv.models import build_resnet
+
+    torch.manual_seed(0)
+    relu = build_resnet((1, 8, 8), 3, preset="resnet8", channels=[4, 4, 8]).eval()
+    q = to_qcfs(relu, 4, 2.0).eval()
+    assert sum(isinstance(m, QCFS) for m in q.modules()) == 7 and not any(isinstance(m, nn.ReLU) for m in q.modules())
+    assert sum(isinstance(m, nn.ReLU) for m in relu.modules()) == 7  # the original keeps its ReLUs
+    with torch.no_grad():
+        for i, m in enumerate(m for m in q.modules() if isinstance(m, QCFS)):
+            m.lam.fill_(1.0 + 0.25 * i)
+    net = convert(q, torch.rand(32, 1, 8, 8), parse_norm("qcfs"))
+    assert net.meta["lambdas"][:7] == pytest.approx([1.0 + 0.25 * i for i in range(7)])
+    assert net.v_init == 0.5 and any(l.shortcut is not None for l in net.layers)

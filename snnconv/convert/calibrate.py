@@ -15,6 +15,7 @@ the torch-free :func:`snnconv.settings.calibration`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -91,6 +92,7 @@ def spike_rates(
     """
     sums, count = torch.zeros(net.layers[layer].n_out, dtype=torch.float64), 0
     bs = _batch_size(net, images, settings.T)
+    sources = net.shortcut_sources()
     with torch.no_grad():
         for lo in range(0, len(images), bs):
             x = images[lo : lo + bs]
@@ -104,13 +106,19 @@ def spike_rates(
                 dtype=torch.float32,
             )
             s = enc.block(settings.T)  # (T, B, ...)
+            kept: dict[int, torch.Tensor] = {}  # spike trains of the layers that feed a later shortcut
             for l in range(layer + 1):
                 spk = net.layers[l]
                 cur = spk.apply_op(spk.apply_pre_ops(s.reshape(-1, *s.shape[2:])))
+                if spk.shortcut is not None:  # a block output: the shortcut's current joins the main branch's
+                    src = kept[spk.shortcut["source"]]
+                    cur = cur + spk.apply_shortcut(src.reshape(-1, *src.shape[2:]))
                 cur = cur.reshape(settings.T, len(x), *cur.shape[1:]).contiguous()
                 th = spk.threshold_view(cur.ndim - 1)
                 v = initial_membrane(th, tuple(cur.shape[1:]), net.v_init)
                 s = if_scan(cur, v, th, settings.reset)
+                if l in sources:
+                    kept[l] = s
             total, n = _channel_mean(s.mean(dim=0))
             sums += total
             count += n
@@ -131,16 +139,8 @@ def target_rates(reference: SpikingNetwork, images: torch.Tensor, layer: int, ma
 
 
 def _with_bias(layer: SpikingLayer, bias: torch.Tensor) -> SpikingLayer:
-    """A copy of ``layer`` with another bias."""
-    return SpikingLayer(
-        dict(layer.op),
-        layer.weight,
-        bias.float(),
-        layer.threshold,
-        [dict(p) for p in layer.pre_ops],
-        layer.spiking,
-        layer.name,
-    )
+    """A copy of ``layer`` with another bias (its shortcut, if any, kept)."""
+    return dataclasses.replace(layer, bias=bias.float())
 
 
 def calibrate(

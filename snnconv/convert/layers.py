@@ -183,10 +183,15 @@ def _basic_block(parsed: ParsedModel, block: BasicBlock, idx: int) -> None:
     op1, w1, b1 = _folded(block.conv1, block.bn1, idx)
     op2, w2, b2 = _folded(block.conv2, block.bn2, idx)
     op_s, w_s, b_s = _shortcut(block, w2.shape[0], idx)
-    for name, op, w, b, shortcut in (
-        (f"block{idx}.conv1", op1, w1, b1, None),
-        (f"block{idx}.conv2", op2, w2, b2 + b_s, {"source": source, "op": op_s}),
+    for name, op, w, b, shortcut, act in (
+        (f"block{idx}.conv1", op1, w1, b1, None, block.relu1),
+        (f"block{idx}.conv2", op2, w2, b2 + b_s, {"source": source, "op": op_s}, block.relu2),
     ):
+        if isinstance(act, QCFS):
+            parsed.qcfs_lambdas.append(float(act.lam.detach()))
+            parsed.qcfs_levels = act.levels
+        elif not isinstance(act, nn.ReLU):
+            raise _unsupported(act, idx, "a residual block's activations must be ReLU or QCFS")
         parsed.layers.append(
             SpikingLayer(
                 op=op,

@@ -80,9 +80,9 @@ def _check_equivalent(model: nn.Sequential, net: SpikingNetwork, images: torch.T
 
     A QCFS network is compared through its ReLU twin (same weights): the θ = 1 rate model has no quantization.
     """
-    from ..qcfs import QCFS
+    from ..qcfs import to_relu
 
-    model = nn.Sequential(*[nn.ReLU() if isinstance(m, QCFS) else m for m in model]).eval()
+    model = to_relu(model).eval()
     with torch.no_grad():
         want, got = model(images[:8]), net.rate_forward(images[:8], clamp=False)[-1]
     if not torch.allclose(got, want, rtol=1e-3, atol=1e-3 * (1 + float(want.abs().max()))):
