@@ -184,11 +184,15 @@ def test_spike_rates_of_a_block_output_count_the_shortcut():
     net = convert(model, x, parse_norm("max"))
     block_out = next(l for l, layer in enumerate(net.layers) if layer.shortcut is not None)
     rates = spike_rates(net, x[:16], torch.arange(16), block_out, _settings(T=6))
-    res = simulate(net, x[:16], torch.zeros(16, dtype=torch.long), 6, encoding="constant", device="cpu", compile="false")
+    res = simulate(
+        net, x[:16], torch.zeros(16, dtype=torch.long), 6, encoding="constant", device="cpu", compile="false"
+    )
     assert float(rates.mean()) == pytest.approx(float(res.rates[block_out, -1]), abs=1e-6)
     # without the shortcut's current the block output fires differently: the test can tell the two apart
     cut = [dataclasses.replace(l, shortcut=None, shortcut_weight=None) for l in net.layers]
-    alone = spike_rates(SpikingNetwork(cut, net.input_shape, net.v_init), x[:16], torch.arange(16), block_out, _settings(T=6))
+    alone = spike_rates(
+        SpikingNetwork(cut, net.input_shape, net.v_init), x[:16], torch.arange(16), block_out, _settings(T=6)
+    )
     assert float((alone - rates).abs().max()) > 1e-3
 
 
