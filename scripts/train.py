@@ -12,7 +12,7 @@ from snnconv.atomic import write_csv, write_json
 from snnconv.data import load_prepared
 from snnconv.models import save_checkpoint
 from snnconv.runinfo import git_revision, versions
-from snnconv.train import train_ann
+from snnconv.train import train_ann, validation_record
 
 log = logging.getLogger("snnconv.train")
 
@@ -40,6 +40,8 @@ def main(
         "epochs": int(training["epochs"]),
         "train_seconds": round(result.seconds, 3),
         "n_parameters": sum(p.numel() for p in result.model.parameters()),
+        "validation_images": len(result.validation_indices),
+        "validation_accuracy": result.validation_accuracy,
         "training": training,
         "arch_options": arch_options,
         "git_revision": git_revision(),
@@ -52,7 +54,12 @@ def main(
         ds.shape,
         len(ds.classes),
         arch_options,
-        extra={"seed": seed, "test_accuracy": result.test_accuracy, "dataset": ds.name},
+        extra={
+            "seed": seed,
+            "test_accuracy": result.test_accuracy,
+            "dataset": ds.name,
+            "validation": validation_record(result.validation_indices, training),
+        },
     )
     write_csv(metrics_out, result.history)
     write_json(summary_out, summary)
