@@ -61,10 +61,11 @@ CASES: dict[str, tuple[Any, set[str]]] = {
         f"arch_options.{a}.{k}": (None, NOTHING)
         for a, ks in {
             "cnn": ("channels", "kernel", "hidden", "bias", "batchnorm", "dropout"),
-            "vgg": ("cfg", "hidden", "bias", "batchnorm", "dropout"),
+            "vgg": ("cfg", "hidden", "bias", "batchnorm", "dropout", "width"),
         }.items()
         for k in ks
     },  # not an arch of this run
+    "arch_options.vgg.preset": ("vgg16", NOTHING),  # not an arch of this run
     "training.epochs": (2, TRAIN),
     "training.batch_size": (32, TRAIN),
     "training.lr": (0.02, TRAIN),
