@@ -13,7 +13,7 @@ from snnconv.data import load_prepared
 from snnconv.models import save_checkpoint
 from snnconv.qcfs import qcfs_lambdas
 from snnconv.runinfo import git_revision, versions
-from snnconv.train import train_ann
+from snnconv.train import train_ann, validation_record
 
 log = logging.getLogger("snnconv.train")
 
@@ -43,6 +43,8 @@ def main(
         "epochs": int(training["epochs"]),
         "train_seconds": round(result.seconds, 3),
         "n_parameters": sum(p.numel() for p in result.model.parameters()),
+        "validation_images": len(result.validation_indices),
+        "validation_accuracy": result.validation_accuracy,
         "training": training,
         "arch_options": arch_options,
         **({"qcfs": dict(qcfs), "qcfs_lambdas": qcfs_lambdas(result.model)} if qcfs else {}),
@@ -56,7 +58,12 @@ def main(
         ds.shape,
         len(ds.classes),
         arch_options,
-        extra={"seed": seed, "test_accuracy": result.test_accuracy, "dataset": ds.name},
+        extra={
+            "seed": seed,
+            "test_accuracy": result.test_accuracy,
+            "dataset": ds.name,
+            "validation": validation_record(result.validation_indices, training),
+        },
         activation={"type": "qcfs", "levels": int(qcfs["levels"])} if qcfs else None,
     )
     write_csv(metrics_out, result.history)

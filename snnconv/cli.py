@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Convert your own model, simulate it and export it, outside Snakemake.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{convert,simulate,export-nir}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{convert,simulate,export-nir,plan}")
 
     p = sub.add_parser(
         "convert",
@@ -205,7 +205,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="the .nir file to write")
     p.add_argument("--reset", help=f"the reset the network is simulated with (default {sim['reset']})")
     p.set_defaults(run=cmd_export_nir)
+
+    p = sub.add_parser(
+        "plan",
+        help="print the jobs, device-hours and memory per job a config will need, before anything runs",
+        description="Job count, expected device-hours and host memory per job of a workflow config, from the "
+        "per-step costs in snnconv/resources/step_costs.yaml (each printed as measured or assumed, with its source).",
+    )
+    p.add_argument("--configfile", required=True, type=Path, help="the workflow config to plan")
+    p.set_defaults(run=cmd_plan)
     return parser
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Print the plan of ``--configfile`` (snnconv/plan.py; no torch)."""
+    from .plan import main as plan_main
+
+    return plan_main(["--configfile", str(args.configfile)])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

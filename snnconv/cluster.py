@@ -18,6 +18,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from .presets import vgg_layers
 from .settings import AGREEMENT_IMAGES, epochs
 from .vocab import INPUT_SHAPES, SPLIT_SIZES
 
@@ -82,7 +83,9 @@ def widest_layer(config: Mapping[str, Any], dataset: str, arch: str) -> int:
         widths += [n * ((h - 1) // 2**i + 1) * ((w - 1) // 2**i + 1) for i, n in enumerate(options["channels"])]
     elif arch == "vgg":
         size = h * w
-        for item in options["cfg"]:
+        user = config["arch_options"].get(arch) or {}
+        layers = vgg_layers(user.get("preset"), user.get("cfg"), float(user.get("width", 1.0)))
+        for item in layers:
             if item in ("P", "M"):
                 size //= 4
             else:

@@ -15,6 +15,7 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 
 from .config_guard import check_config_size, schema_message
+from .presets import vgg_layers
 from .resources import schema_path
 from .vocab import ARCHS, DATASETS
 
@@ -85,7 +86,25 @@ def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
     props["dataset_archs"]["propertyNames"]["enum"] = list(DATASETS)
     props["dataset_archs"]["additionalProperties"]["items"]["enum"] = list(ARCHS)
     props["training"]["properties"]["epochs_by_dataset"]["propertyNames"]["enum"] = list(DATASETS)
+    by_dataset = props["training"]["properties"]["recipe_by_dataset"]
+    by_dataset["propertyNames"]["enum"] = list(DATASETS)
+    by_dataset["additionalProperties"] = recipe_schema(props["training"]["properties"])
     return schema
+
+
+# Training keys that are not part of a per-dataset recipe: execution settings and the per-dataset tables themselves.
+NOT_RECIPE_KEYS = ("device", "threads", "epochs_by_dataset", "recipe_by_dataset")
+
+
+def recipe_schema(training_properties: dict[str, Any]) -> dict[str, Any]:
+    """The schema of one ``training.recipe_by_dataset`` entry: the training section's recipe keys with their
+    types and bounds but without defaults (an entry replaces only the keys it names)."""
+    properties = {
+        key: {k: v for k, v in sub.items() if k != "default"}
+        for key, sub in training_properties.items()
+        if key not in NOT_RECIPE_KEYS
+    }
+    return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
 def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
@@ -142,6 +161,17 @@ def _check_semantics(config: dict[str, Any]) -> None:
             raise ConfigError(f"config error at 'stats.norms[{i}]': {exc}") from exc
         if canon not in names:
             raise ConfigError(f"config error at 'stats.norms[{i}]': {name!r} is not one of the converted norms {names}")
+    vgg = config["arch_options"].get("vgg") or {}
+    try:
+        vgg_layers(vgg.get("preset"), vgg.get("cfg"), float(vgg.get("width", 1.0)))
+    except ValueError as exc:
+        raise ConfigError(f"config error at 'arch_options.vgg': {exc}") from exc
+    for dataset, recipe in config["training"]["recipe_by_dataset"].items():
+        if "epochs" in recipe and dataset in config["training"]["epochs_by_dataset"]:
+            raise ConfigError(
+                f"config error at 'training.recipe_by_dataset.{dataset}.epochs': training.epochs_by_dataset also "
+                f"sets the epochs of {dataset}; give them in one place"
+            )
     T = config["simulation"]["T"]
     for i, t in enumerate(config["report"]["T_points"]):
         if t > T:

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .atomic import atomic_path
+from .presets import vgg_layers
 from .vocab import ARCHS  # noqa: F401 - re-exported: the one list of architecture names
 
 
@@ -87,19 +88,27 @@ def build_cnn(
 def build_vgg(
     in_shape: tuple[int, int, int],
     n_classes: int,
-    cfg: list[int | str] = (64, 64, "P", 128, 128, "P", 256, 256, "P"),
+    cfg: list[int | str] | None = None,
     hidden: int = 512,
     bias: bool = True,
     batchnorm: bool = False,
     dropout: float = 0.2,
+    preset: str | None = None,
+    width: float = 1.0,
 ) -> nn.Sequential:
-    """VGG-style CNN for CIFAR-10: 3x3 convs, "P" = 2x2 average pooling, then FC layers."""
+    """VGG-style CNN for CIFAR-10: 3x3 convs, "P" = 2x2 average pooling, then FC layers; ``preset`` names a
+    standard layer list (vgg16), ``width`` scales every channel count (e.g. a narrow VGG-16 for tests)."""
     c, h, w = in_shape
     layers: list[nn.Module] = []
-    for item in cfg:
+    for item in vgg_layers(preset, cfg, width):
         if item == "P":
             layers.append(nn.AvgPool2d(2))
             h, w = h // 2, w // 2
+            if h == 0 or w == 0:
+                raise ValueError(
+                    f"arch_options.vgg: the layer list pools {in_shape[1]}x{in_shape[2]} images below 1 pixel; "
+                    "use fewer 'P' entries for this dataset"
+                )
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
         else:

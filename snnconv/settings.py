@@ -31,7 +31,30 @@ def _pick(section: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 
 
 # Which keys of each section change which job's output (the rest are execution settings or report-only).
-TRAINING_KEYS = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "optimizer")
+TRAINING_KEYS = (
+    "epochs",
+    "batch_size",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "optimizer",
+    "nesterov",
+    "schedule",
+    "warmup_fraction",
+    "augment",
+    "crop_padding",
+    "label_smoothing",
+    "validation_images",
+    "validation_seed",
+)
+# Keys that only matter under another key's value (key -> (other key, the values under which it matters)).
+TRAINING_CONDITIONS = {
+    "momentum": ("optimizer", ("sgd",)),
+    "nesterov": ("optimizer", ("sgd",)),
+    "warmup_fraction": ("schedule", ("onecycle",)),
+    "crop_padding": ("augment", ("crop", "crop_flip")),
+    "validation_seed": ("validation_images", None),  # None: any value but 0
+}
 CONVERSION_KEYS = ("norm_set_size", "norm_set_seed", "per_channel", "maxpool_to_avgpool")
 SIMULATION_KEYS = ("T", "encoding", "max_rate", "reset", "decode", "test_subset")
 STATS_KEYS = ("T", "neurons_per_layer", "samples", "seed")
@@ -50,24 +73,39 @@ def dataset_options(config: Mapping[str, Any], dataset: str) -> dict[str, Any]:
     return canonical(config["dataset_options"].get(dataset) or {})
 
 
-def training(config: Mapping[str, Any], dataset: str | None = None) -> dict[str, Any]:
-    """Settings of ``train_ann`` on ``dataset`` that change the trained weights (momentum only matters to SGD;
-    ``training.epochs_by_dataset`` replaces ``epochs`` for the datasets it names)."""
-    keys = (
-        TRAINING_KEYS
-        if config["training"]["optimizer"] == "sgd"
-        else tuple(k for k in TRAINING_KEYS if k != "momentum")
-    )
-    out = _pick(config["training"], keys)
+def _matters(recipe: Mapping[str, Any], key: str) -> bool:
+    """Whether ``key`` changes the weights under ``recipe`` (momentum only matters to SGD, and so on)."""
+    if key not in TRAINING_CONDITIONS:
+        return True
+    other, values = TRAINING_CONDITIONS[key]
+    return bool(recipe[other]) if values is None else recipe[other] in values
+
+
+def recipe(config: Mapping[str, Any], dataset: str | None = None) -> dict[str, Any]:
+    """Every training key's value on ``dataset``: ``training.recipe_by_dataset[dataset]`` over
+    ``training.epochs_by_dataset[dataset]`` (epochs) over the ``training`` section."""
+    tr = config["training"]
+    out = {k: tr[k] for k in TRAINING_KEYS}
     if dataset is not None:
         out["epochs"] = epochs(config, dataset)
+        out.update((tr.get("recipe_by_dataset") or {}).get(dataset) or {})
     return out
 
 
+def training(config: Mapping[str, Any], dataset: str | None = None) -> dict[str, Any]:
+    """Settings of ``train_ann`` on ``dataset`` that change the trained weights: :func:`recipe` less the keys that
+    do not matter under it (momentum and nesterov only matter to SGD, warmup_fraction to one-cycle, crop_padding
+    to cropping, validation_seed to a validation split), so changing those reruns nothing."""
+    full = recipe(config, dataset)
+    return canonical({k: v for k, v in full.items() if _matters(full, k)})
+
+
 def epochs(config: Mapping[str, Any], dataset: str) -> int:
-    """Training epochs on ``dataset``: ``training.epochs_by_dataset[dataset]``, else ``training.epochs``."""
+    """Training epochs on ``dataset``: ``training.recipe_by_dataset[dataset].epochs``, else
+    ``training.epochs_by_dataset[dataset]``, else ``training.epochs`` (the config check refuses both tables)."""
     tr = config["training"]
-    return int((tr.get("epochs_by_dataset") or {}).get(dataset, tr["epochs"]))
+    by_recipe = ((tr.get("recipe_by_dataset") or {}).get(dataset) or {}).get("epochs")
+    return int(by_recipe or (tr.get("epochs_by_dataset") or {}).get(dataset, tr["epochs"]))
 
 
 def arch_options(config: Mapping[str, Any], arch: str) -> dict[str, Any]:
@@ -157,7 +195,11 @@ def paper(config: Mapping[str, Any]) -> dict[str, Any]:
             "input_seeds": config["simulation"]["input_seeds"],
             "n_converted_norms": len(norms.names),
             "n_sweep_norms": len(norms.sweep),
-            "training": {**training(config), "epochs_by_dataset": dict(config["training"]["epochs_by_dataset"])},
+            "training": {
+                **training(config),
+                "epochs_by_dataset": dict(config["training"]["epochs_by_dataset"]),
+                "recipe_by_dataset": dict(config["training"]["recipe_by_dataset"]),
+            },
             "sweep": config["conversion"]["sweep"],
             "stats_norms": stats_norms(config),
             "simulation": simulation(config),

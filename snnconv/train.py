@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -54,16 +55,104 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return correct / max(1, len(x)), loss_sum / max(1, len(x))
 
 
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("cosine", "onecycle", "constant")
+AUGMENTS = ("none", "crop", "crop_flip")
+
+
+def _choice(cfg: dict[str, Any], key: str, default: str, allowed: tuple[str, ...]) -> str:
+    """``cfg[key]`` (else ``default``), one of ``allowed``; ValueError naming key and value otherwise."""
+    value = cfg.get(key, default)
+    if value not in allowed:
+        raise ValueError(f"training.{key} = {value!r} is not one of {list(allowed)}")
+    return value
+
+
 def _optimizer(model: nn.Module, cfg: dict[str, Any]) -> torch.optim.Optimizer:
-    """Adam or SGD with momentum, from the training config."""
-    if cfg.get("optimizer", "adam") == "sgd":
+    """Adam, or SGD with momentum (optionally Nesterov), from the training config; weight decay on every parameter."""
+    decay = float(cfg.get("weight_decay", 0.0))
+    if _choice(cfg, "optimizer", "adam", OPTIMIZERS) == "sgd":
+        momentum, nesterov = float(cfg.get("momentum", 0.9)), bool(cfg.get("nesterov", False))
+        if nesterov and momentum <= 0:
+            raise ValueError(f"training.nesterov needs training.momentum > 0, got momentum = {momentum}")
         return torch.optim.SGD(
-            model.parameters(),
-            lr=cfg["lr"],
-            momentum=cfg.get("momentum", 0.9),
-            weight_decay=cfg.get("weight_decay", 0.0),
+            model.parameters(), lr=cfg["lr"], momentum=momentum, weight_decay=decay, nesterov=nesterov
         )
-    return torch.optim.Adam(model.parameters(), lr=cfg["lr"], weight_decay=cfg.get("weight_decay", 0.0))
+    return torch.optim.Adam(model.parameters(), lr=cfg["lr"], weight_decay=decay)
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: dict[str, Any], total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """The per-batch learning-rate schedule over ``total_steps``: cosine annealing to 0, one-cycle (warm-up from
+    lr/25 to lr over ``warmup_fraction`` of the steps, then cosine annealing to lr/25e4; momentum is left as
+    configured) or constant."""
+    name = _choice(cfg, "schedule", "cosine", SCHEDULES)
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    if name == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _step: 1.0)
+    warmup = float(cfg.get("warmup_fraction", 0.3))
+    if not 0 < warmup < 1:
+        raise ValueError(f"training.warmup_fraction must lie in (0, 1), got {warmup}")
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=cfg["lr"], total_steps=max(2, total_steps), pct_start=warmup, cycle_momentum=False
+    )
+
+
+def make_loss(cfg: dict[str, Any]) -> nn.CrossEntropyLoss:
+    """Cross-entropy with ``training.label_smoothing`` (0 = plain cross-entropy)."""
+    smoothing = float(cfg.get("label_smoothing", 0.0))
+    if not 0 <= smoothing < 1:
+        raise ValueError(f"training.label_smoothing must lie in [0, 1), got {smoothing}")
+    return nn.CrossEntropyLoss(label_smoothing=smoothing)
+
+
+def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:
+    """Each image of the NCHW batch ``x`` zero-padded by ``padding`` pixels and cropped back to its size at a
+    random offset (the CIFAR augmentation of He et al. 2016), drawn from ``generator``."""
+    n, c, h, w = x.shape
+    padded = nn.functional.pad(x, (padding, padding, padding, padding))
+    dy = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
+    dx = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
+    rows = (dy[:, None] + torch.arange(h)[None, :])[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w)[None, :])[:, None, None, :]
+    return padded[torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None], rows, cols]
+
+
+def random_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Each image of the NCHW batch ``x`` mirrored left-right with probability 1/2, drawn from ``generator``."""
+    flip = torch.rand(len(x), generator=generator) < 0.5
+    return torch.where(flip[:, None, None, None], x.flip(3), x)
+
+
+def augment(x: torch.Tensor, cfg: dict[str, Any], generator: torch.Generator) -> torch.Tensor:
+    """``x`` under ``training.augment``: unchanged (none), random crop (crop) or random crop and flip (crop_flip)."""
+    name = _choice(cfg, "augment", "none", AUGMENTS)
+    if name == "none":
+        return x
+    padding = int(cfg.get("crop_padding", 4))
+    if padding < 1:
+        raise ValueError(f"training.crop_padding must be at least 1, got {padding}")
+    if x.dim() != 4:
+        raise ValueError(f"training.augment = {name!r} needs image batches (N, C, H, W), got shape {tuple(x.shape)}")
+    x = random_crop(x, padding, generator)
+    return random_flip(x, generator) if name == "crop_flip" else x
+
+
+def validation_split(n_train: int, n_validation: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(training indices, validation indices), both sorted: ``n_validation`` of the ``n_train`` training images
+    drawn by default_rng(seed).choice without replacement; the rest train. No validation: all train."""
+    if n_validation < 0:
+        raise ValueError(f"training.validation_images must be >= 0, got {n_validation}")
+    if n_validation == 0:
+        return np.arange(n_train), np.zeros(0, dtype=np.int64)
+    if n_validation >= n_train:
+        raise ValueError(
+            f"training.validation_images = {n_validation} leaves no training images (the training set has {n_train})"
+        )
+    held = np.sort(np.random.default_rng(seed).choice(n_train, size=n_validation, replace=False))
+    return np.setdiff1d(np.arange(n_train), held), held
 
 
 def has_batch_norm(model: nn.Module) -> bool:
@@ -88,12 +177,14 @@ def batch_bounds(n: int, batch_size: int, no_singletons: bool = False) -> list[t
 
 @dataclass
 class TrainingResult:
-    """The trained model, its per-epoch history and final test accuracy."""
+    """The trained model, its per-epoch history, final test accuracy and the validation split it held out."""
 
     model: nn.Module
     history: pd.DataFrame
     test_accuracy: float
     seconds: float
+    validation_indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    validation_accuracy: float | None = None
 
 
 def train_ann(
@@ -103,9 +194,12 @@ def train_ann(
     cfg: dict[str, Any],
     seed: int,
     progress: bool = True,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
     qcfs: dict[str, Any] | None = None,
 ) -> TrainingResult:
-    """Train ``arch`` on ``ds`` with cosine-annealed Adam/SGD; identical seeds give identical weights on CPU.
+    """Train ``arch`` on ``ds`` under the recipe ``cfg`` (optimizer, schedule, augmentation, label smoothing,
+    validation split); identical seeds give identical weights on CPU. ``on_epoch`` receives each epoch's history
+    row plus ``train_cpu_seconds``, the process CPU time spent in training steps so far (evaluation excluded).
 
     ``qcfs`` (``{"levels": L, "lambda_init": λ0}``) trains the QCFS twin: every ReLU replaced by the
     quantization-clip-floor-shift activation with its own trainable λ (snnconv.qcfs).
@@ -118,31 +212,44 @@ def train_ann(
 
         model = to_qcfs(model, qcfs["levels"], qcfs["lambda_init"])
     model = model.to(device)
-    x_train, y_train = ArrayDataset.as_float(ds.x_train), torch.from_numpy(ds.y_train)
+    train_idx, val_idx = validation_split(
+        len(ds.y_train), int(cfg.get("validation_images", 0)), int(cfg.get("validation_seed", 0))
+    )
+    x_all, y_all = ArrayDataset.as_float(ds.x_train), torch.from_numpy(ds.y_train)
+    if len(val_idx):
+        x_train, y_train = x_all[torch.from_numpy(train_idx)], y_all[torch.from_numpy(train_idx)]
+        x_val, y_val = x_all[torch.from_numpy(val_idx)], y_all[torch.from_numpy(val_idx)]
+    else:
+        x_train, y_train = x_all, y_all
     x_test, y_test = ArrayDataset.as_float(ds.x_test), torch.from_numpy(ds.y_test)
-    optimizer = _optimizer(model, cfg)
+    optimizer, loss_fn = _optimizer(model, cfg), make_loss(cfg)
+    _choice(cfg, "augment", "none", AUGMENTS)
     epochs, batch_size = int(cfg["epochs"]), int(cfg["batch_size"])
     bounds = batch_bounds(len(x_train), batch_size, no_singletons=has_batch_norm(model))
-    steps_per_epoch = len(bounds)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps_per_epoch)
+    scheduler = make_scheduler(optimizer, cfg, epochs * len(bounds))
     shuffle = torch.Generator().manual_seed(seed)
-    rows, started = [], time.perf_counter()
+    augmentation = torch.Generator().manual_seed(
+        (seed + 1) % 2**63
+    )  # its own stream: augmenting leaves the order unchanged
+    rows, started, cpu = [], time.perf_counter(), 0.0
     for epoch in range(1, epochs + 1):
         model.train()
+        cpu_start = time.process_time()
         order = torch.randperm(len(x_train), generator=shuffle)
         loss_sum, correct = 0.0, 0
         bar = tqdm(bounds, desc=f"{arch} epoch {epoch}/{epochs}", disable=not progress, leave=False)
         for start, stop in bar:
             idx = order[start:stop]
-            xb, yb = x_train[idx].to(device), y_train[idx].to(device)
+            xb, yb = augment(x_train[idx], cfg, augmentation).to(device), y_train[idx].to(device)
             logits = model(xb)
-            loss = nn.functional.cross_entropy(logits, yb)
+            loss = loss_fn(logits, yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             scheduler.step()
             loss_sum += float(loss.detach()) * len(idx)
             correct += int((logits.argmax(1) == yb).sum())
+        cpu += time.process_time() - cpu_start
         test_acc, test_loss = evaluate(model, x_test, y_test)
         rows.append(
             {
@@ -154,8 +261,30 @@ def train_ann(
                 "lr": scheduler.get_last_lr()[0],
             }
         )
+        if len(val_idx):
+            rows[-1]["validation_accuracy"], rows[-1]["validation_loss"] = evaluate(model, x_val, y_val)
         log.info("epoch %d/%d train_loss %.4f test_accuracy %.4f", epoch, epochs, rows[-1]["train_loss"], test_acc)
+        if on_epoch is not None:
+            on_epoch({**rows[-1], "train_cpu_seconds": cpu})
     if not np.isfinite(rows[-1]["train_loss"]):
         raise RuntimeError(f"training diverged (train loss {rows[-1]['train_loss']}); lower training.lr")
     model = model.cpu().eval()
-    return TrainingResult(model, pd.DataFrame(rows), rows[-1]["test_accuracy"], time.perf_counter() - started)
+    return TrainingResult(
+        model,
+        pd.DataFrame(rows),
+        rows[-1]["test_accuracy"],
+        time.perf_counter() - started,
+        val_idx,
+        rows[-1].get("validation_accuracy"),
+    )
+
+
+def validation_record(indices: np.ndarray, cfg: dict[str, Any]) -> dict[str, Any]:
+    """The validation split as the checkpoint records it: count, seed and the held-out training-image indices
+    (a tensor, so the checkpoint stays weights-only loadable); conversion keeps these images out of its
+    normalization set."""
+    return {
+        "images": len(indices),
+        "seed": int(cfg.get("validation_seed", 0)),
+        "indices": torch.as_tensor(np.asarray(indices, dtype=np.int64)),
+    }

@@ -62,10 +62,11 @@ CASES: dict[str, tuple[Any, set[str]]] = {
         f"arch_options.{a}.{k}": (None, NOTHING)
         for a, ks in {
             "cnn": ("channels", "kernel", "hidden", "bias", "batchnorm", "dropout"),
-            "vgg": ("cfg", "hidden", "bias", "batchnorm", "dropout"),
+            "vgg": ("cfg", "hidden", "bias", "batchnorm", "dropout", "width"),
         }.items()
         for k in ks
     },  # not an arch of this run
+    "arch_options.vgg.preset": ("vgg16", NOTHING),  # not an arch of this run
     "arch_options.resnet.preset": ("resnet8", NOTHING),  # not an arch of this run
     "arch_options.resnet.channels": ([8, 8, 8], NOTHING),
     "training.epochs": (2, TRAIN),
@@ -74,6 +75,15 @@ CASES: dict[str, tuple[Any, set[str]]] = {
     "training.momentum": (0.5, NOTHING),  # the tiny run trains with Adam: momentum only matters to SGD
     "training.weight_decay": (0.001, TRAIN),
     "training.optimizer": ("sgd", TRAIN),
+    "training.nesterov": (True, NOTHING),  # Adam: Nesterov momentum only matters to SGD
+    "training.schedule": ("onecycle", TRAIN),
+    "training.warmup_fraction": (0.5, NOTHING),  # the tiny run anneals by cosine: only one-cycle warms up
+    "training.augment": ("crop", TRAIN),
+    "training.crop_padding": (2, NOTHING),  # the tiny run does not augment
+    "training.label_smoothing": (0.1, TRAIN),
+    "training.validation_images": (100, TRAIN),  # fewer training images; conversion's pool changes with them
+    "training.validation_seed": (1, NOTHING),  # no validation split in the tiny run
+    "training.recipe_by_dataset": ({"digits": {"schedule": "constant"}}, TRAIN),
     "training.device": ("cuda", NOTHING),  # execution only
     "training.threads": (2, NOTHING),  # execution only
     # The QCFS twin's own settings: only it and the norms on base qcfs (max and the others keep their ReLU net).
@@ -202,6 +212,7 @@ def test_per_dataset_settings_of_other_datasets_rerun_nothing(finished_run, tmp_
     cfg = copy.deepcopy(BASE)
     cfg["dataset_archs"] = {"mnist": ["cnn"]}
     cfg["training"]["epochs_by_dataset"] = {"cifar10": 7, "digits": BASE["training"]["epochs"]}
+    cfg["training"]["recipe_by_dataset"] = {"cifar10": {"optimizer": "sgd", "schedule": "onecycle"}}
     assert scheduled_rules(finished_run, write_config(tmp_path / "others.yaml", cfg)) == set()
 
 

@@ -30,10 +30,24 @@ from .pipeline import BaseStatistics, base_statistics, build, calibrate_built, p
 log = logging.getLogger("snnconv.convert")
 
 
-def norm_set(x_train: np.ndarray, size: int, seed: int) -> tuple[torch.Tensor, np.ndarray]:
-    """The normalization subset of the training images: default_rng(seed).choice without replacement."""
-    idx = np.random.default_rng(seed).choice(len(x_train), size=min(int(size), len(x_train)), replace=False)
+def norm_set(
+    x_train: np.ndarray, size: int, seed: int, exclude: np.ndarray | None = None
+) -> tuple[torch.Tensor, np.ndarray]:
+    """The normalization subset of the training images: default_rng(seed).choice without replacement, from the
+    images not in ``exclude`` (the model's validation split, which must stay unseen by conversion as by training)."""
+    if exclude is None or len(exclude) == 0:
+        idx = np.random.default_rng(seed).choice(len(x_train), size=min(int(size), len(x_train)), replace=False)
+    else:
+        pool = np.setdiff1d(np.arange(len(x_train)), exclude)
+        idx = pool[np.random.default_rng(seed).choice(len(pool), size=min(int(size), len(pool)), replace=False)]
     return ArrayDataset.as_float(x_train[idx]), idx
+
+
+def held_out_indices(extra: dict[str, Any] | None) -> np.ndarray:
+    """The validation indices a checkpoint's ``extra`` records (none for a checkpoint without a split)."""
+    record = (extra or {}).get("validation") or {}
+    indices = record.get("indices")
+    return np.zeros(0, dtype=np.int64) if indices is None else np.asarray(indices, dtype=np.int64).reshape(-1)
 
 
 def load_conversion_inputs(
@@ -47,7 +61,12 @@ def load_conversion_inputs(
             f"{model_path}: model expects input {tuple(model_meta['in_shape'])} and "
             f"{model_meta['n_classes']} classes, but {data_path} has {ds.shape} and {len(ds.classes)}"
         )
-    x, idx = norm_set(ds.x_train, conversion_cfg["norm_set_size"], conversion_cfg["norm_set_seed"])
+    held_out = held_out_indices(model_meta["extra"])
+    if len(held_out) and (held_out.max() >= len(ds.x_train) or held_out.min() < 0):
+        raise ValueError(
+            f"{model_path}: its validation indices do not fit the {len(ds.x_train)} training images of {data_path}"
+        )
+    x, idx = norm_set(ds.x_train, conversion_cfg["norm_set_size"], conversion_cfg["norm_set_seed"], exclude=held_out)
     return model, model_meta, ds, x, idx
 
 
@@ -157,7 +176,12 @@ def convert_files(
             "data": str(data_path),
             **({"normalization": str(normalization_path)} if normalization_path else {}),
         },
-        "norm_set": {"size": len(x), "seed": int(conversion_cfg["norm_set_seed"]), "split": "train"},
+        "norm_set": {
+            "size": len(x),
+            "seed": int(conversion_cfg["norm_set_seed"]),
+            "split": "train",
+            "excluded_validation_images": len(held_out_indices(model_meta["extra"])),
+        },
         "settings": conversion_cfg,
         "agreement": agree,
         "v_init": net.v_init,

@@ -1,0 +1,49 @@
+"""The planner: prints job count, device-hours and memory per job; consistent with the config and the cost table."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from snnconv.cli import main as cli_main
+from snnconv.config import load_config, validate_config
+from snnconv.plan import macs_per_image, plan, step_costs
+
+REPO = Path(__file__).resolve().parent.parent
+PAPER_GPU = REPO / "config" / "paper-gpu.yaml"
+
+
+def test_plan_prints_jobs_hours_memory_and_where_each_cost_comes_from(capsys):
+    assert cli_main(["plan", "--configfile", str(PAPER_GPU)]) == 0
+    text = capsys.readouterr().out
+    config = load_config(PAPER_GPU)
+    n_sim = 3 * len(config["simulation"]["input_seeds"]) * 9  # seeds x input seeds x the nine norms
+    assert re.search(r"^train_ann\s+cifar10/vgg\s+3\s+gpu", text, re.MULTILINE)
+    assert re.search(rf"^simulate\s+cifar10/vgg\s+{n_sim}\s+gpu", text, re.MULTILINE)
+    total = re.search(r"total on gpu: (\d+) jobs, ([\d.]+) gpu-hours", text)
+    rows = re.findall(r"^\w+\s+\S+\s+\d+\s+gpu\s+[\d.]+\s+([\d.]+)\s+(\d+)$", text, re.MULTILINE)
+    assert int(total.group(1)) == 3 + n_sim
+    assert float(total.group(2)) == pytest.approx(sum(float(h) for h, _ in rows), abs=0.02)
+    assert all(int(mb) > 0 for _, mb in rows)
+    assert "(assumption)" in text and "not measured here" in text
+
+
+def test_training_hours_scale_with_epochs_and_images():
+    config = load_config(PAPER_GPU)
+    longer = copy.deepcopy(yaml.safe_load(PAPER_GPU.read_text()))
+    longer["training"]["epochs"] *= 2
+    a, b = plan(config)[0], plan(validate_config(longer))[0]
+    assert b.hours_per_job == pytest.approx(2 * a.hours_per_job)
+    gmac = macs_per_image("vgg", {"preset": "vgg16"}, (3, 32, 32)) / 1e9
+    per_image = step_costs()["gpu"]["train_s_per_gmac_image"]["value"]
+    assert a.hours_per_job == pytest.approx(200 * 45000 * gmac * per_image / 3600)
+
+
+def test_mac_count_of_a_small_cnn_by_hand():
+    # conv 1->2 (k3) on 4x4: 16*1*9*2 = 288; pool to 2x2; fc 8 -> 3: 24
+    assert macs_per_image("cnn", {"channels": [2], "kernel": 3, "hidden": 0}, (1, 4, 4), n_classes=3) == 312
+    assert macs_per_image("mlp", {"hidden": [5]}, (1, 2, 2), n_classes=2) == 4 * 5 + 5 * 2
