@@ -194,6 +194,7 @@ def train_ann(
     cfg: dict[str, Any],
     seed: int,
     progress: bool = True,
+    *,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     qcfs: dict[str, Any] | None = None,
 ) -> TrainingResult:
