@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .presets import vgg_layers
+from .presets import RESNET_DEFAULT_CHANNELS, vgg_layers
 from .settings import AGREEMENT_IMAGES, epochs
 from .vocab import INPUT_SHAPES, SPLIT_SIZES
 
@@ -28,7 +28,9 @@ ARCH_DEFAULTS = {
     "cnn": {"channels": [16, 32]},
     "vgg": {"cfg": [64, 64, "P", 128, 128, "P", 256, 256, "P"]},
 }
-ARCH_DEFAULTS["resnet"] = {"channels": [16, 32, 64]}  # the preset (schema default) sets depth, not width
+ARCH_DEFAULTS["resnet"] = {
+    "channels": list(RESNET_DEFAULT_CHANNELS)
+}  # the preset (schema default) sets depth, not width
 # Wall-time scale per architecture, in minutes, on one GPU: training for one epoch of 60 000 samples,
 # and simulating 10 000 samples for 1000 time steps. CPU devices are CPU_SLOWDOWN times slower.
 TRAIN_EPOCH_MIN = {"mlp": 0.5, "cnn": 1.0, "vgg": 4.0}

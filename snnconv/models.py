@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .atomic import atomic_path
-from .presets import vgg_layers
+from .presets import RESNET_DEFAULT_CHANNELS, RESNET_PRESETS, vgg_layers
 from .vocab import ARCHS  # noqa: F401 - re-exported: the one list of architecture names
 
 
@@ -150,10 +150,6 @@ class BasicBlock(nn.Module):
         return self.relu2(out + self.shortcut(x))
 
 
-# Basic blocks per stage of each preset (depth = 6·blocks + 2: conv stem, 2 convs per block, readout).
-RESNET_PRESETS: dict[str, tuple[int, ...]] = {"resnet20": (3, 3, 3), "resnet8": (1, 1, 1)}
-
-
 def build_resnet(
     in_shape: tuple[int, int, int],
     n_classes: int,
@@ -169,7 +165,7 @@ def build_resnet(
     if preset not in RESNET_PRESETS:
         raise ValueError(f"unknown resnet preset {preset!r}; choose one of {sorted(RESNET_PRESETS)}")
     blocks = RESNET_PRESETS[preset]
-    widths = [16, 32, 64] if channels is None else [int(c) for c in channels]
+    widths = list(RESNET_DEFAULT_CHANNELS) if channels is None else [int(c) for c in channels]
     if len(widths) != len(blocks) or min(widths) < 1:
         raise ValueError(f"resnet channels must be {len(blocks)} positive widths (one per stage), got {channels}")
     c, h, w = in_shape

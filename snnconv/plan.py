@@ -18,7 +18,7 @@ import yaml
 from . import cluster
 from .config import load_config, model_pairs
 from .convert.names import resolve_norms
-from .presets import vgg_layers
+from .presets import RESNET_DEFAULT_CHANNELS, RESNET_PRESETS, vgg_layers
 from .settings import recipe
 from .vocab import INPUT_SHAPES
 
@@ -58,6 +58,13 @@ def macs_per_image(arch: str, options: Mapping[str, Any], in_shape: tuple[int, i
                 c = int(item)
         hidden = int(options.get("hidden", VGG_HIDDEN))
         return total + _dense([c * h * w, *([hidden] if hidden else []), n_classes])
+    if arch == "resnet":
+        if options.get("preset") not in RESNET_PRESETS:
+            raise ValueError(
+                f"arch_options.resnet.preset = {options.get('preset')!r} is not one of {sorted(RESNET_PRESETS)}"
+            )
+        channels = list(options.get("channels") or RESNET_DEFAULT_CHANNELS)
+        return cluster.resnet_cost(in_shape, RESNET_PRESETS[options["preset"]], channels)[0]
     raise ValueError(f"the planner has no MAC count for arch {arch!r}; add one to snnconv/plan.py")
 
 

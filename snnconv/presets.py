@@ -24,3 +24,9 @@ def vgg_layers(preset: str | None, cfg: list[int | str] | None, width: float) ->
         raise ValueError(f"arch_options.vgg.width must be > 0, got {width}")
     layers = list(cfg if cfg is not None else VGG_PRESETS[preset] if preset is not None else VGG_DEFAULT_CFG)
     return [item if item == "P" else max(1, round(int(item) * width)) for item in layers]
+
+
+# Basic blocks per stage of each CIFAR ResNet preset (He et al. 2016; depth = 6·blocks + 2: conv stem, two convs
+# per block, readout): resnet20 as in the conversion literature, resnet8 for CPU runs.
+RESNET_PRESETS: dict[str, tuple[int, ...]] = {"resnet20": (3, 3, 3), "resnet8": (1, 1, 1)}
+RESNET_DEFAULT_CHANNELS: tuple[int, int, int] = (16, 32, 64)  # the paper's widths; arch_options.resnet.channels

@@ -20,10 +20,12 @@ REPO = Path(__file__).resolve().parent.parent
 PAPER_GPU = REPO / "config" / "paper-gpu.yaml"
 
 
-def test_paper_gpu_config_trains_vgg16_on_cifar10_with_the_full_recipe():
+def test_paper_gpu_config_trains_vgg16_and_resnet20_on_cifar10_with_the_full_recipe():
     config = load_config(PAPER_GPU)
     assert config["datasets"] == ["cifar10"] and len(config["seeds"]) == 3
+    assert config["archs"] == ["vgg", "resnet"]
     assert config["arch_options"]["vgg"]["preset"] == "vgg16"
+    assert config["arch_options"]["resnet"]["preset"] == "resnet20"
     recipe = settings.training(config, "cifar10")
     assert (recipe["optimizer"], recipe["augment"], recipe["nesterov"]) == ("sgd", "crop_flip", True)
     assert recipe["validation_images"] > 0
@@ -58,7 +60,12 @@ def test_paper_gpu_nets_smoke_run_one_epoch_on_512_images_on_cpu(tmp_path):
     smoke["stats"].update(T=8, samples=4, neurons_per_layer=4)
     smoke["report"].update(T_points=[4, 8])
     run_snakemake(tmp_path, write_config(tmp_path / "smoke.yaml", smoke), "-q", timeout=3000)
-    model_dir = tmp_path / "results" / "models" / dataset / "vgg" / "seed0"
-    summary = json.loads((model_dir / "summary.json").read_text())
-    assert summary["epochs"] == 1 and summary["validation_images"] == 64
-    assert summary["n_parameters"] > 14_000_000  # VGG-16's 13 convolutions at full width
+    models = tmp_path / "results" / "models" / dataset
+    vgg = json.loads((models / "vgg" / "seed0" / "summary.json").read_text())
+    resnet = json.loads((models / "resnet" / "seed0" / "summary.json").read_text())
+    for summary in (vgg, resnet):
+        assert summary["epochs"] == 1 and summary["validation_images"] == 64
+    assert vgg["n_parameters"] > 14_000_000  # VGG-16's 13 convolutions at full width
+    assert 250_000 < resnet["n_parameters"] < 300_000  # ResNet-20: about 0.27 M parameters
+    for arch in ("vgg", "resnet"):
+        assert (tmp_path / "results" / "snn" / dataset / arch / "seed0" / "max").is_dir()

@@ -24,9 +24,11 @@ def test_plan_prints_jobs_hours_memory_and_where_each_cost_comes_from(capsys):
     n_sim = 3 * len(config["simulation"]["input_seeds"]) * 9  # seeds x input seeds x the nine norms
     assert re.search(r"^train_ann\s+cifar10/vgg\s+3\s+gpu", text, re.MULTILINE)
     assert re.search(rf"^simulate\s+cifar10/vgg\s+{n_sim}\s+gpu", text, re.MULTILINE)
+    assert re.search(r"^train_ann\s+cifar10/resnet\s+3\s+gpu", text, re.MULTILINE)
+    assert re.search(rf"^simulate\s+cifar10/resnet\s+{n_sim}\s+gpu", text, re.MULTILINE)
     total = re.search(r"total on gpu: (\d+) jobs, ([\d.]+) gpu-hours", text)
     rows = re.findall(r"^\w+\s+\S+\s+\d+\s+gpu\s+[\d.]+\s+([\d.]+)\s+(\d+)$", text, re.MULTILINE)
-    assert int(total.group(1)) == 3 + n_sim
+    assert int(total.group(1)) == 2 * (3 + n_sim)
     assert float(total.group(2)) == pytest.approx(sum(float(h) for h, _ in rows), abs=0.02)
     assert all(int(mb) > 0 for _, mb in rows)
     assert "(assumption)" in text and "not measured here" in text
@@ -47,3 +49,14 @@ def test_mac_count_of_a_small_cnn_by_hand():
     # conv 1->2 (k3) on 4x4: 16*1*9*2 = 288; pool to 2x2; fc 8 -> 3: 24
     assert macs_per_image("cnn", {"channels": [2], "kernel": 3, "hidden": 0}, (1, 4, 4), n_classes=3) == 312
     assert macs_per_image("mlp", {"hidden": [5]}, (1, 2, 2), n_classes=2) == 4 * 5 + 5 * 2
+
+
+def test_resnet_macs_are_the_cluster_count_of_its_preset():
+    """ResNet-20 on CIFAR-10: about 41 M multiply-accumulates, the one count snnconv.cluster keeps; resnet8 fewer."""
+    from snnconv.cluster import resnet_cost
+
+    r20 = macs_per_image("resnet", {"preset": "resnet20"}, (3, 32, 32))
+    assert r20 == resnet_cost((3, 32, 32), (3, 3, 3), [16, 32, 64])[0] and 40e6 < r20 < 42e6
+    assert macs_per_image("resnet", {"preset": "resnet8"}, (3, 32, 32)) < r20
+    with pytest.raises(ValueError, match="arch_options.resnet.preset"):
+        macs_per_image("resnet", {"preset": "resnet50"}, (3, 32, 32))

@@ -87,7 +87,9 @@ def trained():
     """A QCFS MLP (L = 4) trained briefly on the embedded digits, and its data."""
     ds, _ = load_digits_dataset()
     cfg = {"epochs": 15, "batch_size": 32, "lr": 0.01, "optimizer": "adam", "device": "cpu", "threads": 1}
-    res = train_ann(ds, "mlp", {"hidden": [48, 32], "dropout": 0.0}, cfg, 0, False, qcfs={"levels": 4, "lambda_init": 2.0})
+    res = train_ann(
+        ds, "mlp", {"hidden": [48, 32], "dropout": 0.0}, cfg, 0, False, qcfs={"levels": 4, "lambda_init": 2.0}
+    )
     return res.model, ds
 
 
