@@ -213,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
         "per-step costs in snnconv/resources/step_costs.yaml (each printed as measured or assumed, with its source).",
     )
     p.add_argument("--configfile", required=True, type=Path, help="the workflow config to plan")
+    p.add_argument("--device", choices=("cpu", "gpu"), help="plan every job on this device (default: the config's)")
     p.set_defaults(run=cmd_plan)
     return parser
 
@@ -221,7 +222,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     """Print the plan of ``--configfile`` (snnconv/plan.py; no torch)."""
     from .plan import main as plan_main
 
-    return plan_main(["--configfile", str(args.configfile)])
+    return plan_main(["--configfile", str(args.configfile), *(["--device", args.device] if args.device else [])])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,7 +17,7 @@ import yaml
 
 from . import cluster
 from .config import load_config, model_pairs
-from .convert.names import resolve_norms
+from .convert.names import parse_norm, resolve_norms
 from .presets import RESNET_DEFAULT_CHANNELS, RESNET_PRESETS, vgg_layers
 from .settings import recipe
 from .vocab import INPUT_SHAPES
@@ -89,25 +89,29 @@ def _kind(device: str) -> str:
     return "cpu" if device == "cpu" else "gpu"
 
 
-def plan(config: Mapping[str, Any], costs: Mapping[str, Any] | None = None) -> list[Line]:
-    """The training and simulation jobs of ``config`` with their device-hours and memory per job."""
+def plan(config: Mapping[str, Any], costs: Mapping[str, Any] | None = None, device: str | None = None) -> list[Line]:
+    """The training and simulation jobs of ``config`` with their device-hours and memory per job; ``device``
+    (cpu or gpu), if given, plans every job on it whatever the config's ``device`` settings say."""
     costs = costs or step_costs()
     lines = []
-    n_norms = len(resolve_norms(config["conversion"]).names)
+    names = resolve_norms(config["conversion"]).names
+    n_norms = len(names)
+    qcfs_twins = any(parse_norm(name).qcfs for name in names)  # a QCFS twin is trained beside each model
     sim = config["simulation"]
     for dataset, arch in model_pairs(config):
         gmac = macs_per_image(arch, config["arch_options"].get(arch) or {}, INPUT_SHAPES[dataset]) / 1e9
         n_train, n_test = cluster.split_sizes(config, dataset)
         tr = recipe(config, dataset)
-        kind = _kind(str(config["training"]["device"]))
+        kind = device or _kind(str(config["training"]["device"]))
         seconds = (
             tr["epochs"] * (n_train - tr["validation_images"]) * gmac * costs[kind]["train_s_per_gmac_image"]["value"]
         )
-        lines.append(
-            Line("train_ann", f"{dataset}/{arch}", len(config["seeds"]), kind, seconds / 3600,
-                 cluster.train_mem_mb(config, dataset, arch))
-        )  # fmt: skip
-        kind = _kind(str(sim["device"]))
+        for rule in ("train_ann", "train_qcfs") if qcfs_twins else ("train_ann",):
+            lines.append(
+                Line(rule, f"{dataset}/{arch}", len(config["seeds"]), kind, seconds / 3600,
+                     cluster.train_mem_mb(config, dataset, arch))
+            )  # fmt: skip
+        kind = device or _kind(str(sim["device"]))
         n = min(n_test, sim["test_subset"] or n_test)
         seconds = sim["T"] * n * gmac * costs[kind]["simulate_s_per_gmac_step"]["value"]
         jobs = len(config["seeds"]) * n_norms * len(sim["input_seeds"])
@@ -140,7 +144,7 @@ def render(lines: Sequence[Line], costs: Mapping[str, Any]) -> str:
         )
     out.append("(conversion, data and report jobs are small beside these and not counted)")
     used = {
-        (line.device, "train_s_per_gmac_image" if line.rule == "train_ann" else "simulate_s_per_gmac_step")
+        (line.device, "train_s_per_gmac_image" if line.rule.startswith("train_") else "simulate_s_per_gmac_step")
         for line in lines
     }
     for kind, key in sorted(used):
@@ -153,9 +157,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m snnconv.plan --configfile config/paper-gpu.yaml``: print the plan."""
     parser = argparse.ArgumentParser(prog="snnconv plan", description=__doc__.split("\n\n")[0])
     parser.add_argument("--configfile", required=True)
+    parser.add_argument(
+        "--device", choices=("cpu", "gpu"), help="plan every job on this device (default: the config's device)"
+    )
     args = parser.parse_args(argv)
     costs = step_costs()
-    print(render(plan(load_config(args.configfile), costs), costs))
+    print(render(plan(load_config(args.configfile), costs, args.device), costs))
     return 0
 
 

@@ -60,3 +60,17 @@ def test_resnet_macs_are_the_cluster_count_of_its_preset():
     assert macs_per_image("resnet", {"preset": "resnet8"}, (3, 32, 32)) < r20
     with pytest.raises(ValueError, match="arch_options.resnet.preset"):
         macs_per_image("resnet", {"preset": "resnet50"}, (3, 32, 32))
+
+
+def test_cpu_plan_of_paper_cpu_counts_the_qcfs_twins():
+    """--device cpu plans every job on the CPU; a config with norms on base qcfs trains a QCFS twin per model."""
+    assert cli_main(["plan", "--configfile", str(REPO / "config" / "paper-cpu.yaml"), "--device", "cpu"]) == 0
+    config = load_config(REPO / "config" / "paper-cpu.yaml")
+    lines = plan(config, device="cpu")
+    assert {line.device for line in lines} == {"cpu"}
+    twins = [line for line in lines if line.rule == "train_qcfs"]
+    trains = [line for line in lines if line.rule == "train_ann"]
+    assert [t.model for t in twins] == [t.model for t in trains] and len(trains) == 6
+    no_qcfs = copy.deepcopy(yaml.safe_load((REPO / "config" / "paper-cpu.yaml").read_text()))
+    no_qcfs["conversion"]["norms"] = ["max", "l4"]
+    assert not [line for line in plan(validate_config(no_qcfs)) if line.rule == "train_qcfs"]
