@@ -60,8 +60,11 @@ def test_tables_figures_and_config_are_copied_verbatim(snap, tiny_run):
     assert (snap / "config.yaml").read_bytes() == TINY.read_bytes()
     effective = yaml.safe_load((snap / "config.effective.yaml").read_text())
     assert effective["report"]["T_points"] == [5, 10, 20] and effective["report"]["within"] == 0.01
-    # the run folder has no config/config.yaml, so Snakemake used tiny.yaml alone (no cnn options merged in)
-    assert set(effective["arch_options"]) == {"mlp"}
+    # the run folder has no config/config.yaml, so Snakemake used tiny.yaml alone (no cnn options merged in); the
+    # schema's own defaults (the resnet preset) are filled in as for any run
+    assert set(effective["arch_options"]) == {"mlp", "resnet"} and effective["arch_options"]["resnet"] == {
+        "preset": "resnet20"
+    }
     assert not (snap / "main.pdf").exists()  # the tiny run built no paper
     assert not [p for p in snap.parent.iterdir() if p.name.startswith(".")], "staging folder left behind"
 
