@@ -64,28 +64,28 @@ def dynamo_eager(monkeypatch):
     monkeypatch.setattr(compiled, "_COMPILED", torch.compile(compiled.network_step, backend="eager", fullgraph=True))
 
 
-@pytest.mark.parametrize("encoding", ["poisson", "constant"])
-@pytest.mark.parametrize("decode,reset", [("membrane", "subtract"), ("spikes", "zero")])
-def test_traced_step_equals_reference_in_float64(encoding, decode, reset, dynamo_eager):
-    _, net = small_resnet(v_init=0.5 if reset == "zero" else 0.0)
+def _assert_compiled_equals_reference(net, encoding: str, decode: str, reset: str) -> None:
+    """The compiled engine (batches of 10) and the stepwise reference (one batch) give identical curves in float64."""
     kw = dict(seed=4, encoding=encoding, decode=decode, reset=reset, device="cpu", dtype=torch.float64)
     fast = simulate(net, X, Y, 9, batch_size=10, compile="true", **kw)
     ref = simulate_stepwise(net, X, Y, 9, batch_size=21, **kw)
     assert fast.settings["engine"] == "compiled"
     assert np.array_equal(fast.accuracy, ref.accuracy)
     assert np.array_equal(fast.rates, ref.rates)
+
+
+@pytest.mark.parametrize("encoding", ["poisson", "constant"])
+@pytest.mark.parametrize("decode,reset", [("membrane", "subtract"), ("spikes", "zero")])
+def test_traced_step_equals_reference_in_float64(encoding, decode, reset, dynamo_eager):
+    _, net = small_resnet(v_init=0.5 if reset == "zero" else 0.0)
+    _assert_compiled_equals_reference(net, encoding, decode, reset)
 
 
 @pytest.mark.parametrize("encoding,decode,reset", [("poisson", "membrane", "subtract")])
 def test_compiled_step_equals_reference_in_float64(encoding, decode, reset):
     """One inductor compile (C++ on the CPU): the fused step of a residual net keeps every spike."""
     _, net = small_resnet()
-    kw = dict(seed=4, encoding=encoding, decode=decode, reset=reset, device="cpu", dtype=torch.float64)
-    fast = simulate(net, X, Y, 9, batch_size=10, compile="true", **kw)
-    ref = simulate_stepwise(net, X, Y, 9, batch_size=21, **kw)
-    assert fast.settings["engine"] == "compiled"
-    assert np.array_equal(fast.accuracy, ref.accuracy)
-    assert np.array_equal(fast.rates, ref.rates)
+    _assert_compiled_equals_reference(net, encoding, decode, reset)
 
 
 def test_float32_channels_last_engine_agrees_with_float64_reference():
