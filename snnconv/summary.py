@@ -18,8 +18,11 @@ PAPER_COMMAND = "snakemake --cores all paper   # -> paper/build/main.pdf"
 
 
 def headline(table: str | Path, norms: list[str], roles: dict[str, str], T_points: list[int]) -> str:
-    """Accuracy (%) per dataset/arch: the ANN, then each main norm at the T points, mean over replicates."""
+    """Accuracy (%) per dataset/arch (readable labels): the ANN, then each main norm (its id, which the config
+    names, and its role) at the T points, mean over replicates."""
     import pandas as pd
+
+    from .report.labels import arch_label, dataset_label
 
     df = pd.read_csv(table, usecols=["dataset", "arch", "norm", "t", "accuracy", "ann_accuracy"])
     names = {canon: role for role, canon in roles.items()}
@@ -33,6 +36,7 @@ def headline(table: str | Path, norms: list[str], roles: dict[str, str], T_point
     wide["norm"] = [f"{n} ({names[n]})" if n in names else n for n in wide["norm"]]
     ann = df.groupby(["dataset", "arch"])["ann_accuracy"].first().mul(100).round(1).rename("ANN").reset_index()
     out = wide.merge(ann, on=["dataset", "arch"])
+    out["dataset"], out["arch"] = out["dataset"].map(dataset_label), out["arch"].map(arch_label)
     return out[["dataset", "arch", "ANN", "norm"] + [c for c in out.columns if c.startswith("T=")]].to_string(
         index=False
     )

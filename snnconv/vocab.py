@@ -26,15 +26,6 @@ SPLIT_SIZES: dict[str, tuple[int, int]] = {
     "cifar10": (50000, 10000),
     "cifar10_jpeg": (50000, 10000),
 }
-# Human-readable labels, used by the report (the JPEG stand-in is always labelled as such).
-DATASET_LABELS: dict[str, str] = {
-    "digits": "digits (scikit-learn)",
-    "mnist": "MNIST",
-    "fashion_mnist": "Fashion-MNIST",
-    "cifar10": "CIFAR-10",
-    "cifar10_jpeg": "CIFAR-10 (JPEG re-encode)",
-}
-ARCH_LABELS: dict[str, str] = {"mlp": "MLP", "cnn": "CNN", "vgg": "VGG", "resnet": "ResNet"}
 # Datasets that ship inside a package and never need data_dir or a download.
 EMBEDDED: tuple[str, ...] = ("digits",)
 

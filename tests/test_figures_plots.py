@@ -55,7 +55,7 @@ def test_accuracy_vs_T(out):
     assert len(data) == len(cfg["archs"]) * len(norms) * cfg["simulation"]["T"]
     assert (data["n"] == 2).all() and data["ci_low"].notna().all()
     lab = out["labels"]["accuracy_vs_T"]
-    assert {"digits / mlp", "digits / cnn"} <= set(lab["titles"])
+    assert {"digits (scikit-learn) / MLP", "digits (scikit-learn) / CNN"} <= set(lab["titles"])  # readable labels
     assert "ANN" in lab["legend"] and r"$L_{4}$ (k=0.5)" in lab["legend"] and len(lab["legend"]) == len(norms) + 1
     assert "timestep t" in lab["xlabels"] and "accuracy (%)" in lab["ylabels"]
     assert "n = 2: interval not shown" in lab["suptitle"] and lab["n_bands"] == 0  # two replicates: no 12.7×SE band
@@ -79,7 +79,7 @@ def test_coefficient_sweep_heatmap_shows_the_analysis_means(out):
     lab = out["labels"]["coefficient_sweep_heatmap"]
     assert sorted(float(t) for t in lab["texts"]) == sorted(round(100 * m, 1) + 0.0 for m in data["mean"])
     assert {f"T = {T}" for T in data["T"].unique()} <= set(lab["titles"])
-    assert "coefficient k" in lab["xlabels"] and "digits / mlp" in lab["ylabels"]
+    assert "coefficient k" in lab["xlabels"] and "digits (scikit-learn) / MLP" in lab["ylabels"]
 
 
 def test_accuracy_vs_T_is_faceted_by_seaborn(out):
@@ -87,7 +87,7 @@ def test_accuracy_vs_T_is_faceted_by_seaborn(out):
     import seaborn as sns
 
     lab = out["labels"]["accuracy_vs_T"]
-    assert lab["n_axes"] == 2 and lab["titles"] == ["digits / mlp", "digits / cnn"]
+    assert lab["n_axes"] == 2 and lab["titles"] == ["digits (scikit-learn) / MLP", "digits (scikit-learn) / CNN"]
     style.apply_style()
     assert sns.axes_style()["axes.spines.right"] is False  # the project's RC on top of seaborn's "ticks"
 

@@ -33,8 +33,9 @@ def test_headline_shows_main_norms_with_roles_at_the_T_points(tmp_path):
     lines = text.splitlines()
     assert lines[0].split() == ["dataset", "arch", "ANN", "norm", "T=5", "T=20"]  # T=50 was not simulated
     assert "lp4_k0.5_scale_max (l4)" in text and "lp2" not in text  # the sweep is left out
-    assert lines[1].split()[2:] == ["90.0", "max", "50.0", "50.0"]  # mean over replicates: (0.4 + 0.6) / 2
+    assert lines[1].split()[-4:] == ["90.0", "max", "50.0", "50.0"]  # mean over replicates: (0.4 + 0.6) / 2
     assert lines[2].split()[-2:] == ["70.0", "70.0"]
+    assert lines[1].startswith("digits (scikit-learn)") and " MLP " in lines[1]  # readable dataset/arch labels
 
 
 def test_success_message_points_to_results_and_paper(tmp_path):

@@ -20,6 +20,7 @@ from ..analysis.intervals import ann_reference, ci_note, drawable, n_replicates
 from ..analysis.load import norm_params, order_norms
 from ..analysis.summaries import accuracy_curves
 from . import style
+from .labels import net_label
 
 
 def _grid(df: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -95,7 +96,6 @@ def plot_accuracy_vs_T(
         margin_titles=False,
     )
     grid.map_dataframe(_panel, norms=norms, styles=styles, ann=ann)
-    grid.set_titles("{row_name} / {col_name}")
     grid.set_axis_labels("timestep t", "accuracy (%)")
     for (dataset, arch), ax in zip(
         [(d, a) for d in datasets for a in archs], grid.axes.flat
@@ -103,6 +103,7 @@ def plot_accuracy_vs_T(
         if shown[(shown["dataset"] == dataset) & (shown["arch"] == arch)].empty:
             ax.axis("off")
             continue
+        ax.set_title(net_label(dataset, arch))
         style.log_time_axis(ax)
         ax.set_ylim(0, 100)
     fig = grid.figure

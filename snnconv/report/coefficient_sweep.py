@@ -26,6 +26,7 @@ from matplotlib.lines import Line2D
 from ..analysis.intervals import ci_note, drawable, n_replicates
 from ..analysis.summaries import pick_T, sweep_gain
 from . import style
+from .labels import net_label
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def plot_coefficient_sweep(
                 ax.set_title(f"T = {T}")
             if j == 0:
                 tail = "" if (mode, base) == ("scale", "max") else f"\n({mode}, base {base})"
-                ax.set_ylabel(f"{dataset} / {arch}{tail}\ngain over {base} (pp)")
+                ax.set_ylabel(f"{net_label(dataset, arch)}{tail}\ngain over {base} (pp)")
             if i == len(panels) - 1:
                 ax.set_xlabel("coefficient k")
     handles, labels = [], []
@@ -163,7 +164,7 @@ def plot_sweep_heatmap(gain: pd.DataFrame, stem: str | Path) -> None:
                 ax.set_title(f"T = {T}")
             if j == 0:
                 tail = "" if (mode, base) == ("scale", "max") else f" ({mode}, {base})"
-                ax.set_ylabel(f"{dataset} / {arch}{tail}")
+                ax.set_ylabel(f"{net_label(dataset, arch)}{tail}")
     fig.colorbar(ScalarMappable(norm=norm, cmap="vlag"), ax=axes, shrink=0.8, label="gain over base (pp)")
     fig.suptitle("Mean gain of the adjustment over its base normalization (pp)", fontsize=7)
     style.savefig(fig, stem)

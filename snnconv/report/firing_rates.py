@@ -18,6 +18,7 @@ from ..analysis.intervals import ci_note, drawable, mean_ci, n_replicates
 from ..analysis.load import norm_params, order_norms
 from ..analysis.summaries import log_grid, rates_at_T, rates_long
 from . import style
+from .labels import net_label
 
 
 def plot_firing_rates(
@@ -59,7 +60,7 @@ def plot_firing_rates(
                 linewidth=0.3,
             )
         ax.set_xticks(x, layers, rotation=30 if len(layers) > 4 else 0)
-        ax.set_title(f"{dataset} / {arch}  (t = {int(sub['t'].max())})")
+        ax.set_title(f"{net_label(dataset, arch)}  (t = {int(sub['t'].max())})")
         if k % ncols == 0:
             ax.set_ylabel("mean firing rate (%)")
         ax.grid(axis="x", visible=False)
@@ -106,7 +107,7 @@ def plot_firing_rates_vs_t(
                 st = styles[norm]
                 ax.plot(c["t"], 100 * c["mean"], color=st["color"], ls=st["linestyle"], lw=1.1)
             style.log_time_axis(ax)
-            ax.set_title(f"{dataset}/{arch}: {layers[j]}", fontsize=7)
+            ax.set_title(f"{net_label(dataset, arch)}: {layers[j]}", fontsize=7)
             if j == 0:
                 ax.set_ylabel("rate (%)")
             if i == len(nets) - 1:

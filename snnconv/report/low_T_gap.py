@@ -22,6 +22,7 @@ from ..analysis.intervals import ci_note, drawable, n_replicates
 from ..analysis.load import norm_params
 from ..analysis.summaries import low_T_gap
 from . import style
+from .labels import net_label
 
 log = logging.getLogger(__name__)
 L4 = "l4"
@@ -155,7 +156,7 @@ def plot_low_T_gap(
             if i == 0:
                 ax.set_title(f"T = {T}")
             if j == 0:
-                ax.set_ylabel(f"{dataset} / {arch}")
+                ax.set_ylabel(net_label(dataset, arch))
             if i == len(nets) - 1:
                 ax.set_xlabel("SNN − ANN (pp)")
     fig.suptitle(f"Accuracy gap to the ANN ({ci_note(n_replicates(df[df['norm'].isin(order)]))})", fontsize=7)

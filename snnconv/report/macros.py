@@ -32,7 +32,7 @@ from ..analysis.intervals import ann_reference, mean_ci, timesteps_to_within
 from ..analysis.load import norm_params
 from ..analysis.paired import paired_difference
 from ..analysis.verdicts import COMPARISONS, TEST_COLS, helped, l4_on_calibration, l4_tests, verdict
-from ..vocab import ARCH_LABELS, DATASET_LABELS
+from .labels import arch_label, dataset_label
 from .tables import bold, latex_escape, write_table
 
 _DIGITS = ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"]
@@ -140,15 +140,11 @@ class Macros:
         return "\n".join(lines) + "\n"
 
 
-ARCH_NAMES = ARCH_LABELS
-DATASET_NAMES = DATASET_LABELS
-
-
 def setup_macros(m: Macros, run: dict[str, Any]) -> None:
     """Macros describing the run, from the paper rule's params (settings.paper): what every job was given."""
     sim, st, tr, conv = run["simulation"], run["stats"], run["training"], run["conversion"]
-    m.add("DatasetList", human_list(tex_escape(DATASET_NAMES.get(d, d)) for d in run["datasets"]))
-    m.add("ArchList", human_list(ARCH_NAMES.get(a, a) for a in run["archs"]))
+    m.add("DatasetList", human_list(tex_escape(dataset_label(d)) for d in run["datasets"]))
+    m.add("ArchList", human_list(tex_escape(arch_label(a)) for a in run["archs"]))
     m.add("NumDatasets", len(run["datasets"]))
     m.add("NumArchs", len(run["archs"]))
     m.add("NumSeeds", len(run["seeds"]))
@@ -389,7 +385,11 @@ def l4_comparison_table(per_net: pd.DataFrame, stem: str, base: str = "base") ->
         for (dataset, arch), g in per_net.groupby(["dataset", "arch"], sort=False):
             g = g.set_index("comparison")
             for latex in (True, False):
-                row = {"dataset": latex_escape(dataset) if latex else dataset, "arch": arch}
+                row = (
+                    {"dataset": latex_escape(dataset_label(dataset)), "arch": latex_escape(arch_label(arch))}
+                    if latex
+                    else {"dataset": dataset, "arch": arch}
+                )
                 for key, label in TABLE_HEADS.items():
                     if key in ("Plain", *OPTIONAL) and key not in g.index:
                         continue  # the best plain normalization is the base itself; a baseline not simulated

@@ -27,8 +27,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from ..analysis.load import norm_params  # noqa: E402
 from ..atomic import atomic_path  # noqa: E402
+from .labels import label_of, norm_info, p_label  # noqa: E402
 
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
 
@@ -61,19 +61,6 @@ FAMILY_COLORS = {
     "uniform": OKABE_ITO["reddish_purple"],
     "calib": OKABE_ITO["yellow"],  # light calibration (Li et al. 2021), on any base or adjustment
     "qcfs": "#5E3C99",  # purple: the QCFS-trained twin (Bu et al. 2022)
-}
-FAMILY_LABELS = {
-    "ann": "ANN",
-    "none": "none",
-    "max": "max",
-    "percentile": "percentile",
-    "model": "model-based",
-    "v0half": r"$v_0=\theta/2$ control",
-    "l4": r"$L_4$ adjustment",
-    "lp": r"$L_p$ adjustment",
-    "uniform": "uniform control",
-    "calib": "light calibration",
-    "qcfs": "QCFS",
 }
 FAMILY_ORDER = ["none", "max", "percentile", "model", "v0half", "l4", "lp", "uniform", "calib", "qcfs"]
 # Controls are drawn dashed/dash-dotted so they read as controls even in greyscale.
@@ -141,66 +128,9 @@ def shade(color: str, amount: float) -> str:
     return mcolors.to_hex(colorsys.hls_to_rgb(h, l, s))
 
 
-def norm_info(
-    names: Iterable[str], conversion_cfg: dict[str, Any] | None = None, params: pd.DataFrame | None = None
-) -> dict[str, pd.Series]:
-    """Recorded parameters per norm name: rows of ``params`` (:func:`snnconv.analysis.load.norm_params` of the
-    results), names missing there parsed by the same function; "ANN" is left out."""
-    names = [n for n in dict.fromkeys(names) if n != "ANN"]
-    rows = {} if params is None else {r["norm"]: r for _, r in params.iterrows() if r["norm"] in names}
-    missing = [n for n in names if n not in rows]
-    if missing:
-        parsed = norm_params(pd.DataFrame({"norm": missing}), conversion_cfg)
-        rows.update({r["norm"]: r for _, r in parsed.iterrows()})
-    return rows
-
-
 def norm_family(name: str, conversion_cfg: dict[str, Any] | None = None, params: pd.DataFrame | None = None) -> str:
     """Family of a norm: none/max/percentile/model/v0half/l4/lp/uniform (see module docstring), "ann" for the ANN."""
     return "ann" if name == "ANN" else str(norm_info([name], conversion_cfg, params)[name]["family"])
-
-
-def p_label(p: float) -> str:
-    """'1', '4', '∞' for an exponent."""
-    return r"\infty" if math.isinf(float(p)) else f"{float(p):g}"
-
-
-def _label(row: pd.Series) -> str:
-    """Short legend label (mathtext) from a norm's recorded parameters."""
-    fam, base = row["family"], str(row["base"])
-    if fam == "calib":  # the label of what was calibrated, then "+ calib."
-        inner = row.copy()
-        inner["family"] = _uncalibrated_family(row)
-        return f"{_label(inner)} + calib."
-    if fam == "qcfs" or base == "qcfs":
-        return "QCFS"
-    if fam in ("l4", "lp", "uniform"):
-        tail = (
-            f"k={float(row['k']):g}"
-            + ("" if row["mode"] == "scale" else f", {row['mode']}")
-            + ("" if base == "max" else f", {base}")
-        )
-        return f"uniform ({tail})" if fam == "uniform" else rf"$L_{{{p_label(row['p'])}}}$ ({tail})"
-    if fam == "v0half":
-        return rf"{base}, $v_0=\theta/2$"
-    if fam == "percentile":
-        return f"{float(base[1:]):g}th pct."
-    return {"model": "model-based"}.get(base, base)
-
-
-def _uncalibrated_family(row: pd.Series) -> str:
-    """The family a calibrated norm's network had before calibration (from its recorded columns)."""
-    from ..analysis.load import family_of
-
-    params = {"base": str(row["base"]), "v_init": float(row["v_init"] or 0.0), "p": row["p"]}
-    if params["base"][:1] == "p" and params["base"][1:2].isdigit():
-        params["percentile"] = float(params["base"][1:])
-    return family_of(str(row["method"]), params)
-
-
-def norm_label(name: str, conversion_cfg: dict[str, Any] | None = None, params: pd.DataFrame | None = None) -> str:
-    """Short legend label of a norm (mathtext)."""
-    return "ANN" if name == "ANN" else _label(norm_info([name], conversion_cfg, params)[name])
 
 
 def norm_styles(
@@ -228,7 +158,7 @@ def norm_styles(
             "color": color,
             "linestyle": FAMILY_LINESTYLES.get(fam, "-") if name != "ANN" else "--",
             "marker": MARKERS[(FAMILY_ORDER.index(fam) + i) % len(MARKERS)] if fam in FAMILY_ORDER else "o",
-            "label": "ANN" if name == "ANN" else _label(info[name]),
+            "label": "ANN" if name == "ANN" else label_of(info[name]),
             "family": fam,
         }
     return styles

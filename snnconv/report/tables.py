@@ -18,6 +18,7 @@ import pandas as pd
 from ..analysis.load import norm_params, order_norms
 from ..analysis.summaries import accuracy_summary, best_methods
 from ..atomic import write_csv, write_text
+from .labels import arch_label, dataset_label, norm_label
 
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -124,7 +125,8 @@ def accuracy_tables(
     """Write the accuracy table (csv/tex/md) for ``norms`` (all simulated norms if None); returns the tidy frame.
 
     Bold: per dataset × arch block, the best mean in every T column and the fewest timesteps to reach
-    the ANN within ``within``. ``label_norms`` writes legend labels instead of raw norm names.
+    the ANN within ``within``. ``label_norms``: the LaTeX table shows the readable labels of :mod:`.labels`
+    (norms, datasets, architectures) instead of ids; the CSV and Markdown keep the ids.
     """
     tidy = accuracy_summary(df, T_points, within, norms)
     params = norm_params(df, conversion_cfg) if label_norms and len(df) else None
@@ -148,11 +150,7 @@ def accuracy_tables(
             row[within_col] = "--" if latex else "–"
             rows.append(row)
             for norm in [n for n in norm_order if n in set(acc["norm"])]:
-                label = norm
-                if label_norms and conversion_cfg is not None:
-                    from .style import norm_label  # matplotlib only when labels are asked for
-
-                    label = norm_label(norm, conversion_cfg, params)
+                label = norm_label(norm, conversion_cfg, params) if label_norms and conversion_cfg is not None else norm
                 row = {
                     "dataset": dataset,
                     "arch": arch,
@@ -176,8 +174,8 @@ def accuracy_tables(
     tex = pd.DataFrame(rows_tex).rename(columns=header_tex)
     md = pd.DataFrame(rows_md).rename(columns={T: f"T={T}" for T in T_cols})
     if not tex.empty:
-        tex["dataset"] = tex["dataset"].map(latex_escape)
-        tex["arch"] = tex["arch"].map(latex_escape)
+        tex["dataset"] = tex["dataset"].map(lambda d: latex_escape(dataset_label(d) if label_norms else d))
+        tex["arch"] = tex["arch"].map(lambda a: latex_escape(arch_label(a) if label_norms else a))
         # show dataset/arch only on the first row of each block
         first = tex[["dataset", "arch"]].ne(tex[["dataset", "arch"]].shift()).any(axis=1)
         tex.loc[~first, ["dataset", "arch"]] = ""

@@ -15,13 +15,14 @@ import pandas as pd
 
 from ..analysis.correlations import EXACT, P_VALUES, best_predictor, predictors, spearman
 from . import style
+from .labels import net_label, p_label
 
 
 def predictor_label(name: str) -> str:
     """Mathtext label of a predictor."""
     if name == EXACT:
         return r"$\sqrt{\mathrm{Var}_{\mathrm{exact}}}$"
-    return rf"$\|w\|_{{{style.p_label(math.inf if name == 'Linf' else float(name[1:]))}}}$"
+    return rf"$\|w\|_{{{p_label(math.inf if name == 'Linf' else float(name[1:]))}}}$"
 
 
 # -------------------------------------------------------------------------------------------------- figures
@@ -80,7 +81,7 @@ def plot_correlation_summary(corr: pd.DataFrame, stem: str | Path) -> None:
             ax.set_xticks(xs, [predictor_label(p) if p != EXACT else "exact" for p in preds])
             ax.set_ylim(max(-1.0, math.floor((low - 0.05) * 10) / 10), 1.02)
             if r == 0:
-                ax.set_title(f"{dataset} / {arch}")
+                ax.set_title(net_label(dataset, arch))
             else:
                 ax.legend(title="layer", loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=6)
             if j == 0:
@@ -136,7 +137,7 @@ def plot_variance_scatter(stats: pd.DataFrame, stem: str | Path, p_values: Seque
             if i == 0:
                 ax.set_title(predictor_label(name) + " (rel.)", fontsize=7)
             if j == 0:
-                ax.set_ylabel(f"{dataset}/{arch}\n{layer_label(layer, readout)}\nstd (rel.)", fontsize=6)
+                ax.set_ylabel(f"{net_label(dataset, arch)}\n{layer_label(layer, readout)}\nstd (rel.)", fontsize=6)
     style.savefig(fig, stem)
 
 
@@ -219,7 +220,7 @@ def _header(pred: str, latex: bool) -> str:
     if pred == EXACT:
         return r"$\sqrt{\mathrm{Var}_{\mathrm{exact}}}$" if latex else "sqrt(Var exact)"
     return (
-        rf"$\|w\|_{{{style.p_label(math.inf if pred == 'Linf' else float(pred[1:]))}}}$"
+        rf"$\|w\|_{{{p_label(math.inf if pred == 'Linf' else float(pred[1:]))}}}$"
         if latex
         else ("‖w‖∞" if pred == "Linf" else f"‖w‖{pred[1:]}")
     )
