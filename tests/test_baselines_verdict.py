@@ -13,8 +13,8 @@ from snnconv.analysis.controls import calib_norms, qcfs_norms
 from snnconv.analysis.load import family_of, norm_params
 from snnconv.analysis.verdicts import candidate_controls, l4_on_calibration, l4_tests, verdict
 from snnconv.convert import parse_norm
-from snnconv.report.macros import paper_macros
 from snnconv.report.labels import norm_label
+from snnconv.report.macros import paper_macros
 from snnconv.report.style import norm_styles
 
 L4 = "lp4_k0.5_scale_max"
