@@ -5,6 +5,7 @@ import os
 from snnconv import cluster, codehash, paths, settings
 from snnconv.config import model_pairs, stats_norms
 from snnconv.convert import base_name, resolve_norms
+from snnconv.workflow import artefacts
 
 RESULTS = paths.RESULTS
 DATASETS = config["datasets"]
@@ -76,3 +77,16 @@ def stats_csvs():
 def all_targets():
     """What `snakemake` builds by default: results, figures and tables (REPORT_TARGETS, figures.smk)."""
     return sim_csvs() + stats_csvs() + REPORT_TARGETS
+
+
+def outputs(rule):
+    """The figures and tables ``rule`` writes (snnconv/workflow/artefacts.py), each file under the name its
+    script reads; the file Snakemake's HTML report shows carries the artefact's caption (workflow/report/)."""
+    out = {}
+    for a in artefacts.of_rule(rule):
+        for fmt in a.formats:
+            path = a.path(fmt)
+            if a.caption and fmt == a.report_format:
+                path = report(path, caption=f"../report/{a.caption}", category=a.kind.capitalize() + "s")
+            out[a.output_name(fmt)] = path
+    return out

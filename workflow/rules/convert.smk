@@ -10,9 +10,9 @@ rule normalize:
     output:
         record=paths.NORMALIZATION,
     log:
-        "logs/normalize/{dataset}/{arch}/seed{seed}/{base}.log",
+        artefacts.job_log("normalize"),
     benchmark:
-        "benchmarks/normalize/{dataset}/{arch}/seed{seed}/{base}.tsv"
+        artefacts.job_benchmark("normalize")
     # Cluster runs bundle the short normalizations into one SLURM job (group-components in the profile).
     group:
         "conversion"

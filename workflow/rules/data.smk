@@ -10,9 +10,9 @@ rule download_data:
     output:
         manifest=paths.DOWNLOAD,
     log:
-        "logs/download_data/{dataset}.log",
+        artefacts.job_log("download_data"),
     benchmark:
-        "benchmarks/download_data/{dataset}.tsv"
+        artefacts.job_benchmark("download_data")
     localrule: True  # login node: compute nodes often have no internet
     conda:
         ENV
@@ -34,9 +34,9 @@ rule prepare_data:
         npz=paths.DATA,
         meta=paths.DATA_META,
     log:
-        "logs/prepare_data/{dataset}.log",
+        artefacts.job_log("prepare_data"),
     benchmark:
-        "benchmarks/prepare_data/{dataset}.tsv"
+        artefacts.job_benchmark("prepare_data")
     conda:
         ENV
     threads: 1

@@ -12,9 +12,9 @@ rule export_nir:
     output:
         nir=paths.NIR,
     log:
-        "logs/export_nir/{dataset}/{arch}/seed{seed}/{norm}.log",
+        artefacts.job_log("export_nir"),
     benchmark:
-        "benchmarks/export_nir/{dataset}/{arch}/seed{seed}/{norm}.tsv"
+        artefacts.job_benchmark("export_nir")
     conda:
         ENV
     threads: 1

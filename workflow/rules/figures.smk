@@ -1,8 +1,7 @@
 # Figures and tables: every simulation result → one tidy table → figures (PDF + PNG + plotted data as CSV)
 # and tables (CSV + LaTeX + Markdown). Part of the default target (REPORT_TARGETS, used by all_targets()).
+# Which figures and tables each rule writes, and their captions: snnconv/workflow/artefacts.py.
 
-FIGURES = paths.FIGURES
-TABLES = paths.TABLES
 ACCURACY_ALL = paths.ACCURACY_ALL
 # What the report rules are told: the main norms (canonical), the roles, T points and the `within` gap.
 REPORT = settings.report(config)
@@ -12,24 +11,7 @@ REPORT_NORMS = settings.report_norms(config)
 # Every ANN summary.json (holds the ANN test accuracy).
 MODEL_SUMMARIES = per_model(paths.SUMMARY, seed=SEEDS)
 # Figures and tables built by default (the paper PDF is not: `snakemake paper`); used by all_targets().
-REPORT_TARGETS = (
-    [ACCURACY_ALL]
-    + [
-        f"{FIGURES}/{name}.{ext}"
-        for name in ("accuracy_vs_T", "coefficient_sweep", "firing_rates", "firing_rates_vs_t", "low_T_gap")
-        for ext in ("pdf", "png", "csv")
-    ]
-    + [
-        f"{FIGURES}/{name}.{ext}"
-        for name in ("variance_claim", "variance_correlation", "coefficient_sweep_heatmap")
-        for ext in ("pdf", "png")
-    ]
-    + [
-        f"{TABLES}/{name}.{ext}"
-        for name in ("accuracy_main", "accuracy_full", "best_method", "variance_correlation")
-        for ext in ("csv", "tex", "md")
-    ]
-)
+REPORT_TARGETS = artefacts.default_targets()
 
 
 rule aggregate:
@@ -40,9 +22,9 @@ rule aggregate:
     output:
         table=ACCURACY_ALL,
     log:
-        "logs/figures/aggregate.log",
+        artefacts.job_log("aggregate"),
     benchmark:
-        "benchmarks/figures/aggregate.tsv"
+        artefacts.job_benchmark("aggregate")
     conda:
         ENV
     params:
@@ -56,13 +38,11 @@ rule fig_accuracy_vs_T:
     input:
         table=ACCURACY_ALL,
     output:
-        pdf=f"{FIGURES}/accuracy_vs_T.pdf",
-        png=report(f"{FIGURES}/accuracy_vs_T.png", caption="../report/accuracy_vs_T.rst", category="Figures"),
-        data=f"{FIGURES}/accuracy_vs_T.csv",
+        **outputs("fig_accuracy_vs_T"),
     log:
-        "logs/figures/accuracy_vs_T.log",
+        artefacts.job_log("fig_accuracy_vs_T"),
     benchmark:
-        "benchmarks/figures/accuracy_vs_T.tsv"
+        artefacts.job_benchmark("fig_accuracy_vs_T")
     conda:
         ENV
     params:
@@ -76,21 +56,11 @@ rule fig_variance_claim:
     input:
         stats=stats_csvs(),
     output:
-        scatter_pdf=f"{FIGURES}/variance_claim.pdf",
-        scatter_png=report(f"{FIGURES}/variance_claim.png", caption="../report/variance_claim.rst", category="Figures"),
-        summary_pdf=f"{FIGURES}/variance_correlation.pdf",
-        summary_png=report(
-            f"{FIGURES}/variance_correlation.png", caption="../report/variance_correlation.rst", category="Figures"
-        ),
-        table_csv=report(
-            f"{TABLES}/variance_correlation.csv", caption="../report/variance_correlation_table.rst", category="Tables"
-        ),
-        table_tex=f"{TABLES}/variance_correlation.tex",
-        table_md=f"{TABLES}/variance_correlation.md",
+        **outputs("fig_variance_claim"),
     log:
-        "logs/figures/variance_claim.log",
+        artefacts.job_log("fig_variance_claim"),
     benchmark:
-        "benchmarks/figures/variance_claim.tsv"
+        artefacts.job_benchmark("fig_variance_claim")
     conda:
         ENV
     params:
@@ -103,19 +73,11 @@ rule fig_coefficient_sweep:
     input:
         table=ACCURACY_ALL,
     output:
-        pdf=f"{FIGURES}/coefficient_sweep.pdf",
-        png=report(f"{FIGURES}/coefficient_sweep.png", caption="../report/coefficient_sweep.rst", category="Figures"),
-        data=f"{FIGURES}/coefficient_sweep.csv",
-        heatmap_pdf=f"{FIGURES}/coefficient_sweep_heatmap.pdf",
-        heatmap_png=report(
-            f"{FIGURES}/coefficient_sweep_heatmap.png",
-            caption="../report/coefficient_sweep_heatmap.rst",
-            category="Figures",
-        ),
+        **outputs("fig_coefficient_sweep"),
     log:
-        "logs/figures/coefficient_sweep.log",
+        artefacts.job_log("fig_coefficient_sweep"),
     benchmark:
-        "benchmarks/figures/coefficient_sweep.tsv"
+        artefacts.job_benchmark("fig_coefficient_sweep")
     conda:
         ENV
     params:
@@ -130,18 +92,11 @@ rule fig_firing_rates:
     input:
         table=ACCURACY_ALL,
     output:
-        pdf=f"{FIGURES}/firing_rates.pdf",
-        png=report(f"{FIGURES}/firing_rates.png", caption="../report/firing_rates.rst", category="Figures"),
-        data=f"{FIGURES}/firing_rates.csv",
-        vs_t_pdf=f"{FIGURES}/firing_rates_vs_t.pdf",
-        vs_t_png=report(
-            f"{FIGURES}/firing_rates_vs_t.png", caption="../report/firing_rates_vs_t.rst", category="Figures"
-        ),
-        vs_t_data=f"{FIGURES}/firing_rates_vs_t.csv",
+        **outputs("fig_firing_rates"),
     log:
-        "logs/figures/firing_rates.log",
+        artefacts.job_log("fig_firing_rates"),
     benchmark:
-        "benchmarks/figures/firing_rates.tsv"
+        artefacts.job_benchmark("fig_firing_rates")
     conda:
         ENV
     params:
@@ -155,13 +110,11 @@ rule fig_low_T_gap:
     input:
         table=ACCURACY_ALL,
     output:
-        pdf=f"{FIGURES}/low_T_gap.pdf",
-        png=report(f"{FIGURES}/low_T_gap.png", caption="../report/low_T_gap.rst", category="Figures"),
-        data=f"{FIGURES}/low_T_gap.csv",
+        **outputs("fig_low_T_gap"),
     log:
-        "logs/figures/low_T_gap.log",
+        artefacts.job_log("fig_low_T_gap"),
     benchmark:
-        "benchmarks/figures/low_T_gap.tsv"
+        artefacts.job_benchmark("fig_low_T_gap")
     conda:
         ENV
     params:
@@ -176,19 +129,11 @@ rule tables:
     input:
         table=ACCURACY_ALL,
     output:
-        main_csv=report(f"{TABLES}/accuracy_main.csv", caption="../report/accuracy_table.rst", category="Tables"),
-        main_tex=f"{TABLES}/accuracy_main.tex",
-        main_md=f"{TABLES}/accuracy_main.md",
-        full_csv=report(f"{TABLES}/accuracy_full.csv", caption="../report/accuracy_table.rst", category="Tables"),
-        full_tex=f"{TABLES}/accuracy_full.tex",
-        full_md=f"{TABLES}/accuracy_full.md",
-        best_csv=report(f"{TABLES}/best_method.csv", caption="../report/best_method.rst", category="Tables"),
-        best_tex=f"{TABLES}/best_method.tex",
-        best_md=f"{TABLES}/best_method.md",
+        **outputs("tables"),
     log:
-        "logs/figures/tables.log",
+        artefacts.job_log("tables"),
     benchmark:
-        "benchmarks/figures/tables.tsv"
+        artefacts.job_benchmark("tables")
     conda:
         ENV
     params:

@@ -6,28 +6,24 @@ import os
 
 from snnconv import resources
 
-PAPER_FIGURES = [
-    f"{FIGURES}/{name}.pdf"
-    for name in ("accuracy_vs_T", "low_T_gap", "variance_correlation", "coefficient_sweep", "firing_rates")
-]
+# What the paper includes, from the artefact catalogue (snnconv/workflow/artefacts.py).
+PAPER_FIGURES = artefacts.paper_files(artefacts.FIGURE)
 # Sources live in the repository (also when run with --directory elsewhere); the PDF in the working directory.
 PAPER_SOURCES = {k: str(resources.paper_source(f)) for k, f in (("tex", "main.tex"), ("bib", "refs.bib"))}
-PAPER_TABLES = [f"{TABLES}/accuracy_main.tex", f"{TABLES}/variance_correlation.tex", f"{TABLES}/l4_comparison.tex"]
+PAPER_TABLES = artefacts.paper_files(artefacts.TABLE)
 
 
 rule paper_macros:
     input:
         table=ACCURACY_ALL,
-        correlations=f"{TABLES}/variance_correlation.csv",
+        correlations=artefacts.get("variance_correlation", artefacts.TABLE).path("csv"),
     output:
+        **outputs("paper_macros"),
         macros=paths.PAPER_MACROS,
-        l4_csv=f"{TABLES}/l4_comparison.csv",
-        l4_tex=f"{TABLES}/l4_comparison.tex",
-        l4_md=f"{TABLES}/l4_comparison.md",
     log:
-        "logs/paper/paper_macros.log",
+        artefacts.job_log("paper_macros"),
     benchmark:
-        "benchmarks/paper/paper_macros.tsv"
+        artefacts.job_benchmark("paper_macros")
     conda:
         ENV
     params:
@@ -50,10 +46,10 @@ rule paper:
         # or failed build leaves the previous paper in place.
         pdf=update("paper/build/main.pdf"),
     log:
-        main="logs/paper/paper.log",
-        latex="logs/paper/latexmk.log",
+        main=artefacts.job_log("paper"),
+        latex=artefacts.log_path("paper", "latexmk"),
     benchmark:
-        "benchmarks/paper/paper.tsv"
+        artefacts.job_benchmark("paper")
     conda:
         ENV
     params:

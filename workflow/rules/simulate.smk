@@ -16,9 +16,9 @@ rule simulate:
         meta=paths.CONVERSION,
         csvs=expand(paths.SIM, iseed=INPUT_SEEDS, allow_missing=True),
     log:
-        "logs/simulate/{dataset}/{arch}/seed{seed}/{norm}.log",
+        artefacts.job_log("simulate"),
     benchmark:
-        "benchmarks/simulate/{dataset}/{arch}/seed{seed}/{norm}.tsv"
+        artefacts.job_benchmark("simulate")
     # Cluster runs bundle several simulations into one GPU job (group-components in the profile).
     group:
         "spiking"
@@ -46,9 +46,9 @@ rule membrane_stats:
     output:
         csv=paths.STATS,
     log:
-        "logs/membrane_stats/{dataset}/{arch}/seed{seed}/{norm}.log",
+        artefacts.job_log("membrane_stats"),
     benchmark:
-        "benchmarks/membrane_stats/{dataset}/{arch}/seed{seed}/{norm}.tsv"
+        artefacts.job_benchmark("membrane_stats")
     group:
         "spiking"
     conda:

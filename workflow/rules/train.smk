@@ -10,9 +10,9 @@ rule train_ann:
         metrics=paths.METRICS,
         summary=paths.SUMMARY,
     log:
-        "logs/train_ann/{dataset}/{arch}/seed{seed}.log",
+        artefacts.job_log("train_ann"),
     benchmark:
-        "benchmarks/train_ann/{dataset}/{arch}/seed{seed}.tsv"
+        artefacts.job_benchmark("train_ann")
     conda:
         ENV
     threads: config["training"]["threads"]
@@ -38,9 +38,9 @@ rule train_qcfs:
         metrics=paths.QCFS_METRICS,
         summary=paths.QCFS_SUMMARY,
     log:
-        "logs/train_qcfs/{dataset}/{arch}/seed{seed}.log",
+        artefacts.job_log("train_qcfs"),
     benchmark:
-        "benchmarks/train_qcfs/{dataset}/{arch}/seed{seed}.tsv"
+        artefacts.job_benchmark("train_qcfs")
     conda:
         ENV
     threads: config["training"]["threads"]
