@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
+from .workflow import artefacts
 
 PAPER_COMMAND = "snakemake --cores all paper   # -> paper/build/main.pdf"
 
@@ -49,7 +50,7 @@ def success_message(workdir: str | Path, report: dict[str, Any]) -> str:
         "",
         "snnconv: run complete.",
         f"  results: {root / paths.RESULTS}/ (figures: {root / paths.FIGURES}/, tables: {root / paths.TABLES}/)",
-        f"  logs: {root / 'logs'}/, per-job timings: {root / 'benchmarks'}/",
+        f"  logs: {root / artefacts.LOGS}/, per-job timings: {root / artefacts.BENCHMARKS}/",
     ]
     table = root / paths.ACCURACY_ALL
     if table.exists():
@@ -107,7 +108,7 @@ def failed_rule_logs(workdir: str | Path, snakemake_log: Any) -> list[tuple[str,
     """(rule, its log file) of every rule log under ``workdir``/logs written during this run that records a failed
     job. Snakemake's own log lacks its "Error in rule" blocks when the profile is quiet about rules; a rule's log
     always says whether its job failed (the line :func:`snnconv.job.run_job` writes)."""
-    since, logs = run_started(snakemake_log), Path(workdir) / "logs"
+    since, logs = run_started(snakemake_log), Path(workdir) / artefacts.LOGS
     if since is None or not logs.is_dir():
         return []
     out = []

@@ -51,10 +51,10 @@ from .. import machine, paths
 from ..atomic import sha256_file, write_text
 from ..config import validate_config
 from ..vocab import ARCHS, DATASETS
+from ..workflow import artefacts
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = REPO / "config" / "config.yaml"
-RULES_DIR = REPO / "workflow" / "rules"
 PROVENANCE = "PROVENANCE"
 MANIFEST = "SHA256SUMS"
 README = "README.md"
@@ -63,18 +63,6 @@ EFFECTIVE_CONFIG = "config.effective.yaml"
 PAPER_PDF = "paper/build/main.pdf"
 # Above this size accuracy_all.csv is committed gzip-compressed (plus a readable accuracy_at_T.csv).
 MAX_PLAIN_BYTES = 5 * 2**20
-# What a finished run must hold before it can be published (rules aggregate, tables, fig_* in figures.smk).
-REQUIRED_TABLES = ("accuracy_main", "accuracy_full", "best_method", "variance_correlation")
-REQUIRED_FIGURES = (
-    "accuracy_vs_T",
-    "coefficient_sweep",
-    "firing_rates",
-    "firing_rates_vs_t",
-    "low_T_gap",
-    "variance_claim",
-    "variance_correlation",
-)
-HEADLINE_TABLES = ("accuracy_main", "best_method", "variance_correlation")
 PACKAGES = ("torch", "numpy", "pandas", "scipy", "snakemake", "matplotlib", "seaborn")
 # Tables that cannot be recomputed from the snapshot (they need the membrane statistics of results/stats/).
 NOT_REDERIVABLE = ("variance_correlation",)
@@ -88,11 +76,16 @@ class SnapshotError(RuntimeError):
 # ------------------------------------------------------------------------------------------ run inspection
 
 
+def published_outputs() -> list[str]:
+    """The figures and tables a snapshot publishes (the artefact catalogue's ``published``), as a run writes them:
+    a figure's PNG, a table's CSV and Markdown."""
+    ordered = [*artefacts.tables(), *artefacts.figures()]  # tables first: the run's numbers, then its pictures
+    return [a.path(fmt) for a in ordered if a.published for fmt in a.published_formats]
+
+
 def missing_outputs(workdir: Path) -> list[str]:
     """The outputs of a finished run that ``workdir`` lacks (tables, figures), relative to ``workdir``."""
-    need = [paths.ACCURACY_ALL]
-    need += [f"{paths.TABLES}/{name}.{ext}" for name in REQUIRED_TABLES for ext in ("csv", "md")]
-    need += [f"{paths.FIGURES}/{name}.png" for name in REQUIRED_FIGURES]
+    need = [paths.ACCURACY_ALL] + published_outputs()
     return [p for p in need if not (workdir / p).is_file()]
 
 
@@ -108,32 +101,10 @@ def check_complete(workdir: Path) -> None:
         )
 
 
-def _template_regex(template: str) -> re.Pattern[str]:
-    """A full-match regex for a Snakemake path template (each ``{wildcard}`` matches one or more characters)."""
-    parts = re.split(r"\{[^{}]+\}", template)
-    return re.compile("[^/]+?".join(re.escape(p) for p in parts) + "$")
-
-
-def benchmark_templates(rules_dir: Path = RULES_DIR) -> list[tuple[str, re.Pattern[str]]]:
-    """(rule, regex of its benchmark path) for every rule of the workflow's .smk files that declares one."""
-    out = []
-    for smk in sorted(rules_dir.glob("*.smk")):
-        text = smk.read_text()
-        for block in re.split(r"^(?=(?:rule|checkpoint) )", text, flags=re.MULTILINE)[1:]:
-            name = re.match(r"(?:rule|checkpoint) (\w+):", block)
-            bench = re.search(r"^\s+benchmark:\s*\n\s+f?\"([^\"]+)\"", block, re.MULTILINE)
-            if name and bench:
-                out.append((name.group(1), _template_regex(bench.group(1))))
-    return out
-
-
-def rule_of(relpath: str, templates: Sequence[tuple[str, re.Pattern[str]]]) -> str:
-    """The rule whose benchmark template ``relpath`` (``benchmarks/...``) matches, else its first folder."""
-    for rule, pattern in templates:
-        if pattern.fullmatch(relpath):
-            return rule
-    parts = relpath.split("/")
-    return parts[1] if len(parts) > 2 else Path(relpath).stem
+def rule_of(relpath: str) -> str:
+    """The rule whose benchmark template (:func:`snnconv.workflow.artefacts.job_benchmark`) ``relpath``
+    (``benchmarks/...``) matches, else its first folder."""
+    return artefacts.rule_of_benchmark(relpath)
 
 
 def read_benchmark(path: Path) -> pd.DataFrame:
@@ -178,19 +149,16 @@ def foreign(relpath: str, cfg: dict[str, Any] | None) -> bool:
     return False
 
 
-def stage_times(
-    workdir: Path, rules_dir: Path = RULES_DIR, cfg: dict[str, Any] | None = None
-) -> dict[str, dict[str, Any]]:
+def stage_times(workdir: Path, cfg: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """Per rule: jobs (benchmark files), wall seconds (sum of ``s``) and CPU seconds (sum of ``cpu_time``).
 
     Benchmarks of datasets, architectures or seeds outside ``cfg`` are skipped (:func:`foreign`).
     """
-    templates = benchmark_templates(rules_dir)
     out: dict[str, dict[str, Any]] = {}
-    for tsv in sorted((workdir / "benchmarks").rglob("*.tsv")):
+    for tsv in sorted((workdir / artefacts.BENCHMARKS).rglob("*.tsv")):
         if foreign(tsv.relative_to(workdir).as_posix(), cfg):
             continue
-        rule = rule_of(tsv.relative_to(workdir).as_posix(), templates)
+        rule = rule_of(tsv.relative_to(workdir).as_posix())
         frame = read_benchmark(tsv)
         entry = out.setdefault(rule, {"jobs": 0, "wall_s": 0.0, "cpu_s": 0.0})
         entry["jobs"] += 1
@@ -236,7 +204,7 @@ def run_period(workdir: Path, cfg: dict[str, Any] | None = None) -> dict[str, An
     source = ".snakemake/metadata (job start and end times)"
     if not starts:
         source = "benchmarks/ (file time minus its wall seconds)"
-        for tsv in (workdir / "benchmarks").rglob("*.tsv"):
+        for tsv in (workdir / artefacts.BENCHMARKS).rglob("*.tsv"):
             if foreign(tsv.relative_to(workdir).as_posix(), cfg):
                 continue
             end = tsv.stat().st_mtime
@@ -378,12 +346,11 @@ def provenance(
     started: float,
     cfg: dict[str, Any] | None = None,
     repo: Path = REPO,
-    rules_dir: Path = RULES_DIR,
 ) -> dict[str, Any]:
     """Everything a reader needs to know where the snapshot's numbers came from (see the module docstring)."""
     from ..simulate.stream import NAME as stream_name  # the input spike stream the simulations drew from
 
-    stages = stage_times(workdir, rules_dir, cfg)
+    stages = stage_times(workdir, cfg)
     return {
         "command": command,
         "stream": stream_name,
@@ -447,7 +414,7 @@ def readme(dest: Path, prov: dict[str, Any], name: str) -> str:
         lines.append(f"| {rule} | {v['jobs']} | {v['wall_s']:.1f} | {v['cpu_s']:.1f} |")
     t = prov["stage_totals"]
     lines += [f"| **total** | {t['jobs']} | {t['wall_s']:.1f} | {t['cpu_s']:.1f} |", ""]
-    for stem in HEADLINE_TABLES:
+    for stem in artefacts.headline_tables():
         if (dest / "tables" / f"{stem}.md").is_file():
             lines += [f"## `{stem}`", "", (dest / "tables" / f"{stem}.md").read_text().rstrip(), ""]
     figures = sorted((dest / "figures").glob("*.png"))
@@ -532,7 +499,7 @@ def make_snapshot(
     check_complete(workdir)
     cfg = effective_config(config_path, workdir / "config" / "config.yaml")
     pdf = paper_source(workdir, Path(paper_pdf) if paper_pdf is not None else None)
-    prov = provenance(command, config_path, workdir, started, cfg, repo, repo / "workflow" / "rules")
+    prov = provenance(command, config_path, workdir, started, cfg, repo)
     with _staging(out) as tmp:
         prov["accuracy_all"] = copy_tables(workdir, tmp / "tables", cfg["report"]["T_points"], max_plain_bytes)
         for png in sorted((workdir / paths.FIGURES).glob("*.png")):
@@ -788,8 +755,7 @@ def read_manifest(folder: Path) -> tuple[dict[str, str], list[str]]:
 def required_files(prov: dict[str, Any]) -> list[str]:
     """The files every snapshot holds, by what its PROVENANCE says was published."""
     need = [PROVENANCE, README, CONFIG_COPY, EFFECTIVE_CONFIG]
-    need += [f"tables/{name}.{ext}" for name in REQUIRED_TABLES for ext in ("csv", "md")]
-    need += [f"figures/{name}.png" for name in REQUIRED_FIGURES]
+    need += [Path(p).relative_to(paths.RESULTS).as_posix() for p in published_outputs()]  # figures/, tables/
     acc = prov.get("accuracy_all") or {}
     need += [f"tables/{acc['kept_as']}"] if acc.get("kept_as") else ["tables/accuracy_all.csv"]
     need += [f"tables/{acc['reduced']}"] if acc.get("reduced") else []
