@@ -3,6 +3,6 @@
 One style (:mod:`.style`), one module per figure, tables (:mod:`.tables`), paper macros (:mod:`.macros`)
 and the LaTeX build (:mod:`.paper`). No statistic is computed here.
 
-Figures: 1 ``accuracy_vs_T``, 2 ``variance_claim`` (+ ``variance_correlation``), 3 ``coefficient_sweep``,
-4 ``firing_rates`` (+ ``firing_rates_vs_t``), 5 ``low_T_gap``.
+Which figures and tables exist, which rule writes each and which the paper shows: the artefact catalogue,
+:mod:`snnconv.workflow.artefacts`. Every readable label (norms, datasets, architectures): :mod:`.labels`.
 """

@@ -7,7 +7,7 @@ published results snapshot must hold it, and whether the snapshot's README inlin
 that needs these facts derives them from :data:`CATALOGUE`: the rules' ``output:`` and the default target
 (``workflow/rules/figures.smk``), the paper's inputs (``paper.smk``), the snapshot tool
 (``snnconv/report/snapshot.py``) and the summary. Adding a figure is one entry here plus the module that draws
-it, its script and its rule (docs/workflow.md, "Adding a figure").
+it, its script, its caption and its rule (docs/figures.md, "Adding a figure").
 
 Every rule's log and benchmark path comes from :func:`log_path` / :func:`benchmark_path` with the group and
 stem of :data:`JOBS`; the snapshot tool maps a benchmark file back to its rule with the same table.
