@@ -86,6 +86,7 @@ CASES: dict[str, tuple[Any, set[str]]] = {
     "training.recipe_by_dataset": ({"digits": {"schedule": "constant"}}, TRAIN),
     "training.device": ("cuda", NOTHING),  # execution only
     "training.threads": (2, NOTHING),  # execution only
+    "training.channels_last": (True, NOTHING),  # execution only: the memory layout, not the arithmetic
     # The QCFS twin's own settings: only it and the norms on base qcfs (max and the others keep their ReLU net).
     "training.qcfs.levels": (8, {"train_qcfs", "normalize"} | SIM),
     "training.qcfs.lambda_init": (4.0, {"train_qcfs", "normalize"} | SIM),
