@@ -23,8 +23,8 @@ PAPER_GPU = REPO / "config" / "paper-gpu.yaml"
 def test_paper_gpu_config_trains_vgg16_and_resnet20_on_cifar10_with_the_full_recipe():
     config = load_config(PAPER_GPU)
     assert config["datasets"] == ["cifar10"] and len(config["seeds"]) == 3
-    assert config["archs"] == ["vgg", "resnet"]
-    assert config["arch_options"]["vgg"]["preset"] == "vgg16"
+    assert config["archs"] == ["vgg16", "resnet"]
+    assert config["arch_options"]["vgg16"]["width"] == 1.0
     assert config["arch_options"]["resnet"]["preset"] == "resnet20"
     recipe = settings.training(config, "cifar10")
     assert (recipe["optimizer"], recipe["augment"], recipe["nesterov"]) == ("sgd", "crop_flip", True)

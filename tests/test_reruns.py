@@ -66,7 +66,12 @@ CASES: dict[str, tuple[Any, set[str]]] = {
         }.items()
         for k in ks
     },  # not an arch of this run
-    "arch_options.vgg.preset": ("vgg16", NOTHING),  # not an arch of this run
+    "arch_options.vgg.width": (0.5, NOTHING),  # not an arch of this run
+    "arch_options.vgg16.width": (0.5, NOTHING),
+    "arch_options.vgg16.hidden": (64, NOTHING),
+    "arch_options.vgg16.bias": (False, NOTHING),
+    "arch_options.vgg16.batchnorm": (True, NOTHING),
+    "arch_options.vgg16.dropout": (0.1, NOTHING),
     "arch_options.resnet.preset": ("resnet8", NOTHING),  # not an arch of this run
     "arch_options.resnet.channels": ([8, 8, 8], NOTHING),
     "training.epochs": (2, TRAIN),
