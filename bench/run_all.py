@@ -50,6 +50,7 @@ SECTIONS: list[tuple[str, str, list[str], list[str]]] = [
     ),
     ("pipeline", "bench_pipeline.py", [], ["--smoke"]),
     ("memory", "bench_memory.py", [], ["--smoke"]),
+    ("channels_last", "bench_channels_last.py", [], ["--smoke"]),
 ]
 RATIO = re.compile(r"ratio|speed-up|skipped", re.IGNORECASE)
 

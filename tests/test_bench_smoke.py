@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SECTIONS = ("simulator", "spikingjelly", "pipeline", "memory")
+SECTIONS = ("simulator", "spikingjelly", "pipeline", "memory", "channels_last")
 
 
 def _run(args: list[str], timeout: int, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
