@@ -48,6 +48,7 @@ def test_engine_equals_reference_in_float64(encoding, decode, reset):
 @pytest.fixture
 def dynamo_eager(monkeypatch):
     """Trace the step with Dynamo but run it without inductor: the plan and step logic, no C++ build."""
+    torch._dynamo.reset()  # an empty cache: other tests' graphs of network_step do not count against its recompile limit
     monkeypatch.setattr(compiled, "_COMPILED", torch.compile(compiled.network_step, backend="eager", fullgraph=True))
 
 

@@ -17,6 +17,7 @@ def counting_backend(monkeypatch):
     """Compile with Dynamo's frame-counting backend instead of inductor: counts graphs, costs no C++ build."""
     from torch._dynamo.testing import CompileCounter
 
+    torch._dynamo.reset()  # count from an empty cache, whatever other tests compiled before in this process
     counter = CompileCounter()
     monkeypatch.setattr(compiled, "_COMPILED", torch.compile(compiled.network_step, backend=counter, fullgraph=True))
     return counter
