@@ -1,4 +1,4 @@
-"""Run every benchmark (issue "Benchmarks", items 1–5) and summarize their ratio lines.
+"""Run every benchmark (simulator, SpikingJelly comparison, pipeline overhead, memory) and summarize their ratio lines.
 
 Usage::
 

@@ -52,7 +52,7 @@ def test_dry_run(tmp_path, config):
     out = proc.stdout + proc.stderr
     assert "simulate" in out
     total = int(re.search(r"^total\s+(\d+)\s*$", out, re.MULTILINE).group(1))
-    if config == "paper.yaml":  # issue 13: one job per (model, norm) and per (model, base), not two per norm
+    if config == "paper.yaml":  # one job per (model, norm) and per (model, base), not two per norm
         counts = dict(re.findall(r"^(\w+)\s+(\d+)\s*$", out, re.MULTILINE))
         assert total <= 2500 and counts["simulate"] == "2160" and counts["normalize"] == "162", out[-2000:]
 

@@ -1,4 +1,5 @@
-"""The Lp/L4 threshold adjustment pinned against values derived independently (issue 16, class 2).
+"""The Lp/L4 threshold adjustment pinned against values derived independently (a wrong adjustment
+formula would otherwise pass every behavioural test).
 
 Expectations are computed here in numpy from the definitions (docs/method.md §C6), never with
 ``input_rate_sq_means``, ``predicted_sigma`` or ``rate_norm_estimate``:

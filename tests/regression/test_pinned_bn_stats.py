@@ -1,4 +1,4 @@
-"""Constants that must show (issue 16, class 3): batch-norm ε, the T−1 of a sample variance, and the
+"""Constants that must show, since dropping one changes the numbers only slightly: batch-norm ε, the T−1 of a sample variance, and the
 hidden-layer variance prediction, each pinned against an independently computed value.
 """
 

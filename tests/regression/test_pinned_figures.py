@@ -1,4 +1,5 @@
-"""Every figure's plotted numbers (its ``.csv``) equal what the tidy table says (issue 16, class 5).
+"""Every figure's plotted numbers (its ``.csv``) equal what the tidy table says (a figure that
+plots other numbers than the table would otherwise go unnoticed).
 
 :func:`check_figures_against_table` recomputes each figure's numbers from ``results/tables/accuracy_all.csv``
 with plain pandas/scipy (group means over replicates, paired differences per replicate, 95 % t-intervals)

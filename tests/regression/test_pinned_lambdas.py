@@ -1,4 +1,5 @@
-"""λ per layer pinned against values computed independently of snnconv.convert (issue 16, class 1).
+"""λ per layer pinned against values computed independently of snnconv.convert (a wrong λ
+still gives a working network, so only the values themselves can catch it).
 
 The reference takes the ANN's own ReLU outputs (forward hooks on the torch model, not the converted
 network) and applies each definition in numpy (docs/method.md §C2–§C5):

@@ -1,4 +1,5 @@
-"""The paper's verdict rule on data where mean and paired interval disagree (issue 16, class 4).
+"""The paper's verdict rule on data where mean and paired interval disagree (a rule
+looking only at the mean would pass on data where the two agree).
 
 Rule (snnconv/analysis/verdicts.py, worded by snnconv/report/macros.py): "improved" / "outperformed" only if the 95 % t-interval of the
 *paired* per-replicate differences (same training seed and spike seed) lies above zero. Each case

@@ -277,7 +277,7 @@ def raw_config(path: Path, replace: tuple[str, str] | None = None, append: str =
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict:
     """Every snakemake case, run once; name -> {rc, output, workdir}."""
-    root = tmp_path_factory.mktemp("round3_config")
+    root = tmp_path_factory.mktemp("weak_config")
     base = write_config(root / "tiny.yaml", tiny_config())
     cases = {
         "lr-1e-3": (root / "w1", raw_config(root / "lr.yaml", ("lr: 0.01", "lr: 1e-3")), ()),

@@ -568,7 +568,7 @@ BOMB_END_TO_END = {
 
 @pytest.fixture(scope="module")
 def bomb_data_runs(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("round2_data")
+    root = tmp_path_factory.mktemp("bomb_data")
     cases, datasets = {}, {}
     for case, (build, _) in BOMB_END_TO_END.items():
         datasets[case] = build(root / case / "data")

@@ -1,4 +1,4 @@
-"""Training edge cases (issue 12, item 4): with batch norm, a last training batch of one sample (N ≡ 1 mod
+"""Training edge cases: with batch norm, a last training batch of one sample (N ≡ 1 mod
 batch size) used to crash inside torch ("Expected more than 1 value per channel"); it now joins the batch
 before it. Settings that can only give one-sample batches are refused naming ``training.batch_size``."""
 

@@ -1,4 +1,4 @@
-"""Issue 18: the speed changes (channels-last, capped conv calls, tiled IF scan, mask encoder) change no result.
+"""The speed changes (channels-last, capped conv calls, tiled IF scan, mask encoder) change no result.
 
 float64 runs are compared bit for bit with the step-by-step reference; the float32 channels-last path
 is compared with float64 within the bound documented in docs/benchmarks.md (§ float32 difference).
