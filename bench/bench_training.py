@@ -97,7 +97,10 @@ def main(argv: list[str] | None = None) -> None:
     seed = config["seeds"][0] if args.seed is None else args.seed
     run = f"{time.strftime('%Y%m%dT%H%M%S')}-{args.dataset}-{args.arch}-seed{seed}"
     command = shlex.join(["python", "bench/bench_training.py", *(sys.argv[1:] if argv is None else argv)])
-    print(f"# recipe {recipe}; arch_options {arch_options(config, args.arch)}; {len(ds.y_train)} train images")
+    print(
+        f"# recipe {recipe}; arch_options {arch_options(config, args.arch)}; channels_last "
+        f"{config['training']['channels_last']}; {len(ds.y_train)} train images"
+    )
     print("epoch, cpu_s, test_acc, validation_acc", flush=True)
     started = time.perf_counter()
 
@@ -130,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
             },
         )
 
-    cfg = {**recipe, "threads": 1, "device": "cpu"}
+    cfg = {**recipe, "threads": 1, "device": "cpu", "channels_last": bool(config["training"]["channels_last"])}
     train_ann(ds, args.arch, arch_options(config, args.arch), cfg, seed, progress=False, on_epoch=on_epoch)
 
 

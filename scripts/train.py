@@ -73,11 +73,16 @@ def main(
 
 
 def _bind(sm: Any) -> dict[str, Any]:
-    """snakemake object → :func:`main`; device and threads come from the job's resources (execution only)."""
+    """snakemake object → :func:`main`; device, threads and memory layout come from the job's resources (execution only)."""
     from snnconv.job import execution, is_tty
 
     run = execution(sm)
-    training = {**sm.params.training, "device": run["device"], "threads": run["threads"]}
+    training = {
+        **sm.params.training,
+        "device": run["device"],
+        "threads": run["threads"],
+        "channels_last": bool(run.get("channels_last", 0)),
+    }
     return main(
         sm.input.data,
         sm.output.model,

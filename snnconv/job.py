@@ -28,16 +28,19 @@ def log_path(smk: Any) -> str | None:
 
 # What :func:`execution` returns for a spiking job: the keys its script requires beside the params.
 EXECUTION_KEYS = ("device", "threads", "batch_size", "time_chunk", "compile")
+# ... and for a training job (the memory layout is a training setting only).
+TRAINING_EXECUTION_KEYS = ("device", "threads", "channels_last")
 # Resource name of each execution key (torch threads are named apart from Snakemake's own `threads`).
 _RESOURCE = {"threads": "torch_threads"}
 
 
 def execution(smk: Any) -> dict[str, Any]:
-    """Execution-only settings of the job (device, torch threads, batch size, time chunk, compile) from its
-    ``resources``."""
+    """Execution-only settings of the job (device, torch threads, batch size, time chunk, compile; channels-last
+    for training) from its ``resources``: the keys the job's resources hold."""
     res = getattr(smk, "resources", {}) or {}
     get = res.get if hasattr(res, "get") else lambda k, d=None: getattr(res, k, d)
-    out = {key: get(_RESOURCE.get(key, key), None) for key in EXECUTION_KEYS}
+    keys = dict.fromkeys(EXECUTION_KEYS + TRAINING_EXECUTION_KEYS)
+    out = {key: get(_RESOURCE.get(key, key), None) for key in keys}
     return {k: v for k, v in out.items() if v is not None}
 
 

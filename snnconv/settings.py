@@ -151,9 +151,9 @@ def stats(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def training_execution(config: Mapping[str, Any]) -> dict[str, Any]:
-    """``resources`` of ``train_ann``: device and torch threads."""
+    """``resources`` of ``train_ann``: device, torch threads and the memory layout (1 = channels-last)."""
     tr = config["training"]
-    return {"device": str(tr["device"]), "torch_threads": int(tr["threads"])}
+    return {"device": str(tr["device"]), "torch_threads": int(tr["threads"]), "channels_last": int(tr["channels_last"])}
 
 
 def simulation_execution(config: Mapping[str, Any]) -> dict[str, Any]:

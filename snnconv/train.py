@@ -155,6 +155,16 @@ def validation_split(n_train: int, n_validation: int, seed: int) -> tuple[np.nda
     return np.setdiff1d(np.arange(n_train), held), held
 
 
+def training_memory_format(model: nn.Module, cfg: dict[str, Any]) -> torch.memory_format:
+    """The memory layout training runs in: channels-last (NHWC) when ``training.channels_last`` is set and the model
+    has a 2-D convolution, else the default NCHW. The arithmetic is the same, only its float summation order
+    differs; oneDNN's NHWC convolutions train the CIFAR six-conv VGG about 20 % faster per CPU-second here
+    (docs/benchmarks.md). An execution setting, like threads: the trained model is saved in NCHW either way."""
+    if cfg.get("channels_last", False) and any(isinstance(m, nn.Conv2d) for m in model.modules()):
+        return torch.channels_last
+    return torch.contiguous_format
+
+
 def has_batch_norm(model: nn.Module) -> bool:
     """Whether ``model`` holds a batch-norm layer (which cannot train on a batch of one sample)."""
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
@@ -212,7 +222,8 @@ def train_ann(
         from .qcfs import to_qcfs
 
         model = to_qcfs(model, qcfs["levels"], qcfs["lambda_init"])
-    model = model.to(device)
+    memory_format = training_memory_format(model, cfg)
+    model = model.to(device, memory_format=memory_format)
     train_idx, val_idx = validation_split(
         len(ds.y_train), int(cfg.get("validation_images", 0)), int(cfg.get("validation_seed", 0))
     )
@@ -241,7 +252,8 @@ def train_ann(
         bar = tqdm(bounds, desc=f"{arch} epoch {epoch}/{epochs}", disable=not progress, leave=False)
         for start, stop in bar:
             idx = order[start:stop]
-            xb, yb = augment(x_train[idx], cfg, augmentation).to(device), y_train[idx].to(device)
+            xb = augment(x_train[idx], cfg, augmentation).to(device, memory_format=memory_format)
+            yb = y_train[idx].to(device)
             logits = model(xb)
             loss = loss_fn(logits, yb)
             optimizer.zero_grad(set_to_none=True)
@@ -269,7 +281,7 @@ def train_ann(
             on_epoch({**rows[-1], "train_cpu_seconds": cpu})
     if not np.isfinite(rows[-1]["train_loss"]):
         raise RuntimeError(f"training diverged (train loss {rows[-1]['train_loss']}); lower training.lr")
-    model = model.cpu().eval()
+    model = model.cpu().to(memory_format=torch.contiguous_format).eval()  # checkpoints hold plain NCHW tensors
     return TrainingResult(
         model,
         pd.DataFrame(rows),

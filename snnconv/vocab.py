@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion_mnist", "cifar10", "cifar10_jpeg")
-ARCHS: tuple[str, ...] = ("mlp", "cnn", "vgg", "resnet")
+ARCHS: tuple[str, ...] = ("mlp", "cnn", "vgg", "vgg16", "resnet")
 
 # (channels, height, width) and (train, test) sizes of each dataset before any subset option.
 INPUT_SHAPES: dict[str, tuple[int, int, int]] = {
@@ -34,7 +34,7 @@ DATASET_LABELS: dict[str, str] = {
     "cifar10": "CIFAR-10",
     "cifar10_jpeg": "CIFAR-10 (JPEG re-encode)",
 }
-ARCH_LABELS: dict[str, str] = {"mlp": "MLP", "cnn": "CNN", "vgg": "VGG", "resnet": "ResNet"}
+ARCH_LABELS: dict[str, str] = {"mlp": "MLP", "cnn": "CNN", "vgg": "VGG", "vgg16": "VGG-16", "resnet": "ResNet"}
 # Datasets that ship inside a package and never need data_dir or a download.
 EMBEDDED: tuple[str, ...] = ("digits",)
 

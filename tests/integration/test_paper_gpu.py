@@ -24,8 +24,8 @@ PAPER_GPU = REPO / "config" / "paper-gpu.yaml"
 def test_paper_gpu_config_trains_vgg16_and_resnet20_on_cifar10_with_the_full_recipe():
     config = load_config(PAPER_GPU)
     assert config["datasets"] == ["cifar10"] and len(config["seeds"]) == 3
-    assert config["archs"] == ["vgg", "resnet"]
-    assert config["arch_options"]["vgg"]["preset"] == "vgg16"
+    assert config["archs"] == ["vgg16", "resnet"]
+    assert config["arch_options"]["vgg16"]["width"] == 1.0
     assert config["arch_options"]["resnet"]["preset"] == "resnet20"
     recipe = settings.training(config, "cifar10")
     assert (recipe["optimizer"], recipe["augment"], recipe["nesterov"]) == ("sgd", "crop_flip", True)
@@ -62,11 +62,11 @@ def test_paper_gpu_nets_smoke_run_one_epoch_on_512_images_on_cpu(tmp_path):
     smoke["report"].update(T_points=[4, 8])
     run_snakemake(tmp_path, write_config(tmp_path / "smoke.yaml", smoke), "-q", timeout=3000)
     models = tmp_path / "results" / "models" / dataset
-    vgg = json.loads((models / "vgg" / "seed0" / "summary.json").read_text())
+    vgg = json.loads((models / "vgg16" / "seed0" / "summary.json").read_text())
     resnet = json.loads((models / "resnet" / "seed0" / "summary.json").read_text())
     for summary in (vgg, resnet):
         assert summary["epochs"] == 1 and summary["validation_images"] == 64
     assert vgg["n_parameters"] > 14_000_000  # VGG-16's 13 convolutions at full width
     assert 250_000 < resnet["n_parameters"] < 300_000  # ResNet-20: about 0.27 M parameters
-    for arch in ("vgg", "resnet"):
+    for arch in ("vgg16", "resnet"):
         assert (tmp_path / "results" / "snn" / dataset / arch / "seed0" / "max").is_dir()

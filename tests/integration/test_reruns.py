@@ -66,7 +66,12 @@ CASES: dict[str, tuple[Any, set[str]]] = {
         }.items()
         for k in ks
     },  # not an arch of this run
-    "arch_options.vgg.preset": ("vgg16", NOTHING),  # not an arch of this run
+    "arch_options.vgg.width": (0.5, NOTHING),  # not an arch of this run
+    "arch_options.vgg16.width": (0.5, NOTHING),
+    "arch_options.vgg16.hidden": (64, NOTHING),
+    "arch_options.vgg16.bias": (False, NOTHING),
+    "arch_options.vgg16.batchnorm": (True, NOTHING),
+    "arch_options.vgg16.dropout": (0.1, NOTHING),
     "arch_options.resnet.preset": ("resnet8", NOTHING),  # not an arch of this run
     "arch_options.resnet.channels": ([8, 8, 8], NOTHING),
     "training.epochs": (2, TRAIN),
@@ -86,6 +91,7 @@ CASES: dict[str, tuple[Any, set[str]]] = {
     "training.recipe_by_dataset": ({"digits": {"schedule": "constant"}}, TRAIN),
     "training.device": ("cuda", NOTHING),  # execution only
     "training.threads": (2, NOTHING),  # execution only
+    "training.channels_last": (True, NOTHING),  # execution only: the memory layout, not the arithmetic
     # The QCFS twin's own settings: only it and the norms on base qcfs (max and the others keep their ReLU net).
     "training.qcfs.levels": (8, {"train_qcfs", "normalize"} | SIM),
     "training.qcfs.lambda_init": (4.0, {"train_qcfs", "normalize"} | SIM),

@@ -55,6 +55,9 @@ def test_dry_run(tmp_path, config):
     if config == "paper.yaml":  # one job per (model, norm) and per (model, base), not two per norm
         counts = dict(re.findall(r"^(\w+)\s+(\d+)\s*$", out, re.MULTILINE))
         assert total <= 2500 and counts["simulate"] == "2160" and counts["normalize"] == "162", out[-2000:]
+    if config == "paper-cpu.yaml":  # MLP and CNN on the digits; six-conv VGG, VGG-16 and resnet8 on CIFAR-10
+        counts = dict(re.findall(r"^(\w+)\s+(\d+)\s*$", out, re.MULTILINE))
+        assert counts["train_ann"] == counts["train_qcfs"] == str(7 * 3), out[-2000:]
 
 
 def test_bad_config_fails_before_any_job(tmp_path):

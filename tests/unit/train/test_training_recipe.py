@@ -28,6 +28,7 @@ from snnconv.train import (
     random_crop,
     random_flip,
     train_ann,
+    training_memory_format,
     validation_split,
 )
 
@@ -231,6 +232,31 @@ def test_training_under_the_full_recipe_is_deterministic(digits_npz):
     b = train_ann(ds, "cnn", opts, recipe, 2, progress=False)
     assert all(torch.equal(v, b.model.state_dict()[k]) for k, v in a.model.state_dict().items())
     assert rows[0]["train_cpu_seconds"] > 0 and "validation_accuracy" in rows[0]
+
+
+def test_channels_last_trains_the_same_net_and_saves_plain_nchw_weights(digits_npz):
+    from snnconv.data import load_prepared
+
+    ds = load_prepared(digits_npz)
+    recipe = {**CFG, "optimizer": "sgd", "lr": 0.05, "schedule": "onecycle", "augment": "crop", "epochs": 1}
+    opts = {"channels": [4, 8], "kernel": 3, "hidden": 16, "batchnorm": True}
+    nchw = train_ann(ds, "cnn", opts, recipe, 2, progress=False)
+    nhwc = train_ann(ds, "cnn", opts, {**recipe, "channels_last": True}, 2, progress=False)
+    for key, value in nhwc.model.state_dict().items():
+        assert value.is_contiguous(), f"{key} is saved in a channels-last layout"
+        # the same arithmetic in another summation order: equal up to float rounding, not bit for bit
+        torch.testing.assert_close(value, nchw.model.state_dict()[key], rtol=1e-3, atol=1e-3)
+    assert abs(nhwc.test_accuracy - nchw.test_accuracy) <= 0.01
+
+
+def test_channels_last_applies_to_conv_nets_only():
+    from snnconv.models import build_model
+
+    cnn = build_model("cnn", (1, 8, 8), 10, channels=[4], kernel=3, hidden=0)
+    mlp = build_model("mlp", (1, 8, 8), 10, hidden=[16])
+    assert training_memory_format(cnn, {"channels_last": True}) == torch.channels_last
+    assert training_memory_format(cnn, {}) == torch.contiguous_format
+    assert training_memory_format(mlp, {"channels_last": True}) == torch.contiguous_format
 
 
 def _config(**training) -> dict:

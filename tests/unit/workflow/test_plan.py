@@ -21,8 +21,8 @@ def test_plan_prints_jobs_hours_memory_and_where_each_cost_comes_from(capsys):
     text = capsys.readouterr().out
     config = load_config(PAPER_GPU)
     n_sim = 3 * len(config["simulation"]["input_seeds"]) * 9  # seeds x input seeds x the nine norms
-    assert re.search(r"^train_ann\s+cifar10/vgg\s+3\s+gpu", text, re.MULTILINE)
-    assert re.search(rf"^simulate\s+cifar10/vgg\s+{n_sim}\s+gpu", text, re.MULTILINE)
+    assert re.search(r"^train_ann\s+cifar10/vgg16\s+3\s+gpu", text, re.MULTILINE)
+    assert re.search(rf"^simulate\s+cifar10/vgg16\s+{n_sim}\s+gpu", text, re.MULTILINE)
     assert re.search(r"^train_ann\s+cifar10/resnet\s+3\s+gpu", text, re.MULTILINE)
     assert re.search(rf"^simulate\s+cifar10/resnet\s+{n_sim}\s+gpu", text, re.MULTILINE)
     total = re.search(r"total on gpu: (\d+) jobs, ([\d.]+) gpu-hours", text)
@@ -39,7 +39,7 @@ def test_training_hours_scale_with_epochs_and_images():
     longer["training"]["epochs"] *= 2
     a, b = plan(config)[0], plan(validate_config(longer))[0]
     assert b.hours_per_job == pytest.approx(2 * a.hours_per_job)
-    gmac = macs_per_image("vgg", {"preset": "vgg16"}, (3, 32, 32)) / 1e9
+    gmac = macs_per_image("vgg16", {"hidden": 512}, (3, 32, 32)) / 1e9
     per_image = step_costs()["gpu"]["train_s_per_gmac_image"]["value"]
     assert a.hours_per_job == pytest.approx(200 * 45000 * gmac * per_image / 3600)
 
@@ -69,7 +69,7 @@ def test_cpu_plan_of_paper_cpu_counts_the_qcfs_twins():
     assert {line.device for line in lines} == {"cpu"}
     twins = [line for line in lines if line.rule == "train_qcfs"]
     trains = [line for line in lines if line.rule == "train_ann"]
-    assert [t.model for t in twins] == [t.model for t in trains] and len(trains) == 6
+    assert [t.model for t in twins] == [t.model for t in trains] and len(trains) == 7  # 2 x (mlp, cnn) + 3 CIFAR
     no_qcfs = copy.deepcopy(yaml.safe_load((REPO / "config" / "paper-cpu.yaml").read_text()))
     no_qcfs["conversion"]["norms"] = ["max", "l4"]
     assert not [line for line in plan(validate_config(no_qcfs)) if line.rule == "train_qcfs"]
