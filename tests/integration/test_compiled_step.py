@@ -1,8 +1,9 @@
-"""The inductor-compiled simulation step (docs/method.md §S4), built for real: torch.compile writes C++ (Triton on a
-GPU) and a compiler subprocess builds it, so these run outside the unit layer. The compiled step gives the same spikes
-as the eager engine and the stepwise reference in float64, for plain and residual nets; in float32 within tolerance.
-Dynamo tracing without a C++ build, the compile count and the eager fallback are unit-tested in
-tests/unit/simulate/test_simulate_compiled.py and test_resnet_simulate.py."""
+"""The compiled simulation step (docs/method.md §S4) through torch.compile: Dynamo traces the step, and inductor
+writes C++ (Triton on a GPU) that a compiler subprocess builds. The compiled step gives the same spikes as the eager
+engine and the stepwise reference in float64, for plain and residual nets (traced with Dynamo's eager backend for
+every encoding, decoding and reset, built by inductor for a few); float32 within tolerance; one graph per decoding
+for every step, batch and seed. Tracing and compiling cost seconds per test, so they live outside the unit layer;
+the eager fallback and the choice of engine are unit-tested in tests/unit/simulate/test_simulate_compiled.py."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import torch
 from helpers.compile_nets import X, Y, compile_nets
 from helpers.residual import assert_compiled_equals_reference, small_resnet
 
-from snnconv.simulate import simulate, simulate_stepwise
+from snnconv.simulate import compiled, simulate, simulate_stepwise
 
 pytestmark = pytest.mark.integration
 
@@ -60,3 +61,39 @@ def test_cuda_compiled_step_agrees_with_cpu():
         assert gpu.settings["engine"] == "compiled" and gpu.settings["device"].startswith("cuda")
         np.testing.assert_allclose(gpu.rates, cpu.rates, atol=2e-3)
         assert np.abs(gpu.accuracy - cpu.accuracy).max() <= 2 / len(X) + 1e-12
+
+
+@pytest.fixture
+def dynamo_eager(monkeypatch):
+    """Trace the step with Dynamo but run it without inductor: the plan and step logic, no C++ build."""
+    torch._dynamo.reset()  # an empty cache: other tests' graphs of network_step do not count against its recompile limit
+    monkeypatch.setattr(compiled, "_COMPILED", torch.compile(compiled.network_step, backend="eager", fullgraph=True))
+
+
+@pytest.mark.parametrize("encoding", ["poisson", "constant"])
+@pytest.mark.parametrize("decode,reset", [("membrane", "subtract"), ("spikes", "zero")])
+def test_traced_step_equals_reference_in_float64(encoding, decode, reset, dynamo_eager):
+    _, net = small_resnet(v_init=0.5 if reset == "zero" else 0.0)
+    assert_compiled_equals_reference(net, encoding, decode, reset)
+
+
+@pytest.fixture
+def counting_backend(monkeypatch):
+    """Compile with Dynamo's frame-counting backend instead of inductor: counts graphs, costs no C++ build."""
+    from torch._dynamo.testing import CompileCounter
+
+    torch._dynamo.reset()  # count from an empty cache, whatever other tests compiled before in this process
+    counter = CompileCounter()
+    monkeypatch.setattr(compiled, "_COMPILED", torch.compile(compiled.network_step, backend=counter, fullgraph=True))
+    return counter
+
+
+def test_one_compile_for_every_step_batch_and_seed(counting_backend):
+    """The step number lives on the device, the batch dimension is dynamic: T steps × uneven batches × 2 seeds
+    × both decodings of one network structure compile one graph per decoding."""
+    net = compile_nets()["mlp"]
+    for decode in ("membrane", "spikes"):
+        for seed in (0, 1):
+            res = simulate(net, X, Y, 7, seed=seed, batch_size=10, decode=decode, compile="true", device="cpu")
+            assert res.settings["engine"] == "compiled"
+    assert counting_backend.frame_count == 2

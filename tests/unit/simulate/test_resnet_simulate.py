@@ -1,6 +1,7 @@
 """Residual nets in the IF simulator: the add node sums both branches' currents into the block-output neurons.
 
-The step-by-step reference, the block engine and the compiled step give the same spikes; under constant input the
+The step-by-step reference and the block engine give the same spikes (the compiled step:
+tests/integration/test_compiled_step.py); under constant input the
 rates converge to the rate model within the error bound of docs/method.md §S2, propagated through both branches.
 """
 
@@ -9,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from helpers.residual import X, Y, assert_compiled_equals_reference, small_resnet
+from helpers.residual import X, Y, small_resnet
 
-from snnconv.simulate import Probe, compiled, simulate, simulate_stepwise
+from snnconv.simulate import Probe, simulate, simulate_stepwise
 
 CUDA = torch.cuda.is_available()
 
@@ -43,20 +44,6 @@ def test_engine_equals_reference_in_float64(encoding, decode, reset):
     assert np.array_equal(eager.rates, ref.rates)
     assert eager.silent_output == ref.silent_output
     assert eager.rates[:, -1].max() > 0  # the net is active: the comparison is not between silent nets
-
-
-@pytest.fixture
-def dynamo_eager(monkeypatch):
-    """Trace the step with Dynamo but run it without inductor: the plan and step logic, no C++ build."""
-    torch._dynamo.reset()  # an empty cache: other tests' graphs of network_step do not count against its recompile limit
-    monkeypatch.setattr(compiled, "_COMPILED", torch.compile(compiled.network_step, backend="eager", fullgraph=True))
-
-
-@pytest.mark.parametrize("encoding", ["poisson", "constant"])
-@pytest.mark.parametrize("decode,reset", [("membrane", "subtract"), ("spikes", "zero")])
-def test_traced_step_equals_reference_in_float64(encoding, decode, reset, dynamo_eager):
-    _, net = small_resnet(v_init=0.5 if reset == "zero" else 0.0)
-    assert_compiled_equals_reference(net, encoding, decode, reset)
 
 
 def test_float32_channels_last_engine_agrees_with_float64_reference():

@@ -1,4 +1,6 @@
-"""The compiled simulation step (docs/method.md §S4): same results as the eager engine, one compile, eager fallback."""
+"""Choosing the engine of the compiled simulation step (docs/method.md §S4): the eager fallback when compiling fails,
+`auto` compiling only where the work pays, a probe keeping the eager engine. The compiled step itself (traced and
+built): tests/integration/test_compiled_step.py."""
 
 from __future__ import annotations
 
@@ -10,28 +12,6 @@ import torch
 from helpers.compile_nets import X, Y, compile_nets
 
 from snnconv.simulate import compiled, simulate
-
-
-@pytest.fixture
-def counting_backend(monkeypatch):
-    """Compile with Dynamo's frame-counting backend instead of inductor: counts graphs, costs no C++ build."""
-    from torch._dynamo.testing import CompileCounter
-
-    torch._dynamo.reset()  # count from an empty cache, whatever other tests compiled before in this process
-    counter = CompileCounter()
-    monkeypatch.setattr(compiled, "_COMPILED", torch.compile(compiled.network_step, backend=counter, fullgraph=True))
-    return counter
-
-
-def test_one_compile_for_every_step_batch_and_seed(counting_backend):
-    """The step number lives on the device, the batch dimension is dynamic: T steps × uneven batches × 2 seeds
-    × both decodings of one network structure compile one graph per decoding."""
-    net = compile_nets()["mlp"]
-    for decode in ("membrane", "spikes"):
-        for seed in (0, 1):
-            res = simulate(net, X, Y, 7, seed=seed, batch_size=10, decode=decode, compile="true", device="cpu")
-            assert res.settings["engine"] == "compiled"
-    assert counting_backend.frame_count == 2
 
 
 def test_failed_compile_falls_back_to_eager_under_auto_and_fails_under_true(monkeypatch, caplog):
