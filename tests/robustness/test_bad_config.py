@@ -48,6 +48,8 @@ from helpers.workflow import (
 from snnconv.config import ConfigError, validate_config
 from snnconv.config_guard import MAX_CONFIG_NODES, count_nodes, short_repr
 
+# === The bad-config corpus, through snakemake =======================================================================
+
 
 def _set(path: str, value: Any) -> Callable[[dict], None]:
     """Mutation setting the dotted key ``path`` to ``value``."""
@@ -147,6 +149,9 @@ def test_bad_config_fails_before_any_job(config_runs, case):
     for folder in ("results", "logs", "benchmarks"):
         assert not (workdir / folder).exists(), f"{folder}/ was created: a job ran despite the bad config"
     assert not leftovers(workdir)
+
+
+# === YAML alias bombs and unbounded values ==========================================================================
 
 
 LEVELS, WIDTH = 9, 9  # 9**9 ≈ 3.9e8 values after expansion, from a ~0.5 kB file
@@ -256,6 +261,9 @@ def test_short_repr_is_bounded_on_shared_structures():
     text = short_repr(loaded)
     assert len(text) <= 260 and text.startswith("{")
     assert count_nodes(loaded, cap=1000) == 1001  # stops at the cap
+
+
+# === Weak messages: key, value and what to write instead ============================================================
 
 
 TAG = "!!python/object/apply:os.system ['echo planted > {marker}']"

@@ -67,15 +67,14 @@ from snnconv.data.checksums import IDX_SHA256, IDX_SIZES
 from snnconv.data.idx import IMAGES_MAGIC, LABELS_MAGIC, IdxError, idx_digest, read_bytes
 from snnconv.data.prepared import PreparedMismatchError, sidecar_path
 
+# === The bad-data corpus ============================================================================================
+
 
 @pytest.fixture
 def _one_image_per_class(monkeypatch):
     """The synthetic image folders hold one image per class: the count table the loader checks them against
     (used by the corpus and bomb cases; the layout cases set their own counts)."""
     monkeypatch.setattr(cifar, "CIFAR10_JPEG_PER_CLASS", {"train": 1, "test": 1})
-
-
-# --- synthetic raw files ---------------------------------------------------------------------------------
 
 
 # --- the corpus ------------------------------------------------------------------------------------------
@@ -313,6 +312,8 @@ def test_bad_data_fails_the_workflow(data_runs, case):
     )
     assert not leftovers(work)
 
+
+# === Decompression bombs and links ==================================================================================
 
 BOMB_ZEROS = 512 << 20  # uncompressed bytes after the header: the .gz is about 0.5 MB
 TRAIN_IMAGES = "train-images-idx3-ubyte"
@@ -599,6 +600,9 @@ def test_bombs_and_links_fail_the_workflow(bomb_data_runs, case):
     assert not leftovers(work)
 
 
+# === Image-folder layout and counts =================================================================================
+
+
 SMALL = {"train": 3, "test": 2}
 
 
@@ -710,6 +714,9 @@ def test_a_Test_folder_fails_the_workflow_naming_it(tmp_path):
     log = (tmp_path / "work" / "logs" / "prepare_data" / "cifar10_jpeg.log").read_text()
     assert f"{data_dir / 'cifar10-jpeg'}/Test: unexpected folder 'Test'" in log, log[-2000:]
     assert "KeyError" not in log
+
+
+# === Prepared data must be what it claims ===========================================================================
 
 
 # Every setting a rule's params would pass (defaults live only in the schema, so scripts require them all).

@@ -27,6 +27,9 @@ from helpers.workflow import assert_nothing_written, load_script, run_snakemake,
 from snnconv import settings
 from snnconv.config import ConfigError, validate_config
 
+# === Bad results refused by aggregate ===============================================================================
+
+
 GOOD_ROWS = [{"t": t, "accuracy": 0.1 * t, "rate_fc1": 0.05 * t} for t in range(1, 6)]
 
 
@@ -126,6 +129,9 @@ def test_long_bad_cell_is_shown_bounded(tmp_path):
     with pytest.raises(ValueError) as err:
         run()
     assert "line 3" in str(err.value) and len(str(err.value)) < 600
+
+
+# === Results that do not cover what a report prints =================================================================
 
 
 ROWS = [{"t": t, "accuracy": 0.5 + 0.01 * t} for t in range(1, 21)]

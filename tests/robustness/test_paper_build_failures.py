@@ -34,6 +34,9 @@ from helpers.workflow import (
     write_config,
 )
 
+# === The build script writes the PDF atomically =====================================================================
+
+
 FAKE_LATEXMK = r"""#!/usr/bin/env bash
 # stand-in latexmk: like pdflatex, create <job>.pdf in the working folder at once, then fill it
 job="${@: -1}"; job="${job%.tex}"
@@ -145,6 +148,9 @@ def test_failed_build_leaves_no_pdf(tmp_path, fake_tex, monkeypatch):
     assert "work folder kept" in str(err.value)
     assert not Path(args["pdf"]).exists()
     assert Path(args["latex_log"]).exists()
+
+
+# === Through snakemake: the previous PDF is kept ====================================================================
 
 
 @pytest.fixture()
