@@ -1,4 +1,4 @@
-"""Run every benchmark (simulator, SpikingJelly comparison, pipeline overhead, memory) and summarize their ratio lines.
+"""Run every benchmark (simulator, SpikingJelly comparison, pipeline overhead, memory, channels-last training) and summarize their ratio lines.
 
 Usage::
 
@@ -50,6 +50,7 @@ SECTIONS: list[tuple[str, str, list[str], list[str]]] = [
     ),
     ("pipeline", "bench_pipeline.py", [], ["--smoke"]),
     ("memory", "bench_memory.py", [], ["--smoke"]),
+    ("channels_last", "bench_channels_last.py", [], ["--smoke"]),
 ]
 RATIO = re.compile(r"ratio|speed-up|skipped", re.IGNORECASE)
 

@@ -12,7 +12,7 @@ from helpers import REPO
 
 pytestmark = pytest.mark.integration
 
-SECTIONS = ("simulator", "spikingjelly", "pipeline", "memory")
+SECTIONS = ("simulator", "spikingjelly", "pipeline", "memory", "channels_last")
 
 
 def _run(args: list[str], timeout: int, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
