@@ -9,7 +9,7 @@ Calibrate against the measured ``benchmarks/<rule>/...tsv`` (max_rss, s) of a fi
 No torch import: this runs while Snakemake builds the DAG. Every function takes the *validated* config
 (defaults filled in by the schema, the only place defaults live), so none has a fallback value of its own.
 Dataset shapes and sizes come from snnconv.vocab; the architecture defaults below mirror the constructor
-defaults of snnconv.models (tests/test_cluster.py checks them against real models).
+defaults of snnconv.models (tests/cluster/test_cluster.py checks them against real models).
 """
 
 from __future__ import annotations
