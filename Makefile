@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11:
 #   make run   — create .venv, install, run the pipeline on the embedded default (digits)
-#   make test  — create .venv, install, run the test suite
+#   make test  — create .venv, install, run the test suite (every layer of tests/ except `slow`)
+#   make test-fast — the unit layer only (tests/unit: in-process, no Snakemake, no subprocess), well under a minute
 #
 # Knobs (make VAR=value):
 #   TORCH_SPEC   the torch requirement (default torch==2.13.0); TORCH_PIP the pip options for torch only,
@@ -26,7 +27,7 @@ STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 # Every install is constrained by the lock: the versions CI passed with (torch itself: TORCH_SPEC).
 PIP_LOCKED := $(BIN)/python -m pip install -q -c $(LOCK)
 
-.PHONY: install run test lint fmt lock dag docs report paper snapshot bench clean
+.PHONY: install run test test-fast lint fmt lock dag docs report paper snapshot bench clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: set PYTHON=/path/to/python3.11"; exit 1; }
@@ -49,12 +50,16 @@ install: $(STAMP) $(if $(filter 1,$(SLURM)),$(VENV)/.installed-slurm)
 # Through snnconv.preflight: the config files on the command line are checked (a target after --configfile, a
 # YAML problem) before Snakemake reads them, then Snakemake runs with the same arguments. Progress on the console
 # through Snakemake's rich logger plugin (bars drawn in place on a terminal, a failed job's log printed), then the
-# end-of-run summary: under 100 lines (tests/test_console.py). Details: logs/.
+# end-of-run summary: under 100 lines (tests/integration/test_console.py). Details: logs/.
 run: install
 	$(BIN)/python -m snnconv.preflight --cores $(CORES) --logger rich
 
 test: install $(if $(filter 1,$(WITH_LINT)),lint)
 	$(BIN)/python -m pytest -q
+
+# The unit layer alone (README "Tests"): what to run after each edit; `make test` before a commit.
+test-fast: install
+	$(BIN)/python -m pytest tests/unit -q
 
 # Style and workflow checks (CI runs them from `make test`; WITH_LINT=0 skips them); `make fmt` fixes what it can.
 lint: install $(VENV)/.installed-dev
@@ -76,7 +81,7 @@ lock: $(VENV)/.installed-dev
 		-c $(VENV)/torch-constraint.txt --no-emit-package torch --custom-compile-command "make lock" -o $(LOCK)
 
 # docs/rulegraph.dot, the rule graph of the default config, and the README's docs/rulegraph.svg drawn
-# from it (needs Graphviz's dot); tests/test_rulegraph.py checks both against `snakemake --rulegraph`.
+# from it (needs Graphviz's dot); tests/integration/test_rulegraph.py checks both against `snakemake --rulegraph`.
 dag: install
 	$(BIN)/snakemake --rulegraph > docs/rulegraph.dot
 	dot -Tsvg docs/rulegraph.dot > docs/rulegraph.svg

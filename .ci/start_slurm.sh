@@ -1,4 +1,4 @@
-# A throwaway single-node SLURM cluster on this machine, for tests/test_slurm.py (see docs/slurm.md).
+# A throwaway single-node SLURM cluster on this machine, for tests/cluster/test_slurm.py (see docs/slurm.md).
 #
 #   source .ci/start_slurm.sh     # installs Debian's SLURM + MUNGE if missing, starts the daemons
 #   ...                           # sbatch/squeue/scancel now talk to it; SNNCONV_SLURM=1 is exported
@@ -14,7 +14,7 @@
 # Partitions: debug (default) and gpu, both on the one node. No slurmdbd, hence no sacct: job status
 # comes from squeue, which keeps finished jobs for MinJobAge=300 s. Sourcing it again reuses running
 # daemons. On failure it prints why and returns 0 without exporting SNNCONV_SLURM, so the rest of CI
-# still runs and tests/test_slurm.py reports the missing cluster (a failure when CI=true).
+# still runs and tests/cluster/test_slurm.py reports the missing cluster (a failure when CI=true).
 
 _snnconv_slurm_log() { echo "[start_slurm] $*" >&2; }
 
@@ -173,6 +173,6 @@ _snnconv_slurm_t0=$(date +%s.%N)
 if _snnconv_slurm_start; then
   _snnconv_slurm_log "ready in $(awk -v a="$_snnconv_slurm_t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s"
 else
-  _snnconv_slurm_log "WARNING: no SLURM cluster; tests/test_slurm.py will skip (or fail when CI=true)"
+  _snnconv_slurm_log "WARNING: no SLURM cluster; tests/cluster/test_slurm.py will skip (or fail when CI=true)"
 fi
 unset _snnconv_slurm_t0

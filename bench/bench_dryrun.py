@@ -1,5 +1,5 @@
-"""DAG-time cost: CPU seconds of `snakemake -n` (user + sys of the child process), against the targets of the
-"Correct reruns" issue: ≤ 1.5 s on a finished default run, ≤ 10 s on config/paper.yaml.
+"""DAG-time cost: CPU seconds of `snakemake -n` (user + sys of the child process), against the targets
+that keep reruns cheap: ≤ 1.5 s on a finished default run, ≤ 10 s on config/paper.yaml.
 
 Usage: python bench/bench_dryrun.py [--finished DIR] [--repeat 3]
   --finished DIR: a folder holding a finished default run (`make run` leaves one in the repository root);

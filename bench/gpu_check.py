@@ -66,7 +66,11 @@ def timed(fn: Any, device: torch.device, reps: int) -> float:
 
 def section_tests(device: torch.device) -> dict[str, Any]:
     """Run the suite's CUDA tests (they skip without a GPU); returns pytest's summary line and exit code."""
-    files = ["tests/test_simulate_stream.py", "tests/test_simulate_devices.py", "tests/test_simulate_compiled.py"]
+    files = [
+        "tests/unit/simulate/test_simulate_stream.py",
+        "tests/unit/simulate/test_simulate_devices.py",
+        "tests/integration/test_compiled_step.py",
+    ]
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "cuda", *files]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=240)
     lines = [l for l in proc.stdout.splitlines() if l.strip()]

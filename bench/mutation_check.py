@@ -41,30 +41,36 @@ IGNORE = shutil.ignore_patterns(
     "benchmarks",
     "*.egg-info",
 )
-# slow or environment-bound tests that no mutant below needs
-DESELECT = [
-    "tests/test_paper.py::test_paper_builds_from_synthetic_results",
-    "tests/test_paper.py::test_snakemake_paper_target_resolves",
-]
+# slow or environment-bound tests that no mutant below needs (the paper's LaTeX build and its snakemake dry run
+# now live in tests/integration/test_commands.py, outside the files listed below, so none is left to deselect)
+DESELECT: list[str] = []
 
-LAMBDA = ["tests/test_pinned_lambdas.py", "tests/test_convert_norms.py", "tests/test_convert_percentile.py"]
-ADJUST = ["tests/test_pinned_adjust.py", "tests/test_convert_adjust.py"]
-BN = ["tests/test_pinned_bn_stats.py", "tests/test_convert_layers.py"]
-STATS = ["tests/test_pinned_bn_stats.py", "tests/test_simulate_stats.py"]
-VERDICT = ["tests/test_pinned_verdict.py", "tests/test_paper.py"]
-FIGURES = ["tests/test_pinned_figures.py", "tests/test_figures_collect.py", "tests/test_figures_plots.py"]
-TRAIN = ["tests/test_pinned_training.py", "tests/test_training.py"]
+LAMBDA = [
+    "tests/regression/test_pinned_lambdas.py",
+    "tests/unit/convert/test_convert_norms.py",
+    "tests/unit/convert/test_convert_percentile.py",
+]
+ADJUST = ["tests/regression/test_pinned_adjust.py", "tests/unit/convert/test_convert_adjust.py"]
+BN = ["tests/regression/test_pinned_bn_stats.py", "tests/unit/convert/test_convert_layers.py"]
+STATS = ["tests/regression/test_pinned_bn_stats.py", "tests/unit/simulate/test_simulate_stats.py"]
+VERDICT = ["tests/regression/test_pinned_verdict.py", "tests/unit/report/test_paper.py"]
+FIGURES = [
+    "tests/regression/test_pinned_figures.py",
+    "tests/unit/report/test_figures_collect.py",
+    "tests/unit/report/test_figures_plots.py",
+]
+TRAIN = ["tests/regression/test_pinned_training.py", "tests/unit/train/test_training.py"]
 # The analysis layer and the paper's macros: what a table or a sentence of the paper says about the data.
 ANALYSIS = [
-    "tests/test_pinned_macros.py",
-    "tests/test_pinned_analysis.py",
-    "tests/test_pinned_verdict.py",
-    "tests/test_analysis_verdicts.py",
-    "tests/test_analysis_best.py",
-    "tests/test_figures_collect.py",
-    "tests/test_figures_variance.py",
-    "tests/test_tables.py",
-    "tests/test_paper.py",
+    "tests/regression/test_pinned_macros.py",
+    "tests/regression/test_pinned_analysis.py",
+    "tests/regression/test_pinned_verdict.py",
+    "tests/unit/analysis/test_analysis_verdicts.py",
+    "tests/unit/analysis/test_analysis_best.py",
+    "tests/unit/report/test_figures_collect.py",
+    "tests/unit/report/test_figures_variance.py",
+    "tests/unit/report/test_tables.py",
+    "tests/unit/report/test_paper.py",
 ]
 
 
@@ -411,7 +417,7 @@ MUTANTS = [
         "snnconv/analysis/intervals.py",
         'target = float(g["ann_accuracy"].iloc[0]) - within',
         'target = float(g["ann_accuracy"].iloc[0]) + within',
-        FIGURES + ["tests/test_tables.py"],
+        FIGURES + ["tests/unit/report/test_tables.py"],
         "timesteps-to-within uses ANN + within",
     ),
     Mutant(
@@ -713,7 +719,7 @@ def main(argv: list[str] | None = None) -> int:
     by_pinned = [m for m in caught if any("test_pinned_" in f for f in m.caught_by)]
     print(
         f"\nplanted {len(mutants)}, caught {len(caught)}, survivors {len(mutants) - len(caught)}; "
-        f"caught by the pinned tests (tests/test_pinned_*.py) {len(by_pinned)}"
+        f"caught by the pinned tests (tests/regression/test_pinned_*.py) {len(by_pinned)}"
     )
     for m in mutants:
         if not m.caught:

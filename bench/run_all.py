@@ -1,9 +1,9 @@
-"""Run every benchmark (issue "Benchmarks", items 1–5) and summarize their ratio lines.
+"""Run every benchmark (simulator, SpikingJelly comparison, pipeline overhead, memory, channels-last training) and summarize their ratio lines.
 
 Usage::
 
     python bench/run_all.py                  # full: ~16 min on 2 shared cores at load 0.3-4 (docs/benchmarks.md)
-    python bench/run_all.py --smoke          # tiny version of each, for CI (tests/test_bench_smoke.py)
+    python bench/run_all.py --smoke          # tiny version of each, for CI (tests/integration/test_bench_smoke.py)
     python bench/run_all.py --only spikingjelly memory --log results/bench/run_all.log
 
 Sections, each one subprocess (so thread settings and peak memory do not leak between them):
@@ -50,6 +50,7 @@ SECTIONS: list[tuple[str, str, list[str], list[str]]] = [
     ),
     ("pipeline", "bench_pipeline.py", [], ["--smoke"]),
     ("memory", "bench_memory.py", [], ["--smoke"]),
+    ("channels_last", "bench_channels_last.py", [], ["--smoke"]),
 ]
 RATIO = re.compile(r"ratio|speed-up|skipped", re.IGNORECASE)
 

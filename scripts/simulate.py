@@ -60,7 +60,7 @@ def main_all(
 ) -> list[Any]:
     """Simulate every input seed of ``outs`` (seed → CSV path) with the network and data loaded once.
 
-    Each seed's CSV has exactly the bytes a run of that seed alone writes (tests/test_simulate_scripts.py).
+    Each seed's CSV has exactly the bytes a run of that seed alone writes (tests/unit/simulate/test_simulate_scripts.py).
     ``network`` is a network file or the network itself (as the rule passes it, converted in this job).
     """
     if log_path:

@@ -9,7 +9,7 @@ Calibrate against the measured ``benchmarks/<rule>/...tsv`` (max_rss, s) of a fi
 No torch import: this runs while Snakemake builds the DAG. Every function takes the *validated* config
 (defaults filled in by the schema, the only place defaults live), so none has a fallback value of its own.
 Dataset shapes and sizes come from snnconv.vocab; the architecture defaults below mirror the constructor
-defaults of snnconv.models (tests/test_cluster.py checks them against real models).
+defaults of snnconv.models (tests/cluster/test_cluster.py checks them against real models).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .presets import RESNET_DEFAULT_CHANNELS, vgg_layers
+from .presets import RESNET_DEFAULT_CHANNELS, VGG_ARCHS, vgg_layers
 from .settings import AGREEMENT_IMAGES, epochs
 from .vocab import INPUT_SHAPES, SPLIT_SIZES
 
@@ -26,7 +26,8 @@ from .vocab import INPUT_SHAPES, SPLIT_SIZES
 ARCH_DEFAULTS = {
     "mlp": {"hidden": [1200, 1200]},
     "cnn": {"channels": [16, 32]},
-    "vgg": {"cfg": [64, 64, "P", 128, 128, "P", 256, 256, "P"]},
+    "vgg": {},  # vgg_layers: the small default cfg
+    "vgg16": {},
 }
 ARCH_DEFAULTS["resnet"] = {
     "channels": list(RESNET_DEFAULT_CHANNELS)
@@ -36,6 +37,10 @@ ARCH_DEFAULTS["resnet"] = {
 TRAIN_EPOCH_MIN = {"mlp": 0.5, "cnn": 1.0, "vgg": 4.0}
 SIM_MIN = {"mlp": 5.0, "cnn": 20.0, "vgg": 120.0}
 CONVERT_MIN = {"mlp": 1.0, "cnn": 5.0, "vgg": 30.0}  # 10 000 normalization images on one CPU core
+# VGG-16 at full width: ≈ 0.31 G multiply-accumulates per CIFAR image, about twice the small VGG's.
+TRAIN_EPOCH_MIN["vgg16"] = 8.0
+SIM_MIN["vgg16"] = 240.0
+CONVERT_MIN["vgg16"] = 60.0
 # ResNet-20 on CIFAR-10: ≈ 41 M multiply-accumulates and 0.19 M neurons per image (resnet_cost), against the
 # small VGG's ≈ 0.15 G and 0.20 M: its time scales sit between the CNN's and the VGG's.
 TRAIN_EPOCH_MIN["resnet"] = 3.0
@@ -83,11 +88,9 @@ def widest_layer(config: Mapping[str, Any], dataset: str, arch: str) -> int:
         widths += [n * (h >> i) * (w >> i) for i, n in enumerate(options["channels"])]
     elif arch == "resnet":  # stride-1 stem at full size, each later stage halves the map (rounding up)
         widths += [n * ((h - 1) // 2**i + 1) * ((w - 1) // 2**i + 1) for i, n in enumerate(options["channels"])]
-    elif arch == "vgg":
+    elif arch in VGG_ARCHS:
         size = h * w
-        user = config["arch_options"].get(arch) or {}
-        layers = vgg_layers(user.get("preset"), user.get("cfg"), float(user.get("width", 1.0)))
-        for item in layers:
+        for item in vgg_layers(arch, options):
             if item in ("P", "M"):
                 size //= 4
             else:

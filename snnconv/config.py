@@ -15,7 +15,7 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 
 from .config_guard import check_config_size, schema_message
-from .presets import vgg_layers
+from .presets import VGG_ARCHS, vgg_layers
 from .resources import schema_path
 from .vocab import ARCHS, DATASETS
 
@@ -161,11 +161,11 @@ def _check_semantics(config: dict[str, Any]) -> None:
             raise ConfigError(f"config error at 'stats.norms[{i}]': {exc}") from exc
         if canon not in names:
             raise ConfigError(f"config error at 'stats.norms[{i}]': {name!r} is not one of the converted norms {names}")
-    vgg = config["arch_options"].get("vgg") or {}
-    try:
-        vgg_layers(vgg.get("preset"), vgg.get("cfg"), float(vgg.get("width", 1.0)))
-    except ValueError as exc:
-        raise ConfigError(f"config error at 'arch_options.vgg': {exc}") from exc
+    for arch in VGG_ARCHS:
+        try:
+            vgg_layers(arch, config["arch_options"].get(arch) or {})
+        except ValueError as exc:
+            raise ConfigError(f"config error at 'arch_options.{arch}': {exc}") from exc
     for dataset, recipe in config["training"]["recipe_by_dataset"].items():
         if "epochs" in recipe and dataset in config["training"]["epochs_by_dataset"]:
             raise ConfigError(

@@ -18,7 +18,7 @@ import yaml
 from . import cluster
 from .config import load_config, model_pairs
 from .convert.names import parse_norm, resolve_norms
-from .presets import RESNET_DEFAULT_CHANNELS, RESNET_PRESETS, vgg_layers
+from .presets import RESNET_DEFAULT_CHANNELS, RESNET_PRESETS, VGG_ARCHS, vgg_layers
 from .settings import recipe
 from .vocab import INPUT_SHAPES
 
@@ -48,9 +48,9 @@ def macs_per_image(arch: str, options: Mapping[str, Any], in_shape: tuple[int, i
             c, h, w = c_out, h // 2, w // 2
         hidden = int(options.get("hidden", CNN_HIDDEN))
         return total + _dense([c * h * w, *([hidden] if hidden else []), n_classes])
-    if arch == "vgg":
+    if arch in VGG_ARCHS:
         total = 0
-        for item in vgg_layers(options.get("preset"), options.get("cfg"), float(options.get("width", 1.0))):
+        for item in vgg_layers(arch, options):
             if item == "P":
                 h, w = h // 2, w // 2
             else:

@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
-# Named layer lists of the vgg arch: VGG-16's 13 convolutions (Simonyan and Zisserman 2015, configuration D) with
-# average instead of max pooling, as conversion papers train it on CIFAR-10 (Sengupta et al. 2019).
-VGG_PRESETS: dict[str, tuple[int | str, ...]] = {
-    "vgg16": (64, 64, "P", 128, 128, "P", 256, 256, 256, "P", 512, 512, 512, "P", 512, 512, 512, "P"),
-}
+from collections.abc import Mapping
+from typing import Any
+
+# The layer list of the vgg16 arch: VGG-16's 13 convolutions (Simonyan and Zisserman 2015, configuration D) with
+# average instead of max pooling, as conversion papers train it on CIFAR-10 (Sengupta et al. 2019). An arch of its
+# own rather than an option of vgg, so a result's path says which net it is and one run can hold both.
+VGG16_CFG: tuple[int | str, ...] = (
+    *(64,) * 2,
+    "P",
+    *(128,) * 2,
+    "P",
+    *(256,) * 3,
+    "P",
+    *(512,) * 3,
+    "P",
+    *(512,) * 3,
+    "P",
+)
 VGG_DEFAULT_CFG: tuple[int | str, ...] = (64, 64, "P", 128, 128, "P", 256, 256, "P")
+VGG_ARCHS = ("vgg", "vgg16")  # the archs built by snnconv.models.build_vgg
 
 
-def vgg_layers(preset: str | None, cfg: list[int | str] | None, width: float) -> list[int | str]:
-    """The layer list of a vgg: ``cfg`` if given, else the preset's, else the small default; every channel count
-    scaled by ``width`` (at least 1). Giving both a preset and a different ``cfg`` is an error."""
-    if preset is not None and preset not in VGG_PRESETS:
-        raise ValueError(f"arch_options.vgg.preset = {preset!r} is not one of {sorted(VGG_PRESETS)}")
-    if preset is not None and cfg is not None and list(cfg) != list(VGG_PRESETS[preset]):
-        raise ValueError(
-            f"arch_options.vgg: preset {preset!r} and cfg {list(cfg)} disagree; give one of them "
-            f"(the preset's cfg is {list(VGG_PRESETS[preset])})"
-        )
+def vgg_layers(arch: str, options: Mapping[str, Any]) -> list[int | str]:
+    """The layer list of a VGG-style ``arch`` under its ``arch_options``: vgg16's fixed list, or vgg's ``cfg`` (its
+    small default when absent); every channel count scaled by ``width`` (default 1, at least one channel)."""
+    if arch not in VGG_ARCHS:
+        raise ValueError(f"{arch!r} is not a VGG-style arch ({', '.join(VGG_ARCHS)})")
+    if arch == "vgg16" and options.get("cfg") is not None:
+        raise ValueError("arch_options.vgg16 has a fixed layer list; for another one use arch vgg with cfg")
+    width = float(options.get("width", 1.0))
     if not width > 0:
-        raise ValueError(f"arch_options.vgg.width must be > 0, got {width}")
-    layers = list(cfg if cfg is not None else VGG_PRESETS[preset] if preset is not None else VGG_DEFAULT_CFG)
+        raise ValueError(f"arch_options.{arch}.width must be > 0, got {width}")
+    layers = VGG16_CFG if arch == "vgg16" else options.get("cfg") or VGG_DEFAULT_CFG
     return [item if item == "P" else max(1, round(int(item) * width)) for item in layers]
 
 

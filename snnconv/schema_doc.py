@@ -2,7 +2,7 @@
 
 Generated, never hand-edited, so the reference cannot drift from what the workflow validates:
 `make docs` (or ``python -m snnconv.schema_doc workflow/schemas/config.schema.yaml > config/README.md``);
-tests/test_schema_doc.py checks that the committed file is the generated one.
+tests/unit/workflow/test_schema_doc.py checks that the committed file is the generated one.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion_mnist", "cifar10", "cifar10_jpeg")
-ARCHS: tuple[str, ...] = ("mlp", "cnn", "vgg", "resnet")
+ARCHS: tuple[str, ...] = ("mlp", "cnn", "vgg", "vgg16", "resnet")
 
 # (channels, height, width) and (train, test) sizes of each dataset before any subset option.
 INPUT_SHAPES: dict[str, tuple[int, int, int]] = {

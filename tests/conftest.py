@@ -33,7 +33,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
     """One complete tiny run (tests/configs/tiny.yaml) shared by every integration test of the session."""
-    from test_workflow import run_snakemake
+    from helpers.tiny import run_snakemake
 
     workdir = tmp_path_factory.mktemp("tiny")
     run_snakemake(workdir)

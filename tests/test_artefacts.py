@@ -101,6 +101,7 @@ def planned_jobs() -> list[dict[str, str]]:
     return jobs
 
 
+@pytest.mark.integration
 def test_every_figure_and_table_written_is_a_catalogue_file_of_its_rule(planned_jobs):
     want = {(a.rule, f) for a in artefacts.CATALOGUE for f in a.files()}
     got = {
@@ -112,6 +113,7 @@ def test_every_figure_and_table_written_is_a_catalogue_file_of_its_rule(planned_
     assert got == want
 
 
+@pytest.mark.integration
 def test_every_job_log_and_benchmark_is_the_template_filled(planned_jobs):
     checked = set()
     for job in planned_jobs:

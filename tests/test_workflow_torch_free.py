@@ -10,6 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.integration  # fresh interpreters (subprocesses)
+
 REPO = Path(__file__).resolve().parent.parent
 
 # snnconv.workflow and the modules the Snakefile and workflow/rules/*.smk import while the DAG is built.

@@ -8,7 +8,7 @@ Conversion is three named steps, so the work on the normalization set is shared 
 3. :func:`build` rescales, sets v_init and applies the optional Lp/uniform adjustment (no data needed).
 
 :func:`convert` chains them; the workflow runs step 2 once per (model, base) (rule ``normalize``) and steps 1
-and 3 in each spiking job, which gives bit-identical networks (tests/test_convert_stats.py).
+and 3 in each spiking job, which gives bit-identical networks (tests/unit/convert/test_convert_files.py).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ DATASET_LABELS: dict[str, str] = {
     "cifar10": "CIFAR-10",
     "cifar10_jpeg": "CIFAR-10 (JPEG re-encode)",
 }
-ARCH_LABELS: dict[str, str] = {"mlp": "MLP", "cnn": "CNN", "vgg": "VGG", "resnet": "ResNet"}
+ARCH_LABELS: dict[str, str] = {"mlp": "MLP", "cnn": "CNN", "vgg": "VGG", "vgg16": "VGG-16", "resnet": "ResNet"}
 
 V0HALF_LABEL = r"$v_0=\theta/2$"
 CALIB_LABEL = " + calib."

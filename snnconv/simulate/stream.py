@@ -3,7 +3,7 @@
 Each input spike is ``u < p`` for a 31-bit uniform ``u`` that is a pure function of (seed, image id, step t,
 pixel index), computed on the simulation device in 32-bit integer arithmetic. Nothing is drawn from a generator
 with state, so the spikes of an image do not depend on the batch it is simulated in, on how time is chunked, on
-the device, the thread count or the dtype: they are bit-identical everywhere (tests/test_simulate_stream.py).
+the device, the thread count or the dtype: they are bit-identical everywhere (tests/unit/simulate/test_simulate_stream.py).
 
 Construction (all words 32-bit; ``H`` is ``triple32``, a bijection of the 32-bit integers with the lowest
 avalanche bias known for 3 multiply rounds, from C. Wellons' hash-prospector; ``^`` is xor):
