@@ -14,7 +14,7 @@ import pytest
 
 pytestmark = pytest.mark.integration  # fresh interpreters (subprocesses)
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 # snnconv.workflow and the modules the Snakefile and workflow/rules/*.smk import while the DAG is built.
 DAG_MODULES = [

@@ -14,7 +14,7 @@ from snnconv.analysis.load import norm_params
 from snnconv.convert import canonicalize, resolve_norms
 from snnconv.report import labels
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 L4 = {"k": -0.25, "mode": "scale", "base": "p99.9"}
 BASES = ["none", "max", "model", "qcfs", "p50", "p99", "p99.9", "p99.99", "p100"]
 

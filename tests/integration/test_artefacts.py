@@ -19,7 +19,8 @@ import pytest
 from snnconv import paths
 from snnconv.workflow import artefacts
 
-REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.integration  # a Snakemake dry run and fresh interpreters
+REPO = Path(__file__).resolve().parents[2]
 CAPTIONS = REPO / "workflow" / "report"
 RULES = REPO / "workflow" / "rules"
 
