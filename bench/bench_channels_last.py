@@ -24,14 +24,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_header  # noqa: E402
 
-# name -> (arch, options, input shape): the CPU study's conv nets (config/paper-cpu.yaml)
-NETS = {
-    "vgg": ("vgg", {"cfg": [32, 32, "P", 64, 64, "P", 128, 128, "P"], "hidden": 0, "batchnorm": True, "dropout": 0.0}),
-    "vgg16": ("vgg16", {"width": 0.25, "hidden": 0, "batchnorm": True, "dropout": 0.0}),
-    "resnet8": ("resnet", {"preset": "resnet8"}),
-    "cnn": ("cnn", {"channels": [32, 64], "kernel": 5, "hidden": 128, "batchnorm": True, "dropout": 0.2}),
-}
-SHAPES = {"vgg": (3, 32, 32), "vgg16": (3, 32, 32), "resnet8": (3, 32, 32), "cnn": (1, 28, 28)}
+REPO = Path(__file__).resolve().parent.parent
+# The CPU study's conv nets: name -> (dataset, arch); their options come from config/paper-cpu.yaml.
+NETS = {"vgg": ("cifar10_jpeg", "vgg"), "vgg16": ("cifar10_jpeg", "vgg16"), "resnet8": ("cifar10_jpeg", "resnet")}
+NETS["cnn"] = ("mnist", "cnn")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -65,17 +61,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     import torch
 
+    from snnconv.config import load_config
     from snnconv.models import build_model
+    from snnconv.settings import arch_options
     from snnconv.train import training_memory_format
+    from snnconv.vocab import INPUT_SHAPES
 
     torch.set_num_threads(args.threads)
     print_header("bench_channels_last")
     steps, rounds, batch = (2, 1, 16) if args.smoke else (args.steps, args.rounds, args.batch_size)
     print("net, nchw_ms_per_step, nhwc_ms_per_step, nhwc/nchw")
+    config = load_config(REPO / "config" / "paper-cpu.yaml")
     ratios = {}
     for name in args.nets:
-        arch, options = NETS[name]
-        shape = SHAPES[name]
+        dataset, arch = NETS[name]
+        options, shape = arch_options(config, arch), INPUT_SHAPES[dataset]
         x = torch.rand(batch, *shape, generator=torch.Generator().manual_seed(0))
         y = torch.randint(0, 10, (batch,), generator=torch.Generator().manual_seed(1))
         setups = {}
