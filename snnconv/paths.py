@@ -50,6 +50,8 @@ FIGURES = f"{RESULTS}/figures"
 TABLES = f"{RESULTS}/tables"
 ACCURACY_ALL = f"{TABLES}/accuracy_all.csv"
 PAPER_MACROS = f"{RESULTS}/paper/macros.tex"
+# The paper's PDF (rule paper, on demand: `snakemake paper`), built beside its LaTeX sources, not under results/
+PAPER_PDF = "paper/build/main.pdf"
 
 _FIELD = re.compile(r"\{(\w+)\}")
 

@@ -15,7 +15,7 @@ from typing import Any
 from . import paths
 from .workflow import artefacts
 
-PAPER_COMMAND = "snakemake --cores all paper   # -> paper/build/main.pdf"
+PAPER_COMMAND = f"snakemake --cores all paper   # -> {paths.PAPER_PDF}"
 
 
 def headline(table: str | Path, norms: list[str], roles: dict[str, str], T_points: list[int]) -> str:

@@ -44,7 +44,7 @@ rule paper:
         # update(): Snakemake keeps the previous PDF while the job runs, and restores it if the job fails, instead
         # of deleting it first; the build itself writes aside and renames (snnconv/report/paper.py), so a killed
         # or failed build leaves the previous paper in place.
-        pdf=update("paper/build/main.pdf"),
+        pdf=update(paths.PAPER_PDF),
     log:
         main=artefacts.job_log("paper"),
         latex=artefacts.log_path("paper", "latexmk"),
