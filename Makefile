@@ -97,12 +97,12 @@ paper: install
 	$(BIN)/python -m snnconv.preflight --cores $(CORES) paper
 
 # Publish the finished run in this folder (made with CONFIG) as docs/results/NAME: tables, figures, paper PDF,
-# config and PROVENANCE (snnconv/report/snapshot.py). COMMAND is recorded as the run's command; FORCE=1 replaces
+# config and PROVENANCE (python -m snnconv.publish make). COMMAND is recorded as the run's command; FORCE=1 replaces
 # an existing snapshot.
 COMMAND ?= snakemake --cores $(CORES) --configfile $(CONFIG) && snakemake paper --cores $(CORES) --configfile $(CONFIG)
 snapshot: install
 	@test -n "$(CONFIG)" -a -n "$(NAME)" || { echo "usage: make snapshot CONFIG=config/x.yaml NAME=x [FORCE=1]"; exit 2; }
-	$(BIN)/python -m snnconv.report.snapshot --config "$(CONFIG)" --workdir . --out "docs/results/$(NAME)" \
+	$(BIN)/python -m snnconv.publish make --config "$(CONFIG)" --workdir . --out "docs/results/$(NAME)" \
 		--command "$(COMMAND)" $(if $(filter 1,$(FORCE)),--force)
 
 bench: install

@@ -1,6 +1,6 @@
 """The machine a run or benchmark ran on, and package versions, read without importing torch.
 
-Shared by ``bench/_common.py`` (the header every benchmark prints) and :mod:`snnconv.report.snapshot`
+Shared by ``bench/_common.py`` (the header every benchmark prints) and :mod:`snnconv.publish.make`
 (the PROVENANCE of a results snapshot). Importing torch takes seconds on a loaded machine, so versions
 come from package metadata.
 """

@@ -6,7 +6,7 @@ the caption of Snakemake's HTML report (``workflow/report/<caption>``), whether 
 published results snapshot must hold it, and whether the snapshot's README inlines it (headline). Every place
 that needs these facts derives them from :data:`CATALOGUE`: the rules' ``output:`` and the default target
 (``workflow/rules/figures.smk``), the paper's inputs (``paper.smk``), the snapshot tool
-(``snnconv/report/snapshot.py``) and the summary. Adding a figure is one entry here plus the module that draws
+(:mod:`snnconv.publish`) and the summary. Adding a figure is one entry here plus the module that draws
 it, its script, its caption and its rule (docs/figures.md, "Adding a figure").
 
 Every rule's log and benchmark path comes from :func:`log_path` / :func:`benchmark_path` with the group and

@@ -1,4 +1,4 @@
-"""Results snapshots (snnconv.report.snapshot): made from the finished tiny run, checked file by file."""
+"""Results snapshots (snnconv.publish): made from the finished tiny run, checked file by file."""
 
 from __future__ import annotations
 
@@ -16,8 +16,12 @@ import yaml
 from helpers import REPO
 
 from snnconv.atomic import sha256_file
-from snnconv.report import snapshot
-from snnconv.report.snapshot import SnapshotError, make_snapshot, verify_tables
+from snnconv.publish import make as making
+from snnconv.publish.cli import main
+from snnconv.publish.layout import SnapshotError
+from snnconv.publish.make import make_snapshot
+from snnconv.publish.run import foreign
+from snnconv.publish.verify import verify_tables
 
 pytestmark = pytest.mark.integration
 
@@ -110,18 +114,6 @@ def test_stage_times_are_the_sums_of_the_benchmark_files(snap, tiny_run):
     assert total["wall_s"] == pytest.approx(sum(w["wall_s"] for w in want.values()), abs=1e-3)
 
 
-def test_benchmark_templates_cover_every_rule_that_declares_one():
-    """The snapshot maps a benchmark file to its rule with the rules' own template (snnconv.workflow.artefacts)."""
-    assert snapshot.rule_of("benchmarks/figures/low_T_gap.tsv") == "fig_low_T_gap"
-    assert snapshot.rule_of("benchmarks/figures/tables.tsv") == "tables"
-    assert snapshot.rule_of("benchmarks/paper/paper_macros.tsv") == "paper_macros"
-    assert snapshot.rule_of("benchmarks/paper/paper.tsv") == "paper"
-    assert snapshot.rule_of("benchmarks/simulate/mnist/vgg/seed3/lp4_k-0.25_scale_max.tsv") == "simulate"
-    assert snapshot.rule_of("benchmarks/normalize/mnist/vgg/seed3/p99.9.tsv") == "normalize"
-    assert snapshot.rule_of("benchmarks/train_qcfs/mnist/vgg/seed3.tsv") == "train_qcfs"
-    assert snapshot.rule_of("benchmarks/gone/x.tsv") == "gone"  # a rule that no longer exists: its folder
-
-
 def test_readme_inlines_the_headline_tables_and_lists_the_files(snap):
     text = (snap / "README.md").read_text()
     for stem in ("accuracy_main", "variance_correlation"):
@@ -147,19 +139,6 @@ def test_verify_finds_no_drift_then_a_hand_edited_number(snap, tmp_path):
     assert any("accuracy_main.csv" in p and f"line {row + 2}" in p and "'mean'" in p for p in problems), problems
     assert any("accuracy_full.md" in p for p in problems), problems
     assert len(problems) == 2, problems
-
-
-def test_verify_tolerates_float_noise_but_not_integer_changes(tmp_path):
-    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
-    a.write_text("x,n,s\n0.1234567890123456,3,max\n")
-    b.write_text("x,n,s\n0.1234567890123457,3,max\n")
-    assert snapshot.compare_csv(a, b) == []
-    b.write_text("x,n,s\n0.12345678901,3,max\n")
-    assert len(snapshot.compare_csv(a, b)) == 1
-    b.write_text("x,n,s\n0.1234567890123456,4,max\n")
-    assert "column 'n'" in snapshot.compare_csv(a, b)[0]
-    b.write_text("x,n,s\n0.1234567890123456,3,l4\n")
-    assert "column 's'" in snapshot.compare_csv(a, b)[0]
 
 
 def test_verify_reports_edited_data(snap, tmp_path):
@@ -208,7 +187,7 @@ def test_existing_snapshot_needs_force(snap, tiny_run, tmp_path):
 
 
 def test_failure_leaves_no_partial_snapshot(tiny_run, tmp_path, monkeypatch):
-    real, calls = snapshot._copy_file, []
+    real, calls = making._copy_file, []
 
     def flaky(src: Path, dst: Path) -> None:
         """Copy, but fail on the fifth file."""
@@ -217,16 +196,16 @@ def test_failure_leaves_no_partial_snapshot(tiny_run, tmp_path, monkeypatch):
             raise OSError("disk full (simulated)")
         real(src, dst)
 
-    monkeypatch.setattr(snapshot, "_copy_file", flaky)
+    monkeypatch.setattr(making, "_copy_file", flaky)
     with pytest.raises(OSError, match="simulated"):
         make(tiny_run, tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
     # an existing snapshot survives a failed --force replacement
-    monkeypatch.setattr(snapshot, "_copy_file", real)
+    monkeypatch.setattr(making, "_copy_file", real)
     make(tiny_run, tmp_path / "out")
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     calls.clear()
-    monkeypatch.setattr(snapshot, "_copy_file", flaky)
+    monkeypatch.setattr(making, "_copy_file", flaky)
     with pytest.raises(OSError, match="simulated"):
         make(tiny_run, tmp_path / "out", force=True)
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
@@ -248,14 +227,14 @@ def test_paper_pdf_is_copied_unless_stale(tiny_run, tmp_path):
 
 def test_cli_makes_and_verifies(tiny_run, tmp_path, capsys):
     out = tmp_path / "cli"
-    args = ["--config", str(TINY), "--workdir", str(tiny_run), "--out", str(out), "--command", COMMAND]
-    assert snapshot.main(args) == 0 and (out / "PROVENANCE").is_file()
-    assert snapshot.main(["--verify", str(out)]) == 0
+    args = ["make", "--config", str(TINY), "--workdir", str(tiny_run), "--out", str(out), "--command", COMMAND]
+    assert main(args) == 0 and (out / "PROVENANCE").is_file()
+    assert main(["verify", str(out)]) == 0
     assert "no drift" in capsys.readouterr().out
-    assert snapshot.main(args) == 1
+    assert main(args) == 1
     assert "exists" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        snapshot.main(["--config", str(TINY)])
+        main(["make", "--config", str(TINY)])
 
 
 def test_files_of_another_configs_run_are_left_out(snap, tiny_run, tmp_path):
@@ -269,7 +248,7 @@ def test_files_of_another_configs_run_are_left_out(snap, tiny_run, tmp_path):
     prov, before = (yaml.safe_load((d / "PROVENANCE").read_text()) for d in (out, snap))
     assert prov["stages"] == before["stages"] and prov["run"]["start"] == before["run"]["start"]
     cfg = {"datasets": ["digits"], "archs": ["mlp"], "seeds": [0]}
-    assert snapshot.foreign("benchmarks/train_ann/digits/cnn/seed0.tsv", cfg)
-    assert snapshot.foreign("results/sim/digits/mlp/seed1/max/input0.csv", cfg)
-    assert not snapshot.foreign("benchmarks/simulate/digits/mlp/seed0/max.tsv", cfg)
-    assert not snapshot.foreign("benchmarks/figures/tables.tsv", cfg)
+    assert foreign("benchmarks/train_ann/digits/cnn/seed0.tsv", cfg)
+    assert foreign("results/sim/digits/mlp/seed1/max/input0.csv", cfg)
+    assert not foreign("benchmarks/simulate/digits/mlp/seed0/max.tsv", cfg)
+    assert not foreign("benchmarks/figures/tables.tsv", cfg)

@@ -1,7 +1,7 @@
 """The committed real-data snapshot (docs/results/paper-cpu) cannot drift silently from the code:
 
 * every file matches its SHA256SUMS line, and its summary tables are exactly what the pipeline's table code makes
-  from its committed data and config (``snnconv.report.snapshot.verify_snapshot``);
+  from its committed data and config (``snnconv.publish.verify.verify_snapshot``);
 * one of its accuracy curves (MNIST MLP, training seed 0, ``max``, input seed 0) is recomputed by the workflow
   from the committed config — training, normalization, conversion and simulation — and compared with the
   committed rows: exactly where the snapshot was made on the same CPU model with the same input stream
@@ -39,7 +39,7 @@ def committed_rows() -> pd.DataFrame:
 
 def test_committed_snapshot_verifies_file_by_file():
     """Every file matches SHA256SUMS and PROVENANCE, and every re-derivable table is what the code makes."""
-    from snnconv.report.snapshot import verify_snapshot
+    from snnconv.publish.verify import verify_snapshot
 
     assert verify_snapshot(SNAPSHOT) == []
 

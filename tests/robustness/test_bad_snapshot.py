@@ -1,6 +1,6 @@
-"""A published snapshot proves every file it holds (``python -m snnconv.report.snapshot --verify``).
+"""A published snapshot proves every file it holds (``python -m snnconv.publish verify``).
 
-``--verify`` used to recompute three tables and certify the rest unseen: a deleted figure, a ``main.pdf`` replaced by
+Verifying used to recompute three tables and certify the rest unseen: a deleted figure, a ``main.pdf`` replaced by
 garbage, an edited ``variance_correlation.csv`` or ``accuracy_at_T.csv`` all gave "OK, no drift", and a truncated
 ``accuracy_all.csv.gz`` raised a raw ``EOFError``. Now every file is checked against ``SHA256SUMS`` (missing and
 extra files refused, and the files every snapshot must hold required in it), the digests PROVENANCE records are
@@ -20,8 +20,10 @@ import pytest
 from helpers import TINY
 
 from snnconv.atomic import sha256_file
-from snnconv.report import snapshot
-from snnconv.report.snapshot import MANIFEST, make_snapshot, verify_snapshot
+from snnconv.publish.cli import main
+from snnconv.publish.layout import MANIFEST
+from snnconv.publish.make import make_snapshot
+from snnconv.publish.verify import verify_snapshot
 
 COMMAND = "snakemake --cores 2 --configfile tests/configs/tiny.yaml"
 
@@ -61,7 +63,7 @@ def test_the_sealed_snapshot_verifies_and_lists_every_file(sealed, capsys):
     listed = [line.split("  ", 1)[1] for line in (sealed / MANIFEST).read_text().splitlines()]
     on_disk = sorted(p.relative_to(sealed).as_posix() for p in sealed.rglob("*") if p.is_file())
     assert sorted(listed + [MANIFEST]) == on_disk and "main.pdf" in listed and "tables/accuracy_at_T.csv" in listed
-    assert snapshot.main(["--verify", str(sealed)]) == 0
+    assert main(["verify", str(sealed)]) == 0
     assert f"OK, {len(listed)} files match {MANIFEST}" in capsys.readouterr().out
 
 
@@ -147,7 +149,7 @@ def test_a_truncated_archive_is_named_not_a_traceback(snap, capsys):
     data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
     problems = verify_snapshot(snap)
     assert any(p.startswith(f"{data}: cannot be read (EOFError") and "truncated or corrupt" in p for p in problems)
-    assert snapshot.main(["--verify", str(snap)]) == 1
+    assert main(["verify", str(snap)]) == 1
     out = capsys.readouterr()
     assert "Traceback" not in out.out + out.err and str(data) in out.out
 
@@ -172,9 +174,9 @@ def test_gzipped_data_holds_the_run_bytes(sealed, tiny_run):
 def test_an_older_snapshot_is_resealed_only_if_it_verifies(snap, capsys):
     (snap / MANIFEST).unlink()
     assert verify_snapshot(snap)[0].startswith(f"{snap / MANIFEST}: missing")
-    assert snapshot.main(["--manifest", str(snap)]) == 0 and verify_snapshot(snap) == []
+    assert main(["reseal", str(snap)]) == 0 and verify_snapshot(snap) == []
     (snap / MANIFEST).unlink()
     table = snap / "tables" / "accuracy_main.csv"
     table.write_text(table.read_text().replace("0.", "0.9", 1))
-    assert snapshot.main(["--manifest", str(snap)]) == 1
+    assert main(["reseal", str(snap)]) == 1
     assert "does not verify, so it is not resealed" in capsys.readouterr().err and not (snap / MANIFEST).exists()
