@@ -1,5 +1,6 @@
 """Command-line entry points run as a user runs them, each in a subprocess: the README's "Convert your own
-model" commands and ``--help`` of the ``snnconv`` console script, ``python -m snnconv.schema_doc``, the LaTeX tables
+model" commands and ``--help`` of the ``snnconv`` console script and of ``python -m snnconv.publish``, the mutation
+tool (``tests/tools/mutation_check.py``) listing its mutants, ``python -m snnconv.schema_doc``, the LaTeX tables
 and the paper through ``latexmk``, ``snakemake paper`` as a dry run, and a fresh interpreter that imports the analysis layer
 (no plotting library, not even indirectly). Their in-process counterparts live in tests/unit/."""
 
@@ -53,6 +54,24 @@ def test_help(command):
     assert proc.returncode == 0 and "usage: snnconv" in proc.stdout
     if command == ["simulate"]:
         assert "(default 200)" in proc.stdout, "defaults come from the config schema"
+
+
+@pytest.mark.parametrize("command", [[], ["make"], ["verify"], ["reseal"]])
+def test_publish_help(command):
+    """``python -m snnconv.publish`` runs as a module and documents each subcommand."""
+    proc = subprocess.run([sys.executable, "-m", "snnconv.publish", *command, "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and f"usage: python -m snnconv.publish {' '.join(command)}".strip() in proc.stdout
+
+
+def test_mutation_tool_lists_mutants_of_existing_files(tmp_path):
+    """The mutation tool runs from any folder and every mutant it lists patches a file of this repository."""
+    tool = REPO / "tests" / "tools" / "mutation_check.py"
+    assert subprocess.run([sys.executable, str(tool), "--help"], cwd=tmp_path, capture_output=True).returncode == 0
+    proc = subprocess.run([sys.executable, str(tool), "--list"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    patched = [re.search(r" (snnconv/\S+\.py): ", line) for line in proc.stdout.splitlines()]
+    assert len(patched) > 30 and all(patched), proc.stdout
+    assert all((REPO / m.group(1)).is_file() for m in patched), proc.stdout
 
 
 def test_analysis_imports_no_plotting_library():

@@ -2,10 +2,10 @@
 
 Usage::
 
-    .venv/bin/python bench/mutation_check.py                 # every mutant (~10-20 min on 2 shared cores)
-    .venv/bin/python bench/mutation_check.py --only rho_no_sqrt verdict_mean_only
-    .venv/bin/python bench/mutation_check.py --list          # the mutants, their class and tests
-    .venv/bin/python bench/mutation_check.py --json results/bench/mutation.json
+    .venv/bin/python tests/tools/mutation_check.py           # every mutant (~10-20 min on 2 shared cores)
+    .venv/bin/python tests/tools/mutation_check.py --only rho_no_sqrt verdict_mean_only
+    .venv/bin/python tests/tools/mutation_check.py --list    # the mutants, their class and tests
+    .venv/bin/python tests/tools/mutation_check.py --json results/bench/mutation.json
 
 The working tree is never touched: the repository (without .git, .venv and results) is copied once
 into a temporary folder; each mutant text-patches one file of that copy, runs the tests that should
@@ -28,7 +28,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # tests/tools/ -> the repository
 IGNORE = shutil.ignore_patterns(
     ".git",
     ".venv",
