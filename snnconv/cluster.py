@@ -1,4 +1,5 @@
-"""Cluster resource requests: memory (MB) and wall time (minutes) per rule, derived from the config.
+"""Cluster resource requests: memory (MB) and wall time (minutes) per rule, derived from the config, and the
+GPU, group slot and report-job requests that rules declare (so the SLURM profiles name no rule).
 
 Used by the ``resources:`` of workflow/rules/*.smk and passed to SLURM by the executor plugin as
 ``--mem`` and ``--time`` (docs/slurm.md). They are generous upper bounds for the scheduler, not
@@ -6,8 +7,10 @@ predictions; every retry (``attempt`` 2, 3, ...; the SLURM profile sets ``retrie
 many times more, so a job killed for TIMEOUT or OUT_OF_MEMORY gets a bigger allocation the next time.
 Calibrate against the measured ``benchmarks/<rule>/...tsv`` (max_rss, s) of a first run if needed.
 
-No torch import: this runs while Snakemake builds the DAG. Every function takes the *validated* config
-(defaults filled in by the schema, the only place defaults live), so none has a fallback value of its own.
+No torch import: this runs while Snakemake builds the DAG. Every memory/time function takes the *validated* config
+(defaults filled in by the schema, the only place defaults live), so none has a fallback value of its own. The GPU
+request reads the cluster's settings from environment variables instead (``SNNCONV_SLURM_GPU*``, docs/slurm.md):
+they say how a job is scheduled, never what it writes, so they belong neither in the config nor in a job's params.
 Dataset shapes and sizes come from snnconv.vocab; the architecture defaults below mirror the constructor
 defaults of snnconv.models (tests/cluster/test_cluster.py checks them against real models).
 """
@@ -15,6 +18,7 @@ defaults of snnconv.models (tests/cluster/test_cluster.py checks them against re
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,6 +56,11 @@ BASE_MB = 2048  # Python + torch + CUDA context
 MIN_MINUTES = 10
 FLOAT = 4  # bytes
 SIM_BUFFERS = 4  # (steps, B, width) tensors alive at once in the simulator: input, current, spikes, membrane
+# The summary table, figures, tables and report macros: seconds to a minute each, whatever the sweep's size.
+REPORT_MB = 2048
+REPORT_MINUTES = 15
+# Partition of the GPU jobs where SNNCONV_SLURM_GPU_PARTITION is unset.
+GPU_PARTITION = "gpu"
 
 
 def _round_mb(mb: float, attempt: int = 1) -> int:
@@ -210,3 +219,46 @@ def membrane_stats_runtime(config: Mapping[str, Any], dataset: str, arch: str, a
     stats, sim = config["stats"], config["simulation"]
     minutes = stats["samples"] / 10000 * stats["T"] / 1000 * SIM_MIN[arch] * _slowdown(sim)
     return _minutes(5 + 1.5 * minutes, attempt)
+
+
+# ---- scheduling requests declared by the rules ------------------------------------------------------
+# Snakemake profiles can set resources per rule name only; these let each rule declare what it needs, and the
+# profiles configure the resources (group_slot's scope and limit) and the groups (group-components) instead.
+# A local run constrains only the resources given with --resources, so none of these holds a laptop run back.
+
+
+def gpu_request(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Resources of a rule that uses a GPU where it gets one (training, simulation): one GPU (the SLURM plugin's
+    ``gpu``, sbatch --gpus) on SNNCONV_SLURM_GPU_PARTITION (default :data:`GPU_PARTITION`), of the model
+    SNNCONV_SLURM_GPU_MODEL and with the node features SNNCONV_SLURM_GPU_CONSTRAINT where set; none at all with
+    SNNCONV_SLURM_GPUS=0 (a CPU-only cluster: the job then goes to the partition of the user's profile).
+
+    ``environ`` defaults to ``os.environ``, read while Snakemake builds the DAG."""
+    env = os.environ if environ is None else environ
+    gpus = env.get("SNNCONV_SLURM_GPUS", "")
+    if gpus not in ("", "0", "1"):
+        raise ValueError(
+            f"environment variable SNNCONV_SLURM_GPUS={gpus!r}: expected 0 (no GPU requests) or unset/1 "
+            "(one GPU for each GPU job; docs/slurm.md)"
+        )
+    if gpus == "0":
+        return {}
+    request: dict[str, Any] = {"gpu": 1, "slurm_partition": env.get("SNNCONV_SLURM_GPU_PARTITION") or GPU_PARTITION}
+    for key, variable in (("gpu_model", "SNNCONV_SLURM_GPU_MODEL"), ("constraint", "SNNCONV_SLURM_GPU_CONSTRAINT")):
+        if env.get(variable):
+            request[key] = env[variable]
+    return request
+
+
+def grouped() -> dict[str, int]:
+    """Resources of every rule with a ``group:``: the one ``group_slot`` that the SLURM profiles give each
+    submitted job (a resource of local scope). With it a bundle of a group's jobs runs one after the other inside
+    its allocation, and Snakemake sizes the request that way: the sum of the runtimes, the largest memory/CPUs/GPU.
+    (The plugin's job step runs a bundle serially, so a request sized for parallel pieces would be wrong.)"""
+    return {"group_slot": 1}
+
+
+def report_job() -> dict[str, int]:
+    """Memory and wall time of a report rule (summary table, figures, tables, macros): :data:`REPORT_MB` and
+    :data:`REPORT_MINUTES`, a generous bound for seconds of work on one small table."""
+    return {"mem_mb": REPORT_MB, "runtime": REPORT_MINUTES}

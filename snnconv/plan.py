@@ -85,7 +85,8 @@ class Line:
 
 
 def _kind(device: str) -> str:
-    """``cpu`` for device cpu; ``auto`` and ``cuda`` are planned as a GPU (what the SLURM profile requests)."""
+    """``cpu`` for device cpu; ``auto`` and ``cuda`` are planned as a GPU (what the GPU rules request on a
+    cluster: cluster.gpu_request)."""
     return "cpu" if device == "cpu" else "gpu"
 
 

@@ -1,4 +1,5 @@
-"""Cluster support without a cluster: resource estimates (snnconv/cluster.py) and the SLURM profiles."""
+"""Cluster support without a cluster: resource estimates and requests (snnconv/cluster.py), what the rules declare
+and the SLURM profiles (which name no rule)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 from helpers import REPO
+from helpers.slurm import planned_jobs
 
 from snnconv import cluster
 from snnconv.models import build_model
@@ -138,66 +141,157 @@ def parse_profile(name: str, env: dict[str, str] | None = None) -> dict:
     return json.loads(proc.stdout)
 
 
+def rules_text() -> str:
+    """The Snakefile and every rule file, one text."""
+    return "\n".join(p.read_text() for p in [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))])
+
+
 def workflow_rules() -> set[str]:
-    text = "\n".join(p.read_text() for p in [REPO / "Snakefile", *(REPO / "workflow" / "rules").glob("*.smk")])
-    return set(re.findall(r"^rule (\w+):", text, re.M))
+    """Every rule name of the workflow, from its ``rule NAME:`` lines."""
+    return set(re.findall(r"^rule (\w+):", rules_text(), re.M))
 
 
-def RULES_TEXT() -> str:
-    return "\n".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk"))
+def declared_groups() -> dict[str, str]:
+    """Rule name → the group its ``group:`` declares, for the rules that declare one."""
+    blocks = re.split(r"^(?=rule \w+:)", rules_text(), flags=re.M)
+    found = (re.match(r"rule (\w+):(?:.|\n)*?^    group:\s*\n\s+\"(\w+)\"", b, re.M) for b in blocks)
+    return {m.group(1): m.group(2) for m in found if m}
 
 
-def rule_groups() -> set[str]:
-    text = "\n".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk"))
-    return set(re.findall(r"^\s+group:\s*\n\s+\"(\w+)\"", text, re.M))
+def profile_names() -> list[str]:
+    return sorted(p.name for p in PROFILES.iterdir() if (p / "config.yaml").is_file())
+
+
+@pytest.mark.parametrize("name", profile_names())
+def test_profiles_name_no_rule(name):
+    """Rules declare what they need; profiles configure resources and groups. A rule name in a profile would be a
+    second list of the workflow's rules to keep in step (a renamed rule silently losing its GPU)."""
+    text = (PROFILES / name / "config.yaml").read_text()
+    code = "\n".join(re.sub(r"(^|\s)#.*", "", line) for line in text.splitlines())
+    rules = workflow_rules()
+    assert {"train_ann", "simulate", "aggregate", "paper_macros"} <= rules, rules  # the parse finds them
+    assert not rules & set(re.findall(r"\w+", code)), sorted(rules & set(re.findall(r"\w+", code)))
+    # Comments may say "tables" or "paper" in prose, never a rule's identifier.
+    assert not [r for r in rules if "_" in r and re.search(rf"\b{r}\b", text)]
 
 
 @pytest.mark.integration
 @pytest.mark.parametrize("name", ["slurm", "slurm-ci"])
-def test_profile_requests_gpus_for_the_gpu_rules_only(name):
+def test_slurm_profiles_configure_resources_and_groups_not_rules(name):
     profile = parse_profile(name)
     assert profile["executor"] == "slurm" and profile["retries"] == "1"
-    per_rule: dict[str, dict[str, str]] = {}
-    for item in profile["set-resources"]:
-        rule, _, kv = item.partition(":")
-        key, _, value = kv.partition("=")
-        per_rule.setdefault(rule, {})[key] = value
-    assert {r for r, res in per_rule.items() if res.get("gpu") == "1"} == GPU_RULES
-    assert set(per_rule) <= workflow_rules(), set(per_rule) - workflow_rules()
     # No default-resources: they would replace a user profile's slurm_account/slurm_partition (docs/slurm.md).
-    assert "default-resources" not in profile
+    # No set-resources or groups: those are per rule name; the rules declare their needs instead.
+    assert not {"default-resources", "set-resources", "groups"} & set(profile), sorted(profile)
     # Group bundles are sized for serial execution: each grouped job takes the one local-scoped group_slot.
-    assert "group_slot=1" in profile["resources"] and "group_slot=local" in profile["set-resource-scopes"]
-    grouped = {r for r in workflow_rules() if re.search(rf"^rule {r}:(?:\n    .*)*\n    group:", RULES_TEXT(), re.M)}
-    grouped |= {item.split("=")[0] for item in profile["groups"]}
-    assert grouped and all(per_rule.get(r, {}).get("group_slot") == "1" for r in grouped), (grouped, per_rule)
+    assert profile["resources"] == ["group_slot=1"] and profile["set-resource-scopes"] == ["group_slot=local"]
     groups = {item.split("=")[0] for item in profile["group-components"]}
-    assert groups <= rule_groups() | {item.split("=")[1] for item in profile["groups"]}
-    assert {item.split("=")[0] for item in profile["groups"]} <= workflow_rules()
+    assert groups == set(declared_groups().values()), (groups, declared_groups())
+    rendered = set(re.findall(r"\w+", str(parse_profile(name, {"SNNCONV_SLURM_GPUS": "0"}) | profile)))
+    assert not workflow_rules() & rendered
 
 
 @pytest.mark.integration
 def test_slurm_profile_knobs_come_from_the_environment():
     plain = parse_profile("slurm")
-    assert (
-        "simulate:slurm_partition='gpu'" in plain["set-resources"]
-        or "simulate:slurm_partition=gpu" in plain["set-resources"]
-    )
+    assert plain["jobs"] == "100" and "slurm-qos" not in plain
     knobs = parse_profile(
-        "slurm",
-        {
-            "SNNCONV_SLURM_GPU_PARTITION": "a100q",
-            "SNNCONV_SLURM_GPU_MODEL": "a100",
-            "SNNCONV_SLURM_NO_ACCOUNT": "",
-            "SNNCONV_SLURM_JOBS": "7",
-        },
+        "slurm", {"SNNCONV_SLURM_QOS": "short", "SNNCONV_SLURM_NO_ACCOUNT": "", "SNNCONV_SLURM_JOBS": "7"}
     )
-    assert {"simulate:slurm_partition=a100q", "simulate:gpu_model=a100"} <= set(knobs["set-resources"])
-    assert knobs["jobs"] == "7" and "slurm-no-account" not in knobs
+    assert knobs["jobs"] == "7" and "slurm-no-account" not in knobs and knobs["slurm-qos"] == "short"
+    assert parse_profile("slurm", {"SNNCONV_SLURM_NO_ACCOUNT": "1"})["slurm-no-account"] == "True"
     assert parse_profile("slurm", {"SNNCONV_SLURM_STATUS": "sacct"})["slurm-status-command"] == "sacct"
     # Without a working sacct (no SLURM here, or no accounting database) job status comes from squeue.
     if subprocess.run("sacct -n -X -o JobID -S now", shell=True, capture_output=True).returncode != 0:
         assert plain["slurm-status-command"] == "squeue"
+
+
+# ---- what the rules declare ----------------------------------------------------------------------------
+
+GPU_ENV = (
+    "SNNCONV_SLURM_GPUS",
+    "SNNCONV_SLURM_GPU_PARTITION",
+    "SNNCONV_SLURM_GPU_MODEL",
+    "SNNCONV_SLURM_GPU_CONSTRAINT",
+)
+GROUPS = {"normalize": "conversion", "simulate": "spiking", "membrane_stats": "spiking"}
+REPORT_RULES = {"aggregate", "tables", "paper_macros"} | {r for r in workflow_rules() if r.startswith("fig_")}
+GPU_KEYS = {"gpu", "slurm_partition", "gpu_model", "constraint"}
+# The environment of a case → what each GPU job asks for (every other job: none of GPU_KEYS).
+GPU_CASES = {
+    "default": ({}, {"gpu": "1", "slurm_partition": "gpu"}),
+    "no-gpus": ({"SNNCONV_SLURM_GPUS": "0", "SNNCONV_SLURM_GPU_PARTITION": "a100q"}, {}),
+    "knobs": (
+        {
+            "SNNCONV_SLURM_GPU_PARTITION": "a100q",
+            "SNNCONV_SLURM_GPU_MODEL": "a100",
+            "SNNCONV_SLURM_GPU_CONSTRAINT": "a|h",
+        },
+        {"gpu": "1", "slurm_partition": "a100q", "gpu_model": "a100", "constraint": "a|h"},
+    ),
+}
+
+
+def verbose_dry_run(workdir: Path, config: Path, *args: str, env: dict[str, str] | None = None) -> list:
+    """The jobs of ``snakemake -n --verbose`` (helpers.slurm.planned_jobs) with ``config`` in ``workdir``, under the
+    environment plus ``env`` and without the caller's own SNNCONV_SLURM_GPU* settings. Profile: none unless in
+    ``args``."""
+    base = {k: v for k, v in os.environ.items() if k not in GPU_ENV}
+    profile = () if "--workflow-profile" in args else ("--workflow-profile", "none")
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir)]
+    cmd += ["--configfile", str(config), *profile, "-n", "--verbose", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**base, **(env or {})})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return planned_jobs(proc.stdout + proc.stderr)
+
+
+def test_gpu_request_follows_the_environment():
+    for env, expected in GPU_CASES.values():
+        assert cluster.gpu_request(env) == {k: (int(v) if k == "gpu" else v) for k, v in expected.items()}, env
+    unset_partition = {"SNNCONV_SLURM_GPUS": "1", "SNNCONV_SLURM_GPU_PARTITION": ""}
+    assert cluster.gpu_request(unset_partition)["slurm_partition"] == cluster.GPU_PARTITION
+    with pytest.raises(ValueError, match=r"SNNCONV_SLURM_GPUS='2'"):
+        cluster.gpu_request({"SNNCONV_SLURM_GPUS": "2"})
+
+
+def test_the_rules_declare_their_groups():
+    assert declared_groups() == {**GROUPS, **dict.fromkeys(REPORT_RULES, "report")}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("case", sorted(GPU_CASES))
+def test_each_job_declares_what_it_needs(case, tmp_path):
+    """A local dry run prints each job's resources as the rules declare them, the ones the SLURM plugin submits
+    (no profile adds any): GPU jobs one GPU on the GPU partition (none with SNNCONV_SLURM_GPUS=0), the report jobs
+    2 GB and 15 min, every job of a group the one group_slot. The baselines config has every rule that runs on a
+    cluster (train_qcfs too); the macros add paper_macros."""
+    env, gpu = GPU_CASES[case]
+    baselines = REPO / "tests" / "configs" / "baselines.yaml"
+    jobs = verbose_dry_run(tmp_path, baselines, "--cores", "1", "all", "results/paper/macros.tex", env=env)
+    assert GPU_RULES | REPORT_RULES | set(GROUPS) <= {j.rule for j in jobs}, {j.rule for j in jobs}
+    for job in jobs:
+        requested = {k: v for k, v in job.resources.items() if k in GPU_KEYS}
+        assert requested == (gpu if job.rule in GPU_RULES else {}), job
+        grouped = job.rule in REPORT_RULES or job.rule in GROUPS
+        assert job.resources.get("group_slot") == ("1" if grouped else None), job
+        if job.rule in REPORT_RULES:
+            assert (job.resources["mem_mb"], job.resources["runtime"]) == ("2048", "15"), job
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", ["slurm", "slurm-ci"])
+def test_slurm_dry_run_bundles_the_declared_groups(name, tmp_path):
+    """With the plugin: the profile's group-components bundle the jobs by the groups the rules declare, and the
+    jobs keep the requests of their rules."""
+    pytest.importorskip("snakemake_executor_plugin_slurm", reason="SLURM plugin not installed (make install SLURM=1)")
+    jobs = verbose_dry_run(
+        tmp_path, REPO / "tests" / "configs" / "tiny.yaml", "--workflow-profile", str(PROFILES / name)
+    )
+    assert {j.rule for j in jobs} >= {"train_ann", "normalize", "simulate", "aggregate"}, jobs
+    for job in jobs:
+        assert job.group == declared_groups().get(job.rule), job
+        gpu = {"gpu": "1", "slurm_partition": "gpu"} if job.rule in GPU_RULES else {}
+        assert {k: v for k, v in job.resources.items() if k in GPU_KEYS} == gpu, job
 
 
 @pytest.mark.integration

@@ -20,6 +20,7 @@ rule normalize:
         ENV
     threads: 1
     resources:
+        **cluster.grouped(),
         mem_mb=lambda w, attempt: cluster.convert_mem_mb(config, w.dataset, w.arch, attempt),
         runtime=lambda w, attempt: cluster.convert_runtime(config, w.dataset, w.arch, attempt),
     params:

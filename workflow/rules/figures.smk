@@ -1,6 +1,8 @@
 # Figures and tables: every simulation result → one tidy table → figures (PDF + PNG + plotted data as CSV)
 # and tables (CSV + LaTeX + Markdown). Part of the default target (REPORT_TARGETS, used by all_targets()).
 # Which figures and tables each rule writes, and their captions: snnconv/workflow/artefacts.py.
+# Each rule here takes seconds: cluster runs bundle them into one small CPU job (group "report", sized by
+# cluster.report_job and cluster.grouped; group-components in the SLURM profile).
 
 ACCURACY_ALL = paths.ACCURACY_ALL
 # What the report rules are told: the main norms (canonical), the roles, T points and the `within` gap.
@@ -25,8 +27,13 @@ rule aggregate:
         artefacts.job_log("aggregate"),
     benchmark:
         artefacts.job_benchmark("aggregate")
+    group:
+        "report"
     conda:
         ENV
+    resources:
+        **cluster.report_job(),
+        **cluster.grouped(),
     params:
         code=code("aggregate.py"),
         T=settings.simulation(config)["T"],  # every simulation CSV must end there
@@ -43,8 +50,13 @@ rule fig_accuracy_vs_T:
         artefacts.job_log("fig_accuracy_vs_T"),
     benchmark:
         artefacts.job_benchmark("fig_accuracy_vs_T")
+    group:
+        "report"
     conda:
         ENV
+    resources:
+        **cluster.report_job(),
+        **cluster.grouped(),
     params:
         code=code("fig_accuracy_vs_T.py"),
         conversion=REPORT_NORMS,
@@ -61,8 +73,13 @@ rule fig_variance_claim:
         artefacts.job_log("fig_variance_claim"),
     benchmark:
         artefacts.job_benchmark("fig_variance_claim")
+    group:
+        "report"
     conda:
         ENV
+    resources:
+        **cluster.report_job(),
+        **cluster.grouped(),
     params:
         code=code("fig_variance_claim.py"),
     script:
@@ -78,8 +95,13 @@ rule fig_coefficient_sweep:
         artefacts.job_log("fig_coefficient_sweep"),
     benchmark:
         artefacts.job_benchmark("fig_coefficient_sweep")
+    group:
+        "report"
     conda:
         ENV
+    resources:
+        **cluster.report_job(),
+        **cluster.grouped(),
     params:
         code=code("fig_coefficient_sweep.py"),
         conversion=REPORT_NORMS,
@@ -97,8 +119,13 @@ rule fig_firing_rates:
         artefacts.job_log("fig_firing_rates"),
     benchmark:
         artefacts.job_benchmark("fig_firing_rates")
+    group:
+        "report"
     conda:
         ENV
+    resources:
+        **cluster.report_job(),
+        **cluster.grouped(),
     params:
         code=code("fig_firing_rates.py"),
         conversion=REPORT_NORMS,
@@ -115,8 +142,13 @@ rule fig_low_T_gap:
         artefacts.job_log("fig_low_T_gap"),
     benchmark:
         artefacts.job_benchmark("fig_low_T_gap")
+    group:
+        "report"
     conda:
         ENV
+    resources:
+        **cluster.report_job(),
+        **cluster.grouped(),
     params:
         code=code("fig_low_T_gap.py"),
         conversion=REPORT_NORMS,
@@ -134,8 +166,13 @@ rule tables:
         artefacts.job_log("tables"),
     benchmark:
         artefacts.job_benchmark("tables")
+    group:
+        "report"
     conda:
         ENV
+    resources:
+        **cluster.report_job(),
+        **cluster.grouped(),
     params:
         code=code("tables.py"),
         conversion=REPORT_NORMS,

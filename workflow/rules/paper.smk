@@ -1,6 +1,8 @@
 # The reproduction report: macros from the results (rule paper_macros), then latexmk (rule paper).
 # Not part of the default target: `snakemake paper` (or `make paper`) builds paper/build/main.pdf.
 # latexmk/pdflatex come from the system (.ci/apt_packages.sh), not from the conda environment.
+# The macros join the report group of the figures and tables (figures.smk); the paper itself is built on the login
+# node, where LaTeX is (docs/slurm.md).
 
 import os
 
@@ -24,8 +26,13 @@ rule paper_macros:
         artefacts.job_log("paper_macros"),
     benchmark:
         artefacts.job_benchmark("paper_macros")
+    group:
+        "report"
     conda:
         ENV
+    resources:
+        **cluster.report_job(),
+        **cluster.grouped(),
     params:
         code=code("paper_macros.py"),
         run=settings.paper(config),

@@ -19,7 +19,8 @@ rule simulate:
         artefacts.job_log("simulate"),
     benchmark:
         artefacts.job_benchmark("simulate")
-    # Cluster runs bundle several simulations into one GPU job (group-components in the profile).
+    # Cluster runs bundle several simulations into one GPU job (group-components in the profile), sized for
+    # running them one after the other (cluster.grouped).
     group:
         "spiking"
     conda:
@@ -27,6 +28,8 @@ rule simulate:
     threads: config["simulation"]["threads"]
     resources:
         **settings.simulation_execution(config),
+        **cluster.gpu_request(),
+        **cluster.grouped(),
         mem_mb=lambda w, attempt: cluster.simulate_mem_mb(config, w.dataset, w.arch, attempt),
         runtime=lambda w, attempt: len(INPUT_SEEDS) * cluster.simulate_runtime(config, w.dataset, w.arch, attempt),
     params:
@@ -56,6 +59,8 @@ rule membrane_stats:
     threads: config["simulation"]["threads"]
     resources:
         **settings.simulation_execution(config),
+        **cluster.gpu_request(),
+        **cluster.grouped(),
         mem_mb=lambda w, attempt: cluster.membrane_stats_mem_mb(config, w.dataset, w.arch, attempt),
         runtime=lambda w, attempt: cluster.membrane_stats_runtime(config, w.dataset, w.arch, attempt),
     params:

@@ -1,5 +1,6 @@
 # ANN training: one conversion-friendly network per (dataset, arch) of the run (MODELS: `archs`, or
 # `dataset_archs` per dataset) × seed; `training.epochs_by_dataset` sets the epochs per dataset.
+# On a cluster each training job asks for one GPU (cluster.gpu_request: SNNCONV_SLURM_GPU* in docs/slurm.md).
 
 
 rule train_ann:
@@ -18,6 +19,7 @@ rule train_ann:
     threads: config["training"]["threads"]
     resources:
         **settings.training_execution(config),
+        **cluster.gpu_request(),
         mem_mb=lambda w, attempt: cluster.train_mem_mb(config, w.dataset, w.arch, attempt),
         runtime=lambda w, attempt: cluster.train_runtime(config, w.dataset, w.arch, attempt),
     params:
@@ -46,6 +48,7 @@ rule train_qcfs:
     threads: config["training"]["threads"]
     resources:
         **settings.training_execution(config),
+        **cluster.gpu_request(),
         mem_mb=lambda w, attempt: cluster.train_mem_mb(config, w.dataset, w.arch, attempt),
         runtime=lambda w, attempt: cluster.train_runtime(config, w.dataset, w.arch, attempt),
     params:
