@@ -112,11 +112,23 @@ def _with_parents(dotted: str) -> list[str]:
     return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def package_closure(script: str | Path, root: str | Path, package: str = PACKAGE) -> list[Path]:
-    """The files of ``package`` (under ``root``) that ``script`` can import, directly or through each other."""
+def package_closure(
+    script: str | Path, root: str | Path, package: str = PACKAGE, modules: Iterable[str] = ()
+) -> list[Path]:
+    """The files of ``package`` (under ``root``) that ``script`` can import, directly or through each other;
+    ``modules`` names the ones it imports by name at run time (the generic figure rule's drawer), which no
+    import statement shows."""
     root = Path(root).resolve()
     seen: dict[Path, None] = {}
     todo: list[tuple[Path, str | None]] = [(Path(script).resolve(), None)]
+    for name in modules:
+        for dotted in _with_parents(name):
+            found = module_file(root, dotted)
+            if found is None:
+                raise FileNotFoundError(f"module {dotted} (named by {script}) has no file under {root}")
+            if found not in seen:
+                seen[found] = None
+                todo.append((found, dotted))
     while todo:
         path, module = todo.pop()
         for name in imported_names(path, module):
@@ -141,7 +153,8 @@ def digest(files: Iterable[Path], root: str | Path) -> str:
 
 
 @cache
-def script_digest(script: str | Path, root: str | Path) -> str:
-    """The digest of the code a rule script runs: the script itself and its :func:`package_closure` under ``root``."""
+def script_digest(script: str | Path, root: str | Path, modules: tuple[str, ...] = ()) -> str:
+    """The digest of the code a rule script runs: the script itself and its :func:`package_closure` under ``root``
+    (with ``modules``, those it imports by name)."""
     script = Path(script)
-    return digest([script, *package_closure(script, root)], root)
+    return digest([script, *package_closure(script, root, modules=modules)], root)

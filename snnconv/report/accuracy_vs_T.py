@@ -117,3 +117,9 @@ def plot_accuracy_vs_T(
     style.savefig(fig, stem)
     style.savedata(curves, stem)
     return curves
+
+
+def draw(df: pd.DataFrame, *, conversion: dict[str, Any], T_points: Sequence[int], stem: str | Path) -> pd.DataFrame:
+    """The chart entry point (the generic figure rule calls it): every t of the curves, so ``T_points`` is unused."""
+    del T_points
+    return plot_accuracy_vs_T(df, conversion, stem)

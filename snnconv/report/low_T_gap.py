@@ -162,3 +162,8 @@ def plot_low_T_gap(
     fig.suptitle(f"Accuracy gap to the ANN ({ci_note(n_replicates(df[df['norm'].isin(order)]))})", fontsize=7)
     style.savefig(fig, stem)
     return gap
+
+
+def draw(df: pd.DataFrame, *, conversion: dict[str, Any], T_points: Sequence[int], stem: str | Path) -> pd.DataFrame:
+    """The chart entry point (the generic figure rule calls it): the gap at each of ``T_points``."""
+    return plot_low_T_gap(df, conversion, T_points, stem)

@@ -6,8 +6,9 @@ the caption of Snakemake's HTML report (``workflow/report/<caption>``), whether 
 published results snapshot must hold it, and whether the snapshot's README inlines it (headline). Every place
 that needs these facts derives them from :data:`CATALOGUE`: the rules' ``output:`` and the default target
 (``workflow/rules/figures.smk``), the paper's inputs (``paper.smk``), the snapshot tool
-(:mod:`snnconv.publish`) and the summary. Adding a figure is one entry here plus the module that draws
-it, its script, its caption and its rule (docs/figures.md, "Adding a figure").
+(:mod:`snnconv.publish`) and the summary. Adding a figure drawn from the results table (a
+chart) is one entry here plus the module of snnconv.report that draws it: its rule is generated from the entry
+(docs/figures.md, "Adding a figure").
 
 Every rule's log and benchmark path comes from :func:`log_path` / :func:`benchmark_path` with the group and
 stem of :data:`JOBS`; the snapshot tool maps a benchmark file back to its rule with the same table.
@@ -40,6 +41,15 @@ class Artefact:
     published: bool = False  # a results snapshot must hold it (its PNG, or its CSV and Markdown)
     headline: bool = False  # the snapshot's README inlines it
     default: bool = True  # built by `snakemake` (the default target); else only for the paper
+    drawer: str = ""  # a chart: the module of snnconv.report whose draw() makes it from accuracy_all.csv
+
+    def __post_init__(self) -> None:
+        """A chart's rule is generated from this entry, so its name follows from the stem (one spelling)."""
+        if self.drawer and (self.kind != FIGURE or self.rule != chart_rule(self.stem)):
+            raise ValueError(
+                f"artefact {self.stem!r}: a chart (drawer {self.drawer!r}) is a figure whose rule is "
+                f"{chart_rule(self.stem)!r}, got kind {self.kind!r} and rule {self.rule!r}"
+            )
 
     @property
     def folder(self) -> str:
@@ -76,6 +86,11 @@ class Artefact:
         return self.key + ("data" if self.kind == FIGURE and fmt == "csv" else fmt)
 
 
+def chart_rule(stem: str) -> str:
+    """The rule that draws chart ``stem``: ``fig_<stem>`` (workflow/rules/figures.smk makes one per chart)."""
+    return f"fig_{stem}"
+
+
 PLOTTED = ("pdf", "png", "csv")  # a figure with its plotted numbers beside it
 DRAWN = ("pdf", "png")
 TABULAR = ("csv", "tex", "md")
@@ -86,7 +101,8 @@ CATALOGUE: tuple[Artefact, ...] = (
     Artefact(
         "accuracy_vs_T",
         formats=PLOTTED,
-        rule="fig_accuracy_vs_T",
+        rule=chart_rule("accuracy_vs_T"),
+        drawer="accuracy_vs_T",
         caption="accuracy_vs_T.rst",
         kind=FIGURE,
         paper=True,
@@ -95,7 +111,8 @@ CATALOGUE: tuple[Artefact, ...] = (
     Artefact(
         "low_T_gap",
         formats=PLOTTED,
-        rule="fig_low_T_gap",
+        rule=chart_rule("low_T_gap"),
+        drawer="low_T_gap",
         caption="low_T_gap.rst",
         kind=FIGURE,
         paper=True,
@@ -208,6 +225,11 @@ def figures() -> list[Artefact]:
     return [a for a in CATALOGUE if a.kind == FIGURE]
 
 
+def charts() -> list[Artefact]:
+    """The figures drawn from accuracy_all.csv by a ``draw()`` of snnconv.report, one generated rule each."""
+    return [a for a in CATALOGUE if a.drawer]
+
+
 def tables() -> list[Artefact]:
     """Every table of the catalogue."""
     return [a for a in CATALOGUE if a.kind == TABLE]
@@ -271,14 +293,13 @@ JOBS: dict[str, tuple[str, str]] = {
     "membrane_stats": ("membrane_stats", _PER_MODEL + "/{norm}"),
     "export_nir": ("export_nir", _PER_MODEL + "/{norm}"),
     "aggregate": ("figures", "aggregate"),
-    "fig_accuracy_vs_T": ("figures", "accuracy_vs_T"),
     "fig_variance_claim": ("figures", "variance_claim"),
     "fig_coefficient_sweep": ("figures", "coefficient_sweep"),
     "fig_firing_rates": ("figures", "firing_rates"),
-    "fig_low_T_gap": ("figures", "low_T_gap"),
     "tables": ("figures", "tables"),
     "paper_macros": ("paper", "paper_macros"),
     "paper": ("paper", "paper"),
+    **{a.rule: ("figures", a.stem) for a in charts()},
 }
 
 

@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from helpers import REPO
+from snnconv.workflow import artefacts
 
 RAW_CONFIG: dict[str, Any] = {
     "datasets": ["digits"],
@@ -120,7 +121,8 @@ def _render(root: Path, cfg: dict[str, Any], paths: dict[str, Any]) -> None:
     script("aggregate").main(
         [str(p) for p in paths["sim"]], [str(p) for p in paths["summary"]], [str(p) for p in paths["conversion"]], table
     )
-    script("fig_accuracy_vs_T").main(table, conv, str(fig / "accuracy_vs_T.pdf"))
+    for chart in artefacts.charts():
+        script("figure").main(table, chart.drawer, conv, T_points, str(fig / f"{chart.stem}.pdf"))
     script("fig_variance_claim").main(
         [str(p) for p in paths["stats"]],
         [str(p) for p in paths["network"]],
@@ -132,7 +134,6 @@ def _render(root: Path, cfg: dict[str, Any], paths: dict[str, Any]) -> None:
         table, conv, T_points, str(fig / "coefficient_sweep.pdf"), str(fig / "coefficient_sweep_heatmap.pdf")
     )
     script("fig_firing_rates").main(table, conv, str(fig / "firing_rates.pdf"), str(fig / "firing_rates_vs_t.pdf"))
-    script("fig_low_T_gap").main(table, conv, T_points, str(fig / "low_T_gap.pdf"))
     script("tables").main(
         table,
         conv,

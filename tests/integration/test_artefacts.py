@@ -9,11 +9,16 @@ and benchmark path is the catalogue's template filled with the job's wildcards.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from snnconv import paths
@@ -74,6 +79,9 @@ def test_every_rule_names_its_log_and_benchmark_through_the_template():
             rules_seen.add(rule)
             assert f'artefacts.job_log("{rule}")' in block, rule
             assert f'artefacts.job_benchmark("{rule}")' in block, rule
+        if "for chart in artefacts.charts():" in text:  # the generated chart rules
+            assert "artefacts.job_log(chart.rule)" in text and "artefacts.job_benchmark(chart.rule)" in text
+            rules_seen |= {a.rule for a in artefacts.charts()}
     assert rules_seen == set(artefacts.JOBS)
 
 
@@ -131,3 +139,80 @@ def test_rule_of_benchmark_inverts_the_template():
     example = {"dataset": "mnist", "arch": "vgg", "seed": "3", "base": "p99.9", "norm": "lp4_k-0.25_scale_max-v0half"}
     for rule in artefacts.JOBS:
         assert artefacts.rule_of_benchmark(artefacts.job_benchmark(rule).format(**example)) == rule
+
+
+def _worked_example() -> tuple[str, str, str]:
+    """The catalogue entry, the module's path and its source, as docs/figures.md's "Adding a figure" prints them."""
+    doc = (REPO / "docs" / "figures.md").read_text()
+    section = doc.split("### Adding a figure", 1)[1].split("\n## ", 1)[0]
+    blocks = [textwrap.dedent(b) for b in re.findall(r"\n( *)```python\n(.*?)\n\1```", section, re.S) for b in [b[1]]]
+    module = re.search(r"The module, `(snnconv/report/\w+\.py)`", section)
+    assert len(blocks) == 2 and module, "docs/figures.md: the worked example needs an entry, a module path and a module"
+    return blocks[0], module.group(1), blocks[1]
+
+
+def _workflow_copy(dest: Path) -> Path:
+    """The files a dry run and a rule script need, copied (the checkout itself is never edited)."""
+    dest.mkdir(parents=True)
+    for name in ("Snakefile", "workflow", "snnconv", "scripts", "config"):
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def test_adding_a_chart_is_one_catalogue_entry_plus_one_module(tmp_path):
+    """docs/figures.md's worked example, applied to a copy of the workflow: Snakemake plans the generated rule with
+    the catalogue's files, log and benchmark, and the generic script draws the figure from a results table."""
+    entry, module_path, source = _worked_example()
+    root = _workflow_copy(tmp_path / "repo")
+    catalogue = root / "snnconv" / "workflow" / "artefacts.py"
+    head = "CATALOGUE: tuple[Artefact, ...] = (\n"
+    text = catalogue.read_text()
+    assert text.count(head) == 1
+    catalogue.write_text(text.replace(head, head + textwrap.indent(entry, "    ") + ",\n"))
+    (root / module_path).write_text(source)
+    stem = Path(module_path).stem
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--configfile", "config/config.yaml"]
+        + ["--workflow-profile", str(REPO / "workflow" / "profiles" / "verbose")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    job = out.split(f"rule fig_{stem}:", 1)[1].split("\n\n", 1)[0]
+    for f in (f"results/figures/{stem}.pdf", f"results/figures/{stem}.png", f"results/figures/{stem}.csv"):
+        assert f in job, job
+    assert f"logs/figures/{stem}.log" in job and f"benchmarks/figures/{stem}.tsv" in job, job
+
+    from helpers.figure_data import config, rendered
+
+    from snnconv import settings
+
+    pdf = tmp_path / "out" / f"{stem}.pdf"
+    draw = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import runpy, sys, json; m = runpy.run_path('scripts/figure.py'); "
+            "m['main'](sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), [], sys.argv[4])",
+            rendered()["table"],
+            stem,
+            json.dumps(settings.report_norms(config())),
+            str(pdf),
+        ],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert draw.returncode == 0, draw.stderr[-3000:]
+    assert all(pdf.with_suffix(ext).stat().st_size > 0 for ext in (".pdf", ".png", ".csv"))
+    assert len(pd.read_csv(pdf.with_suffix(".csv"))) > 0

@@ -22,11 +22,11 @@ wildcard_constraints:
     **paths.WILDCARDS,
 
 
-def code(script):
-    """Digest of the code that ``scripts/<script>`` runs, the script and every snnconv module it can import
-    (snnconv/codehash.py). Given as a param, so an edit that changes what that code does reruns the jobs of the
+def code(script, modules=()):
+    """Digest of the code that ``scripts/<script>`` runs, the script and every snnconv module it can import, with
+    ``modules``, those it imports by name (snnconv/codehash.py). Given as a param, so an edit that changes what that code does reruns the jobs of the
     rules that run it, and a checkout or a comment that changes nothing reruns nothing (docs/method.md §C9)."""
-    return codehash.script_digest(os.path.join(WORKFLOW_ROOT, "scripts", script), WORKFLOW_ROOT)
+    return codehash.script_digest(os.path.join(WORKFLOW_ROOT, "scripts", script), WORKFLOW_ROOT, tuple(modules))
 
 
 def normalization(w):

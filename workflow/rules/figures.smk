@@ -41,29 +41,6 @@ rule aggregate:
         "../../scripts/aggregate.py"
 
 
-rule fig_accuracy_vs_T:
-    input:
-        table=ACCURACY_ALL,
-    output:
-        **outputs("fig_accuracy_vs_T"),
-    log:
-        artefacts.job_log("fig_accuracy_vs_T"),
-    benchmark:
-        artefacts.job_benchmark("fig_accuracy_vs_T")
-    group:
-        "report"
-    conda:
-        ENV
-    resources:
-        **cluster.report_job(),
-        **cluster.grouped(),
-    params:
-        code=code("fig_accuracy_vs_T.py"),
-        conversion=REPORT_NORMS,
-    script:
-        "../../scripts/fig_accuracy_vs_T.py"
-
-
 rule fig_variance_claim:
     input:
         stats=stats_csvs(),
@@ -133,30 +110,6 @@ rule fig_firing_rates:
         "../../scripts/fig_firing_rates.py"
 
 
-rule fig_low_T_gap:
-    input:
-        table=ACCURACY_ALL,
-    output:
-        **outputs("fig_low_T_gap"),
-    log:
-        artefacts.job_log("fig_low_T_gap"),
-    benchmark:
-        artefacts.job_benchmark("fig_low_T_gap")
-    group:
-        "report"
-    conda:
-        ENV
-    resources:
-        **cluster.report_job(),
-        **cluster.grouped(),
-    params:
-        code=code("fig_low_T_gap.py"),
-        conversion=REPORT_NORMS,
-        T_points=REPORT["T_points"],
-    script:
-        "../../scripts/fig_low_T_gap.py"
-
-
 rule tables:
     input:
         table=ACCURACY_ALL,
@@ -180,3 +133,34 @@ rule tables:
         within=REPORT["within"],
     script:
         "../../scripts/tables.py"
+
+
+# Charts: a figure of the catalogue with a `drawer`, drawn from the results table by
+# snnconv.report.<drawer>.draw(); one rule per chart, named by the catalogue (docs/figures.md, "Adding a figure").
+for chart in artefacts.charts():
+
+    rule:
+        name:
+            chart.rule
+        input:
+            table=ACCURACY_ALL,
+        output:
+            **outputs(chart.rule),
+        log:
+            artefacts.job_log(chart.rule),
+        benchmark:
+            artefacts.job_benchmark(chart.rule)
+        group:
+            "report"
+        conda:
+            ENV
+        resources:
+            **cluster.report_job(),
+            **cluster.grouped(),
+        params:
+            code=code("figure.py", modules=(f"snnconv.report.{chart.drawer}",)),
+            drawer=chart.drawer,
+            conversion=REPORT_NORMS,
+            T_points=REPORT["T_points"],
+        script:
+            "../../scripts/figure.py"
