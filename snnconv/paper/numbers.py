@@ -31,7 +31,7 @@ from ..analysis.paired import paired_difference
 from ..analysis.verdicts import COMPARISONS, TEST_COLS, best_plain, l4_on_calibration, l4_tests, verdict
 from ..report.labels import arch_label, dataset_label
 from ..report.tables import latex_escape
-from .wording import human_list
+from .wording import format_set, human_list
 
 _DIGITS = ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"]
 _ONES = [
@@ -141,12 +141,13 @@ class Macros:
 
 
 def sweep_values(run: dict[str, Any]) -> dict[str, list[str]]:
-    """The sweep's p, k and mode values as printed in math mode (p = inf as ``\\infty``); empty lists: no sweep."""
+    """The sweep's p and k values as printed in math mode (p = inf as ``\\infty``) and its modes as text;
+    empty lists: no sweep."""
     sweep = run.get("sweep") or {}
     return {
         "p": [r"\infty" if str(p) == "inf" else f"{float(p):g}" for p in sweep.get("p") or []],
         "k": [f"{float(k):g}" for k in sweep.get("k") or []],
-        "mode": [r"\text{" + tex_escape(x) + "}" for x in sweep.get("mode") or []],
+        "mode": [tex_escape(x) for x in sweep.get("mode") or []],
     }
 
 
@@ -162,7 +163,7 @@ def setup_macros(m: Macros, run: dict[str, Any]) -> None:
     m.add("NumInputSeeds", len(run["input_seeds"]))
     m.add("NumReplicates", len(run["seeds"]) * len(run["input_seeds"]))
     m.add("Tmax", sim["T"])
-    m.add("TPointList", human_list(run["T_points"]))
+    m.add("TPointSet", format_set(run["T_points"]))  # math mode: $T\in\TPointSet$
     m.add("LowT", min(run["T_points"]))
     m.add("WithinPct", f"{100 * run['within']:g}")
     m.add("Encoding", tex_escape(sim["encoding"]))
@@ -314,8 +315,6 @@ def l4_macros(m: Macros, df: pd.DataFrame, config: dict[str, Any], ev: L4Evidenc
         m.add(f"{name}AccLowT", pct(float(s["accuracy"].mean())) if len(s) else "n/a")
     gap = sub[sub["norm"] == ev.l4]
     m.add("LFourGapLowT", pct(float((gap["accuracy"] - gap["ann_accuracy"]).mean()), sign=True) if len(gap) else "n/a")
-    for key in OPTIONAL:
-        m.add(f"{key}BestName", texttt(by_key[key]["control"]) if key in by_key else "n/a")
     on_calib = ev.on_calib
     m.add("LFourOnCalibGainLowT", pct(on_calib["mean"], sign=True) if on_calib else "n/a")
     m.add("LFourOnCalibGainLowTCI", fmt_ci(on_calib) if on_calib else "n/a")

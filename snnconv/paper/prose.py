@@ -29,7 +29,6 @@ from .numbers import (
     p_text,
     stats_coverage,
     sweep_values,
-    tex_escape,
     texttt,
 )
 from .wording import count_noun, format_set, human_list, plural
@@ -83,7 +82,7 @@ def sweep_sentence(run: dict[str, Any]) -> str:
     values = sweep_values(run)
     if not (values["p"] and values["k"]) or not int(run["n_sweep_norms"]):
         return r"No $L_p$ sweep was run in this configuration."
-    modes = [tex_escape(x) for x in (run.get("sweep") or {}).get("mode") or []]
+    modes = values["mode"]
     mode_text = f" ({plural('mode', len(modes))} {human_list(modes)})" if modes else ""
     return (
         r"An \emph{$L_p$ sweep} replaces $\|w_j\|_4$ by $\|w_j\|_p$ rescaled to the same layer mean, for "
@@ -134,6 +133,8 @@ def verdict_prose(m: Macros, ev: L4Evidence) -> None:
         ),
     )
     m.add("LFourHelped", verdict_word(top, "helped", "did not help"))
+    for key in OPTIONAL:  # the methods paragraph names them whether or not the run converted them
+        m.add(f"{key}BestName", texttt(by_key[key]["control"]) if key in by_key else "none converted in this run")
     headline = verdict_headline(ev, d)
     clauses = [comparison_clause(key, by_key[key], d, ev.plain_is_base) for key in COMPARISONS if key in by_key]
     m.add("LFourVerdictSentence", headline + (". It " + human_list(clauses) if clauses else ""))

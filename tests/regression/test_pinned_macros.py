@@ -92,7 +92,7 @@ SETUP = {
     "NumInputSeeds": "2",
     "NumReplicates": "2",  # 1 training seed × 2 spike seeds
     "Tmax": "5",
-    "TPointList": "1 and 5",
+    "TPointSet": r"\{1, 5\}",  # a set, not "{1 and 5}"
     "LowT": "1",
     "WithinPct": "12.5",
     "Encoding": "poisson",
@@ -208,8 +208,8 @@ VERDICTS = {
             ("NetsBetter", "0"),
         )
     },
-    "CalibBestName": "n/a",
-    "QCFSBestName": "n/a",
+    "CalibBestName": "none converted in this run",
+    "QCFSBestName": "none converted in this run",
     "LFourOnCalibGainLowT": "n/a",
     "LFourOnCalibGainLowTCI": "n/a",
     "LFourOnCalibVerdict": "could not be evaluated",

@@ -70,6 +70,7 @@ def test_setup_counts_are_pluralised_properly():
     assert three["TrainingSeeds"] == "3 training seeds (0, 1 and 2)" and three["InputSeeds"] == "3 input seeds"
     assert setup(within=0.01)["WithinPoints"] == "1 percentage point"
     assert setup(within=0.005)["WithinPoints"] == "0.5 percentage points"
+    assert setup(T_points=[5])["TPointSet"] == r"\{5\}" and setup(T_points=[5, 20])["TPointSet"] == r"\{5, 20\}"
 
 
 def test_no_sweep_says_so_instead_of_an_empty_set():
@@ -111,6 +112,7 @@ def test_the_verdict_sentence_with_every_control():
     assert "; it is also the best plain normalization)" in sentence and "the best plain normalization (" not in sentence
     assert d["LFourVerdictSummary"].startswith("Judged against the strongest control,")
     assert "in 1 of 1 network," in d["LFourNetsSentence"]
+    assert d["CalibBestName"] == d["QCFSBestName"] == "none converted in this run"  # no baseline in this frame
     no_template_leaks(sentence + d["LFourVerdictSummary"] + d["LFourNetsSentence"])
 
 
