@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # System packages CI needs (run as root by .ci/run; idempotent and quiet):
-#   TeX Live + latexmk + lmodern: tests/unit/report/test_tables.py, tests/unit/report/test_paper.py and `snakemake paper`;
+#   TeX Live + latexmk + lmodern: tests/unit/report/test_tables.py, tests/integration/test_commands.py (the paper build) and `snakemake paper`;
 #   graphviz: `make dag` (snakemake --rulegraph | dot).
 # Only missing packages are installed; a machine that has them all is left untouched.
 set -euo pipefail

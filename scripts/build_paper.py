@@ -10,9 +10,9 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from snnconv.report.paper import build_paper
+from snnconv.paper.build import build_paper
 
-log = logging.getLogger("snnconv.report")
+log = logging.getLogger("snnconv.paper")
 
 
 def main(

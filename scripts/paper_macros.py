@@ -14,9 +14,10 @@ import pandas as pd
 from snnconv.analysis.controls import control_names
 from snnconv.analysis.load import check_coverage, read_accuracy_all
 from snnconv.atomic import write_text
-from snnconv.report.macros import l4_comparison_table, paper_macros
+from snnconv.paper.l4_table import l4_comparison_table
+from snnconv.paper.macro_file import paper_macros
 
-log = logging.getLogger("snnconv.report")
+log = logging.getLogger("snnconv.paper")
 
 
 def main(table: str, correlations: str, run: dict[str, Any], macros_out: str, l4_csv: str) -> None:

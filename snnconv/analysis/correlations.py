@@ -169,6 +169,18 @@ def best_predictor(corr: pd.DataFrame, metric: str = "spearman") -> pd.DataFrame
     return out.sort_values(["mean", "p"], ascending=[False, True], ignore_index=True)
 
 
+def best_at_precision(values: pd.Series, decimals: int = 2) -> list[Any]:
+    """The labels of ``values`` whose value, rounded as printed, equals the rounded maximum (NaN ignored).
+
+    The one rule for "the best L_p predictor": values that print alike tie, and every tied one is a best.
+    The correlation table bolds these and the paper's verdict words them, so they cannot disagree.
+    """
+    printed = values.astype(float).round(decimals)
+    if not printed.notna().any():
+        return []
+    return [label for label, v in printed.items() if v >= printed.max()]
+
+
 def load_stats(
     stats_paths: Sequence[str | Path],
     network_paths: Sequence[str | Path] = (),

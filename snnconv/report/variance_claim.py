@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..analysis.correlations import EXACT, P_VALUES, best_predictor, predictors, spearman
+from ..analysis.correlations import EXACT, P_VALUES, best_at_precision, best_predictor, predictors, spearman
 from . import style
 from .labels import net_label, p_label
 
@@ -163,8 +163,7 @@ def correlation_table(corr: pd.DataFrame, stem: str | Path) -> pd.DataFrame:
         mean.groupby(["dataset", "arch", "layer_index", "layer"], sort=False) if len(mean) else []
     ):
         g = g.set_index("predictor")
-        best = g.loc[lp_preds, "spearman"].round(2)
-        winners = set(best[best >= best.max()].index) if best.notna().any() else set()
+        winners = set(best_at_precision(g.loc[lp_preds, "spearman"]))
         readout = bool(
             corr[(corr["dataset"] == dataset) & (corr["arch"] == arch) & (corr["layer_index"] == li)]
             .get("readout", pd.Series([False]))
@@ -184,6 +183,7 @@ def correlation_table(corr: pd.DataFrame, stem: str | Path) -> pd.DataFrame:
             rows[latex].append(row)
     summary = best_predictor(corr)
     if len(summary):
+        top = set(best_at_precision(summary.set_index("predictor")["mean"]))
         pearson_mean = corr[corr["predictor"] != EXACT].groupby("predictor")["pearson"].mean()
         exact = corr[corr["predictor"] == EXACT]
         for latex in (True, False):
@@ -194,10 +194,10 @@ def correlation_table(corr: pd.DataFrame, stem: str | Path) -> pd.DataFrame:
                 else:
                     s = summary.set_index("predictor").loc[p, "mean"]
                     text = f"{s:.2f} ({pearson_mean.get(p, math.nan):.2f})"
-                    if p == summary["predictor"].iloc[0]:
+                    if p in top:
                         text = bold(text, latex)
                 row[_header(p, latex)] = text
-            row["best p"] = _p_text(summary["predictor"].iloc[0], latex)
+            row["best p"] = ", ".join(_p_text(w, latex) for w in lp_preds if w in top)
             rows[latex].append(row)
     tex, md = pd.DataFrame(rows[True]), pd.DataFrame(rows[False])
     if len(tex):  # LaTeX: dataset/arch only on the first row of each network

@@ -20,7 +20,7 @@ from helpers import REPO
 from helpers.figure_data import rendered
 from helpers.own_model import own_model  # noqa: F401 - a fixture
 
-from snnconv.report.paper import build_paper, latexmk_available
+from snnconv.paper.build import build_paper, latexmk_available
 
 pytestmark = pytest.mark.integration
 

@@ -39,7 +39,10 @@ import pandas as pd
 import pytest
 from helpers.pinned_run import RUN, results
 
-from snnconv.report.macros import l4_comparison_table, paper_macros, variance_macros
+from snnconv.paper.l4_table import l4_comparison_table
+from snnconv.paper.macro_file import paper_macros
+from snnconv.paper.numbers import Macros, variance_macros
+from snnconv.paper.prose import variance_prose
 
 CORR = {  # layer -> predictor -> (spearman, pearson)
     0: {
@@ -89,7 +92,7 @@ SETUP = {
     "NumInputSeeds": "2",
     "NumReplicates": "2",  # 1 training seed × 2 spike seeds
     "Tmax": "5",
-    "TPointList": "1 and 5",
+    "TPointSet": r"\{1, 5\}",  # a set, not "{1 and 5}"
     "LowT": "1",
     "WithinPct": "12.5",
     "Encoding": "poisson",
@@ -105,13 +108,20 @@ SETUP = {
     "NumNorms": "5",
     "NumSweepNorms": "3",  # lp4_k0.5_scale_max, lpinf_k0.5_scale_max, uniform_k0.5_scale_max
     "NumConvertedNorms": "6",  # the five main norms and lpinf_k0.5_scale_max
-    "SweepPList": r"4 and $\infty$",
-    "SweepKList": "0.5",
-    "SweepModeList": "scale",
+    # the sweep (p ∈ {4, inf}, k ∈ {0.5}, mode scale) as a sentence; an empty sweep says none was run
+    "SweepSentence": r"An \emph{$L_p$ sweep} replaces $\|w_j\|_4$ by $\|w_j\|_p$ rescaled to the same layer mean, "
+    r"for $p\in\{4, \infty\}$ and $k\in\{0.5\}$ (mode scale).",
+    "ConvertedNorms": r"the norm choices \texttt{max}, \texttt{p99.9}, \texttt{max-v0half}, \texttt{lp4\_k0.5\_scale\_max} "
+    r"and \texttt{uniform\_k0.5\_scale\_max} plus 3 sweep variants (6 distinct conversions in total)",
+    "TrainingSeeds": "1 training seed (0)",  # singular: one seed
+    "InputSeeds": "2 input seeds",
+    "WithinPoints": "12.5 percentage points",
     "StatsNormList": r"\texttt{max}",
     "StatsT": "200",
     "StatsNeurons": "64",
     "StatsSamples": "100",
+    "StatsSetupSentence": r"Membrane statistics were recorded for \texttt{max} networks over 200 timesteps, 64 neurons "
+    "per layer and 100 test images.",
     "CILevel": "95",
     "VarPList": r"1, 2, 3, 4 and $\infty$",
 }
@@ -198,8 +208,8 @@ VERDICTS = {
             ("NetsBetter", "0"),
         )
     },
-    "CalibBestName": "n/a",
-    "QCFSBestName": "n/a",
+    "CalibBestName": "none converted in this run",
+    "QCFSBestName": "none converted in this run",
     "LFourOnCalibGainLowT": "n/a",
     "LFourOnCalibGainLowTCI": "n/a",
     "LFourOnCalibVerdict": "could not be evaluated",
@@ -220,6 +230,13 @@ VERDICTS = {
     r"t-interval [$-8.5$, $-5.6$], $n=4$ pairs). It improved accuracy over its base normalization ($+2.3$ pp), "
     r"did not outperform the uniform control ($+0.0$ pp), did not outperform the $v_0=\theta/2$ control "
     r"($-7.0$ pp) and did not outperform the best plain normalization ($-2.3$ pp)",
+    # the abstract's one clause (the sentence above is printed once, in the results)
+    "LFourVerdictSummary": r"Judged against the strongest control, the $v_0=\theta/2$ control (\texttt{max-v0half}), "
+    r"the $L_4$ adjustment did not help at $T=1$ ($-7.0$ percentage points)",
+    "LFourNetsSentence": r"At $T=1$ the $L_4$ networks reached 47.7\,\% on average (\texttt{max}: 45.3\,\%; gap to "
+    r"the ANN $-21.1$ points); per network, its mean paired difference was positive against its base normalization "
+    r"in 2 of 2 networks, against the uniform control in 0 and against the $v_0=\theta/2$ control in 0.",
+    "LFourOnCalibSentence": "",  # no calibrated L4 in this run: the sentence is left out
 }
 VARIANCE = {
     "LThreeSpearman": "0.85",
@@ -234,12 +251,21 @@ VARIANCE = {
     "LInfWins": "0",
     "ExactSpearman": "0.90",
     "ExactPearson": "0.94",
-    "NumStatsLayers": "2",
+    "NumStatsLayers": "2",  # distinct (dataset, arch, layer): fc0 and fc1 of mnist/mlp
+    "NumStatsNets": "1",
+    "NumStatsMeasurements": "2",  # one seed and one norm: each layer measured once
+    "StatsLayers": "2 layers of 1 network",
     "BestP": "$3$",
     "BestPSpearman": "0.85",
     "LFourRank": "2",
     "NumP": "5",
     "VarianceVerdict": r"the $L_4$ norm was not the best $L_p$ predictor (best: $p=3$)",
+    "VarianceAbstractSentence": r"The measured membrane-increment standard deviation correlated with $\|w_j\|_4$ with "
+    r"a mean Spearman coefficient of 0.80 over 2 layers of 1 network; among the exponents tested, the $L_4$ norm was "
+    r"not the best $L_p$ predictor (best: $p=3$).",
+    "VarianceResultsSentence": r"Averaged over 2 layers of 1 network, the Spearman coefficients were 0.55 ($p=1$), "
+    r"0.75 ($p=2$), 0.80 ($p=4$) and 0.15 ($p=\infty$), against 0.90 for the exact prediction: the $L_4$ norm was "
+    r"not the best $L_p$ predictor (best: $p=3$).",
 }
 
 
@@ -274,10 +300,9 @@ def test_comparison_table_keeps_run_order_and_the_verdict_rule(made, tmp_path):
 
 def variance_defs(table: dict) -> dict[str, str]:
     """The variance macros alone, for a correlation table."""
-    from snnconv.report.macros import Macros
-
     m = Macros()
     variance_macros(m, correlations(table))
+    variance_prose(m, correlations(table))
     return m.defs
 
 
@@ -295,8 +320,12 @@ def test_variance_verdict_ties_at_printed_precision():
 
 
 def test_variance_verdict_when_L4_is_best_and_when_it_is_beaten_at_print_precision():
-    best = variance_defs({0: _layer(0.8401, 0.8449)})
+    best = variance_defs({0: _layer(0.8349, 0.8449)})  # 0.83 vs 0.84 once printed
     assert best["BestP"] == "$4$" and best["LFourRank"] == "1"
     assert best["VarianceVerdict"] == r"the $L_4$ norm was the best of the $L_p$ predictors"
+    # L4 leads unrounded (0.8449 > 0.8401) but both print as 0.84: a tie, as the correlation table bolds both
+    ahead = variance_defs({0: _layer(0.8401, 0.8449)})
+    assert ahead["BestP"] == "$4$" and ahead["LFourRank"] == "1"
+    assert ahead["VarianceVerdict"] == r"the $L_4$ norm tied with $p=3$ as the best $L_p$ predictor"
     beaten = variance_defs({0: _layer(0.8451, 0.8449)})  # 0.85 vs 0.84 once printed
     assert beaten["VarianceVerdict"] == r"the $L_4$ norm was not the best $L_p$ predictor (best: $p=3$)"

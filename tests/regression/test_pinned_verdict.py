@@ -1,7 +1,7 @@
 """The paper's verdict rule on data where mean and paired interval disagree (a rule
 looking only at the mean would pass on data where the two agree).
 
-Rule (snnconv/analysis/verdicts.py, worded by snnconv/report/macros.py): "improved" / "outperformed" only if the 95 % t-interval of the
+Rule (snnconv/analysis/verdicts.py, worded by snnconv/paper/prose.py): "improved" / "outperformed" only if the 95 % t-interval of the
 *paired* per-replicate differences (same training seed and spike seed) lies above zero. Each case
 below is built so that a rule looking only at the mean, or at unpaired intervals, gives the other
 answer; every assertion names exactly one verdict.
@@ -18,7 +18,9 @@ from helpers.figure_data import config
 
 from snnconv import settings
 from snnconv.analysis.paired import paired_difference, paired_test
-from snnconv.report.macros import _word, l4_comparison_table, paper_macros
+from snnconv.paper.l4_table import l4_comparison_table
+from snnconv.paper.macro_file import paper_macros
+from snnconv.paper.prose import verdict_word
 
 L4 = "lp4_k0.5_scale_max"  # canonical names: what the l4 / uniform-l4 roles resolve to
 UNIFORM = "uniform_k0.5_scale_max"
@@ -124,10 +126,10 @@ def test_word_rule_directly():
     df = frame(**NOISY_GAIN)
     pooled = paired_test(paired_difference(df[df["t"] == 5], [L4], "max")["diff"])
     assert pooled["mean"] > 0 and pooled["ci_low"] < 0
-    assert _word(pooled, "improved", "did not improve") == "did not improve"
+    assert verdict_word(pooled, "improved", "did not improve") == "did not improve"
     df = frame(**CONSISTENT_GAIN)
     pooled = paired_test(paired_difference(df[df["t"] == 5], [L4], "max")["diff"])
-    assert _word(pooled, "improved", "did not improve") == "improved"
+    assert verdict_word(pooled, "improved", "did not improve") == "improved"
 
 
 def test_comparison_table_bolds_only_intervals_above_zero(tmp_path):

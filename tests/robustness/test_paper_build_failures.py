@@ -4,7 +4,7 @@
   ``snakemake paper`` left a 0-byte ``paper/build/main.pdf`` under its final name. LaTeX now runs in a hidden work
   folder and the finished PDF is renamed into place. These tests drive the paper rule script's ``main`` with
   stand-in ``latexmk`` and ``pdflatex`` executables that behave like the real ones where it matters (the PDF
-  appears in the working folder early and grows), so they run without TeX Live; tests/unit/report/test_paper.py
+  appears in the working folder early and grows), so they run without TeX Live; tests/integration/test_commands.py
   builds with the real one.
 * Through ``snakemake``: Snakemake deletes a job's outputs before it runs and after it fails, so the previous
   ``paper/build/main.pdf`` was lost either way. The rule flags the PDF ``update``: Snakemake keeps it while the job
@@ -138,7 +138,7 @@ def test_killed_build_leaves_no_pdf_and_keeps_the_old_one(tmp_path, fake_tex, mo
 
 
 def test_failed_build_leaves_no_pdf(tmp_path, fake_tex, monkeypatch):
-    from snnconv.report.paper import PaperBuildError
+    from snnconv.paper.build import PaperBuildError
 
     args = sources(tmp_path)
     monkeypatch.setenv("FAKE_LATEX", "fail")

@@ -53,7 +53,11 @@ LAMBDA = [
 ADJUST = ["tests/regression/test_pinned_adjust.py", "tests/unit/convert/test_convert_adjust.py"]
 BN = ["tests/regression/test_pinned_bn_stats.py", "tests/unit/convert/test_convert_layers.py"]
 STATS = ["tests/regression/test_pinned_bn_stats.py", "tests/unit/simulate/test_simulate_stats.py"]
-VERDICT = ["tests/regression/test_pinned_verdict.py", "tests/unit/report/test_paper.py"]
+VERDICT = [
+    "tests/regression/test_pinned_verdict.py",
+    "tests/unit/paper/test_paper_macros.py",
+    "tests/unit/paper/test_prose.py",
+]
 FIGURES = [
     "tests/regression/test_pinned_figures.py",
     "tests/unit/report/test_figures_collect.py",
@@ -70,7 +74,8 @@ ANALYSIS = [
     "tests/unit/report/test_figures_collect.py",
     "tests/unit/report/test_figures_variance.py",
     "tests/unit/report/test_tables.py",
-    "tests/unit/report/test_paper.py",
+    "tests/unit/paper/test_paper_macros.py",
+    "tests/unit/paper/test_prose.py",
 ]
 
 
@@ -377,7 +382,7 @@ MUTANTS = [
     Mutant(
         "table_bold_mean_only",
         "4 verdict",
-        "snnconv/report/macros.py",
+        "snnconv/paper/l4_table.py",
         "row[head] = bold(text, latex) if helped(r) else text",
         'row[head] = bold(text, latex) if r["mean"] > 0 else text',
         VERDICT,
@@ -433,7 +438,7 @@ MUTANTS = [
     Mutant(
         "quoted_gap_sign",
         "6 analysis",
-        "snnconv/report/macros.py",
+        "snnconv/paper/numbers.py",
         'pct(float((gap["accuracy"] - gap["ann_accuracy"]).mean()), sign=True)',
         'pct(float((gap["ann_accuracy"] - gap["accuracy"]).mean()), sign=True)',
         ANALYSIS,
@@ -442,7 +447,7 @@ MUTANTS = [
     Mutant(
         "spearman_macros_hold_pearson",
         "6 analysis",
-        "snnconv/report/macros.py",
+        "snnconv/paper/numbers.py",
         "summary = best_predictor(corr)",
         'summary = best_predictor(corr, "pearson")',
         ANALYSIS,
@@ -451,7 +456,7 @@ MUTANTS = [
     Mutant(
         "exact_spearman_holds_pearson",
         "6 analysis",
-        "snnconv/report/macros.py",
+        "snnconv/paper/numbers.py",
         'm.add("ExactSpearman", f"{exact[\'spearman\'].mean():.2f}"',
         'm.add("ExactSpearman", f"{exact[\'pearson\'].mean():.2f}"',
         ANALYSIS,
@@ -460,7 +465,7 @@ MUTANTS = [
     Mutant(
         "zero_difference_counted_better",
         "6 analysis",
-        "snnconv/report/macros.py",
+        "snnconv/paper/numbers.py",
         'int((per["mean"] > 0).sum())',
         'int((per["mean"] >= 0).sum())',
         ANALYSIS,
@@ -487,18 +492,18 @@ MUTANTS = [
     Mutant(
         "variance_tie_unrounded",
         "6 analysis",
-        "snnconv/report/macros.py",
-        "round(float(l4_mean), 2) >= top:",
-        'float(l4_mean) >= float(summary["mean"].iloc[0]):',
+        "snnconv/analysis/correlations.py",
+        "printed = values.astype(float).round(decimals)",
+        "printed = values.astype(float)",
         ANALYSIS,
         "the variance verdict's 'tied at printed precision' compares unrounded means",
     ),
     Mutant(
         "variance_tie_branch_dropped",
         "6 analysis",
-        "snnconv/report/macros.py",
-        "elif not math.isnan(l4_mean) and round(float(l4_mean), 2) >= top:",
-        "elif False:",
+        "snnconv/paper/prose.py",
+        'if "L4" in winners:',
+        "if False:",
         ANALYSIS,
         "the variance verdict never says 'tied'",
     ),
@@ -541,7 +546,7 @@ MUTANTS = [
     Mutant(
         "lfour_rank_from_zero",
         "6 analysis",
-        "snnconv/report/macros.py",
+        "snnconv/paper/numbers.py",
         'ranks = {p: i + 1 for i, p in enumerate(summary["predictor"])}',
         'ranks = {p: i for i, p in enumerate(summary["predictor"])}',
         ANALYSIS,
@@ -577,7 +582,7 @@ MUTANTS = [
     Mutant(
         "replicates_added",
         "6 analysis",
-        "snnconv/report/macros.py",
+        "snnconv/paper/numbers.py",
         'len(run["seeds"]) * len(run["input_seeds"])',
         'len(run["seeds"]) + len(run["input_seeds"])',
         ANALYSIS,
@@ -586,7 +591,7 @@ MUTANTS = [
     Mutant(
         "ann_mean_is_max",
         "6 analysis",
-        "snnconv/report/macros.py",
+        "snnconv/paper/numbers.py",
         'pct(float(ann["mean"].mean())) if len(ann)',
         'pct(float(ann["mean"].max())) if len(ann)',
         ANALYSIS,
@@ -595,7 +600,7 @@ MUTANTS = [
     Mutant(
         "l4_table_rows_sorted",
         "6 analysis",
-        "snnconv/report/macros.py",
+        "snnconv/paper/l4_table.py",
         'per_net.groupby(["dataset", "arch"], sort=False)',
         'per_net.groupby(["dataset", "arch"], sort=True)',
         ANALYSIS,

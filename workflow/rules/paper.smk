@@ -49,7 +49,7 @@ rule paper:
         tables=PAPER_TABLES,
     output:
         # update(): Snakemake keeps the previous PDF while the job runs, and restores it if the job fails, instead
-        # of deleting it first; the build itself writes aside and renames (snnconv/report/paper.py), so a killed
+        # of deleting it first; the build itself writes aside and renames (snnconv/paper/build.py), so a killed
         # or failed build leaves the previous paper in place.
         pdf=update(paths.PAPER_PDF),
     log:
