@@ -116,7 +116,8 @@ def _recompute(df: pd.DataFrame, tables: Path, cfg: dict[str, Any], work: Path) 
         stems.append("variance_correlation")  # its Markdown and LaTeX follow from its CSV
     if (tables / "l4_comparison.csv").is_file() and (tables / "variance_correlation.csv").is_file():
         from ..analysis.controls import control_names
-        from ..report.macros import l4_comparison_table, paper_macros
+        from ..paper.l4_table import l4_comparison_table
+        from ..paper.macro_file import paper_macros
 
         run = settings.paper(cfg)
         _, per_net = paper_macros(df, pd.read_csv(tables / "variance_correlation.csv"), run)
