@@ -266,22 +266,25 @@ def simulate(
     labels: torch.Tensor,
     T: int,
     *,
-    encoding: str = "poisson",
-    seed: int = 0,
-    max_rate: float = 1.0,
-    reset: str = "subtract",
-    decode: str = "membrane",
-    batch_size: int = 500,
-    time_chunk: int = 50,
-    device: str | torch.device = "auto",
+    encoding: str,
+    seed: int,
+    max_rate: float,
+    reset: str,
+    decode: str,
+    batch_size: int,
+    time_chunk: int,
+    device: str | torch.device,
+    compile: str | bool,
     dtype: torch.dtype = torch.float32,
     progress: bool = False,
     probe: Probe | None = None,
     channels_last: bool | None = None,
     image_ids: torch.Tensor | None = None,
-    compile: str | bool = "auto",
 ) -> SimulationResult:
     """Simulate ``net`` on ``images`` for T steps; accuracy and rates at every t = 1..T (§S3–§S5).
+
+    The settings that are config keys (the ``simulation`` section; ``seed`` one of its ``input_seeds``) have no
+    default here: the schema holds them, and callers pass the validated config's values.
 
     Arguments:
         net: the converted network (copied to ``device`` and ``dtype``).

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from helpers.defaults import sim_args, stats_args
 from helpers.nets import random_mlp
 from torch import nn
 
@@ -101,19 +102,14 @@ def test_membrane_stats_match_numpy_sample_statistics(T):
     net = random_mlp([16, 10, 8, 4], (1, 4, 4), seed=3, theta=0.6)
     x = torch.rand(12, 1, 4, 4, generator=torch.Generator().manual_seed(2))
     kw = dict(seed=7, batch_size=5, time_chunk=2, device="cpu", dtype=torch.float64)
-    df = record_membrane_stats(net, x, T, neurons_per_layer=100, **kw)
+    df = record_membrane_stats(net, x, T, **stats_args(neurons_per_layer=100, **kw))
     rec = InputRecorder()
     simulate(
         net,
         x,
         torch.zeros(len(x), dtype=torch.int64),
         T,
-        encoding="poisson",
-        max_rate=1.0,
-        reset="subtract",
-        decode="membrane",
-        probe=rec,
-        **kw,
+        **sim_args(encoding="poisson", max_rate=1.0, reset="subtract", decode="membrane", probe=rec, **kw),
     )
     for l, layer in enumerate(net.layers):
         rows = df[df.layer_index == l].sort_values("neuron")

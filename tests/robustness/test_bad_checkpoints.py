@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 from helpers.checkpoints import saved_network
+from helpers.defaults import arch_args
 from helpers.workflow import assert_nothing_written, digits_npz, load_script, rule_settings  # noqa: F401
 
 from snnconv.convert.files import convert_files
@@ -34,7 +35,7 @@ def _checkpoint(
 ) -> Path:
     """Save a random-init checkpoint (training is irrelevant here), optionally damaged."""
     torch.manual_seed(0)
-    model = build_model("mlp", shape, n_classes, **kwargs)  # saved under `arch`, which may lie
+    model = build_model("mlp", shape, n_classes, **arch_args("mlp", **kwargs))  # saved under `arch`, which may lie
     if mutate:
         with torch.no_grad():
             mutate(model)

@@ -31,6 +31,7 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers.defaults import dataset_args
 from helpers.raw_data import good_idx_files, write_idx_folder
 from helpers.workflow import (
     REPO,
@@ -404,6 +405,6 @@ def test_a_folder_where_a_gz_file_should_be_is_named(tmp_path):
     gz.mkdir()
     outputs = [tmp_path / "mnist.npz", tmp_path / "mnist.json"]
     with pytest.raises(FileNotFoundError) as err:
-        load_script("prepare_data").main("mnist", tmp_path / "data", {}, *outputs)
+        load_script("prepare_data").main("mnist", tmp_path / "data", dataset_args("mnist"), *outputs)
     assert f"{gz}: is a directory, expected the file train-images-idx3-ubyte.gz" in str(err.value)
     assert_nothing_written(outputs, tmp_path)

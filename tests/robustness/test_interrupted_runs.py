@@ -32,6 +32,7 @@ import pandas as pd
 import psutil
 import pytest
 import torch
+from helpers.defaults import sim_args
 from helpers.workflow import (  # noqa: F401
     audit_env,
     digits_npz,
@@ -407,7 +408,13 @@ def test_spike_trains_depend_on_input_seed_only(digits_npz, tmp_path):
 
     def trains(seed, chunk=10, batch=40):
         probe = Trains()
-        simulate(net, images, labels, 30, seed=seed, time_chunk=chunk, batch_size=batch, device="cpu", probe=probe)
+        simulate(
+            net,
+            images,
+            labels,
+            30,
+            **sim_args(seed=seed, time_chunk=chunk, batch_size=batch, device="cpu", probe=probe),
+        )
         return probe.train()
 
     base = trains(0)

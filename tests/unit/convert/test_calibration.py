@@ -7,6 +7,7 @@ import dataclasses
 
 import pytest
 import torch
+from helpers.defaults import arch_args, sim_args
 from torch import nn
 
 from snnconv.config import ConfigError, validate_config
@@ -167,7 +168,7 @@ def _resnet() -> tuple[nn.Sequential, torch.Tensor]:
     from snnconv.models import build_resnet
 
     torch.manual_seed(0)
-    model = build_resnet((1, 8, 8), 3, preset="resnet8", channels=[4, 6, 8])
+    model = build_resnet((1, 8, 8), 3, **arch_args("resnet", preset="resnet8", channels=[4, 6, 8]))
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.uniform_(-0.2, 0.2)
@@ -185,7 +186,11 @@ def test_spike_rates_of_a_block_output_count_the_shortcut():
     block_out = next(l for l, layer in enumerate(net.layers) if layer.shortcut is not None)
     rates = spike_rates(net, x[:16], torch.arange(16), block_out, _settings(T=6))
     res = simulate(
-        net, x[:16], torch.zeros(16, dtype=torch.long), 6, encoding="constant", device="cpu", compile="false"
+        net,
+        x[:16],
+        torch.zeros(16, dtype=torch.long),
+        6,
+        **sim_args(encoding="constant", device="cpu", compile="false"),
     )
     assert float(rates.mean()) == pytest.approx(float(res.rates[block_out, -1]), abs=1e-6)
     # without the shortcut's current the block output fires differently: the test can tell the two apart

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 from helpers.adjust_reference import reference
+from helpers.defaults import arch_args
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -58,10 +59,12 @@ def model_and_x(kind: str):
     """A small trained-looking net with its normalization set."""
     torch.manual_seed(11)
     if kind == "mlp":
-        return build_mlp((1, 4, 4), 3, hidden=[10, 6]).eval(), torch.rand(30, 1, 4, 4)
+        return build_mlp((1, 4, 4), 3, **arch_args("mlp", hidden=[10, 6])).eval(), torch.rand(30, 1, 4, 4)
     if kind == "mlp_nobias":
-        return build_mlp((1, 4, 4), 3, hidden=[10], bias=False).eval(), torch.rand(30, 1, 4, 4)
-    return build_cnn((1, 8, 8), 3, channels=[3, 4], kernel=3, hidden=5).eval(), torch.rand(30, 1, 8, 8)
+        return build_mlp((1, 4, 4), 3, **arch_args("mlp", hidden=[10], bias=False)).eval(), torch.rand(30, 1, 4, 4)
+    return build_cnn((1, 8, 8), 3, **arch_args("cnn", channels=[3, 4], kernel=3, hidden=5)).eval(), torch.rand(
+        30, 1, 8, 8
+    )
 
 
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])

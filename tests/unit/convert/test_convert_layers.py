@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from helpers.defaults import arch_args
 from torch import nn
 
 from snnconv.convert import convert, fold_batchnorm, parse_model, parse_norm
@@ -28,8 +29,10 @@ def _randomize_bn(model: nn.Module, seed: int = 0) -> None:
 @pytest.mark.parametrize(
     "build",
     [
-        lambda: build_mlp((1, 6, 6), 4, hidden=[10, 7], batchnorm=True, dropout=0.3),
-        lambda: build_cnn((2, 8, 8), 3, channels=[3, 5], kernel=3, hidden=6, batchnorm=True, bias=False),
+        lambda: build_mlp((1, 6, 6), 4, **arch_args("mlp", hidden=[10, 7], batchnorm=True, dropout=0.3)),
+        lambda: build_cnn(
+            (2, 8, 8), 3, **arch_args("cnn", channels=[3, 5], kernel=3, hidden=6, batchnorm=True, bias=False)
+        ),
     ],
 )
 def test_batchnorm_folding_matches_eval_mode(build):
@@ -61,7 +64,7 @@ def test_fold_batchnorm_formula():
 
 def test_structure_pre_ops_names_and_meta():
     torch.manual_seed(0)
-    model = build_cnn((1, 8, 8), 3, channels=[2], kernel=3, hidden=0, dropout=0.5)
+    model = build_cnn((1, 8, 8), 3, **arch_args("cnn", channels=[2], kernel=3, hidden=0, dropout=0.5))
     net = convert(model, torch.rand(5, 1, 8, 8), parse_norm("none"))
     conv, fc = net.layers
     assert conv.op["type"] == "conv2d" and conv.pre_ops == [] and conv.spiking
@@ -118,7 +121,7 @@ def test_unsupported_modules_name_class_and_index(modules, message):
 def test_non_sequential_and_bad_images_rejected():
     with pytest.raises(ValueError, match="nn.Sequential"):
         parse_model(nn.Linear(2, 2))
-    model = build_mlp((1, 2, 2), 2, hidden=[3])
+    model = build_mlp((1, 2, 2), 2, **arch_args("mlp", hidden=[3]))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         convert(model, torch.rand(3, 1, 2, 2) * 2, parse_norm("max"))
     with pytest.raises(ValueError, match="N×C×H×W"):
@@ -127,7 +130,7 @@ def test_non_sequential_and_bad_images_rejected():
 
 @pytest.mark.parametrize("layer, where", [(1, "weight"), (3, "bias")])
 def test_nan_weights_refused(layer, where):
-    model = build_mlp((1, 2, 2), 2, hidden=[3], dropout=0.0)
+    model = build_mlp((1, 2, 2), 2, **arch_args("mlp", hidden=[3], dropout=0.0))
     getattr(model[layer], where).data[0] = float("nan") if layer == 1 else float("inf")
     n = 0 if layer == 1 else 1
     kind = "weights contain" if where == "weight" else "bias contains"

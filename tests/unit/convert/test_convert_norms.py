@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers.defaults import arch_args
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
@@ -88,10 +89,12 @@ def small_models() -> dict[str, nn.Sequential]:
     """An MLP, a CNN with avgpool and hidden FC, a conv→avgpool→flatten→linear net, with and without bias."""
     torch.manual_seed(3)
     out = {
-        "mlp": build_mlp((1, 5, 5), 4, hidden=[12, 9], dropout=0.1),
-        "mlp_nobias": build_mlp((1, 5, 5), 4, hidden=[12], bias=False),
-        "cnn": build_cnn((2, 8, 8), 3, channels=[4, 5], kernel=3, hidden=7),
-        "cnn_nobias_bn": build_cnn((2, 8, 8), 3, channels=[4], kernel=3, hidden=0, bias=False, batchnorm=True),
+        "mlp": build_mlp((1, 5, 5), 4, **arch_args("mlp", hidden=[12, 9], dropout=0.1)),
+        "mlp_nobias": build_mlp((1, 5, 5), 4, **arch_args("mlp", hidden=[12], bias=False)),
+        "cnn": build_cnn((2, 8, 8), 3, **arch_args("cnn", channels=[4, 5], kernel=3, hidden=7)),
+        "cnn_nobias_bn": build_cnn(
+            (2, 8, 8), 3, **arch_args("cnn", channels=[4], kernel=3, hidden=0, bias=False, batchnorm=True)
+        ),
         "conv_pool_fc": nn.Sequential(
             nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(48, 3)
         ),
@@ -166,7 +169,7 @@ def test_silent_layer_gets_lambda_one():
 )
 def test_random_mlps_preserve_function(widths, bias, seed, norm):
     torch.manual_seed(seed)
-    model = build_mlp((1, 3, 3), 3, hidden=widths, bias=bias, dropout=0.0).eval()
+    model = build_mlp((1, 3, 3), 3, **arch_args("mlp", hidden=widths, bias=bias, dropout=0.0)).eval()
     x = torch.rand(16, 1, 3, 3)
     net = convert(model, x, parse_norm(norm))
     with torch.no_grad():

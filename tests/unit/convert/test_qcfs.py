@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from helpers.defaults import arch_args, digits_args, sim_args, training_args
 from torch import nn
 
 from snnconv.convert import base_name, canonicalize, convert, parse_norm
@@ -85,10 +86,10 @@ def test_qcfs_norm_names():
 @pytest.fixture(scope="module")
 def trained():
     """A QCFS MLP (L = 4) trained briefly on the embedded digits, and its data."""
-    ds, _ = load_digits_dataset()
-    cfg = {"epochs": 15, "batch_size": 32, "lr": 0.01, "optimizer": "adam", "device": "cpu", "threads": 1}
+    ds, _ = load_digits_dataset(**digits_args())
+    cfg = training_args(epochs=15, batch_size=32, lr=0.01, optimizer="adam", device="cpu", threads=1)
     res = train_ann(
-        ds, "mlp", {"hidden": [48, 32], "dropout": 0.0}, cfg, 0, False, qcfs={"levels": 4, "lambda_init": 2.0}
+        ds, "mlp", arch_args("mlp", hidden=[48, 32], dropout=0.0), cfg, 0, False, qcfs={"levels": 4, "lambda_init": 2.0}
     )
     return res.model, ds
 
@@ -136,7 +137,7 @@ def test_converted_net_approaches_qcfs_ann_accuracy(trained):
     x, y = ArrayDataset.as_float(ds.x_test), torch.from_numpy(ds.y_test)
     ann = evaluate(model, x, y)[0]
     net = convert(model, ArrayDataset.as_float(ds.x_train[:300]), parse_norm("qcfs"))
-    acc = simulate(net, x, y, 64, encoding="constant", device="cpu", compile="false").accuracy
+    acc = simulate(net, x, y, 64, **sim_args(encoding="constant", device="cpu", compile="false")).accuracy
     gap = np.abs(acc - ann)
     assert ann > 0.85
     assert gap[15:].max() <= 0.02, (ann, acc[[0, 3, 7, 15, 31, 63]])
@@ -149,7 +150,7 @@ def test_resnet_qcfs_twin_converts_with_every_trained_lambda():
     from snnconv.models import build_resnet
 
     torch.manual_seed(0)
-    relu = build_resnet((1, 8, 8), 3, preset="resnet8", channels=[4, 4, 8]).eval()
+    relu = build_resnet((1, 8, 8), 3, **arch_args("resnet", preset="resnet8", channels=[4, 4, 8])).eval()
     q = to_qcfs(relu, 4, 2.0).eval()
     assert sum(isinstance(m, QCFS) for m in q.modules()) == 7 and not any(isinstance(m, nn.ReLU) for m in q.modules())
     assert sum(isinstance(m, nn.ReLU) for m in relu.modules()) == 7  # the original keeps its ReLUs

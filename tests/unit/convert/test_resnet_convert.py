@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+from helpers.defaults import arch_args
 from helpers.nets import randomize_bn
 from torch import nn
 
@@ -84,22 +85,22 @@ def test_presets_have_the_published_depths():
             for x in m.modules()
         )
 
-    r20 = build_resnet((3, 32, 32), 10, preset="resnet20")
-    r8 = build_resnet((3, 32, 32), 10, preset="resnet8")
+    r20 = build_resnet((3, 32, 32), 10, **arch_args("resnet", preset="resnet20"))
+    r8 = build_resnet((3, 32, 32), 10, **arch_args("resnet", preset="resnet8"))
     assert weighted(r20) == 20 and weighted(r8) == 8
     assert sum(p.numel() for p in r20.parameters()) == pytest.approx(0.27e6, rel=0.03)  # He et al. 2016: 0.27M
     assert not any(isinstance(m, nn.MaxPool2d) for m in r20.modules())
     assert r20(torch.rand(2, 3, 32, 32)).shape == (2, 10)
-    assert build_model("resnet", (1, 28, 28), 10, preset="resnet8", channels=[4, 8, 8])(
+    assert build_model("resnet", (1, 28, 28), 10, **arch_args("resnet", preset="resnet8", channels=[4, 8, 8]))(
         torch.rand(1, 1, 28, 28)
     ).shape == (1, 10)
 
 
 def test_bad_options_are_named():
     with pytest.raises(ValueError, match="preset 'resnet19'"):
-        build_resnet((1, 8, 8), 10, preset="resnet19")
+        build_resnet((1, 8, 8), 10, **arch_args("resnet", preset="resnet19"))
     with pytest.raises(ValueError, match="3 positive widths"):
-        build_resnet((1, 8, 8), 10, preset="resnet8", channels=[4, 8])
+        build_resnet((1, 8, 8), 10, **arch_args("resnet", preset="resnet8", channels=[4, 8]))
 
 
 def test_parse_gives_two_layers_per_block_with_shortcuts():
@@ -280,7 +281,7 @@ def test_cost_estimate_counts_the_real_model(preset, shape):
     from snnconv.cluster import resnet_cost
     from snnconv.models import RESNET_PRESETS
 
-    model = build_resnet(shape, 10, preset=preset).eval()
+    model = build_resnet(shape, 10, **arch_args("resnet", preset=preset)).eval()
     macs = []
 
     def hook(m, i, o):

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from helpers import REPO
+from helpers.defaults import dataset_args
 
 from snnconv.data import prepare_dataset
 from snnconv.data.checksums import IDX_FILES, IDX_SHA256, ChecksumError
@@ -150,7 +151,9 @@ def test_download_shared_mnist_then_prepare(server: Server, tmp_path: Path) -> N
     assert {
         Path(p).name.removesuffix(".gz"): f["sha256_uncompressed"] for p, f in manifest["files"].items()
     } == IDX_SHA256["mnist"]
-    ds, source = prepare_dataset("mnist", {"subset_train": 100, "subset_test": 10}, tmp_path / "data")
+    ds, source = prepare_dataset(
+        "mnist", dataset_args("mnist", **{"subset_train": 100, "subset_test": 10}), tmp_path / "data"
+    )
     assert len(ds.y_train) == 100 and all(f["verified"] for f in source["files"].values())
     assert {
         Path(p).name.removesuffix(".gz"): f["sha256_uncompressed"] for p, f in source["files"].items()

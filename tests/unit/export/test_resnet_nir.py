@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers.defaults import arch_args, sim_args
 from helpers.nets import randomize_bn
 from helpers.nir import OutputCounts, T
 
@@ -14,6 +15,7 @@ from snnconv.simulate import simulate
 
 nir = pytest.importorskip("nir", reason="NIR export needs the nir extra: pip install -c requirements.lock -e '.[nir]'")
 
+
 from snnconv.export import to_nir, write_nir  # noqa: E402 - after the skip: needs nir
 
 X = torch.rand(30, 1, 8, 8, generator=torch.Generator().manual_seed(0))
@@ -21,7 +23,7 @@ X = torch.rand(30, 1, 8, 8, generator=torch.Generator().manual_seed(0))
 
 def resnet8():
     torch.manual_seed(2)
-    model = randomize_bn(build_resnet((1, 8, 8), 5, preset="resnet8", channels=[3, 4, 5]), 4)
+    model = randomize_bn(build_resnet((1, 8, 8), 5, **arch_args("resnet", preset="resnet8", channels=[3, 4, 5])), 4)
     return convert(model, X, parse_norm("p99.9"))
 
 
@@ -101,11 +103,7 @@ def test_the_graph_computes_the_pipelines_spike_counts(tmp_path):
         X,
         torch.zeros(len(X), dtype=torch.long),
         T,
-        encoding="constant",
-        decode="spikes",
-        device="cpu",
-        dtype=torch.float64,
-        probe=probe,
+        **sim_args(encoding="constant", decode="spikes", device="cpu", dtype=torch.float64, probe=probe),
     )
     ours = probe.counts()
     assert ours.sum() > len(X) * T * 0.05, "too few output spikes for the comparison to mean anything"
