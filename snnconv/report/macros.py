@@ -165,15 +165,15 @@ def setup_macros(m: Macros, run: dict[str, Any]) -> None:
     m.add("NormSetSize", conv["norm_set_size"])
     m.add("NormList", human_list(r"\texttt{" + tex_escape(n) + "}" for n in run["norms"]))
     m.add("NumNorms", len(run["norms"]))
-    sweep = run.get("sweep") or {}
+    sweep = run["sweep"]
     m.add("NumSweepNorms", run["n_sweep_norms"])
     m.add("NumConvertedNorms", run["n_converted_norms"])
     m.add(
         "SweepPList",
-        human_list(r"$\infty$" if str(p) == "inf" else f"{float(p):g}" for p in sweep.get("p") or []) or "none",
+        human_list(r"$\infty$" if str(p) == "inf" else f"{float(p):g}" for p in sweep["p"]) or "none",
     )
-    m.add("SweepKList", human_list(f"{float(k):g}" for k in sweep.get("k") or []) or "none")
-    m.add("SweepModeList", human_list(tex_escape(x) for x in sweep.get("mode") or []) or "none")
+    m.add("SweepKList", human_list(f"{float(k):g}" for k in sweep["k"]) or "none")
+    m.add("SweepModeList", human_list(tex_escape(x) for x in sweep["mode"]) or "none")
     m.add("StatsNormList", human_list(r"\texttt{" + tex_escape(n) + "}" for n in run["stats_norms"]))
     m.add("StatsT", st["T"])
     m.add("StatsNeurons", st["neurons_per_layer"])

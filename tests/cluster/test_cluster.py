@@ -10,9 +10,9 @@ import sys
 import pytest
 import torch
 from helpers import REPO
-from helpers.defaults import arch_args, defaults
 
 from snnconv import cluster
+from snnconv.defaults import arch_args, defaults
 from snnconv.models import build_model
 from snnconv.vocab import ARCHS
 

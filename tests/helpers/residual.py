@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from helpers.defaults import arch_args, sim_args, stepwise_args
 from helpers.nets import randomize_bn
 from snnconv.convert import convert, parse_norm
+from snnconv.defaults import arch_args, convert_args, sim_args, stepwise_args
 from snnconv.models import build_resnet
 from snnconv.simulate import simulate, simulate_stepwise
 
@@ -20,7 +20,7 @@ def small_resnet(norm: str = "max", v_init: float = 0.0):
     """resnet8 (an identity block and two 1×1-shortcut blocks), narrow, BN randomized, converted on X."""
     torch.manual_seed(5)
     model = randomize_bn(build_resnet((1, 8, 8), 5, **arch_args("resnet", preset="resnet8", channels=[3, 4, 5])), 2)
-    net = convert(model, X, parse_norm(norm))
+    net = convert(model, X, parse_norm(norm), **convert_args())
     net.v_init = v_init
     return model, net
 

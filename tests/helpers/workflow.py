@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from helpers import REPO, TINY
-from helpers.defaults import dataset_args
+from snnconv.defaults import dataset_args
 
 SNAKEFILE = REPO / "Snakefile"
 if str(REPO) not in sys.path:  # the rule scripts import snnconv from the checkout

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 from helpers.compile_nets import X, Y, compile_nets
-from helpers.defaults import sim_args, stepwise_args
 from helpers.residual import assert_compiled_equals_reference, small_resnet
 
+from snnconv.defaults import sim_args, stepwise_args
 from snnconv.simulate import compiled, simulate, simulate_stepwise
 
 pytestmark = pytest.mark.integration

@@ -9,12 +9,12 @@ import math
 import numpy as np
 import pytest
 import torch
-from helpers.defaults import sim_args, stats_args
 from helpers.nets import random_mlp
 from torch import nn
 
 from snnconv.convert import convert, fold_batchnorm, parse_norm
 from snnconv.convert.layers import parse_model
+from snnconv.defaults import convert_args, sim_args, stats_args
 from snnconv.simulate import Probe, record_membrane_stats, simulate
 
 # ------------------------------------------------------------------------------------------ batch norm ε
@@ -58,13 +58,13 @@ def test_folded_conv_bn_reproduces_eval_ann(eps):
         nn.Linear(2, 3),
     ).eval()
     x = torch.rand(10, 1, 4, 4, generator=torch.Generator().manual_seed(1))
-    parsed = parse_model(model)
+    parsed = parse_model(model, convert_args()["maxpool_to_avgpool"])
     conv = parsed.layers[0]
     with torch.no_grad():
         want = model[1](model[0](x))
         got = conv.apply_op(x)
     assert torch.allclose(got, want, rtol=1e-5, atol=1e-6 * float(want.abs().max()))
-    net = convert(model, x, parse_norm("none"))
+    net = convert(model, x, parse_norm("none"), **convert_args())
     with torch.no_grad():
         assert torch.allclose(net.rate_forward(x, clamp=False)[-1], model(x), rtol=1e-5, atol=1e-5)
 

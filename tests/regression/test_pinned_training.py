@@ -10,9 +10,9 @@ the old threshold (0.25, chance 0.10) passed both.
 from __future__ import annotations
 
 import pytest
-from helpers.defaults import arch_args, dataset_args, training_args
 
 from snnconv.data import prepare_dataset
+from snnconv.defaults import arch_args, dataset_args, training_args
 from snnconv.train import train_ann
 
 CFG = training_args(epochs=2, batch_size=64, lr=1e-2, optimizer="adam", device="cpu", threads=1)

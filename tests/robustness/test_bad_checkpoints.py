@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import torch
 from helpers.checkpoints import saved_network
-from helpers.defaults import arch_args
 from helpers.workflow import assert_nothing_written, digits_npz, load_script, rule_settings  # noqa: F401
 
 from snnconv.convert.files import convert_files
+from snnconv.defaults import arch_args
 from snnconv.models import build_model, save_checkpoint
 
 MLP = {"hidden": [16]}

@@ -31,7 +31,6 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers.defaults import dataset_args
 from helpers.raw_data import good_idx_files, write_idx_folder
 from helpers.workflow import (
     REPO,
@@ -48,6 +47,7 @@ from helpers.workflow import (
 
 from snnconv.config import ConfigError, validate_config
 from snnconv.config_guard import MAX_CONFIG_NODES, count_nodes, short_repr
+from snnconv.defaults import dataset_args
 
 # === The bad-config corpus, through snakemake =======================================================================
 

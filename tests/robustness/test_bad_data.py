@@ -40,7 +40,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers.defaults import arch_args, dataset_args, training_args
 from helpers.raw_data import (
     good_idx_files,
     idx_bytes,
@@ -67,6 +66,7 @@ from snnconv.data import cifar, load_prepared, registry
 from snnconv.data.checksums import IDX_SHA256, IDX_SIZES
 from snnconv.data.idx import IMAGES_MAGIC, LABELS_MAGIC, IdxError, idx_digest, read_bytes
 from snnconv.data.prepared import PreparedMismatchError, sidecar_path
+from snnconv.defaults import arch_args, dataset_args, training_args
 
 # === The bad-data corpus ============================================================================================
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers.defaults import arch_args, dataset_args, training_args
 from helpers.workflow import assert_nothing_written, load_script
 
+from snnconv.defaults import arch_args, dataset_args, training_args
 from snnconv.train import batch_bounds
 
 CFG = training_args(epochs=2, batch_size=64, lr=0.01, device="cpu", threads=1)

@@ -32,7 +32,6 @@ import pandas as pd
 import psutil
 import pytest
 import torch
-from helpers.defaults import sim_args
 from helpers.workflow import (  # noqa: F401
     audit_env,
     digits_npz,
@@ -44,6 +43,8 @@ from helpers.workflow import (  # noqa: F401
     tiny_config,
     write_config,
 )
+
+from snnconv.defaults import sim_args
 
 NORMS, INPUT_SEEDS = ["max"], [0, 1]
 MODEL = "results/models/digits/mlp/seed0"

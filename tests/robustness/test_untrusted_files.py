@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers.defaults import arch_args, dataset_args, training_args
 from helpers.workflow import (  # noqa: F401
     PlantFile,
     assert_nothing_written,
@@ -30,6 +29,7 @@ from helpers.workflow import (  # noqa: F401
 from snnconv.convert.files import convert_files
 from snnconv.data import cifar, registry
 from snnconv.data.checksums import ChecksumError
+from snnconv.defaults import arch_args, dataset_args, training_args
 from snnconv.models import build_model, load_checkpoint
 from snnconv.network import SpikingLayer, SpikingNetwork, load_network, network_to_dict
 

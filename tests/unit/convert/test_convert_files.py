@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import torch
 from helpers import REPO
-from helpers.defaults import arch_args
 
 from snnconv.convert import parse_norm
 from snnconv.convert.files import convert_files, norm_set, normalize_files
 from snnconv.data import ArrayDataset, save_prepared
+from snnconv.defaults import arch_args
 from snnconv.models import build_model, save_checkpoint
 from snnconv.network import load_network
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import REPO
-from helpers.defaults import dataset_args
 from PIL import Image
 
 import snnconv.data.cifar as cifar
@@ -21,6 +20,7 @@ from snnconv.data import prepare_dataset
 from snnconv.data.checksums import CIFAR10_JPEG_SHA256, ChecksumError
 from snnconv.data.cifar import CIFAR10_CLASSES, JPEG_NOTE, load_cifar10_python, load_image_folder
 from snnconv.data.download import download_dataset
+from snnconv.defaults import dataset_args
 
 PER_CLASS = {"train": 3, "test": 2}
 # the synthetic layout's own class counts, the config's subset options

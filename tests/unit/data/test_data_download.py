@@ -17,11 +17,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from helpers import REPO
-from helpers.defaults import dataset_args
 
 from snnconv.data import prepare_dataset
 from snnconv.data.checksums import IDX_FILES, IDX_SHA256, ChecksumError
 from snnconv.data.download import download_cifar10, download_dataset, download_idx
+from snnconv.defaults import dataset_args
 
 
 class Server:

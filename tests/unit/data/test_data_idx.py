@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import REPO
-from helpers.defaults import dataset_args
 
 from snnconv.data import prepare_dataset
 from snnconv.data.checksums import IDX_SHA256, ChecksumError, verify_file
 from snnconv.data.idx import IMAGES_MAGIC, LABELS_MAGIC, IdxError, load_idx_dataset, read_idx, read_idx_pair
+from snnconv.defaults import dataset_args
 
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]

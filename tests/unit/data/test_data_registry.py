@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import REPO
-from helpers.defaults import dataset_args
 
 from snnconv.data import DATASETS, load_prepared, prepare_dataset
 from snnconv.data.registry import DATA_DIR_ENV, locate
+from snnconv.defaults import dataset_args
 
 
 def load_script(name: str):

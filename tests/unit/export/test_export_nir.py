@@ -17,11 +17,11 @@ import pytest
 import torch
 import yaml
 from helpers import REPO
-from helpers.defaults import arch_args, digits_args, sim_args, training_args
 from helpers.nir import OutputCounts, T
 
 from snnconv.convert import convert, parse_norm
 from snnconv.data import ArrayDataset
+from snnconv.defaults import arch_args, convert_args, digits_args, nir_args, sim_args, training_args
 from snnconv.models import build_model
 from snnconv.network import SpikingNetwork
 from snnconv.simulate import simulate
@@ -96,7 +96,7 @@ def digits_models(digits):
 
 
 def converted(model: torch.nn.Module, digits, norm: str) -> SpikingNetwork:
-    return convert(model, ArrayDataset.as_float(digits.x_train[:500]), parse_norm(norm))
+    return convert(model, ArrayDataset.as_float(digits.x_train[:500]), parse_norm(norm), **convert_args())
 
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
@@ -107,7 +107,7 @@ def test_round_trip_through_sinabs_gives_identical_spike_counts(tmp_path, digits
     if norm.startswith("lp4"):
         assert len(torch.unique(net.layers[0].threshold)) > 1, "the L4 adjustment should give per-neuron thresholds"
     path = tmp_path / f"{arch}.nir"
-    write_nir(net, path)
+    write_nir(net, path, **nir_args())
     images = ArrayDataset.as_float(digits.x_test[:100])
     ours, theirs = pipeline_counts(net, images), sinabs_counts(path, images)
     assert ours.shape == theirs.shape == (100, 10)
@@ -124,8 +124,8 @@ def test_vgg_exports_and_reads_back(tmp_path):
         "vgg", (3, 16, 16), 10, **arch_args("vgg", cfg=[8, "P", 16, "P"], hidden=32, dropout=0.0)
     ).eval()
     images = torch.rand(64, 3, 16, 16)
-    net = convert(model, images, parse_norm("max"))
-    write_nir(net, tmp_path / "vgg.nir")
+    net = convert(model, images, parse_norm("max"), **convert_args())
+    write_nir(net, tmp_path / "vgg.nir", **nir_args())
     graph = nir.read(tmp_path / "vgg.nir")
     kinds = [type(graph.nodes[name]).__name__ for name in _chain(graph)]
     assert kinds == [
@@ -154,9 +154,9 @@ def test_thresholds_reset_and_conventions_are_written(tmp_path):
 
     torch.manual_seed(1)
     model = build_model("cnn", (1, 8, 8), 10, **arch_args("cnn", channels=[4], kernel=3, hidden=0, dropout=0.0)).eval()
-    net = convert(model, torch.rand(32, 1, 8, 8), parse_norm("lp4_k-0.25_scale_max"))
+    net = convert(model, torch.rand(32, 1, 8, 8), parse_norm("lp4_k-0.25_scale_max"), **convert_args())
     path = tmp_path / "cnn.nir"
-    write_nir(net, path, reset="zero")
+    write_nir(net, path, **nir_args(reset="zero"))
     graph = nir.read(path)
     ifs = [graph.nodes[n] for n in _chain(graph) if isinstance(graph.nodes[n], nir.IF)]
     assert len(ifs) == len(net.layers)
@@ -178,6 +178,6 @@ def test_initial_membrane_and_unknown_reset_are_refused():
     model = build_model("mlp", (1, 4, 4), 3, **arch_args("mlp", hidden=[5], dropout=0.0)).eval()
     images = torch.rand(16, 1, 4, 4)
     with pytest.raises(NirExportError, match=r"v_init = 0.5 .*p99.9-v0half.*no initial-state field"):
-        to_nir(convert(model, images, parse_norm("p99.9-v0half")))
+        to_nir(convert(model, images, parse_norm("p99.9-v0half"), **convert_args()), **nir_args())
     with pytest.raises(NirExportError, match=r"reset 'soft' not in"):
-        to_nir(convert(model, images, parse_norm("max")), reset="soft")
+        to_nir(convert(model, images, parse_norm("max"), **convert_args()), **nir_args(reset="soft"))

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers.defaults import arch_args, sim_args
 from helpers.nets import randomize_bn
 from helpers.nir import OutputCounts, T
 
 from snnconv.convert import convert, parse_norm
+from snnconv.defaults import arch_args, convert_args, nir_args, sim_args
 from snnconv.models import build_resnet
 from snnconv.simulate import simulate
 
@@ -24,12 +24,12 @@ X = torch.rand(30, 1, 8, 8, generator=torch.Generator().manual_seed(0))
 def resnet8():
     torch.manual_seed(2)
     model = randomize_bn(build_resnet((1, 8, 8), 5, **arch_args("resnet", preset="resnet8", channels=[3, 4, 5])), 4)
-    return convert(model, X, parse_norm("p99.9"))
+    return convert(model, X, parse_norm("p99.9"), **convert_args())
 
 
 def test_block_outputs_sum_two_edges():
     net = resnet8()
-    graph = to_nir(net)
+    graph = to_nir(net, **nir_args())
     into = {}
     for src, dst in graph.edges:
         into.setdefault(dst, []).append(src)
@@ -94,7 +94,7 @@ def test_the_graph_computes_the_pipelines_spike_counts(tmp_path):
     """Written, read back with nir.read and run by NIR's rules: the same output spike counts as the simulator."""
     net = resnet8()
     net.layers[-1].threshold = torch.full_like(net.layers[-1].threshold, 0.05)  # an untrained readout: fire often
-    write_nir(net, tmp_path / "resnet.nir")
+    write_nir(net, tmp_path / "resnet.nir", **nir_args())
     graph = nir.read(tmp_path / "resnet.nir")
     theirs = run_graph(graph, X, T)
     probe = OutputCounts(len(net.layers) - 1)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from helpers.defaults import sim_args, stats_args, stepwise_args
 from helpers.residual import X, Y, small_resnet
 
+from snnconv.defaults import sim_args, stats_args, stepwise_args
 from snnconv.simulate import Probe, simulate, simulate_stepwise
 
 CUDA = torch.cuda.is_available()

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 from helpers.compile_nets import X, Y, compile_nets
-from helpers.defaults import sim_args
 
+from snnconv.defaults import sim_args
 from snnconv.simulate import compiled, simulate
 
 

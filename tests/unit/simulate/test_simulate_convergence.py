@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import torch
-from helpers.defaults import sim_args
 from helpers.nets import normalise, random_mlp, small_cnn
 
+from snnconv.defaults import sim_args
 from snnconv.simulate import Probe, simulate
 
 G = torch.Generator().manual_seed(11)

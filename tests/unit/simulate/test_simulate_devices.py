@@ -5,9 +5,9 @@ import re
 import numpy as np
 import pytest
 import torch
-from helpers.defaults import sim_args
 from helpers.nets import normalise, random_mlp, small_cnn
 
+from snnconv.defaults import sim_args
 from snnconv.simulate import PoissonEncoder, make_encoder, simulate
 from snnconv.simulate.encoding import check_pixels
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import torch
-from helpers.defaults import sim_args, stepwise_args
 from helpers.nets import Recorder, linear, normalise, random_mlp, small_cnn
 
+from snnconv.defaults import sim_args, stepwise_args
 from snnconv.network import SpikingNetwork
 from snnconv.simulate import Workspace, simulate, simulate_stepwise, to_frame
 from snnconv.simulate.ops import pool_spikes, pre_ops_spikes

@@ -7,10 +7,10 @@ is compared with float64 within the bound documented in docs/benchmarks.md (§ f
 import numpy as np
 import pytest
 import torch
-from helpers.defaults import sim_args, stepwise_args
 from helpers.nets import Recorder, normalise, random_mlp, small_cnn
 
 import snnconv.simulate.ops as ops
+from snnconv.defaults import sim_args, stepwise_args
 from snnconv.network import SpikingLayer, SpikingNetwork
 from snnconv.simulate import if_scan, simulate, simulate_stepwise
 from snnconv.simulate.ops import is_nhwc, pool_spikes, steps_per_call, to_layout

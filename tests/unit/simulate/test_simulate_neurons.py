@@ -2,9 +2,9 @@
 
 import pytest
 import torch
-from helpers.defaults import sim_args, stepwise_args
 from helpers.nets import Recorder, linear
 
+from snnconv.defaults import sim_args, stepwise_args
 from snnconv.network import SpikingNetwork
 from snnconv.simulate import if_scan, initial_membrane, simulate, simulate_stepwise
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import torch
-from helpers.defaults import stats_args
 from helpers.nets import linear, normalise, small_cnn
 
+from snnconv.defaults import stats_args
 from snnconv.network import SpikingLayer, SpikingNetwork
 from snnconv.simulate import record_membrane_stats
 from snnconv.simulate.stats import fan_in, independent_variance

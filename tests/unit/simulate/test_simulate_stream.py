@@ -7,10 +7,10 @@ import hashlib
 import numpy as np
 import pytest
 import torch
-from helpers.defaults import arch_args, dataset_args, sim_args, stepwise_args, training_args
 from helpers.nets import normalise, random_mlp, small_cnn
 from scipy import stats as sps
 
+from snnconv.defaults import arch_args, convert_args, dataset_args, sim_args, stepwise_args, training_args
 from snnconv.simulate import PoissonEncoder, simulate, simulate_stepwise
 from snnconv.simulate import stream as st
 
@@ -231,7 +231,7 @@ def test_mnist_mlp_curves_agree_with_a_torch_rand_bernoulli_stream(shared_data):
     cfg = training_args(epochs=1, batch_size=64, lr=0.003, optimizer="adam", weight_decay=0.0, threads=1)
     model = train_ann(ds, "mlp", arch_args("mlp", hidden=[128], dropout=0.0), cfg, seed=0, progress=False).model
     x_train = ArrayDataset.as_float(ds.x_train[:1000])
-    net = convert(model, x_train, parse_norm("p99.9", {}))
+    net = convert(model, x_train, parse_norm("p99.9", {}), **convert_args())
     x, y = ArrayDataset.as_float(ds.x_test), torch.from_numpy(ds.y_test).long()
     T, ours, theirs = 30, [], []
     for seed in range(5):

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import torch
 from helpers import REPO
-from helpers.defaults import arch_args, dataset_args, training_args
 
 from snnconv.data import prepare_dataset, save_prepared
+from snnconv.defaults import arch_args, dataset_args, training_args
 from snnconv.models import build_model, load_checkpoint, save_checkpoint
 
 TRAIN_CFG = training_args(epochs=2, batch_size=64, lr=1e-2, optimizer="adam", device="cpu", threads=1)

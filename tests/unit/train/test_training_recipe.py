@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 import torch
 from helpers import REPO
-from helpers.defaults import arch_args, dataset_args, training_args
 from helpers.workflow import tiny_config
 
 from snnconv import settings
 from snnconv.config import ConfigError, validate_config
 from snnconv.convert.files import held_out_indices, load_conversion_inputs, norm_set
 from snnconv.data import prepare_dataset, save_prepared
+from snnconv.defaults import arch_args, dataset_args, training_args
 from snnconv.models import load_checkpoint
 from snnconv.train import (
     _optimizer,

@@ -7,13 +7,13 @@ import copy
 
 import pytest
 import torch
-from helpers.defaults import arch_args
 from helpers.workflow import tiny_config
 from torch import nn
 
 from snnconv.cluster import widest_layer
 from snnconv.config import ConfigError, validate_config
 from snnconv.convert import convert, parse_norm
+from snnconv.defaults import arch_args, convert_args
 from snnconv.models import build_model
 from snnconv.presets import VGG16_CFG
 
@@ -38,7 +38,7 @@ def test_a_narrow_vgg16_converts_and_its_rate_model_matches_the_ann():
     torch.manual_seed(0)
     model = build_model("vgg16", (3, 32, 32), 10, **arch_args("vgg16", width=0.125, batchnorm=True, hidden=16)).eval()
     x = torch.rand(16, 3, 32, 32)
-    net = convert(model, x, parse_norm("max"))
+    net = convert(model, x, parse_norm("max"), **convert_args())
     assert net.meta["folded_batchnorm"]
     assert sum(layer.op["type"] == "conv2d" for layer in net.layers) == 13
     with torch.no_grad():

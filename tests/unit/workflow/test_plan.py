@@ -8,10 +8,10 @@ import re
 import pytest
 import yaml
 from helpers import REPO
-from helpers.defaults import arch_args
 
 from snnconv.cli import main as cli_main
 from snnconv.config import load_config, validate_config
+from snnconv.defaults import arch_args
 from snnconv.plan import macs_per_image, plan, step_costs
 
 PAPER_GPU = REPO / "config" / "paper-gpu.yaml"

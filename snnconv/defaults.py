@@ -1,8 +1,9 @@
-"""The config schema's defaults as keyword arguments of the package's API, for tests that call it directly.
+"""The config schema's defaults as keyword arguments of the package's API, for callers without a config.
 
-The simulator, the builders, the data loaders and training take every setting the config defines as a required
-argument (workflow/schemas/config.schema.yaml holds the defaults, once). A test that cares about one setting names
-it and takes the rest from here: read from the schema, never copied.
+The simulator, the builders, the data loaders, conversion and training take every setting the config defines as a
+required argument (workflow/schemas/config.schema.yaml holds the defaults, once). A caller with no config of its
+own (a test, a benchmark, a notebook) names the settings it cares about and takes the rest from here: read from
+the schema, never copied. No torch import.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import copy
 from functools import cache
 from typing import Any
 
-from snnconv.config import schema_defaults
-from snnconv.settings import TRAINING_KEYS
+from .config import schema_defaults
+from .settings import TRAINING_KEYS
 
 # The ``simulation`` keys that :func:`snnconv.simulate.simulate` takes as keyword arguments (T is positional and
 # the input seed is ``seed``, one of ``input_seeds``).
@@ -23,6 +24,7 @@ STEPWISE_KEYS = ("encoding", "max_rate", "reset", "decode", "batch_size", "devic
 
 @cache
 def _defaults() -> dict[str, Any]:
+    """The schema's defaults, read once per process."""
     return schema_defaults()
 
 
@@ -48,6 +50,7 @@ def digits_args(**overrides: Any) -> dict[str, Any]:
 
 
 def _simulation(keys: tuple[str, ...], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``keys`` of the ``simulation`` section and its first input seed as ``seed``, then ``overrides``."""
     sim = defaults()["simulation"]
     return {**{k: sim[k] for k in keys}, "seed": sim["input_seeds"][0], **overrides}
 
@@ -80,3 +83,21 @@ def training_args(**overrides: Any) -> dict[str, Any]:
     channels_last) of the schema's ``training`` section, overridden by ``overrides``."""
     tr = defaults()["training"]
     return {**{k: tr[k] for k in (*TRAINING_KEYS, "device", "threads", "channels_last")}, **overrides}
+
+
+def conversion_args(sweep: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
+    """The schema's ``conversion`` section with ``overrides``; ``sweep`` replaces only the sweep keys it names."""
+    conversion = defaults()["conversion"]
+    return {**conversion, "sweep": {**conversion["sweep"], **(sweep or {})}, **overrides}
+
+
+def convert_args(**overrides: Any) -> dict[str, Any]:
+    """The keyword arguments of ``convert`` from the schema's ``conversion`` section (per_channel,
+    maxpool_to_avgpool), overridden by ``overrides`` (stats, calib pass through)."""
+    conversion = defaults()["conversion"]
+    return {k: conversion[k] for k in ("per_channel", "maxpool_to_avgpool")} | overrides
+
+
+def nir_args(**overrides: Any) -> dict[str, Any]:
+    """The keyword arguments of ``to_nir`` / ``write_nir``: the simulation's ``reset``."""
+    return {"reset": defaults()["simulation"]["reset"], **overrides}
