@@ -390,7 +390,7 @@ def test_read_config_file_names_file_line_and_problem(tmp_path):
 def test_test_fraction_too_small_or_large_names_the_key(tmp_path, fraction, side, n):
     outputs = [tmp_path / "digits.npz", tmp_path / "digits.json"]
     with pytest.raises(ValueError) as err:
-        load_script("prepare_data").main("digits", None, {"test_fraction": fraction}, *outputs)
+        load_script("prepare_data").main("digits", None, dataset_args("digits", test_fraction=fraction), *outputs)
     msg = str(err.value)
     assert f"'dataset_options.digits.test_fraction': {fraction} leaves {n} {side} images of 1797 for 10 classes" in msg
     assert "use a value in [0.0056, 0.9944]" in msg
