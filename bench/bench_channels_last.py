@@ -24,8 +24,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_header  # noqa: E402
 
-from snnconv.defaults import arch_args
-
 REPO = Path(__file__).resolve().parent.parent
 # The CPU study's conv nets: name -> (dataset, arch); their options come from config/paper-cpu.yaml.
 NETS = {"vgg": ("cifar10_jpeg", "vgg"), "vgg16": ("cifar10_jpeg", "vgg16"), "resnet8": ("cifar10_jpeg", "resnet")}
@@ -81,9 +79,9 @@ def main(argv: list[str] | None = None) -> None:
         x = torch.rand(batch, *shape, generator=torch.Generator().manual_seed(0))
         y = torch.randint(0, 10, (batch,), generator=torch.Generator().manual_seed(1))
         setups = {}
-        for layout, cfg in (("nchw", {}), ("nhwc", {"channels_last": True})):
+        for layout, cfg in (("nchw", {"channels_last": False}), ("nhwc", {"channels_last": True})):
             torch.manual_seed(0)
-            model = build_model(arch, shape, 10, **arch_args(arch, **options))
+            model = build_model(arch, shape, 10, **options)
             fmt = training_memory_format(model, cfg)
             model = model.to(memory_format=fmt).train()
             opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
