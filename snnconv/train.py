@@ -212,6 +212,10 @@ def train_ann(
     validation split); identical seeds give identical weights on CPU. ``on_epoch`` receives each epoch's history
     row plus ``train_cpu_seconds``, the process CPU time spent in training steps so far (evaluation excluded).
 
+    ``cfg`` is :func:`snnconv.settings.training` of the validated config plus the execution keys ``device``,
+    ``threads`` and ``channels_last``: every value comes from there (the schema holds the defaults), and a key that
+    only matters under another one (momentum under SGD, warmup_fraction under one-cycle, ...) is read only then.
+
     ``qcfs`` (``{"levels": L, "lambda_init": λ0}``) trains the QCFS twin: every ReLU replaced by the
     quantization-clip-floor-shift activation with its own trainable λ (snnconv.qcfs).
     """
