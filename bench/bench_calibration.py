@@ -28,6 +28,7 @@ from snnconv.convert import convert, parse_norm
 from snnconv.convert.calibrate import CalibrationSettings
 from snnconv.convert.files import norm_set
 from snnconv.data import load_prepared
+from snnconv.defaults import convert_args, sim_args, training_args
 from snnconv.models import load_checkpoint, save_checkpoint
 from snnconv.qcfs import qcfs_lambdas
 from snnconv.simulate import simulate
@@ -71,8 +72,7 @@ def main() -> None:
     ds = load_prepared(args.data)
     if args.train_subset:
         ds = replace(ds, x_train=ds.x_train[: args.train_subset], y_train=ds.y_train[: args.train_subset])
-    training = {"epochs": args.epochs, "batch_size": 128, "lr": 0.001, "optimizer": "adam", "weight_decay": 0.0}
-    training.update(device="cpu", threads=1)
+    training = training_args(epochs=args.epochs, batch_size=128, lr=0.001, optimizer="adam", device="cpu", threads=1)
     nets = {}
     variants = [("relu", None), ("qcfs", {"levels": args.levels, "lambda_init": args.lambda_init})]
     for variant, qcfs in variants[1:] if args.qcfs_only else variants:
@@ -105,12 +105,16 @@ def main() -> None:
             continue
         for norm in norms:
             start = time.perf_counter()
-            net = convert(nets[variant], x_norm, parse_norm(norm), calib=calib)
+            net = convert(nets[variant], x_norm, parse_norm(norm), **convert_args(calib=calib))
             conv_s = time.perf_counter() - start
             accs = []
             for seed in range(args.input_seeds):
                 r = simulate(
-                    net, x_test, y_test, args.T, seed=seed, batch_size=500, time_chunk=16, device="cpu", compile="false"
+                    net,
+                    x_test,
+                    y_test,
+                    args.T,
+                    **sim_args(seed=seed, batch_size=500, time_chunk=16, device="cpu", compile="false"),
                 )
                 accs.append(r.accuracy)
             acc = np.mean(accs, axis=0)

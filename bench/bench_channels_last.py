@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
         x = torch.rand(batch, *shape, generator=torch.Generator().manual_seed(0))
         y = torch.randint(0, 10, (batch,), generator=torch.Generator().manual_seed(1))
         setups = {}
-        for layout, cfg in (("nchw", {}), ("nhwc", {"channels_last": True})):
+        for layout, cfg in (("nchw", {"channels_last": False}), ("nhwc", {"channels_last": True})):
             torch.manual_seed(0)
             model = build_model(arch, shape, 10, **options)
             fmt = training_memory_format(model, cfg)

@@ -29,6 +29,7 @@ from snnconv.convert.activations import input_rate_sq_means  # noqa: E402
 from snnconv.convert.files import agreement  # noqa: E402
 from snnconv.convert.norms import compute_lambdas, rescale  # noqa: E402
 from snnconv.convert.pipeline import BaseStatistics, base_statistics, build, prepare  # noqa: E402
+from snnconv.defaults import arch_args, convert_args
 from snnconv.models import build_model  # noqa: E402
 from snnconv.network import SpikingNetwork  # noqa: E402
 from snnconv.settings import AGREEMENT_IMAGES  # noqa: E402
@@ -62,7 +63,9 @@ def main() -> None:
     n = 32 if args.smoke else args.images
     cfg = [8, "P", 16, "P"] if args.smoke else [64, 64, "P", 128, 128, "P", 256, 256, "P"]
     torch.manual_seed(0)
-    model = build_model("vgg", (3, 32, 32), 10, cfg=cfg, hidden=32 if args.smoke else 512, batchnorm=True).eval()
+    model = build_model(
+        "vgg", (3, 32, 32), 10, **arch_args("vgg", cfg=cfg, hidden=32 if args.smoke else 512, batchnorm=True)
+    ).eval()
     with torch.no_grad():  # non-trivial BN statistics, as after training
         for m in model.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
@@ -70,7 +73,7 @@ def main() -> None:
                 m.running_var.uniform_(0.5, 1.5)
     x = torch.rand(n, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     y = torch.randint(0, 10, (n,), generator=torch.Generator().manual_seed(2)).numpy()
-    parsed, raw = prepare(model, x)
+    parsed, raw = prepare(model, x, convert_args()["maxpool_to_avgpool"])
     t_pass, _ = timed(lambda: raw.rate_forward(x, clamp=False))
 
     old, base_s, build_s, agree_s, records = {}, {}, {}, {}, {}

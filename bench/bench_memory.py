@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 CHILD = r"""
 import json, resource, sys, time
 import torch
+from snnconv.defaults import sim_args
 from snnconv.network import SpikingLayer, SpikingNetwork
 from snnconv.simulate import simulate
 
@@ -70,7 +71,7 @@ images = torch.rand(N, 1, 28, 28, generator=g) * (torch.rand(N, 1, 28, 28, gener
 labels = torch.randint(0, 10, (N,), generator=g)
 before = rss_kib()
 start = time.perf_counter()
-res = simulate(net, images, labels, T, batch_size=batch, time_chunk=chunk, device="cpu")
+res = simulate(net, images, labels, T, **sim_args(batch_size=batch, time_chunk=chunk, device="cpu"))
 sec = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 print(json.dumps({"before_mib": before / 1024, "peak_mib": peak / 1024, "seconds": sec, "largest": largest,

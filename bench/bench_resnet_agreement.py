@@ -31,6 +31,7 @@ from snnconv.convert.files import agreement, norm_set  # noqa: E402
 from snnconv.convert.pipeline import base_statistics, build, prepare  # noqa: E402
 from snnconv.data import ArrayDataset  # noqa: E402
 from snnconv.data.registry import prepare_dataset  # noqa: E402
+from snnconv.defaults import arch_args, convert_args, dataset_args, sim_args, training_args
 from snnconv.models import RESNET_PRESETS  # noqa: E402
 from snnconv.network import SpikingNetwork  # noqa: E402
 from snnconv.simulate import simulate  # noqa: E402
@@ -78,10 +79,9 @@ def compensated(net: SpikingNetwork) -> SpikingNetwork:
 
 
 def train(ds: ArrayDataset, arch: str, options: dict, epochs: int, threads: int) -> torch.nn.Module:
-    cfg = {"epochs": epochs, "batch_size": 128, "lr": 0.003, "optimizer": "adam", "device": "cpu"}
-    cfg.update({"threads": threads, "momentum": 0.9, "weight_decay": 0.0})
+    cfg = training_args(epochs=epochs, batch_size=128, lr=0.003, optimizer="adam", device="cpu", threads=threads)
     start = time.process_time()
-    result = train_ann(ds, arch, options, cfg, seed=0, progress=False)
+    result = train_ann(ds, arch, arch_args(arch, **options), cfg, seed=0, progress=False)
     print(
         f"trained {arch} {options}: test accuracy {result.test_accuracy:.4f} in {time.process_time() - start:.0f} "
         "CPU-s",
@@ -94,7 +94,7 @@ def evaluate(
     name: str, model: torch.nn.Module, x: torch.Tensor, y: np.ndarray, test: tuple, spiking_t: int, norms: list[str]
 ) -> None:
     """Every norm (and its diagnostics): agreement on the conversion set and on the test images."""
-    parsed, raw = prepare(model, x)
+    parsed, raw = prepare(model, x, convert_args()["maxpool_to_avgpool"])
     stats: dict[str, object] = {}
     for norm in norms:
         spec = parse_norm(norm)
@@ -124,7 +124,7 @@ def evaluate(
             xt, _ = test
             with torch.no_grad():
                 ann = model(xt).argmax(1)
-            res = simulate(net, xt, ann, spiking_t, encoding="constant", device="cpu", compile="false")
+            res = simulate(net, xt, ann, spiking_t, **sim_args(encoding="constant", device="cpu", compile="false"))
             print(
                 f"{name:8s} {norm:40s} spiking (constant input) agreement with the ANN on {len(xt)} test images: "
                 f"T={spiking_t // 10} {res.accuracy[spiking_t // 10 - 1]:.4f}  T={spiking_t} {res.accuracy[-1]:.4f}",
@@ -155,7 +155,9 @@ def main() -> None:
     print_header("bench_resnet_agreement")
     if args.smoke:
         args.dataset, args.epochs, args.channels, args.norm_set, args.test = "digits", 1, (4, 8, 8), 200, 100
-    ds, _ = prepare_dataset(args.dataset, {"subset_train": args.train, "subset_test": args.test}, args.data_dir)
+    ds, _ = prepare_dataset(
+        args.dataset, dataset_args(args.dataset, subset_train=args.train, subset_test=args.test), args.data_dir
+    )
     x, idx = norm_set(ds.x_train, args.norm_set, 0)
     y = ds.y_train[idx]
     test = (ArrayDataset.as_float(ds.x_test), ds.y_test)

@@ -33,6 +33,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_header  # noqa: E402
 
+from snnconv.defaults import arch_args, convert_args, sim_args, stepwise_args
 from snnconv.network import SpikingNetwork  # noqa: E402
 from snnconv.simulate import simulate  # noqa: E402
 
@@ -83,8 +84,8 @@ def build_net(name: str, x: torch.Tensor, smoke: bool) -> SpikingNetwork:
     spec = SPECS[name]
     opts = {**spec["opts"], **(spec["smoke_opts"] if smoke else {})}
     torch.manual_seed(0)
-    model = build_model(spec["arch"], spec["shape"], 10, **opts).eval()
-    return convert(model, x[:200], parse_norm("max", {}))
+    model = build_model(spec["arch"], spec["shape"], 10, **arch_args(spec["arch"], **opts)).eval()
+    return convert(model, x[:200], parse_norm("max", {}), **convert_args())
 
 
 def clock(fn, reps: int = 1) -> tuple[float, float]:
@@ -110,14 +111,14 @@ def sim_seconds(
     """Best (wall, CPU) time of one T-step simulation of the whole batch (``time_chunk`` None: the default)."""
     y = torch.zeros(len(x), dtype=torch.int64)
     extra = {} if time_chunk is None else {"time_chunk": time_chunk}
-    return clock(lambda: simulate(net, x, y, T, batch_size=len(x), device="cpu", **extra, **kw), reps)
+    return clock(lambda: simulate(net, x, y, T, **sim_args(batch_size=len(x), device="cpu", **extra, **kw)), reps)
 
 
 def compile_seconds(net: SpikingNetwork, x: torch.Tensor, **kw) -> float:
     """Seconds the first compiled simulation of this net and batch spends compiling (cold in-memory cache)."""
     torch._dynamo.reset()
     y = torch.zeros(len(x), dtype=torch.int64)
-    return simulate(net, x, y, 2, batch_size=len(x), device="cpu", compile="true", **kw).compile_seconds
+    return simulate(net, x, y, 2, **sim_args(batch_size=len(x), device="cpu", compile="true", **kw)).compile_seconds
 
 
 def floor_ratio(
@@ -235,9 +236,9 @@ def profile_step(name: str, net: SpikingNetwork, x: torch.Tensor, T: int, time_c
     for engine in ("false", "true"):
         with inductor_config.patch({"cpp.enable_kernel_profile": True}):
             torch._dynamo.reset()
-            simulate(net, x, y, 2, batch_size=len(x), device="cpu", compile=engine, **extra)
+            simulate(net, x, y, 2, **sim_args(batch_size=len(x), device="cpu", compile=engine, **extra))
             with profile(activities=[ProfilerActivity.CPU]) as prof:
-                simulate(net, x, y, T, batch_size=len(x), device="cpu", compile=engine, **extra)
+                simulate(net, x, y, T, **sim_args(batch_size=len(x), device="cpu", compile=engine, **extra))
         label = "compiled" if engine == "true" else "eager"
         print(f"--- profile {name} {label} batch={len(x)} T={T} threads={torch.get_num_threads()} (totals over T) ---")
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows), flush=True)
@@ -251,9 +252,9 @@ def float32_check(name: str, net: SpikingNetwork, x: torch.Tensor, T: int) -> No
 
     y = torch.randint(0, 10, (len(x),), generator=torch.Generator().manual_seed(0))
     kw = dict(batch_size=len(x), device="cpu")
-    f32 = simulate(net, x, y, T, dtype=torch.float32, **kw)
-    f64 = simulate(net, x, y, T, dtype=torch.float64, **kw)
-    ref = simulate_stepwise(net, x, y, T, dtype=torch.float64, **kw)
+    f32 = simulate(net, x, y, T, **sim_args(dtype=torch.float32, **kw))
+    f64 = simulate(net, x, y, T, **sim_args(dtype=torch.float64, **kw))
+    ref = simulate_stepwise(net, x, y, T, **stepwise_args(dtype=torch.float64, **kw))
     same = np.array_equal(f64.accuracy, ref.accuracy) and np.array_equal(f64.rates, ref.rates)
     print(
         f"float32 {name} N={len(x)} T={T}: float64 fast == reference: {same}; float32 vs float64 reference: "

@@ -47,6 +47,8 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_header, timed, timed_cpu  # noqa: E402
 
+from snnconv.defaults import arch_args, convert_args, dataset_args, sim_args
+
 ROOT = Path(__file__).resolve().parents[1]
 T_POINTS = (10, 25, 50, 100)
 TARGETS = {"mlp": 0.7, "cnn": 0.2}  # ours ÷ SpikingJelly's fastest mode
@@ -72,19 +74,13 @@ def load_data(
     name = "digits"
     if not smoke:
         try:
-            ds, _ = prepare_dataset("mnist", {"subset_train": n_train, "subset_test": n_test}, data_dir)
+            ds, _ = prepare_dataset("mnist", dataset_args("mnist", subset_train=n_train, subset_test=n_test), data_dir)
             name = "mnist"
         except (FileNotFoundError, ValueError) as exc:
             print(f"# MNIST not available ({exc}); falling back to digits", flush=True)
     if name == "digits":
         ds, _ = prepare_dataset(
-            "digits",
-            {
-                "test_fraction": 0.25,
-                "split_seed": 0,
-                "subset_train": min(n_train, 1347),
-                "subset_test": min(n_test, 450),
-            },
+            "digits", dataset_args("digits", subset_train=min(n_train, 1347), subset_test=min(n_test, 450))
         )
     return (
         name,
@@ -115,7 +111,7 @@ def train_ann(
     """Build and briefly train (Adam, batch 100, fixed seed); cached by a key of everything that matters."""
     from snnconv.models import build_model
 
-    model = build_model(arch, tuple(x.shape[1:]), 10, **opts)
+    model = build_model(arch, tuple(x.shape[1:]), 10, **arch_args(arch, **opts))
     key = hashlib.sha256(
         json.dumps(
             [arch, opts, dataset, list(x.shape), float(x.sum()), int(y.sum()), epochs, seed, torch.__version__],
@@ -127,7 +123,7 @@ def train_ann(
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         return model.eval()
     torch.manual_seed(seed)
-    model = build_model(arch, tuple(x.shape[1:]), 10, **opts)
+    model = build_model(arch, tuple(x.shape[1:]), 10, **arch_args(arch, **opts))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
@@ -215,12 +211,7 @@ def run_ours(
         images,
         labels,
         T,
-        seed=seed,
-        batch_size=batch,
-        time_chunk=chunk,
-        device="cpu",
-        reset=reset,
-        compile=compile,
+        **sim_args(seed=seed, batch_size=batch, time_chunk=chunk, device="cpu", reset=reset, compile=compile),
     ).accuracy
 
 
@@ -291,7 +282,7 @@ def bench_arch(arch: str, args: argparse.Namespace, data: tuple) -> list[dict[st
     with torch.no_grad():
         ann_acc = float((model(xte).argmax(1) == yte).float().mean())
     norm = xtr[: args.norm_samples]
-    ours = convert(copy.deepcopy(model), norm, parse_norm("max", {}))
+    ours = convert(copy.deepcopy(model), norm, parse_norm("max", {}), **convert_args())
     sj = sj_convert(model, norm)
     lam_ours = [float(np.max(l)) for l in ours.meta["lambdas"][:-1]]
     lam_sj = sj_scales(sj)

@@ -31,6 +31,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_header  # noqa: E402
 
+from snnconv.defaults import arch_args, convert_args, dataset_args, stepwise_args, training_args
+
 REPO = Path(__file__).resolve().parent.parent
 OLD_PIN = "c35bd4a59e151387"
 
@@ -77,12 +79,14 @@ def trained_net(smoke: bool, data_dir: str) -> tuple[str, dict[str, object], tor
     from snnconv.train import train_ann
 
     if smoke:
-        name, opts = "digits", {"test_fraction": 0.25, "split_seed": 0}
+        name, opts = "digits", dataset_args("digits")
     else:
-        name, opts = "mnist", {"subset_train": 20000, "subset_test": 1000}
+        name, opts = "mnist", dataset_args("mnist", subset_train=20000, subset_test=1000)
     ds, _ = prepare_dataset(name, opts, data_dir)
-    cfg = {"epochs": 1 if smoke else 2, "batch_size": 64, "lr": 0.003, "optimizer": "adam", "weight_decay": 0.0}
-    arch = {"channels": [16, 32], "kernel": 3, "hidden": 64, "dropout": 0.1}
+    cfg = training_args(
+        epochs=1 if smoke else 2, batch_size=64, lr=0.003, optimizer="adam", threads=torch.get_num_threads()
+    )
+    arch = arch_args("cnn", channels=[16, 32], kernel=3, hidden=64, dropout=0.1)
     cache = REPO / "results" / "bench" / "cache" / f"stream_change_{name}_cnn.pt"
     if cache.is_file():  # the same seeded training (results/ is not committed)
         from snnconv.models import build_model
@@ -92,13 +96,13 @@ def trained_net(smoke: bool, data_dir: str) -> tuple[str, dict[str, object], tor
         model.eval()
         print(f"{name} CNN loaded from {cache}", flush=True)
     else:
-        result = train_ann(ds, "cnn", arch, {**cfg, "threads": torch.get_num_threads()}, seed=0, progress=False)
+        result = train_ann(ds, "cnn", arch, cfg, seed=0, progress=False)
         print(f"{name} CNN trained: test accuracy {result.test_accuracy:.4f} in {result.seconds:.0f} s", flush=True)
         model = result.model
         cache.parent.mkdir(parents=True, exist_ok=True)
         torch.save(model.state_dict(), cache)
     norm_images = ArrayDataset.as_float(ds.x_train[:2000])
-    nets = {norm: convert(model, norm_images, parse_norm(norm, {})) for norm in ("max", "p99.9")}
+    nets = {norm: convert(model, norm_images, parse_norm(norm, {}), **convert_args()) for norm in ("max", "p99.9")}
     return name, nets, ArrayDataset.as_float(ds.x_test), torch.from_numpy(ds.y_test).long()
 
 
@@ -110,10 +114,14 @@ def curves(nets: dict[str, object], x: torch.Tensor, y: torch.Tensor, T: int, se
     for norm, net in nets.items():
         for seed in range(seeds):
             kw = dict(seed=seed, batch_size=batch, device="cpu", dtype=torch.float32)
-            new = simulate_stepwise(net, x, y, T, **kw).accuracy
+            new = simulate_stepwise(net, x, y, T, **stepwise_args(**kw)).accuracy
             batches = iter(range(10**9))
             old = simulate_stepwise(
-                net, x, y, T, encoder=lambda xb, ids, s=seed, b=batches: OldMersenneStream(xb, s, next(b)), **kw
+                net,
+                x,
+                y,
+                T,
+                **stepwise_args(encoder=lambda xb, ids, s=seed, b=batches: OldMersenneStream(xb, s, next(b)), **kw),
             ).accuracy
             for stream, acc in (("counter (new)", new), ("Mersenne Twister (old)", old)):
                 rows += [

@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     options = dict(dataset_options(config, args.dataset))
     if args.subset_train:
         options["subset_train"] = args.subset_train
-    options.pop("subset_test", None)  # accuracy is always on the full test set
+    options["subset_test"] = 0  # accuracy is always on the full test set (0 = all)
     ds, _ = prepare_dataset(args.dataset, options, args.data_dir or config.get("data_dir"))
     seed = config["seeds"][0] if args.seed is None else args.seed
     run = f"{time.strftime('%Y%m%dT%H%M%S')}-{args.dataset}-{args.arch}-seed{seed}"

@@ -39,6 +39,7 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(REPO))
 from bench_simulator import SPECS, build_net, fake_images  # noqa: E402
 
+from snnconv.defaults import sim_args  # noqa: E402
 from snnconv.simulate import PoissonEncoder, simulate, stream  # noqa: E402
 
 # Batches on the device: large enough to fill an H200 (memory: the VGG's conv outputs are the largest).
@@ -117,10 +118,10 @@ def section_curves(device: torch.device, smoke: bool) -> dict[str, Any]:
         net = build_net(name, x, smoke)
         x = x[:n]
         y = torch.randint(0, 10, (n,), generator=torch.Generator().manual_seed(0))
-        ref = simulate(net, x, y, T, batch_size=n, device="cpu", dtype=torch.float64, compile="false")
+        ref = simulate(net, x, y, T, **sim_args(batch_size=n, device="cpu", dtype=torch.float64, compile="false"))
         for dtype in (torch.float32, torch.float64):
             for engine in ("false", "true") if not smoke or dtype == torch.float32 else ("false",):
-                res = simulate(net, x, y, T, batch_size=n, device=device, dtype=dtype, compile=engine)
+                res = simulate(net, x, y, T, **sim_args(batch_size=n, device=device, dtype=dtype, compile=engine))
                 key = f"{name}_{str(dtype).split('.')[-1]}_{'compiled' if engine == 'true' else 'eager'}"
                 acc = float(np.abs(res.accuracy - ref.accuracy).max())
                 rate = float(np.abs(res.rates - ref.rates).max())
@@ -145,8 +146,17 @@ def speed_of_net(name: str, device: torch.device, batch: int, smoke: bool, T: in
         )
     row: dict[str, Any] = {"batch": batch, "T": T, "ann_ms": ann * 1e3}
     for engine in ("false", "true"):
-        first = simulate(net, x, y, 2, batch_size=batch, device=device, compile=engine)  # compiles, warms up
-        step = timed(lambda e=engine: simulate(net, x, y, T, batch_size=batch, device=device, compile=e), device, 2) / T
+        first = simulate(
+            net, x, y, 2, **sim_args(batch_size=batch, device=device, compile=engine)
+        )  # compiles, warms up
+        step = (
+            timed(
+                lambda e=engine: simulate(net, x, y, T, **sim_args(batch_size=batch, device=device, compile=e)),
+                device,
+                2,
+            )
+            / T
+        )
         row["compiled" if engine == "true" else "eager"] = {
             "step_ms": step * 1e3,
             "step_per_ann": step / ann,

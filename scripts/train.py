@@ -81,7 +81,7 @@ def _bind(sm: Any) -> dict[str, Any]:
         **sm.params.training,
         "device": run["device"],
         "threads": run["threads"],
-        "channels_last": bool(run.get("channels_last", 0)),
+        "channels_last": bool(run["channels_last"]),
     }
     return main(
         sm.input.data,

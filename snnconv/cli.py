@@ -70,7 +70,14 @@ def cmd_convert(args: argparse.Namespace) -> int:
     except Exception as exc:
         raise ValueError(f"{args.model}: the model does not take the images of {args.data} ({exc})") from exc
     try:
-        net = convert(model, x, spec, bool(cfg["per_channel"]), bool(cfg["maxpool_to_avgpool"]), calib=calib)
+        net = convert(
+            model,
+            x,
+            spec,
+            per_channel=bool(cfg["per_channel"]),
+            maxpool_to_avgpool=bool(cfg["maxpool_to_avgpool"]),
+            calib=calib,
+        )
     except ValueError as exc:  # an unsupported layer, named with its position: say in which file
         raise ValueError(f"{args.model}: {exc}") from exc
     n = min(AGREEMENT_IMAGES, len(x))

@@ -7,12 +7,12 @@ predictions; every retry (``attempt`` 2, 3, ...; the SLURM profile sets ``retrie
 many times more, so a job killed for TIMEOUT or OUT_OF_MEMORY gets a bigger allocation the next time.
 Calibrate against the measured ``benchmarks/<rule>/...tsv`` (max_rss, s) of a first run if needed.
 
-No torch import: this runs while Snakemake builds the DAG. Every memory/time function takes the *validated* config
+No torch import: this runs while Snakemake builds the DAG. Every function takes the *validated* config
 (defaults filled in by the schema, the only place defaults live), so none has a fallback value of its own. The GPU
 request reads the cluster's settings from environment variables instead (``SNNCONV_SLURM_GPU*``, docs/slurm.md):
 they say how a job is scheduled, never what it writes, so they belong neither in the config nor in a job's params.
-Dataset shapes and sizes come from snnconv.vocab; the architecture defaults below mirror the constructor
-defaults of snnconv.models (tests/cluster/test_cluster.py checks them against real models).
+Dataset shapes and sizes come from snnconv.vocab; the architecture options, defaults included, from the
+validated config's ``arch_options`` (tests/cluster/test_cluster.py checks the widest layer against real models).
 """
 
 from __future__ import annotations
@@ -22,20 +22,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from .presets import RESNET_DEFAULT_CHANNELS, VGG_ARCHS, vgg_layers
+from .presets import VGG_ARCHS, vgg_layers
 from .settings import AGREEMENT_IMAGES, epochs
 from .vocab import INPUT_SHAPES, SPLIT_SIZES
 
-# Defaults of snnconv.models.build_* for the options that set the widest layer.
-ARCH_DEFAULTS = {
-    "mlp": {"hidden": [1200, 1200]},
-    "cnn": {"channels": [16, 32]},
-    "vgg": {},  # vgg_layers: the small default cfg
-    "vgg16": {},
-}
-ARCH_DEFAULTS["resnet"] = {
-    "channels": list(RESNET_DEFAULT_CHANNELS)
-}  # the preset (schema default) sets depth, not width
 # Wall-time scale per architecture, in minutes, on one GPU: training for one epoch of 60 000 samples,
 # and simulating 10 000 samples for 1000 time steps. CPU devices are CPU_SLOWDOWN times slower.
 TRAIN_EPOCH_MIN = {"mlp": 0.5, "cnn": 1.0, "vgg": 4.0}
@@ -76,8 +66,8 @@ def _minutes(m: float, attempt: int) -> int:
 def split_sizes(config: Mapping[str, Any], dataset: str) -> tuple[int, int]:
     """(train, test) sample counts after the dataset's subset options."""
     n_train, n_test = SPLIT_SIZES[dataset]
-    options = config["dataset_options"].get(dataset) or {}
-    return (min(n_train, options.get("subset_train") or n_train), min(n_test, options.get("subset_test") or n_test))
+    options = config["dataset_options"][dataset]
+    return (min(n_train, options["subset_train"] or n_train), min(n_test, options["subset_test"] or n_test))
 
 
 def data_mb(config: Mapping[str, Any], dataset: str) -> float:
@@ -89,7 +79,7 @@ def data_mb(config: Mapping[str, Any], dataset: str) -> float:
 def widest_layer(config: Mapping[str, Any], dataset: str, arch: str) -> int:
     """Neurons per sample of the widest layer (input included) of ``arch`` on ``dataset``."""
     c, h, w = INPUT_SHAPES[dataset]
-    options = {**ARCH_DEFAULTS[arch], **(config["arch_options"].get(arch) or {})}
+    options = config["arch_options"][arch]
     widths = [c * h * w]
     if arch == "mlp":
         widths += list(options["hidden"])

@@ -107,6 +107,15 @@ def recipe_schema(training_properties: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
+def schema_defaults(schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
+    """Every default the schema gives, as a config (the required keys, which have none, absent): the one source
+    of a setting's value where a caller has no config, e.g. a checkpoint written before an option existed."""
+    config: dict[str, Any] = {}
+    for _ in DefaultFillingValidator(load_schema(schema_path)).iter_errors(config):
+        pass  # the missing required keys: only the filled-in defaults are wanted
+    return config
+
+
 def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
     """Validate ``config`` in place (filling defaults) and run the cross-key checks; returns it."""
     check_config_size(config, ConfigError)  # before anything walks or prints it: YAML alias bombs
@@ -163,7 +172,7 @@ def _check_semantics(config: dict[str, Any]) -> None:
             raise ConfigError(f"config error at 'stats.norms[{i}]': {name!r} is not one of the converted norms {names}")
     for arch in VGG_ARCHS:
         try:
-            vgg_layers(arch, config["arch_options"].get(arch) or {})
+            vgg_layers(arch, config["arch_options"][arch])
         except ValueError as exc:
             raise ConfigError(f"config error at 'arch_options.{arch}': {exc}") from exc
     for dataset, recipe in config["training"]["recipe_by_dataset"].items():
@@ -180,7 +189,7 @@ def _check_semantics(config: dict[str, Any]) -> None:
 
 def archs_of(config: dict[str, Any], dataset: str) -> list[str]:
     """The architectures trained on ``dataset``: ``dataset_archs[dataset]`` if given, else ``archs``."""
-    return list((config.get("dataset_archs") or {}).get(dataset) or config["archs"])
+    return list(config["dataset_archs"].get(dataset) or config["archs"])
 
 
 def model_pairs(config: dict[str, Any]) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .atomic import atomic_path
-from .presets import RESNET_DEFAULT_CHANNELS, RESNET_PRESETS, vgg_layers
+from .presets import RESNET_PRESETS, vgg_layers
 from .vocab import ARCHS  # noqa: F401 - re-exported: the one list of architecture names
 
 
@@ -42,12 +42,13 @@ def _conv_block(c_in: int, c_out: int, kernel: int, bias: bool, batchnorm: bool)
 def build_mlp(
     in_shape: tuple[int, int, int],
     n_classes: int,
-    hidden: list[int] = (1200, 1200),
-    bias: bool = True,
-    batchnorm: bool = False,
-    dropout: float = 0.2,
+    *,
+    hidden: list[int],
+    bias: bool,
+    batchnorm: bool,
+    dropout: float,
 ) -> nn.Sequential:
-    """Fully connected net, e.g. 784-1200-1200-10 (Diehl et al. 2015)."""
+    """Fully connected net, e.g. 784-1200-1200-10 (Diehl et al. 2015); the options are ``arch_options.mlp``."""
     layers: list[nn.Module] = [nn.Flatten()]
     width = in_shape[0] * in_shape[1] * in_shape[2]
     for h in hidden:
@@ -60,14 +61,16 @@ def build_mlp(
 def build_cnn(
     in_shape: tuple[int, int, int],
     n_classes: int,
-    channels: list[int] = (16, 32),
-    kernel: int = 5,
-    hidden: int = 128,
-    bias: bool = True,
-    batchnorm: bool = False,
-    dropout: float = 0.2,
+    *,
+    channels: list[int],
+    kernel: int,
+    hidden: int,
+    bias: bool,
+    batchnorm: bool,
+    dropout: float,
 ) -> nn.Sequential:
-    """Small CNN: [conv-ReLU-avgpool2] per entry of ``channels``, then an optional hidden FC layer."""
+    """Small CNN: [conv-ReLU-avgpool2] per entry of ``channels``, then an optional hidden FC layer; the options
+    are ``arch_options.cnn``."""
     c, h, w = in_shape
     layers: list[nn.Module] = []
     for c_out in channels:
@@ -88,16 +91,18 @@ def build_cnn(
 def build_vgg(
     in_shape: tuple[int, int, int],
     n_classes: int,
-    cfg: list[int | str] | None = None,
-    hidden: int = 512,
-    bias: bool = True,
-    batchnorm: bool = False,
-    dropout: float = 0.2,
-    width: float = 1.0,
+    *,
+    cfg: list[int | str] | None,
+    hidden: int,
+    bias: bool,
+    batchnorm: bool,
+    dropout: float,
+    width: float,
     arch: str = "vgg",
 ) -> nn.Sequential:
-    """VGG-style CNN for CIFAR-10: 3x3 convs, "P" = 2x2 average pooling, then FC layers; ``width`` scales every
-    channel count (e.g. a narrow VGG-16 for tests); ``arch`` vgg16 fixes the layer list to VGG-16's."""
+    """VGG-style CNN for CIFAR-10: 3x3 convs, "P" = 2x2 average pooling, then FC layers; the options are
+    ``arch_options.vgg``. ``width`` scales every channel count (e.g. a narrow VGG-16 for tests); ``arch`` vgg16
+    (not a config option: :func:`build_vgg16` sets it) fixes the layer list to VGG-16's and takes ``cfg`` None."""
     c, h, w = in_shape
     layers: list[nn.Module] = []
     for item in vgg_layers(arch, {"cfg": cfg, "width": width}):
@@ -153,19 +158,20 @@ class BasicBlock(nn.Module):
 def build_resnet(
     in_shape: tuple[int, int, int],
     n_classes: int,
+    *,
     preset: str,
-    channels: list[int] | None = None,
+    channels: list[int],
 ) -> nn.Sequential:
     """CIFAR-style ResNet (He et al. 2016): conv3×3 stem, stages of basic blocks (the first block of every stage
     after the first downsamples by stride 2), global average pooling, one Linear readout. No max pooling.
 
-    ``preset`` sets blocks per stage (:data:`RESNET_PRESETS`; its default lives in the config schema),
-    ``channels`` the width of each stage (16, 32, 64 when omitted, as in the paper).
+    ``preset`` sets blocks per stage (:data:`RESNET_PRESETS`), ``channels`` the width of each stage; both are
+    ``arch_options.resnet``, whose defaults live in the config schema.
     """
     if preset not in RESNET_PRESETS:
         raise ValueError(f"unknown resnet preset {preset!r}; choose one of {sorted(RESNET_PRESETS)}")
     blocks = RESNET_PRESETS[preset]
-    widths = list(RESNET_DEFAULT_CHANNELS) if channels is None else [int(c) for c in channels]
+    widths = [int(c) for c in channels]
     if len(widths) != len(blocks) or min(widths) < 1:
         raise ValueError(f"resnet channels must be {len(blocks)} positive widths (one per stage), got {channels}")
     c, h, w = in_shape
@@ -185,15 +191,27 @@ def build_resnet(
 def build_vgg16(
     in_shape: tuple[int, int, int],
     n_classes: int,
-    width: float = 1.0,
-    hidden: int = 512,
-    bias: bool = True,
-    batchnorm: bool = False,
-    dropout: float = 0.2,
+    *,
+    width: float,
+    hidden: int,
+    bias: bool,
+    batchnorm: bool,
+    dropout: float,
 ) -> nn.Sequential:
     """VGG-16 (13 3x3 convs, average pooling; snnconv.presets.VGG16_CFG) with ``hidden`` FC units before the
-    readout; ``width`` scales every channel count, e.g. 0.25 for a VGG-16 a CPU trains in minutes per epoch."""
-    return build_vgg(in_shape, n_classes, None, hidden, bias, batchnorm, dropout, width, arch="vgg16")
+    readout; ``width`` scales every channel count, e.g. 0.25 for a VGG-16 a CPU trains in minutes per epoch. The
+    options are ``arch_options.vgg16``."""
+    return build_vgg(
+        in_shape,
+        n_classes,
+        cfg=None,
+        hidden=hidden,
+        bias=bias,
+        batchnorm=batchnorm,
+        dropout=dropout,
+        width=width,
+        arch="vgg16",
+    )
 
 
 BUILDERS: dict[str, Callable[..., nn.Sequential]] = {"mlp": build_mlp, "cnn": build_cnn, "vgg": build_vgg}
@@ -202,10 +220,20 @@ BUILDERS["resnet"] = build_resnet
 
 
 def build_model(arch: str, in_shape: tuple[int, int, int], n_classes: int, **kwargs: Any) -> nn.Sequential:
-    """Build a named architecture; ``kwargs`` are the arch's options from the config."""
+    """Build a named architecture; ``kwargs`` are all of the arch's options, as the validated config's
+    ``arch_options[arch]`` holds them (a missing or unknown option is a TypeError naming it)."""
     if arch not in BUILDERS:
         raise ValueError(f"unknown arch {arch!r}; choose one of {sorted(BUILDERS)}")
     return BUILDERS[arch](tuple(in_shape), int(n_classes), **kwargs)
+
+
+def checkpoint_options(arch: str, model_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The options a checkpoint's model is rebuilt with: its recorded ``model_kwargs`` over the schema's defaults
+    of ``arch``. A checkpoint records the options its training job was given; one written before an option was
+    in the schema lacks it and was built with the value the schema now gives."""
+    from .config import schema_defaults
+
+    return {**schema_defaults()["arch_options"].get(arch, {}), **model_kwargs}
 
 
 def save_checkpoint(
@@ -247,9 +275,8 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Sequential, dict[str, Any]]:
     if missing:
         raise ValueError(f"{path}: checkpoint lacks {sorted(missing)}")
     try:
-        model = build_model(
-            payload["arch"], tuple(payload["in_shape"]), payload["n_classes"], **payload["model_kwargs"]
-        )
+        options = checkpoint_options(payload["arch"], dict(payload["model_kwargs"]))
+        model = build_model(payload["arch"], tuple(payload["in_shape"]), payload["n_classes"], **options)
     except (TypeError, ValueError) as exc:  # unknown arch or options: name the file, not just the value
         raise ValueError(f"{path}: cannot rebuild the model it describes ({exc})") from exc
     model = _with_activation(model, payload.get("activation"), path)

@@ -1,7 +1,7 @@
 """Before a run: how many jobs a config makes, how many device-hours they should take and how much memory each
 needs, from per-step costs in snnconv/resources/step_costs.yaml scaled by each network's multiply-accumulates.
 
-Torch-free (the MAC count walks the arch options as the builders in snnconv/models.py read them). The estimate is
+Torch-free (the MAC count walks the validated arch options as the builders in snnconv/models.py read them). The estimate is
 a plan, not a promise: every cost it uses is printed with whether it was measured or assumed, and where from.
 """
 
@@ -18,12 +18,9 @@ import yaml
 from . import cluster
 from .config import load_config, model_pairs
 from .convert.names import parse_norm, resolve_norms
-from .presets import RESNET_DEFAULT_CHANNELS, RESNET_PRESETS, VGG_ARCHS, vgg_layers
+from .presets import RESNET_PRESETS, VGG_ARCHS, vgg_layers
 from .settings import recipe
 from .vocab import INPUT_SHAPES
-
-# The builders' defaults for the options that set the work (snnconv/models.py).
-MLP_HIDDEN, CNN_CHANNELS, CNN_KERNEL, CNN_HIDDEN, VGG_HIDDEN = (1200, 1200), (16, 32), 5, 128, 512
 
 
 def step_costs() -> dict[str, Any]:
@@ -36,17 +33,17 @@ def _dense(widths: Sequence[int]) -> int:
 
 
 def macs_per_image(arch: str, options: Mapping[str, Any], in_shape: tuple[int, int, int], n_classes: int = 10) -> int:
-    """Multiply-accumulates of one forward pass of ``arch`` (convolutions and linear layers; pooling, BN and ReLU
-    are a small share and left out)."""
+    """Multiply-accumulates of one forward pass of ``arch`` under its validated ``options`` (convolutions and
+    linear layers; pooling, BN and ReLU are a small share and left out)."""
     c, h, w = in_shape
     if arch == "mlp":
-        return _dense([c * h * w, *options.get("hidden", MLP_HIDDEN), n_classes])
+        return _dense([c * h * w, *options["hidden"], n_classes])
     if arch == "cnn":
-        k, total = int(options.get("kernel", CNN_KERNEL)), 0
-        for c_out in options.get("channels", CNN_CHANNELS):
+        k, total = int(options["kernel"]), 0
+        for c_out in options["channels"]:
             total += h * w * c * k * k * c_out
             c, h, w = c_out, h // 2, w // 2
-        hidden = int(options.get("hidden", CNN_HIDDEN))
+        hidden = int(options["hidden"])
         return total + _dense([c * h * w, *([hidden] if hidden else []), n_classes])
     if arch in VGG_ARCHS:
         total = 0
@@ -56,15 +53,14 @@ def macs_per_image(arch: str, options: Mapping[str, Any], in_shape: tuple[int, i
             else:
                 total += h * w * c * 9 * int(item)
                 c = int(item)
-        hidden = int(options.get("hidden", VGG_HIDDEN))
+        hidden = int(options["hidden"])
         return total + _dense([c * h * w, *([hidden] if hidden else []), n_classes])
     if arch == "resnet":
         if options.get("preset") not in RESNET_PRESETS:
             raise ValueError(
                 f"arch_options.resnet.preset = {options.get('preset')!r} is not one of {sorted(RESNET_PRESETS)}"
             )
-        channels = list(options.get("channels") or RESNET_DEFAULT_CHANNELS)
-        return cluster.resnet_cost(in_shape, RESNET_PRESETS[options["preset"]], channels)[0]
+        return cluster.resnet_cost(in_shape, RESNET_PRESETS[options["preset"]], list(options["channels"]))[0]
     raise ValueError(f"the planner has no MAC count for arch {arch!r}; add one to snnconv/plan.py")
 
 
@@ -100,7 +96,7 @@ def plan(config: Mapping[str, Any], costs: Mapping[str, Any] | None = None, devi
     qcfs_twins = any(parse_norm(name).qcfs for name in names)  # a QCFS twin is trained beside each model
     sim = config["simulation"]
     for dataset, arch in model_pairs(config):
-        gmac = macs_per_image(arch, config["arch_options"].get(arch) or {}, INPUT_SHAPES[dataset]) / 1e9
+        gmac = macs_per_image(arch, config["arch_options"][arch], INPUT_SHAPES[dataset]) / 1e9
         n_train, n_test = cluster.split_sizes(config, dataset)
         tr = recipe(config, dataset)
         kind = device or _kind(str(config["training"]["device"]))

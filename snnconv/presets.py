@@ -20,25 +20,23 @@ VGG16_CFG: tuple[int | str, ...] = (
     *(512,) * 3,
     "P",
 )
-VGG_DEFAULT_CFG: tuple[int | str, ...] = (64, 64, "P", 128, 128, "P", 256, 256, "P")
 VGG_ARCHS = ("vgg", "vgg16")  # the archs built by snnconv.models.build_vgg
 
 
 def vgg_layers(arch: str, options: Mapping[str, Any]) -> list[int | str]:
-    """The layer list of a VGG-style ``arch`` under its ``arch_options``: vgg16's fixed list, or vgg's ``cfg`` (its
-    small default when absent); every channel count scaled by ``width`` (default 1, at least one channel)."""
+    """The layer list of a VGG-style ``arch`` under its validated ``arch_options`` (the schema fills ``cfg`` and
+    ``width``): vgg16's fixed list, or vgg's ``cfg``; every channel count scaled by ``width`` (at least one channel)."""
     if arch not in VGG_ARCHS:
         raise ValueError(f"{arch!r} is not a VGG-style arch ({', '.join(VGG_ARCHS)})")
     if arch == "vgg16" and options.get("cfg") is not None:
         raise ValueError("arch_options.vgg16 has a fixed layer list; for another one use arch vgg with cfg")
-    width = float(options.get("width", 1.0))
+    width = float(options["width"])
     if not width > 0:
         raise ValueError(f"arch_options.{arch}.width must be > 0, got {width}")
-    layers = VGG16_CFG if arch == "vgg16" else options.get("cfg") or VGG_DEFAULT_CFG
+    layers = VGG16_CFG if arch == "vgg16" else options["cfg"]
     return [item if item == "P" else max(1, round(int(item) * width)) for item in layers]
 
 
 # Basic blocks per stage of each CIFAR ResNet preset (He et al. 2016; depth = 6·blocks + 2: conv stem, two convs
 # per block, readout): resnet20 as in the conversion literature, resnet8 for CPU runs.
 RESNET_PRESETS: dict[str, tuple[int, ...]] = {"resnet20": (3, 3, 3), "resnet8": (1, 1, 1)}
-RESNET_DEFAULT_CHANNELS: tuple[int, int, int] = (16, 32, 64)  # the paper's widths; arch_options.resnet.channels

@@ -69,8 +69,8 @@ STATS_FROM_SIMULATION = ("max_rate", "reset")
 
 
 def dataset_options(config: Mapping[str, Any], dataset: str) -> dict[str, Any]:
-    """Options of ``prepare_data`` for one dataset."""
-    return canonical(config["dataset_options"].get(dataset) or {})
+    """Options of ``prepare_data`` for one dataset: all of them, the schema's defaults filled in."""
+    return canonical(config["dataset_options"][dataset])
 
 
 def _matters(recipe: Mapping[str, Any], key: str) -> bool:
@@ -88,7 +88,7 @@ def recipe(config: Mapping[str, Any], dataset: str | None = None) -> dict[str, A
     out = {k: tr[k] for k in TRAINING_KEYS}
     if dataset is not None:
         out["epochs"] = epochs(config, dataset)
-        out.update((tr.get("recipe_by_dataset") or {}).get(dataset) or {})
+        out.update(tr["recipe_by_dataset"].get(dataset) or {})
     return out
 
 
@@ -104,13 +104,13 @@ def epochs(config: Mapping[str, Any], dataset: str) -> int:
     """Training epochs on ``dataset``: ``training.recipe_by_dataset[dataset].epochs``, else
     ``training.epochs_by_dataset[dataset]``, else ``training.epochs`` (the config check refuses both tables)."""
     tr = config["training"]
-    by_recipe = ((tr.get("recipe_by_dataset") or {}).get(dataset) or {}).get("epochs")
-    return int(by_recipe or (tr.get("epochs_by_dataset") or {}).get(dataset, tr["epochs"]))
+    by_recipe = (tr["recipe_by_dataset"].get(dataset) or {}).get("epochs")
+    return int(by_recipe or tr["epochs_by_dataset"].get(dataset, tr["epochs"]))
 
 
 def arch_options(config: Mapping[str, Any], arch: str) -> dict[str, Any]:
-    """Constructor options of one architecture."""
-    return canonical(config["arch_options"].get(arch) or {})
+    """Constructor options of one architecture: all of them, the schema's defaults filled in."""
+    return canonical(config["arch_options"][arch])
 
 
 def conversion(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -60,9 +60,9 @@ SCHEDULES = ("cosine", "onecycle", "constant")
 AUGMENTS = ("none", "crop", "crop_flip")
 
 
-def _choice(cfg: dict[str, Any], key: str, default: str, allowed: tuple[str, ...]) -> str:
-    """``cfg[key]`` (else ``default``), one of ``allowed``; ValueError naming key and value otherwise."""
-    value = cfg.get(key, default)
+def _choice(cfg: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+    """``cfg[key]``, one of ``allowed``; ValueError naming key and value otherwise."""
+    value = cfg[key]
     if value not in allowed:
         raise ValueError(f"training.{key} = {value!r} is not one of {list(allowed)}")
     return value
@@ -70,9 +70,9 @@ def _choice(cfg: dict[str, Any], key: str, default: str, allowed: tuple[str, ...
 
 def _optimizer(model: nn.Module, cfg: dict[str, Any]) -> torch.optim.Optimizer:
     """Adam, or SGD with momentum (optionally Nesterov), from the training config; weight decay on every parameter."""
-    decay = float(cfg.get("weight_decay", 0.0))
-    if _choice(cfg, "optimizer", "adam", OPTIMIZERS) == "sgd":
-        momentum, nesterov = float(cfg.get("momentum", 0.9)), bool(cfg.get("nesterov", False))
+    decay = float(cfg["weight_decay"])
+    if _choice(cfg, "optimizer", OPTIMIZERS) == "sgd":
+        momentum, nesterov = float(cfg["momentum"]), bool(cfg["nesterov"])
         if nesterov and momentum <= 0:
             raise ValueError(f"training.nesterov needs training.momentum > 0, got momentum = {momentum}")
         return torch.optim.SGD(
@@ -87,12 +87,12 @@ def make_scheduler(
     """The per-batch learning-rate schedule over ``total_steps``: cosine annealing to 0, one-cycle (warm-up from
     lr/25 to lr over ``warmup_fraction`` of the steps, then cosine annealing to lr/25e4; momentum is left as
     configured) or constant."""
-    name = _choice(cfg, "schedule", "cosine", SCHEDULES)
+    name = _choice(cfg, "schedule", SCHEDULES)
     if name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     if name == "constant":
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _step: 1.0)
-    warmup = float(cfg.get("warmup_fraction", 0.3))
+    warmup = float(cfg["warmup_fraction"])
     if not 0 < warmup < 1:
         raise ValueError(f"training.warmup_fraction must lie in (0, 1), got {warmup}")
     return torch.optim.lr_scheduler.OneCycleLR(
@@ -102,7 +102,7 @@ def make_scheduler(
 
 def make_loss(cfg: dict[str, Any]) -> nn.CrossEntropyLoss:
     """Cross-entropy with ``training.label_smoothing`` (0 = plain cross-entropy)."""
-    smoothing = float(cfg.get("label_smoothing", 0.0))
+    smoothing = float(cfg["label_smoothing"])
     if not 0 <= smoothing < 1:
         raise ValueError(f"training.label_smoothing must lie in [0, 1), got {smoothing}")
     return nn.CrossEntropyLoss(label_smoothing=smoothing)
@@ -128,10 +128,10 @@ def random_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 def augment(x: torch.Tensor, cfg: dict[str, Any], generator: torch.Generator) -> torch.Tensor:
     """``x`` under ``training.augment``: unchanged (none), random crop (crop) or random crop and flip (crop_flip)."""
-    name = _choice(cfg, "augment", "none", AUGMENTS)
+    name = _choice(cfg, "augment", AUGMENTS)
     if name == "none":
         return x
-    padding = int(cfg.get("crop_padding", 4))
+    padding = int(cfg["crop_padding"])
     if padding < 1:
         raise ValueError(f"training.crop_padding must be at least 1, got {padding}")
     if x.dim() != 4:
@@ -140,7 +140,7 @@ def augment(x: torch.Tensor, cfg: dict[str, Any], generator: torch.Generator) ->
     return random_flip(x, generator) if name == "crop_flip" else x
 
 
-def validation_split(n_train: int, n_validation: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def validation_split(n_train: int, n_validation: int, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
     """(training indices, validation indices), both sorted: ``n_validation`` of the ``n_train`` training images
     drawn by default_rng(seed).choice without replacement; the rest train. No validation: all train."""
     if n_validation < 0:
@@ -160,7 +160,7 @@ def training_memory_format(model: nn.Module, cfg: dict[str, Any]) -> torch.memor
     has a 2-D convolution, else the default NCHW. The arithmetic is the same, only its float summation order
     differs; oneDNN's NHWC convolutions train the CIFAR six-conv VGG about 20 % faster per CPU-second here
     (docs/benchmarks.md). An execution setting, like threads: the trained model is saved in NCHW either way."""
-    if cfg.get("channels_last", False) and any(isinstance(m, nn.Conv2d) for m in model.modules()):
+    if cfg["channels_last"] and any(isinstance(m, nn.Conv2d) for m in model.modules()):
         return torch.channels_last
     return torch.contiguous_format
 
@@ -212,11 +212,15 @@ def train_ann(
     validation split); identical seeds give identical weights on CPU. ``on_epoch`` receives each epoch's history
     row plus ``train_cpu_seconds``, the process CPU time spent in training steps so far (evaluation excluded).
 
+    ``cfg`` is :func:`snnconv.settings.training` of the validated config plus the execution keys ``device``,
+    ``threads`` and ``channels_last``: every value comes from there (the schema holds the defaults), and a key that
+    only matters under another one (momentum under SGD, warmup_fraction under one-cycle, ...) is read only then.
+
     ``qcfs`` (``{"levels": L, "lambda_init": λ0}``) trains the QCFS twin: every ReLU replaced by the
     quantization-clip-floor-shift activation with its own trainable λ (snnconv.qcfs).
     """
-    make_deterministic(seed, cfg.get("threads", 1))
-    device = resolve_device(cfg.get("device", "auto"))
+    make_deterministic(seed, cfg["threads"])
+    device = resolve_device(cfg["device"])
     model = build_model(arch, ds.shape, len(ds.classes), **arch_options)
     if qcfs is not None:
         from .qcfs import to_qcfs
@@ -224,9 +228,7 @@ def train_ann(
         model = to_qcfs(model, qcfs["levels"], qcfs["lambda_init"])
     memory_format = training_memory_format(model, cfg)
     model = model.to(device, memory_format=memory_format)
-    train_idx, val_idx = validation_split(
-        len(ds.y_train), int(cfg.get("validation_images", 0)), int(cfg.get("validation_seed", 0))
-    )
+    train_idx, val_idx = validation_split(len(ds.y_train), int(cfg["validation_images"]), validation_seed(cfg))
     x_all, y_all = ArrayDataset.as_float(ds.x_train), torch.from_numpy(ds.y_train)
     if len(val_idx):
         x_train, y_train = x_all[torch.from_numpy(train_idx)], y_all[torch.from_numpy(train_idx)]
@@ -235,7 +237,7 @@ def train_ann(
         x_train, y_train = x_all, y_all
     x_test, y_test = ArrayDataset.as_float(ds.x_test), torch.from_numpy(ds.y_test)
     optimizer, loss_fn = _optimizer(model, cfg), make_loss(cfg)
-    _choice(cfg, "augment", "none", AUGMENTS)
+    _choice(cfg, "augment", AUGMENTS)
     epochs, batch_size = int(cfg["epochs"]), int(cfg["batch_size"])
     bounds = batch_bounds(len(x_train), batch_size, no_singletons=has_batch_norm(model))
     scheduler = make_scheduler(optimizer, cfg, epochs * len(bounds))
@@ -292,12 +294,18 @@ def train_ann(
     )
 
 
+def validation_seed(cfg: dict[str, Any]) -> int | None:
+    """``training.validation_seed``, or None when no image is held out: then the seed draws nothing and
+    :func:`snnconv.settings.training` leaves it out of the recipe, so that changing it reruns nothing."""
+    return int(cfg["validation_seed"]) if int(cfg["validation_images"]) else None
+
+
 def validation_record(indices: np.ndarray, cfg: dict[str, Any]) -> dict[str, Any]:
     """The validation split as the checkpoint records it: count, seed and the held-out training-image indices
     (a tensor, so the checkpoint stays weights-only loadable); conversion keeps these images out of its
     normalization set."""
     return {
         "images": len(indices),
-        "seed": int(cfg.get("validation_seed", 0)),
+        "seed": validation_seed(cfg),
         "indices": torch.as_tensor(np.asarray(indices, dtype=np.int64)),
     }

@@ -70,7 +70,7 @@ def plain_norms(df: pd.DataFrame, conversion_cfg: dict[str, Any]) -> list[str]:
     """The main norms (``conversion["norms"]``) that are plain normalizations (:data:`PLAIN_FAMILIES`)."""
     info = norm_params(df, conversion_cfg)
     plain = set(info.loc[info["family"].isin(PLAIN_FAMILIES), "norm"])
-    return [n for n in conversion_cfg.get("norms", []) if n in plain]
+    return [n for n in conversion_cfg["norms"] if n in plain]
 
 
 def calib_norms(df: pd.DataFrame, conversion_cfg: dict[str, Any]) -> list[str]:
@@ -78,11 +78,11 @@ def calib_norms(df: pd.DataFrame, conversion_cfg: dict[str, Any]) -> list[str]:
     ``p99.9-calib``, ``max-v0half-calib``): the calibration controls of the L4 verdict."""
     info = norm_params(df, conversion_cfg)
     keep = (info["family"] == "calib") & ~info["method"].isin(ADJUSTED) & (info["base"] != "qcfs")
-    return [n for n in conversion_cfg.get("norms", []) if n in set(info.loc[keep, "norm"])]
+    return [n for n in conversion_cfg["norms"] if n in set(info.loc[keep, "norm"])]
 
 
 def qcfs_norms(df: pd.DataFrame, conversion_cfg: dict[str, Any]) -> list[str]:
     """The main norms that convert the QCFS-trained twin without an adjustment (``qcfs``, ``qcfs-calib``)."""
     info = norm_params(df, conversion_cfg)
     keep = (info["base"] == "qcfs") & ~info["method"].isin(ADJUSTED)
-    return [n for n in conversion_cfg.get("norms", []) if n in set(info.loc[keep, "norm"])]
+    return [n for n in conversion_cfg["norms"] if n in set(info.loc[keep, "norm"])]

@@ -94,7 +94,7 @@ def fold_batchnorm(
     return w.float(), ((b - mean) * scale + beta).float()
 
 
-def parse_model(model: nn.Sequential, maxpool_to_avgpool: bool = False) -> ParsedModel:
+def parse_model(model: nn.Sequential, maxpool_to_avgpool: bool) -> ParsedModel:
     """Turn the ANN into weighted layers with θ = 1; the last Linear becomes the non-spiking readout."""
     if not isinstance(model, nn.Sequential):
         raise ValueError(f"conversion needs a flat nn.Sequential, got {type(model).__name__}")

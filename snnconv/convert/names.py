@@ -217,34 +217,33 @@ class ResolvedNorms:
 
 
 def resolve_norms(conversion_cfg: dict[str, Any]) -> ResolvedNorms:
-    """``conversion.norms`` and the sweep as canonical names, de-duplicated (order kept), with the role map."""
-    main = [canonicalize(n, conversion_cfg) for n in conversion_cfg.get("norms") or []]
-    sweep = [canonicalize(n) for n in sweep_names(conversion_cfg.get("sweep"))]
-    roles = {alias: canonicalize(alias, conversion_cfg) for alias in ROLE_ALIASES if conversion_cfg.get("l4")}
+    """``conversion.norms`` and the sweep as canonical names, de-duplicated (order kept), with the role map.
+
+    ``conversion_cfg`` is the validated config's ``conversion`` section: ``norms``, ``sweep`` and ``l4`` with the
+    schema's defaults filled in."""
+    main = [canonicalize(n, conversion_cfg) for n in conversion_cfg["norms"]]
+    sweep = [canonicalize(n) for n in sweep_names(conversion_cfg["sweep"])]
+    roles = {alias: canonicalize(alias, conversion_cfg) for alias in ROLE_ALIASES}
     roles.update(
-        {
-            f"{a}{CALIB}": f"{n}{CALIB}"
-            for a, n in list(roles.items())
-            if f"{a}{CALIB}" in (conversion_cfg.get("norms") or [])
-        }
+        {f"{a}{CALIB}": f"{n}{CALIB}" for a, n in list(roles.items()) if f"{a}{CALIB}" in conversion_cfg["norms"]}
     )
     return ResolvedNorms(
         list(dict.fromkeys(main + sweep)), list(dict.fromkeys(main)), list(dict.fromkeys(sweep)), roles
     )
 
 
-def sweep_names(sweep: dict[str, Any] | None) -> list[str]:
-    """Names of the Lp sweep (p × k × mode × base) plus, if ``uniform``, its controls (k × mode × base)."""
-    sweep = sweep or {}
-    ks, modes, bases = sweep.get("k") or [], sweep.get("mode") or ["scale"], sweep.get("base") or ["max"]
+def sweep_names(sweep: dict[str, Any]) -> list[str]:
+    """Names of the Lp sweep (p × k × mode × base) plus, if ``uniform``, its controls (k × mode × base); ``sweep``
+    is the validated ``conversion.sweep`` (the schema fills every key)."""
+    ks, modes, bases = sweep["k"], sweep["mode"], sweep["base"]
     names = [
         f"lp{format_number(p)}_k{format_number(k)}_{m}_{b}"
-        for p in sweep.get("p") or []
+        for p in sweep["p"]
         for k in ks
         for m in modes
         for b in bases
     ]
-    if sweep.get("uniform", True):
+    if sweep["uniform"]:
         names += [f"uniform_k{format_number(k)}_{m}_{b}" for k in ks for m in modes for b in bases]
     return names
 

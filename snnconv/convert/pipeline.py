@@ -98,7 +98,7 @@ def _plain(lam: torch.Tensor) -> float | list[float]:
 
 
 def prepare(
-    model: nn.Sequential, norm_images: torch.Tensor, maxpool_to_avgpool: bool = False
+    model: nn.Sequential, norm_images: torch.Tensor, maxpool_to_avgpool: bool
 ) -> tuple[ParsedModel, SpikingNetwork]:
     """Step 1: the parsed ANN (BN folded, dropout dropped) as a θ = 1 network, checked against the ANN."""
     model.eval()
@@ -189,8 +189,9 @@ def convert(
     model: nn.Sequential,
     norm_images: torch.Tensor,
     spec: NormSpec,
-    per_channel: bool = False,
-    maxpool_to_avgpool: bool = False,
+    *,
+    per_channel: bool,
+    maxpool_to_avgpool: bool,
     stats: BaseStatistics | None = None,
     calib: CalibrationSettings | None = None,
 ) -> SpikingNetwork:

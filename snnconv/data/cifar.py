@@ -183,12 +183,14 @@ def load_image_folder(
     name: str = "cifar10_jpeg",
     classes: Sequence[str] = CIFAR10_CLASSES,
     expected_sha256: str | None = CIFAR10_JPEG_SHA256,
-    subset_train: int = 0,
-    subset_test: int = 0,
+    *,
+    subset_train: int,
+    subset_test: int,
     per_class: Mapping[str, int] | None = None,
 ) -> tuple[ArrayDataset, dict]:
     """Lossy JPEG folder (tar or directory) → ArrayDataset, ordered round-robin over classes (file 0000 of
-    every class, then 0001, …) so that the first ``subset_*`` images (0 = all), the only ones decoded, are balanced.
+    every class, then 0001, …) so that the first ``subset_*`` images (0 = all; ``dataset_options.<name>``), the only
+    ones decoded, are balanced.
 
     Every class folder of a split must hold ``per_class[split]`` images (default :data:`CIFAR10_JPEG_PER_CLASS`),
     counted before any image is decoded: a missing or duplicated image is refused naming its class folder.

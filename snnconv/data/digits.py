@@ -27,8 +27,9 @@ def check_split(test_fraction: float, n: int, n_classes: int) -> None:
         )
 
 
-def load_digits_dataset(test_fraction: float = 0.25, seed: int = 0) -> tuple[ArrayDataset, dict]:
-    """Digits as uint8 1×8×8 (0..16 rescaled to 0..255) with a seeded, stratified train/test split."""
+def load_digits_dataset(*, test_fraction: float, seed: int) -> tuple[ArrayDataset, dict]:
+    """Digits as uint8 1×8×8 (0..16 rescaled to 0..255) with a seeded, stratified train/test split
+    (``dataset_options.digits``: ``test_fraction`` and ``split_seed``)."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 

@@ -65,7 +65,7 @@ def locate(name: str, data_dir: str | Path | None) -> Path:
 
 def _count(options: dict[str, Any], key: str) -> int:
     """A non-negative int option (0 = all)."""
-    value = options.get(key, 0)
+    value = options[key]
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"dataset option {key} must be a non-negative integer (0 = all), got {value!r}")
     return value
@@ -86,21 +86,25 @@ def take_subset(ds: ArrayDataset, n_train: int, n_test: int) -> ArrayDataset:
 
 
 def prepare_dataset(
-    name: str, options: dict[str, Any] | None = None, data_dir: str | Path | None = None
+    name: str, options: dict[str, Any], data_dir: str | Path | None = None
 ) -> tuple[ArrayDataset, dict]:
-    """Load and verify dataset ``name``; returns the arrays and a source record (files read, their checksums)."""
+    """Load and verify dataset ``name`` under ``options``, all of ``dataset_options[name]`` of the validated config
+    (the schema gives their defaults); returns the arrays and a source record (files read, their checksums)."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {list(DATASETS)}")
-    options = dict(options or {})
-    unknown = set(options) - COMMON_OPTIONS - EXTRA_OPTIONS.get(name, set())
+    options = dict(options)
+    allowed = COMMON_OPTIONS | EXTRA_OPTIONS.get(name, set())
+    unknown, missing = set(options) - allowed, allowed - set(options)
     if unknown:
+        raise ValueError(f"unknown option(s) {sorted(unknown)} for dataset {name!r}; allowed: {sorted(allowed)}")
+    if missing:
         raise ValueError(
-            f"unknown option(s) {sorted(unknown)} for dataset {name!r}; allowed: "
-            f"{sorted(COMMON_OPTIONS | EXTRA_OPTIONS.get(name, set()))}"
+            f"dataset {name!r} lacks option(s) {sorted(missing)}: pass all of dataset_options.{name} of the validated "
+            "config (the schema gives the defaults)"
         )
     n_train, n_test = _count(options, "subset_train"), _count(options, "subset_test")
     if name == "digits":
-        ds, source = load_digits_dataset(options.get("test_fraction", 0.25), options.get("split_seed", 0))
+        ds, source = load_digits_dataset(test_fraction=options["test_fraction"], seed=options["split_seed"])
     elif name in ("mnist", "fashion_mnist"):
         ds, source = load_idx_dataset(locate(name, data_dir), name)
     elif name == "cifar10":

@@ -133,14 +133,14 @@ def _if_node(layer: SpikingLayer, out_shape: tuple[int, ...], reset: str, readou
     return nir.IF(r=np.ones(out_shape, dtype=np.float32), v_threshold=_numpy(theta), metadata=metadata, **extra)
 
 
-def to_nir(network: SpikingNetwork, reset: str = "subtract") -> nir.NIRGraph:
+def to_nir(network: SpikingNetwork, reset: str) -> nir.NIRGraph:
     """The converted network as a NIR graph: Input → per layer [AvgPool2d | Flatten]* → Affine | Conv2d → IF → Output.
 
     Args:
         network: the converted network (``snnconv.network.load_network`` of a ``network.pt``); its ``v_init``
             must be 0 (NIR has no initial membrane).
-        reset: the reset the thresholds were converted for, ``"subtract"`` (the pipeline's default) or
-            ``"zero"``; recorded in the metadata, since NIR's ``IF`` only states a reset to ``v_reset``.
+        reset: the reset the thresholds were converted for (``simulation.reset``), ``"subtract"`` or ``"zero"``;
+            recorded in the metadata, since NIR's ``IF`` only states a reset to ``v_reset``.
 
     Returns:
         The graph (``nir.write(path, graph)`` stores it; :func:`write_nir` does both, atomically).
@@ -180,7 +180,7 @@ def to_nir(network: SpikingNetwork, reset: str = "subtract") -> nir.NIRGraph:
     return nir.NIRGraph(nodes=g.nodes, edges=g.edges, metadata=metadata)
 
 
-def write_nir(network: SpikingNetwork, path: str | Path, reset: str = "subtract") -> nir.NIRGraph:
+def write_nir(network: SpikingNetwork, path: str | Path, reset: str) -> nir.NIRGraph:
     """Write :func:`to_nir` of ``network`` to ``path`` (HDF5, NIR's file format) atomically; returns the graph.
 
     Args:

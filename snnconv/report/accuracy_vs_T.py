@@ -68,7 +68,7 @@ def plot_accuracy_vs_T(
 
     Faceted by seaborn: rows = datasets, columns = architectures, one facet per network that exists.
     """
-    norms = list(norms if norms is not None else conversion_cfg.get("norms", []))
+    norms = list(norms if norms is not None else conversion_cfg["norms"])
     curves = accuracy_curves(df, norms)
     stem = Path(stem)
     if curves.empty:

@@ -25,7 +25,7 @@ def plot_firing_rates(
     df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: str | Path, norms: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """Bars of the rate at t = T per layer (hue = norm) per dataset × arch; saves figure + data."""
-    norms = list(norms if norms is not None else conversion_cfg.get("norms", []))
+    norms = list(norms if norms is not None else conversion_cfg["norms"])
     at_T = rates_at_T(df, norms)
     style.savedata(at_T, stem)
     if at_T.empty:
@@ -77,7 +77,7 @@ def plot_firing_rates_vs_t(
     df: pd.DataFrame, conversion_cfg: dict[str, Any], stem: str | Path, norms: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """Cumulative firing rate against t: rows = dataset × arch, columns = layers, one line per norm."""
-    norms = list(norms if norms is not None else conversion_cfg.get("norms", []))
+    norms = list(norms if norms is not None else conversion_cfg["norms"])
     T = int(df["t"].max()) if len(df) else 0
     long = rates_long(df, norms, t=log_grid(T))
     curves = mean_ci(long, ["dataset", "arch", "norm", "layer_order", "layer", "t"], "rate") if len(long) else long

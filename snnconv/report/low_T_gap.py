@@ -31,7 +31,7 @@ L4 = "l4"
 def gap_norms(df: pd.DataFrame, conversion_cfg: dict[str, Any], norms: Sequence[str] | None = None) -> list[str]:
     """``norms`` (default ``conversion.norms``) in config order, the two controls moved right after l4."""
     have = set(df["norm"])
-    norms = [n for n in (norms if norms is not None else conversion_cfg.get("norms", [])) if n in have]
+    norms = [n for n in (norms if norms is not None else conversion_cfg["norms"]) if n in have]
     ctl = control_names(df, conversion_cfg)
     if ctl["l4"] is None:
         return norms

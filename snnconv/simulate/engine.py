@@ -266,22 +266,25 @@ def simulate(
     labels: torch.Tensor,
     T: int,
     *,
-    encoding: str = "poisson",
-    seed: int = 0,
-    max_rate: float = 1.0,
-    reset: str = "subtract",
-    decode: str = "membrane",
-    batch_size: int = 500,
-    time_chunk: int = 50,
-    device: str | torch.device = "auto",
+    encoding: str,
+    seed: int,
+    max_rate: float,
+    reset: str,
+    decode: str,
+    batch_size: int,
+    time_chunk: int,
+    device: str | torch.device,
+    compile: str | bool,
     dtype: torch.dtype = torch.float32,
     progress: bool = False,
     probe: Probe | None = None,
     channels_last: bool | None = None,
     image_ids: torch.Tensor | None = None,
-    compile: str | bool = "auto",
 ) -> SimulationResult:
     """Simulate ``net`` on ``images`` for T steps; accuracy and rates at every t = 1..T (§S3–§S5).
+
+    The settings that are config keys (the ``simulation`` section; ``seed`` one of its ``input_seeds``) have no
+    default here: the schema holds them, and callers pass the validated config's values.
 
     Arguments:
         net: the converted network (copied to ``device`` and ``dtype``).
@@ -371,9 +374,7 @@ def _run_eager(run: _Run) -> tuple[int, float, bool]:
     net, images, labels, ids, T, cfg, layout = run.net, run.images, run.labels, run.ids, run.T, run.cfg, run.layout
     correct, spike_totals, probe = run.correct, run.spike_totals, run.probe
     dev, dtype = correct.device, net.layers[0].weight.dtype
-    cl = prepare_layers(
-        net, use_channels_last(dev, dtype) if cfg.get("channels_last") is None else cfg["channels_last"]
-    )
+    cl = prepare_layers(net, use_channels_last(dev, dtype) if cfg["channels_last"] is None else cfg["channels_last"])
     layout.channels_last = cl
     ws = Workspace(dev)
     batch_size = int(cfg["batch_size"])
@@ -420,9 +421,7 @@ def _run_compiled(run: _Run) -> tuple[int, float, bool]:
     if dev.type == "cpu":
         keep_freed_memory()
     batch_size, n_pixels = int(cfg["batch_size"]), images[0].numel()
-    cl = prepare_layers(
-        net, use_channels_last(dev, dtype) if cfg.get("channels_last") is None else cfg["channels_last"]
-    )
+    cl = prepare_layers(net, use_channels_last(dev, dtype) if cfg["channels_last"] is None else cfg["channels_last"])
     plan = make_plan(net, cfg["encoding"], cfg["reset"], cfg["decode"], input_nhwc=cl[0])
     uneven = len(images) > batch_size and len(images) % batch_size != 0  # a shorter last batch
     runner = StepRunner(plan, strict=str(cfg["compile"]).lower() == "true", dynamic_batch=uneven)

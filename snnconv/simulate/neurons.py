@@ -90,7 +90,7 @@ def if_scan(
     current: torch.Tensor,
     v: torch.Tensor,
     threshold: torch.Tensor,
-    reset: str = "subtract",
+    reset: str,
     out: torch.Tensor | None = None,
     tile_bytes: int | None = None,
 ) -> torch.Tensor:

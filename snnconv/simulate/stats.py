@@ -111,14 +111,14 @@ def record_membrane_stats(
     images: torch.Tensor,
     T: int,
     *,
-    seed: int = 0,
-    neurons_per_layer: int = 64,
-    sample_seed: int = 0,
-    max_rate: float = 1.0,
-    batch_size: int = 500,
-    time_chunk: int = 50,
-    device: str | torch.device = "auto",
-    reset: str = "subtract",
+    seed: int,
+    neurons_per_layer: int,
+    sample_seed: int,
+    max_rate: float,
+    batch_size: int,
+    time_chunk: int,
+    device: str | torch.device,
+    reset: str,
     dtype: torch.dtype = torch.float32,
 ) -> Any:
     """Membrane statistics of a seeded random sample of neurons per layer (readout included), Poisson input (§S6).
@@ -158,6 +158,7 @@ def record_membrane_stats(
         device=device,
         dtype=dtype,
         probe=probe,
+        compile="false",  # a probe reads every step's tensors: the eager engine
     )
     frames = []
     for l, (layer, shape, pick) in enumerate(zip(net64.layers, shapes, picks)):

@@ -15,7 +15,9 @@ from helpers import REPO
 from helpers.slurm import planned_jobs
 
 from snnconv import cluster
+from snnconv.defaults import arch_args, defaults
 from snnconv.models import build_model
+from snnconv.vocab import ARCHS
 
 PROFILES = REPO / "workflow" / "profiles"
 GPU_RULES = {"train_ann", "train_qcfs", "simulate", "membrane_stats"}
@@ -31,7 +33,7 @@ def load_config(name: str) -> dict:
 def widest_activation(arch: str, dataset: str, options: dict) -> int:
     """Largest per-sample tensor (input included) flowing through the real model."""
     shape = cluster.INPUT_SHAPES[dataset]
-    model = build_model(arch, shape, 10, **options).eval()
+    model = build_model(arch, shape, 10, **arch_args(arch, **options)).eval()
     widest = [int(torch.Size(shape).numel())]
     hooks = [m.register_forward_hook(lambda _m, _i, out: widest.append(out[0].numel())) for m in model]
     with torch.no_grad():
@@ -53,20 +55,10 @@ def test_widest_layer_matches_the_real_models(config_name):
             )
 
 
-def schema_defaults(arch: str) -> dict:
-    """The arch options that only the config schema fills in (e.g. the resnet preset)."""
-    from snnconv.config import load_schema
-
-    props = load_schema()["properties"]["arch_options"]["properties"].get(arch, {}).get("properties", {})
-    return {k: v["default"] for k, v in props.items() if "default" in v}
-
-
-def test_defaults_mirror_the_model_builders():
-    for arch in cluster.ARCH_DEFAULTS:
-        options = schema_defaults(arch)
-        assert cluster.widest_layer({"arch_options": {}}, "cifar10", arch) == widest_activation(
-            arch, "cifar10", options
-        ), arch
+def test_widest_layer_of_every_arch_under_the_schema_defaults_is_the_real_models():
+    for arch in ARCHS:
+        config = {"arch_options": defaults()["arch_options"]}
+        assert cluster.widest_layer(config, "cifar10", arch) == widest_activation(arch, "cifar10", {}), arch
 
 
 RULES = {

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from helpers import REPO, TINY
+from snnconv.defaults import dataset_args
 
 SNAKEFILE = REPO / "Snakefile"
 if str(REPO) not in sys.path:  # the rule scripts import snnconv from the checkout
@@ -193,7 +194,11 @@ def digits_npz(tmp_path_factory) -> Path:
     """A small prepared digits dataset (300 train / 60 test), written by the prepare_data rule script."""
     out = tmp_path_factory.mktemp("digits")
     load_script("prepare_data").main(
-        "digits", None, {"subset_train": 300, "subset_test": 60}, out / "digits.npz", out / "digits.json"
+        "digits",
+        None,
+        dataset_args("digits", subset_train=300, subset_test=60),
+        out / "digits.npz",
+        out / "digits.json",
     )
     return out / "digits.npz"
 

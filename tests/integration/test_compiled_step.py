@@ -13,6 +13,7 @@ import torch
 from helpers.compile_nets import X, Y, compile_nets
 from helpers.residual import assert_compiled_equals_reference, small_resnet
 
+from snnconv.defaults import sim_args, stepwise_args
 from snnconv.simulate import compiled, simulate, simulate_stepwise
 
 pytestmark = pytest.mark.integration
@@ -32,9 +33,9 @@ def test_compiled_step_equals_eager_and_reference_in_float64(net_name):
     for encoding in ("poisson", "constant"):
         for decode, reset in (("membrane", "subtract"), ("spikes", "zero")):
             kw = dict(seed=3, encoding=encoding, decode=decode, reset=reset, device="cpu", dtype=torch.float64)
-            fast = simulate(net, X, Y, 9, batch_size=10, compile="true", **kw)
-            eager = simulate(net, X, Y, 9, batch_size=6, time_chunk=4, compile="false", **kw)
-            ref = simulate_stepwise(net, X, Y, 9, batch_size=23, **kw)
+            fast = simulate(net, X, Y, 9, **sim_args(batch_size=10, compile="true", **kw))
+            eager = simulate(net, X, Y, 9, **sim_args(batch_size=6, time_chunk=4, compile="false", **kw))
+            ref = simulate_stepwise(net, X, Y, 9, **stepwise_args(batch_size=23, **kw))
             assert fast.settings["engine"] == "compiled" and eager.settings["engine"] == "eager"
             for other in (eager, ref):
                 assert np.array_equal(fast.accuracy, other.accuracy), (encoding, decode)
@@ -44,8 +45,8 @@ def test_compiled_step_equals_eager_and_reference_in_float64(net_name):
 
 def test_compiled_float32_agrees_with_float64_reference():
     net = compile_nets()["cnn"]
-    fast = simulate(net, X, Y, 20, batch_size=23, compile="true", device="cpu")
-    ref = simulate_stepwise(net, X, Y, 20, dtype=torch.float64, device="cpu")
+    fast = simulate(net, X, Y, 20, **sim_args(batch_size=23, compile="true", device="cpu"))
+    ref = simulate_stepwise(net, X, Y, 20, **stepwise_args(dtype=torch.float64, device="cpu"))
     assert fast.compile_seconds > 0
     np.testing.assert_allclose(fast.rates, ref.rates, atol=1e-3)
     assert np.abs(fast.accuracy - ref.accuracy).max() <= 1 / len(X) + 1e-12
@@ -56,8 +57,8 @@ def test_cuda_compiled_step_agrees_with_cpu():
     """Triton kernels on the GPU: same spikes as the CPU (the stream is integer), curves within float tolerance."""
     for net in compile_nets().values():
         kw = dict(seed=5, batch_size=10, dtype=torch.float64)
-        cpu = simulate(net, X, Y, 15, device="cpu", compile="false", **kw)
-        gpu = simulate(net, X, Y, 15, device="cuda", compile="true", **kw)
+        cpu = simulate(net, X, Y, 15, **sim_args(device="cpu", compile="false", **kw))
+        gpu = simulate(net, X, Y, 15, **sim_args(device="cuda", compile="true", **kw))
         assert gpu.settings["engine"] == "compiled" and gpu.settings["device"].startswith("cuda")
         np.testing.assert_allclose(gpu.rates, cpu.rates, atol=2e-3)
         assert np.abs(gpu.accuracy - cpu.accuracy).max() <= 2 / len(X) + 1e-12
@@ -94,6 +95,8 @@ def test_one_compile_for_every_step_batch_and_seed(counting_backend):
     net = compile_nets()["mlp"]
     for decode in ("membrane", "spikes"):
         for seed in (0, 1):
-            res = simulate(net, X, Y, 7, seed=seed, batch_size=10, decode=decode, compile="true", device="cpu")
+            res = simulate(
+                net, X, Y, 7, **sim_args(seed=seed, batch_size=10, decode=decode, compile="true", device="cpu")
+            )
             assert res.settings["engine"] == "compiled"
     assert counting_backend.frame_count == 2

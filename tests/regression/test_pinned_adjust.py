@@ -27,6 +27,7 @@ from helpers.adjust_reference import reference
 from torch import nn
 
 from snnconv.convert import convert, parse_norm
+from snnconv.defaults import convert_args
 
 
 def cnn() -> nn.Sequential:
@@ -67,7 +68,7 @@ def test_scale_mode_thresholds_match_independent_sigma(arch, k):
     build, shape = NETS[arch]
     model, x = build(), images(shape)
     ref = reference(model, x)
-    net = convert(model, x, parse_norm(f"lp4_k{k}_scale_max"))
+    net = convert(model, x, parse_norm(f"lp4_k{k}_scale_max"), **convert_args())
     assert len(net.meta["adjustment"]) == len(ref)
     for l, (layer, r, adj) in enumerate(zip(net.layers, ref, net.meta["adjustment"])):
         np.testing.assert_allclose(
@@ -94,7 +95,7 @@ def test_bias_mode_shift_matches_independent_sigma(arch):
     build, shape = NETS[arch]
     model, x = build(), images(shape)
     ref = reference(model, x)
-    net = convert(model, x, parse_norm("lp4_k0.5_bias_max"))
+    net = convert(model, x, parse_norm("lp4_k0.5_bias_max"), **convert_args())
     for l, (layer, r) in enumerate(zip(net.layers, ref)):
         np.testing.assert_allclose(
             layer.bias.double().numpy(), r["bias"] - 0.5 * r["sigma"], rtol=1e-5, atol=1e-6, err_msg=f"layer {l}"
@@ -105,7 +106,7 @@ def test_bias_mode_shift_matches_independent_sigma(arch):
 def test_uniform_control_uses_layer_mean_sigma():
     model, x = cnn(), images((1, 8, 8))
     ref = reference(model, x)
-    net = convert(model, x, parse_norm("uniform_k0.4_scale_max"))
+    net = convert(model, x, parse_norm("uniform_k0.4_scale_max"), **convert_args())
     for _l, (layer, r) in enumerate(zip(net.layers, ref)):
         np.testing.assert_allclose(
             layer.threshold.double().numpy(), np.full(layer.n_out, math.exp(0.4 * float(r["sigma"].mean()))), rtol=2e-6
@@ -116,7 +117,7 @@ def test_uniform_control_uses_layer_mean_sigma():
 def test_lp_ablation_thresholds(p):
     model, x = mlp(), images((1, 4, 4))
     ref = reference(model, x)
-    net = convert(model, x, parse_norm(f"lp{'inf' if math.isinf(p) else int(p)}_k0.5_scale_max"))
+    net = convert(model, x, parse_norm(f"lp{'inf' if math.isinf(p) else int(p)}_k0.5_scale_max"), **convert_args())
     for layer, r in zip(net.layers, ref):
         w = np.abs(r["w"].reshape(r["w"].shape[0], -1))
         norms = w.max(1) if math.isinf(p) else (w**p).sum(1) ** (1 / p)
@@ -134,7 +135,7 @@ def test_rho_by_hand():
         model[3].weight.fill_(1.0)
         model[3].bias.zero_()
     x = torch.tensor([1.0, 0.0, 1.0, 0.0]).view(1, 1, 2, 2)
-    net = convert(model, x, parse_norm("lp4_k1_scale_max"))
+    net = convert(model, x, parse_norm("lp4_k1_scale_max"), **convert_args())
     adj = net.meta["adjustment"][0]
     assert adj["input_rate_sq_mean"] == pytest.approx(0.5)
     assert adj["rho"] == pytest.approx(math.sqrt(2))
@@ -146,7 +147,7 @@ def test_percentile_base_clamps_hidden_input_rates():
     """Base p80: hidden rates a/λ exceed 1 on the normalization set; the statistics use min(1, a/λ)."""
     model, x = cnn(), images((1, 8, 8))
     ref = reference(model, x, q=80)
-    net = convert(model, x, parse_norm("lp4_k0.5_scale_p80"))
+    net = convert(model, x, parse_norm("lp4_k0.5_scale_p80"), **convert_args())
     for l, (layer, r) in enumerate(zip(net.layers, ref)):
         np.testing.assert_allclose(
             layer.threshold.double().numpy(), np.exp(0.5 * r["sigma"]), rtol=2e-6, err_msg=f"layer {l}"

@@ -14,6 +14,7 @@ from torch import nn
 
 from snnconv.convert import convert, fold_batchnorm, parse_norm
 from snnconv.convert.layers import parse_model
+from snnconv.defaults import convert_args, sim_args, stats_args
 from snnconv.simulate import Probe, record_membrane_stats, simulate
 
 # ------------------------------------------------------------------------------------------ batch norm ε
@@ -57,13 +58,13 @@ def test_folded_conv_bn_reproduces_eval_ann(eps):
         nn.Linear(2, 3),
     ).eval()
     x = torch.rand(10, 1, 4, 4, generator=torch.Generator().manual_seed(1))
-    parsed = parse_model(model)
+    parsed = parse_model(model, convert_args()["maxpool_to_avgpool"])
     conv = parsed.layers[0]
     with torch.no_grad():
         want = model[1](model[0](x))
         got = conv.apply_op(x)
     assert torch.allclose(got, want, rtol=1e-5, atol=1e-6 * float(want.abs().max()))
-    net = convert(model, x, parse_norm("none"))
+    net = convert(model, x, parse_norm("none"), **convert_args())
     with torch.no_grad():
         assert torch.allclose(net.rate_forward(x, clamp=False)[-1], model(x), rtol=1e-5, atol=1e-5)
 
@@ -101,19 +102,14 @@ def test_membrane_stats_match_numpy_sample_statistics(T):
     net = random_mlp([16, 10, 8, 4], (1, 4, 4), seed=3, theta=0.6)
     x = torch.rand(12, 1, 4, 4, generator=torch.Generator().manual_seed(2))
     kw = dict(seed=7, batch_size=5, time_chunk=2, device="cpu", dtype=torch.float64)
-    df = record_membrane_stats(net, x, T, neurons_per_layer=100, **kw)
+    df = record_membrane_stats(net, x, T, **stats_args(neurons_per_layer=100, **kw))
     rec = InputRecorder()
     simulate(
         net,
         x,
         torch.zeros(len(x), dtype=torch.int64),
         T,
-        encoding="poisson",
-        max_rate=1.0,
-        reset="subtract",
-        decode="membrane",
-        probe=rec,
-        **kw,
+        **sim_args(encoding="poisson", max_rate=1.0, reset="subtract", decode="membrane", probe=rec, **kw),
     )
     for l, layer in enumerate(net.layers):
         rows = df[df.layer_index == l].sort_values("neuron")

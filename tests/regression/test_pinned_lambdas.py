@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from snnconv.convert import convert, parse_norm
+from snnconv.defaults import convert_args
 
 RTOL = 1e-5  # float32 activations, float64 λ: agreement to a few ulps of float32
 
@@ -150,7 +151,7 @@ def test_lambdas_match_definition(arch, norm, per_channel):
     build, shape = NETS[arch]
     model, x = build(), images(shape)
     spec = parse_norm(norm)
-    net = convert(model, x, spec, per_channel=per_channel)
+    net = convert(model, x, spec, **convert_args(per_channel=per_channel))
     want = reference_lambdas(model, x, spec.base, spec.percentile, per_channel)
     got = net.meta["lambdas"]
     assert len(got) == len(want) + 1 and got[-1] == 1.0  # readout λ_L = 1
@@ -177,7 +178,7 @@ def test_per_channel_lambdas_really_differ_across_channels():
     """Guard for the test above: with per_channel the conv λ are not all equal (else layer-wise would pass)."""
     model, x = conv_net(), images((2, 8, 8))
     for norm in ("max", "p99", "model"):
-        lams = convert(model, x, parse_norm(norm), per_channel=True).meta["lambdas"]
+        lams = convert(model, x, parse_norm(norm), **convert_args(per_channel=True)).meta["lambdas"]
         assert np.ptp(lams[0]) > 0.1 * max(lams[0]) and np.ptp(lams[1]) > 0.1 * max(lams[1]), norm
 
 
@@ -201,7 +202,7 @@ def two_hidden() -> nn.Sequential:
 
 def test_model_lambda_uses_previous_lambda_by_hand():
     """λ_1 = max(1+2+0, 1+0.5) = 3; λ_2 = max(1·3 + 0.1, 0.5·3 + 2·3) = 7.5 (ignoring λ_1 would give 2.5)."""
-    net = convert(two_hidden(), X2, parse_norm("model"))
+    net = convert(two_hidden(), X2, parse_norm("model"), **convert_args())
     assert net.meta["lambdas"] == pytest.approx([3.0, 7.5, 1.0], rel=1e-12)
     # rescaled second layer: W_2·λ_1/λ_2 = W_2·0.4, b_2/λ_2
     assert torch.allclose(net.layers[1].weight, torch.tensor([[0.4, -0.4], [0.2, 0.8]]))
@@ -210,7 +211,7 @@ def test_model_lambda_uses_previous_lambda_by_hand():
 
 def test_max_lambda_second_layer_by_hand():
     """Hidden-2 activations: relu([1−0.5+0.1, 0.5+1]) = [0.6, 1.5], [1.6, 3.25], [0, 1] → λ = [2.5, 3.25]."""
-    net = convert(two_hidden(), X2, parse_norm("max"))
+    net = convert(two_hidden(), X2, parse_norm("max"), **convert_args())
     assert net.meta["lambdas"] == pytest.approx([2.5, 3.25, 1.0], rel=1e-6)
 
 
@@ -231,9 +232,9 @@ def test_sparse_percentile_falls_back_to_the_layer_max_by_hand():
     """x = 0, 0.25, 0.5, 1: hidden-1 = [x, 2x] → p50 over {0,0,.25,.5,.5,1,1,2} = 0.5;
     hidden-2 = relu(8x − 6) = [0, 0, 0, 2] → p50 = 0 → fallback to its max 2 (not to 1)."""
     x = torch.tensor([0.0, 0.25, 0.5, 1.0]).view(4, 1, 1, 1)
-    net = convert(sparse_net(), x, parse_norm("p50"))
+    net = convert(sparse_net(), x, parse_norm("p50"), **convert_args())
     assert net.meta["lambdas"] == pytest.approx([0.5, 2.0, 1.0], rel=1e-6)
-    again = convert(sparse_net(), x, parse_norm("p90"))  # h = 2.7: 0 + 0.7·2 = 1.4 > 0, no fallback
+    again = convert(sparse_net(), x, parse_norm("p90"), **convert_args())  # h = 2.7: 0 + 0.7·2 = 1.4 > 0, no fallback
     assert again.meta["lambdas"][1] == pytest.approx(1.4, rel=1e-6)
 
 
@@ -246,5 +247,5 @@ def test_sparse_percentile_per_channel_falls_back_to_the_channel_max():
     with torch.no_grad():
         model2[0].weight.copy_(torch.tensor([1.0, 6.0]).view(2, 1, 1, 1))
         model2[0].bias.copy_(torch.tensor([0.0, -4.0]))
-    net2 = convert(model2, x, parse_norm("p50"), per_channel=True)
+    net2 = convert(model2, x, parse_norm("p50"), **convert_args(per_channel=True))
     assert net2.meta["lambdas"][0] == pytest.approx([0.5, 2.0], rel=1e-6)

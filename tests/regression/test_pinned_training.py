@@ -12,19 +12,20 @@ from __future__ import annotations
 import pytest
 
 from snnconv.data import prepare_dataset
+from snnconv.defaults import arch_args, dataset_args, training_args
 from snnconv.train import train_ann
 
-CFG = {"epochs": 2, "batch_size": 64, "lr": 1e-2, "optimizer": "adam", "device": "cpu", "threads": 1}
+CFG = training_args(epochs=2, batch_size=64, lr=1e-2, optimizer="adam", device="cpu", threads=1)
 MLP_MIN_ACCURACY = 0.80
 
 
 @pytest.fixture(scope="module")
 def digits():
-    return prepare_dataset("digits", {})[0]
+    return prepare_dataset("digits", dataset_args("digits"))[0]
 
 
 def test_mlp_reaches_measured_accuracy(digits):
-    result = train_ann(digits, "mlp", {"hidden": [32]}, CFG, seed=3, progress=False)
+    result = train_ann(digits, "mlp", arch_args("mlp", hidden=[32]), CFG, seed=3, progress=False)
     assert result.test_accuracy >= MLP_MIN_ACCURACY, result.test_accuracy
     assert list(result.history["epoch"]) == [1, 2]
     assert result.history["train_loss"].iloc[1] < result.history["train_loss"].iloc[0]

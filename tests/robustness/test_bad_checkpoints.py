@@ -17,6 +17,7 @@ from helpers.checkpoints import saved_network
 from helpers.workflow import assert_nothing_written, digits_npz, load_script, rule_settings  # noqa: F401
 
 from snnconv.convert.files import convert_files
+from snnconv.defaults import arch_args
 from snnconv.models import build_model, save_checkpoint
 
 MLP = {"hidden": [16]}
@@ -34,7 +35,7 @@ def _checkpoint(
 ) -> Path:
     """Save a random-init checkpoint (training is irrelevant here), optionally damaged."""
     torch.manual_seed(0)
-    model = build_model("mlp", shape, n_classes, **kwargs)  # saved under `arch`, which may lie
+    model = build_model("mlp", shape, n_classes, **arch_args("mlp", **kwargs))  # saved under `arch`, which may lie
     if mutate:
         with torch.no_grad():
             mutate(model)

@@ -47,6 +47,7 @@ from helpers.workflow import (
 
 from snnconv.config import ConfigError, validate_config
 from snnconv.config_guard import MAX_CONFIG_NODES, count_nodes, short_repr
+from snnconv.defaults import dataset_args
 
 # === The bad-config corpus, through snakemake =======================================================================
 
@@ -389,7 +390,7 @@ def test_read_config_file_names_file_line_and_problem(tmp_path):
 def test_test_fraction_too_small_or_large_names_the_key(tmp_path, fraction, side, n):
     outputs = [tmp_path / "digits.npz", tmp_path / "digits.json"]
     with pytest.raises(ValueError) as err:
-        load_script("prepare_data").main("digits", None, {"test_fraction": fraction}, *outputs)
+        load_script("prepare_data").main("digits", None, dataset_args("digits", test_fraction=fraction), *outputs)
     msg = str(err.value)
     assert f"'dataset_options.digits.test_fraction': {fraction} leaves {n} {side} images of 1797 for 10 classes" in msg
     assert "use a value in [0.0056, 0.9944]" in msg
@@ -404,6 +405,6 @@ def test_a_folder_where_a_gz_file_should_be_is_named(tmp_path):
     gz.mkdir()
     outputs = [tmp_path / "mnist.npz", tmp_path / "mnist.json"]
     with pytest.raises(FileNotFoundError) as err:
-        load_script("prepare_data").main("mnist", tmp_path / "data", {}, *outputs)
+        load_script("prepare_data").main("mnist", tmp_path / "data", dataset_args("mnist"), *outputs)
     assert f"{gz}: is a directory, expected the file train-images-idx3-ubyte.gz" in str(err.value)
     assert_nothing_written(outputs, tmp_path)

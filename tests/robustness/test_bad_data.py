@@ -66,6 +66,7 @@ from snnconv.data import cifar, load_prepared, registry
 from snnconv.data.checksums import IDX_SHA256, IDX_SIZES
 from snnconv.data.idx import IMAGES_MAGIC, LABELS_MAGIC, IdxError, idx_digest, read_bytes
 from snnconv.data.prepared import PreparedMismatchError, sidecar_path
+from snnconv.defaults import arch_args, dataset_args, training_args
 
 # === The bad-data corpus ============================================================================================
 
@@ -258,7 +259,7 @@ def test_bad_data_is_refused_by_prepare_data(tmp_path, monkeypatch, case):
     out = tmp_path / "results" / "data"
     outputs = [out / f"{dataset}.npz", out / f"{dataset}.json"]
     with pytest.raises((ValueError, FileNotFoundError)) as err:
-        load_script("prepare_data").main(dataset, data_dir, {}, *outputs)
+        load_script("prepare_data").main(dataset, data_dir, dataset_args(dataset), *outputs)
     message = str(err.value)
     for needle in needles:
         assert needle in message, f"{needle!r} not in {message!r}"
@@ -270,10 +271,12 @@ def test_good_synthetic_data_is_accepted(tmp_path, monkeypatch):
     """Controls: the unmodified synthetic IDX folder and image folder prepare fine."""
     prepare = load_script("prepare_data")
     _idx_case(lambda f: None)(tmp_path / "data", monkeypatch)
-    meta = prepare.main("mnist", tmp_path / "data", {}, tmp_path / "m.npz", tmp_path / "m.json")
+    meta = prepare.main("mnist", tmp_path / "data", dataset_args("mnist"), tmp_path / "m.npz", tmp_path / "m.json")
     assert meta["counts"] == {"train": 20, "test": 10}
     _jpeg_case(jpeg_members)(tmp_path / "data", monkeypatch)
-    meta = prepare.main("cifar10_jpeg", tmp_path / "data", {}, tmp_path / "c.npz", tmp_path / "c.json")
+    meta = prepare.main(
+        "cifar10_jpeg", tmp_path / "data", dataset_args("cifar10_jpeg"), tmp_path / "c.npz", tmp_path / "c.json"
+    )
     assert meta["counts"] == {"train": 10, "test": 10}
 
 
@@ -368,7 +371,7 @@ def test_gzip_bomb_is_refused_by_prepare_data(tmp_path, case):
     mnist_with_bomb(tmp_path / "data", header)
     outputs = [tmp_path / "results" / "data" / "mnist.npz", tmp_path / "results" / "data" / "mnist.json"]
     with pytest.raises(IdxError) as err:
-        load_script("prepare_data").main("mnist", tmp_path / "data", {}, *outputs)
+        load_script("prepare_data").main("mnist", tmp_path / "data", dataset_args("mnist"), *outputs)
     for needle in needles:
         assert needle in str(err.value), f"{needle!r} not in {err.value}"
     assert_nothing_written(outputs, tmp_path)
@@ -377,11 +380,13 @@ def test_gzip_bomb_is_refused_by_prepare_data(tmp_path, case):
 _MEASURE = r"""
 import json, resource, sys
 sys.path.insert(0, sys.argv[1])
+from snnconv.config import schema_defaults
 from snnconv.data import prepare_dataset
 import numpy, torch, PIL.Image  # everything prepare_data imports, before the baseline
+options = schema_defaults()["dataset_options"]["mnist"]
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:
-    prepare_dataset("mnist", {}, sys.argv[2])
+    prepare_dataset("mnist", options, sys.argv[2])
     message = None
 except Exception as exc:
     message = f"{type(exc).__name__}: {exc}"
@@ -421,7 +426,9 @@ def test_download_verification_and_read_bytes_are_bounded(tmp_path):
 @pytest.mark.usefixtures("_one_image_per_class")
 def test_real_mnist_still_reads(shared_data):
     """Control: the real files are exactly at the bound and verify against the known table."""
-    ds, source = registry.prepare_dataset("mnist", {"subset_train": 10, "subset_test": 10}, shared_data)
+    ds, source = registry.prepare_dataset(
+        "mnist", dataset_args("mnist", **{"subset_train": 10, "subset_test": 10}), shared_data
+    )
     assert ds.x_train.shape == (10, 1, 28, 28) and all(f["verified"] for f in source["files"].values())
 
 
@@ -449,7 +456,7 @@ def test_jpeg_bomb_in_archive_names_the_member(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "load_image_folder", partial(cifar.load_image_folder, expected_sha256=digest))
     outputs = [tmp_path / "out" / "cifar10_jpeg.npz", tmp_path / "out" / "cifar10_jpeg.json"]
     with pytest.raises(ValueError) as err:
-        load_script("prepare_data").main("cifar10_jpeg", tmp_path / "data", {}, *outputs)
+        load_script("prepare_data").main("cifar10_jpeg", tmp_path / "data", dataset_args("cifar10_jpeg"), *outputs)
     message = str(err.value)
     assert f"{archive}:train/horse/0000.jpg" in message and "decompression bomb" in message
     assert "900000000 pixels" in message
@@ -510,7 +517,7 @@ def test_links_in_image_folder_are_refused(tmp_path, case):
     link = image_dir_with(tmp_path / "data", tmp_path / "outside", LINKS[case])
     outputs = [tmp_path / "out" / "cifar10_jpeg.npz", tmp_path / "out" / "cifar10_jpeg.json"]
     with pytest.raises(ValueError) as err:
-        load_script("prepare_data").main("cifar10_jpeg", tmp_path / "data", {}, *outputs)
+        load_script("prepare_data").main("cifar10_jpeg", tmp_path / "data", dataset_args("cifar10_jpeg"), *outputs)
     message = str(err.value)
     assert f"{link}: is a symbolic link" in message and "refused" in message
     assert_nothing_written(outputs, tmp_path)
@@ -523,7 +530,7 @@ def test_linked_root_folder_is_accepted(tmp_path):
     (tmp_path / "data").mkdir()
     os.symlink(tmp_path / "store" / "cifar10-jpeg", tmp_path / "data" / "cifar10-jpeg")
     meta = load_script("prepare_data").main(
-        "cifar10_jpeg", tmp_path / "data", {}, tmp_path / "c.npz", tmp_path / "c.json"
+        "cifar10_jpeg", tmp_path / "data", dataset_args("cifar10_jpeg"), tmp_path / "c.npz", tmp_path / "c.json"
     )
     assert meta["counts"] == {"train": 10, "test": 10}
 
@@ -636,7 +643,7 @@ def prepare(tmp_path: Path, layout: dict, archive: bool, monkeypatch) -> tuple[E
     monkeypatch.setattr(registry, "load_image_folder", partial(loader, per_class=SMALL))
     outputs = [tmp_path / "out" / "cifar10_jpeg.npz", tmp_path / "out" / "cifar10_jpeg.json"]
     with pytest.raises(ValueError) as err:
-        load_script("prepare_data").main("cifar10_jpeg", data_dir, {}, *outputs)
+        load_script("prepare_data").main("cifar10_jpeg", data_dir, dataset_args("cifar10_jpeg"), *outputs)
     return err.value, outputs, root
 
 
@@ -693,7 +700,9 @@ def test_the_small_layout_itself_is_accepted(tmp_path, monkeypatch):
             (data_dir / "cifar10-jpeg" / "README.txt").write_text("a file beside the split folders is not data")
             loader = partial(cifar.load_image_folder, per_class=SMALL)
         monkeypatch.setattr(registry, "load_image_folder", loader)
-        meta = load_script("prepare_data").main("cifar10_jpeg", data_dir, {}, data_dir / "c.npz", data_dir / "c.json")
+        meta = load_script("prepare_data").main(
+            "cifar10_jpeg", data_dir, dataset_args("cifar10_jpeg"), data_dir / "c.npz", data_dir / "c.json"
+        )
         assert meta["counts"] == {"train": 30, "test": 20}
 
 
@@ -735,7 +744,9 @@ def foreign(tmp_path_factory) -> Path:
     write_idx_folder(root / "raw" / "mnist", files)
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(IDX_SHA256, "mnist", {s: hashlib.sha256(d).hexdigest() for s, d in files.items()})
-        load_script("prepare_data").main("mnist", root / "raw", {}, root / "mnist.npz", root / "mnist.json")
+        load_script("prepare_data").main(
+            "mnist", root / "raw", dataset_args("mnist"), root / "mnist.npz", root / "mnist.json"
+        )
     return root / "mnist.npz"
 
 
@@ -749,8 +760,8 @@ def trained(tmp_path_factory, digits_npz) -> dict[str, Path]:
         *(str(out[k]) for k in ("model", "metrics", "summary")),
         "mlp",
         0,
-        {"epochs": 1, "batch_size": 64, "lr": 0.01, "device": "cpu", "threads": 1},
-        {"hidden": [16]},
+        training_args(epochs=1, batch_size=64, lr=0.01, device="cpu", threads=1),
+        arch_args("mlp", hidden=[16]),
         progress=False,
     )
     convert_files(out["model"], digits_npz, "max", CONV, root / "network.pt", root / "network.json")
@@ -822,8 +833,8 @@ def _consumers(trained: dict[str, Path], npz: Path, out: Path) -> dict[str, tupl
                 *map(str, train_out),
                 "mlp",
                 0,
-                {"epochs": 1, "batch_size": 64, "lr": 0.01, "device": "cpu", "threads": 1},
-                {"hidden": [16]},
+                training_args(epochs=1, batch_size=64, lr=0.01, device="cpu", threads=1),
+                arch_args("mlp", hidden=[16]),
                 progress=False,
             ),
             train_out,

@@ -9,12 +9,13 @@ import json
 import pytest
 from helpers.workflow import assert_nothing_written, load_script
 
+from snnconv.defaults import arch_args, dataset_args, training_args
 from snnconv.train import batch_bounds
 
-CFG = {"epochs": 2, "batch_size": 64, "lr": 0.01, "device": "cpu", "threads": 1}
+CFG = training_args(epochs=2, batch_size=64, lr=0.01, device="cpu", threads=1)
 OPTIONS = {
-    "mlp": {"hidden": [16], "batchnorm": True, "dropout": 0.0},
-    "cnn": {"channels": [4], "kernel": 3, "hidden": 8, "batchnorm": True, "dropout": 0.0},
+    "mlp": arch_args("mlp", hidden=[16], batchnorm=True, dropout=0.0),
+    "cnn": arch_args("cnn", channels=[4], kernel=3, hidden=8, batchnorm=True, dropout=0.0),
 }
 
 
@@ -22,7 +23,7 @@ def prepared(tmp_path, n_train: int):
     """A prepared digits dataset with exactly ``n_train`` training images."""
     npz = tmp_path / "data" / "digits.npz"
     load_script("prepare_data").main(
-        "digits", None, {"subset_train": n_train, "subset_test": 30}, npz, npz.with_suffix(".json")
+        "digits", None, dataset_args("digits", subset_train=n_train, subset_test=30), npz, npz.with_suffix(".json")
     )
     return npz
 
@@ -69,6 +70,12 @@ def test_without_batch_norm_a_single_sample_batch_still_trains(tmp_path):
     npz = prepared(tmp_path, 65)
     outs = [tmp_path / "out" / name for name in ("model.pt", "metrics.csv", "summary.json")]
     load_script("train").main(
-        str(npz), *map(str, outs), "mlp", 0, CFG | {"batch_size": 64}, {"hidden": [16], "dropout": 0.0}, progress=False
+        str(npz),
+        *map(str, outs),
+        "mlp",
+        0,
+        CFG | {"batch_size": 64},
+        arch_args("mlp", hidden=[16], dropout=0.0),
+        progress=False,
     )
     assert all(p.exists() for p in outs)

@@ -44,6 +44,8 @@ from helpers.workflow import (  # noqa: F401
     write_config,
 )
 
+from snnconv.defaults import sim_args
+
 NORMS, INPUT_SEEDS = ["max"], [0, 1]
 MODEL = "results/models/digits/mlp/seed0"
 SIMS = [f"results/sim/digits/mlp/seed0/{norm}/input{s}.csv" for norm in NORMS for s in INPUT_SEEDS]
@@ -407,7 +409,13 @@ def test_spike_trains_depend_on_input_seed_only(digits_npz, tmp_path):
 
     def trains(seed, chunk=10, batch=40):
         probe = Trains()
-        simulate(net, images, labels, 30, seed=seed, time_chunk=chunk, batch_size=batch, device="cpu", probe=probe)
+        simulate(
+            net,
+            images,
+            labels,
+            30,
+            **sim_args(seed=seed, time_chunk=chunk, batch_size=batch, device="cpu", probe=probe),
+        )
         return probe.train()
 
     base = trains(0)

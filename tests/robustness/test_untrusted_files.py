@@ -29,6 +29,7 @@ from helpers.workflow import (  # noqa: F401
 from snnconv.convert.files import convert_files
 from snnconv.data import cifar, registry
 from snnconv.data.checksums import ChecksumError
+from snnconv.defaults import arch_args, dataset_args, training_args
 from snnconv.models import build_model, load_checkpoint
 from snnconv.network import SpikingLayer, SpikingNetwork, load_network, network_to_dict
 
@@ -41,7 +42,7 @@ def _one_image_per_class(monkeypatch):
 
 def _checkpoint_payload(extra) -> dict:
     """A valid checkpoint dict of a tiny MLP whose ``extra`` entry is ``extra``."""
-    model = build_model("mlp", (1, 8, 8), 10, hidden=[4])
+    model = build_model("mlp", (1, 8, 8), 10, **arch_args("mlp", hidden=[4]))
     return {
         "arch": "mlp",
         "in_shape": [1, 8, 8],
@@ -136,8 +137,8 @@ def test_prepared_data_with_object_arrays_is_refused(tmp_path):
             out / "summary.json",
             "mlp",
             0,
-            {"epochs": 1, "batch_size": 8, "lr": 0.01, "device": "cpu", "threads": 1},
-            {"hidden": [4]},
+            training_args(epochs=1, batch_size=8, lr=0.01, device="cpu", threads=1),
+            arch_args("mlp", hidden=[4]),
             progress=False,
         )
     assert str(npz) in str(err.value)
@@ -205,7 +206,7 @@ def test_tar_path_traversal_writes_nothing_outside(tmp_path, monkeypatch, member
     out = tmp_path / "results" / "data"
     with pytest.raises(ValueError) as err:
         load_script("prepare_data").main(
-            "cifar10_jpeg", data_dir, {}, out / "cifar10_jpeg.npz", out / "cifar10_jpeg.json"
+            "cifar10_jpeg", data_dir, dataset_args("cifar10_jpeg"), out / "cifar10_jpeg.npz", out / "cifar10_jpeg.json"
         )
     assert needle in str(err.value) and str(archive) in str(err.value)
     assert not absolute.exists() and not (tmp_path / "escaped.jpg").exists() and not (data_dir / "escaped.jpg").exists()
@@ -219,7 +220,9 @@ def test_tar_control_archive_is_accepted(tmp_path, monkeypatch):
     digest = _jpeg_tar(data_dir / "cifar10-jpeg" / "cifar10-jpeg.tar.gz")
     monkeypatch.setattr(registry, "load_image_folder", partial(cifar.load_image_folder, expected_sha256=digest))
     out = tmp_path / "out"
-    meta = load_script("prepare_data").main("cifar10_jpeg", data_dir, {}, out / "c.npz", out / "c.json")
+    meta = load_script("prepare_data").main(
+        "cifar10_jpeg", data_dir, dataset_args("cifar10_jpeg"), out / "c.npz", out / "c.json"
+    )
     assert meta["counts"] == {"train": 10, "test": 10}
 
 
@@ -242,7 +245,7 @@ def test_cifar10_pickles_are_read_only_after_md5_matches(tmp_path, monkeypatch):
     out = tmp_path / "results" / "data"
     prepare = load_script("prepare_data")
     with pytest.raises(ChecksumError) as err:
-        prepare.main("cifar10", data_dir, {}, out / "cifar10.npz", out / "cifar10.json")
+        prepare.main("cifar10", data_dir, dataset_args("cifar10"), out / "cifar10.npz", out / "cifar10.json")
     assert str(archive) in str(err.value) and md5 in str(err.value) and cifar.CIFAR10_PYTHON_MD5 in str(err.value)
     assert not marker.exists(), "a CIFAR-10 pickle was read before its archive's checksum was checked"
     assert_nothing_written([out / "cifar10.npz", out / "cifar10.json"], tmp_path)
@@ -250,6 +253,6 @@ def test_cifar10_pickles_are_read_only_after_md5_matches(tmp_path, monkeypatch):
     # which is why it is computed over the very bytes that are then read)
     monkeypatch.setattr(registry, "load_cifar10_python", partial(cifar.load_cifar10_python, expected_md5=md5))
     with pytest.raises(Exception):  # noqa: B017 - any refusal will do; the point is that no pickle ran
-        prepare.main("cifar10", data_dir, {}, out / "cifar10.npz", out / "cifar10.json")
+        prepare.main("cifar10", data_dir, dataset_args("cifar10"), out / "cifar10.npz", out / "cifar10.json")
     assert marker.exists()
     assert_nothing_written([out / "cifar10.npz", out / "cifar10.json"], tmp_path)

@@ -16,6 +16,7 @@ from snnconv.convert import convert, parse_norm
 from snnconv.convert.files import norm_set
 from snnconv.convert.user import as_sequential, load_model
 from snnconv.data.user import load_user_images
+from snnconv.defaults import convert_args
 from snnconv.network import load_network
 
 
@@ -27,7 +28,7 @@ def test_convert_and_simulate_your_own_model(own_model, capsys):
     # the pipeline's conversion on the same normalization set (the schema's norm_set_size 1000, seed 0)
     model, _ = load_model(own_model / "my.pt")
     x, _ = norm_set(load_user_images(own_model / "images.npz", "train").x, 1000, 0)
-    ref = convert(model, x, parse_norm("p99.9"))
+    ref = convert(model, x, parse_norm("p99.9"), **convert_args())
     for a, b in zip(net.layers, ref.layers):
         assert torch.equal(a.weight, b.weight) and torch.equal(a.threshold, b.threshold)
     assert main(["simulate", "--net", str(net_path), "--data", str(own_model / "images.npz"), "--T", "100",

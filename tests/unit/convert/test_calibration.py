@@ -12,6 +12,7 @@ from torch import nn
 from snnconv.config import ConfigError, validate_config
 from snnconv.convert import canonicalize, convert, parse_norm, resolve_norms
 from snnconv.convert.calibrate import CalibrationSettings, calibrate, rate_errors, spike_rates
+from snnconv.defaults import arch_args, convert_args, defaults, sim_args
 from snnconv.network import SpikingLayer, SpikingNetwork
 from snnconv.settings import calibration
 
@@ -77,9 +78,9 @@ def test_rate_error_falls_on_calibration_set(norm):
     model, x = _mlp()
     calib = _settings(images=256, T=8, encoding="poisson")
     spec = parse_norm(norm)
-    plain = convert(model, x, parse_norm(canonicalize(norm.removesuffix("-calib"))))
-    reference = convert(model, x, parse_norm(spec.base_name))
-    net = convert(model, x, spec, calib=calib)
+    plain = convert(model, x, parse_norm(canonicalize(norm.removesuffix("-calib"))), **convert_args())
+    reference = convert(model, x, parse_norm(spec.base_name), **convert_args())
+    net = convert(model, x, spec, **convert_args(calib=calib))
     ids = torch.arange(len(x))
     before, after = rate_errors(plain, reference, x, ids, calib), rate_errors(net, reference, x, ids, calib)
     assert len(before) == 2
@@ -90,8 +91,8 @@ def test_rate_error_falls_on_calibration_set(norm):
 
 def test_calibration_leaves_weights_and_thresholds():
     model, x = _mlp()
-    plain = convert(model, x, parse_norm("max"))
-    net = convert(model, x, parse_norm("max-calib"), calib=_settings(images=32))
+    plain = convert(model, x, parse_norm("max"), **convert_args())
+    net = convert(model, x, parse_norm("max-calib"), **convert_args(calib=_settings(images=32)))
     for a, b in zip(plain.layers, net.layers):
         assert torch.equal(a.weight, b.weight) and torch.equal(a.threshold, b.threshold)
     assert not torch.equal(plain.layers[0].bias, net.layers[0].bias)
@@ -105,7 +106,7 @@ def test_calib_norm_names():
     spec = parse_norm("max-calib")
     assert spec.calib and spec.base_name == "max" and spec.params()["calib"] is True
     assert not parse_norm("max").calib
-    roles = resolve_norms({**L4, "norms": ["max", "l4", "l4-calib"]}).roles
+    roles = resolve_norms({**defaults()["conversion"], **L4, "norms": ["max", "l4", "l4-calib"]}).roles
     assert roles["l4-calib"] == "lp4_k-0.25_scale_max-calib"
     for bad, why in [
         ("max-calib-calib", "once"),
@@ -120,7 +121,7 @@ def test_calib_norm_names():
 def test_calibrating_without_settings_is_refused():
     model, x = _mlp()
     with pytest.raises(ValueError, match="conversion.calib"):
-        convert(model, x, parse_norm("max-calib"))
+        convert(model, x, parse_norm("max-calib"), **convert_args())
 
 
 @pytest.mark.parametrize(
@@ -167,7 +168,7 @@ def _resnet() -> tuple[nn.Sequential, torch.Tensor]:
     from snnconv.models import build_resnet
 
     torch.manual_seed(0)
-    model = build_resnet((1, 8, 8), 3, preset="resnet8", channels=[4, 6, 8])
+    model = build_resnet((1, 8, 8), 3, **arch_args("resnet", preset="resnet8", channels=[4, 6, 8]))
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.uniform_(-0.2, 0.2)
@@ -181,11 +182,15 @@ def test_spike_rates_of_a_block_output_count_the_shortcut():
     from snnconv.simulate import simulate
 
     model, x = _resnet()
-    net = convert(model, x, parse_norm("max"))
+    net = convert(model, x, parse_norm("max"), **convert_args())
     block_out = next(l for l, layer in enumerate(net.layers) if layer.shortcut is not None)
     rates = spike_rates(net, x[:16], torch.arange(16), block_out, _settings(T=6))
     res = simulate(
-        net, x[:16], torch.zeros(16, dtype=torch.long), 6, encoding="constant", device="cpu", compile="false"
+        net,
+        x[:16],
+        torch.zeros(16, dtype=torch.long),
+        6,
+        **sim_args(encoding="constant", device="cpu", compile="false"),
     )
     assert float(rates.mean()) == pytest.approx(float(res.rates[block_out, -1]), abs=1e-6)
     # without the shortcut's current the block output fires differently: the test can tell the two apart
@@ -199,8 +204,11 @@ def test_spike_rates_of_a_block_output_count_the_shortcut():
 def test_calibration_of_a_residual_net_lowers_every_layer_error_and_keeps_shortcuts():
     model, x = _resnet()
     calib = _settings(images=128, T=8, encoding="poisson")
-    plain, reference = convert(model, x, parse_norm("max")), convert(model, x, parse_norm("max"))
-    net = convert(model, x, parse_norm("max-calib"), calib=calib)
+    plain, reference = (
+        convert(model, x, parse_norm("max"), **convert_args()),
+        convert(model, x, parse_norm("max"), **convert_args()),
+    )
+    net = convert(model, x, parse_norm("max-calib"), **convert_args(calib=calib))
     ids = torch.arange(len(x))
     before, after = rate_errors(plain, reference, x, ids, calib), rate_errors(net, reference, x, ids, calib)
     assert len(before) == sum(l.spiking for l in net.layers)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from snnconv.convert import bernoulli_current_moments, convert, l4_variance_bound, lp_norms, parse_norm, predicted_sigma
 from snnconv.convert.activations import input_rate_sq_means
+from snnconv.defaults import arch_args, convert_args
 from snnconv.models import build_cnn, build_mlp
 
 
@@ -58,18 +59,20 @@ def model_and_x(kind: str):
     """A small trained-looking net with its normalization set."""
     torch.manual_seed(11)
     if kind == "mlp":
-        return build_mlp((1, 4, 4), 3, hidden=[10, 6]).eval(), torch.rand(30, 1, 4, 4)
+        return build_mlp((1, 4, 4), 3, **arch_args("mlp", hidden=[10, 6])).eval(), torch.rand(30, 1, 4, 4)
     if kind == "mlp_nobias":
-        return build_mlp((1, 4, 4), 3, hidden=[10], bias=False).eval(), torch.rand(30, 1, 4, 4)
-    return build_cnn((1, 8, 8), 3, channels=[3, 4], kernel=3, hidden=5).eval(), torch.rand(30, 1, 8, 8)
+        return build_mlp((1, 4, 4), 3, **arch_args("mlp", hidden=[10], bias=False)).eval(), torch.rand(30, 1, 4, 4)
+    return build_cnn((1, 8, 8), 3, **arch_args("cnn", channels=[3, 4], kernel=3, hidden=5)).eval(), torch.rand(
+        30, 1, 8, 8
+    )
 
 
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
 @pytest.mark.parametrize("k", [0.7, -0.4])
 def test_scale_mode_sets_theta_to_exp_k_sigma(kind, k):
     model, x = model_and_x(kind)
-    base = convert(model, x, parse_norm("max"))
-    net = convert(model, x, parse_norm(f"lp4_k{k}_scale_max"))
+    base = convert(model, x, parse_norm("max"), **convert_args())
+    net = convert(model, x, parse_norm(f"lp4_k{k}_scale_max"), **convert_args())
     ref = reference(model, x)  # σ̂ derived independently from the definitions (test_pinned_adjust)
     m2 = net.meta["adjustment"][0]["input_rate_sq_mean"]
     assert m2 == pytest.approx(float((x.double() ** 2).mean()))  # first layer: pixel intensities
@@ -90,8 +93,8 @@ def test_scale_mode_sets_theta_to_exp_k_sigma(kind, k):
 @pytest.mark.parametrize("kind", ["mlp_nobias", "cnn"])
 def test_bias_mode_shifts_bias_and_creates_it(kind):
     model, x = model_and_x(kind)
-    base = convert(model, x, parse_norm("p99"))
-    net = convert(model, x, parse_norm("lp4_k0.5_bias_p99"))
+    base = convert(model, x, parse_norm("p99"), **convert_args())
+    net = convert(model, x, parse_norm("lp4_k0.5_bias_p99"), **convert_args())
     ref = reference(model, x, q=99)  # independent σ̂ on the clamped p99 rate model (test_pinned_adjust)
     for i, (b, a) in enumerate(zip(base.layers, net.layers)):
         if not b.spiking:
@@ -105,7 +108,10 @@ def test_bias_mode_shifts_bias_and_creates_it(kind):
 def test_uniform_control_equal_factors_and_same_layer_mean_as_l4():
     model, x = model_and_x("cnn")
     cfg = {"l4": {"k": 0.3, "mode": "scale", "base": "max"}}
-    l4, uni = convert(model, x, parse_norm("l4", cfg)), convert(model, x, parse_norm("uniform-l4", cfg))
+    l4, uni = (
+        convert(model, x, parse_norm("l4", cfg), **convert_args()),
+        convert(model, x, parse_norm("uniform-l4", cfg), **convert_args()),
+    )
     assert uni.meta["norm"] == "uniform_k0.3_scale_max" and uni.meta["params"]["k"] == 0.3
     for a, b in zip(l4.meta["adjustment"], uni.meta["adjustment"]):
         assert b["factor"]["min"] == pytest.approx(b["factor"]["max"])
@@ -117,7 +123,7 @@ def test_uniform_control_equal_factors_and_same_layer_mean_as_l4():
 @pytest.mark.parametrize("p", [1.0, 2.0, math.inf])
 def test_lp_ablation_keeps_layer_mean(p):
     model, x = model_and_x("mlp")
-    base = convert(model, x, parse_norm("max"))
+    base = convert(model, x, parse_norm("max"), **convert_args())
     m2 = input_rate_sq_means(base, x)
     for i, layer in enumerate(base.layers[:-1]):
         s4, sp = predicted_sigma(layer, m2[i], 4), predicted_sigma(layer, m2[i], p)
@@ -128,10 +134,13 @@ def test_lp_ablation_keeps_layer_mean(p):
 
 def test_k_zero_is_the_base_network_and_readout_argmax_kept():
     model, x = model_and_x("cnn")
-    base, zero = convert(model, x, parse_norm("max")), convert(model, x, parse_norm("lp4_k0_scale_max"))
+    base, zero = (
+        convert(model, x, parse_norm("max"), **convert_args()),
+        convert(model, x, parse_norm("lp4_k0_scale_max"), **convert_args()),
+    )
     for a, b in zip(base.layers, zero.layers):
         assert torch.equal(a.threshold, b.threshold) and torch.equal(a.weight, b.weight)
-    big = convert(model, x, parse_norm("uniform_k-2_scale_max"))
+    big = convert(model, x, parse_norm("uniform_k-2_scale_max"), **convert_args())
     assert torch.all(big.layers[-1].threshold == 1) and not big.layers[-1].spiking
 
 
@@ -139,7 +148,7 @@ def test_meta_is_plain_json():
     import json
 
     model, x = model_and_x("cnn")
-    net = convert(model, x, parse_norm("lpinf_k0.25_bias_p99.9"), per_channel=True)
+    net = convert(model, x, parse_norm("lpinf_k0.25_bias_p99.9"), **convert_args(per_channel=True))
     text = json.dumps(net.meta)
     assert json.loads(text)["params"]["p"] == "inf"
     assert {"norm", "method", "params", "lambdas", "adjustment", "folded_batchnorm", "ann_layers"} <= set(net.meta)

@@ -17,6 +17,7 @@ from helpers import REPO
 from snnconv.convert import parse_norm
 from snnconv.convert.files import convert_files, norm_set, normalize_files
 from snnconv.data import ArrayDataset, save_prepared
+from snnconv.defaults import arch_args
 from snnconv.models import build_model, save_checkpoint
 from snnconv.network import load_network
 
@@ -47,7 +48,7 @@ def inputs(tmp_path_factory) -> tuple[Path, Path]:
     save_prepared(ds, root / "toy.npz", root / "toy.json", {"kind": "test"})
     kwargs = {"channels": [3], "kernel": 3, "hidden": 6}
     torch.manual_seed(0)
-    model = build_model("cnn", (1, 8, 8), 3, **kwargs)
+    model = build_model("cnn", (1, 8, 8), 3, **arch_args("cnn", **kwargs))
     save_checkpoint(root / "model.pt", model, "cnn", (1, 8, 8), 3, kwargs)
     return root / "model.pt", root / "toy.npz"
 
@@ -162,7 +163,7 @@ def test_a_record_of_another_model_base_or_settings_is_refused(inputs, records, 
     other = tmp_path / "model.pt"
     torch.manual_seed(1)
     kwargs = {"channels": [3], "kernel": 3, "hidden": 6}
-    save_checkpoint(other, build_model("cnn", (1, 8, 8), 3, **kwargs), "cnn", (1, 8, 8), 3, kwargs)
+    save_checkpoint(other, build_model("cnn", (1, 8, 8), 3, **arch_args("cnn", **kwargs)), "cnn", (1, 8, 8), 3, kwargs)
     with pytest.raises(ValueError, match="another model"):
         convert_files(other, data_path, "max", CFG, normalization_path=records["max"])
     broken = tmp_path / "broken.json"

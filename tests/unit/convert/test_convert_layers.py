@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from snnconv.convert import convert, fold_batchnorm, parse_model, parse_norm
+from snnconv.defaults import arch_args, convert_args
 from snnconv.models import build_cnn, build_mlp
 from snnconv.network import SpikingNetwork
 
@@ -28,8 +29,10 @@ def _randomize_bn(model: nn.Module, seed: int = 0) -> None:
 @pytest.mark.parametrize(
     "build",
     [
-        lambda: build_mlp((1, 6, 6), 4, hidden=[10, 7], batchnorm=True, dropout=0.3),
-        lambda: build_cnn((2, 8, 8), 3, channels=[3, 5], kernel=3, hidden=6, batchnorm=True, bias=False),
+        lambda: build_mlp((1, 6, 6), 4, **arch_args("mlp", hidden=[10, 7], batchnorm=True, dropout=0.3)),
+        lambda: build_cnn(
+            (2, 8, 8), 3, **arch_args("cnn", channels=[3, 5], kernel=3, hidden=6, batchnorm=True, bias=False)
+        ),
     ],
 )
 def test_batchnorm_folding_matches_eval_mode(build):
@@ -38,7 +41,7 @@ def test_batchnorm_folding_matches_eval_mode(build):
     _randomize_bn(model)
     model.eval()
     x = torch.rand(20, *((1, 6, 6) if isinstance(model[1], nn.Linear) else (2, 8, 8)))
-    parsed = parse_model(model)
+    parsed = parse_model(model, convert_args()["maxpool_to_avgpool"])
     assert parsed.folded_batchnorm
     net = SpikingNetwork(parsed.layers, tuple(x.shape[1:]))
     with torch.no_grad():
@@ -61,8 +64,8 @@ def test_fold_batchnorm_formula():
 
 def test_structure_pre_ops_names_and_meta():
     torch.manual_seed(0)
-    model = build_cnn((1, 8, 8), 3, channels=[2], kernel=3, hidden=0, dropout=0.5)
-    net = convert(model, torch.rand(5, 1, 8, 8), parse_norm("none"))
+    model = build_cnn((1, 8, 8), 3, **arch_args("cnn", channels=[2], kernel=3, hidden=0, dropout=0.5))
+    net = convert(model, torch.rand(5, 1, 8, 8), parse_norm("none"), **convert_args())
     conv, fc = net.layers
     assert conv.op["type"] == "conv2d" and conv.pre_ops == [] and conv.spiking
     assert [p["type"] for p in fc.pre_ops] == ["avgpool", "flatten"] and not fc.spiking
@@ -82,8 +85,8 @@ def test_maxpool_rejected_unless_switched():
         match=r"MaxPool2d at index 3 is not supported: use average pooling "
         r"\(or set conversion.maxpool_to_avgpool: true\)",
     ):
-        convert(model, x, parse_norm("max"))
-    net = convert(model, x, parse_norm("max"), maxpool_to_avgpool=True)
+        convert(model, x, parse_norm("max"), **convert_args())
+    net = convert(model, x, parse_norm("max"), **convert_args(maxpool_to_avgpool=True))
     assert net.meta["maxpool_to_avgpool"] is True
     assert net.layers[1].pre_ops[0] == {"type": "avgpool", "kernel_size": [2, 2], "stride": [2, 2], "padding": [0, 0]}
     avg = nn.Sequential(*[nn.AvgPool2d(2) if isinstance(m, nn.MaxPool2d) else m for m in model]).eval()
@@ -112,32 +115,32 @@ def test_maxpool_rejected_unless_switched():
 )
 def test_unsupported_modules_name_class_and_index(modules, message):
     with pytest.raises(ValueError, match=message):
-        convert(nn.Sequential(*modules), torch.rand(3, 1, 2, 2), parse_norm("max"))
+        convert(nn.Sequential(*modules), torch.rand(3, 1, 2, 2), parse_norm("max"), **convert_args())
 
 
 def test_non_sequential_and_bad_images_rejected():
     with pytest.raises(ValueError, match="nn.Sequential"):
-        parse_model(nn.Linear(2, 2))
-    model = build_mlp((1, 2, 2), 2, hidden=[3])
+        parse_model(nn.Linear(2, 2), convert_args()["maxpool_to_avgpool"])
+    model = build_mlp((1, 2, 2), 2, **arch_args("mlp", hidden=[3]))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        convert(model, torch.rand(3, 1, 2, 2) * 2, parse_norm("max"))
+        convert(model, torch.rand(3, 1, 2, 2) * 2, parse_norm("max"), **convert_args())
     with pytest.raises(ValueError, match="N×C×H×W"):
-        convert(model, torch.rand(3, 4), parse_norm("max"))
+        convert(model, torch.rand(3, 4), parse_norm("max"), **convert_args())
 
 
 @pytest.mark.parametrize("layer, where", [(1, "weight"), (3, "bias")])
 def test_nan_weights_refused(layer, where):
-    model = build_mlp((1, 2, 2), 2, hidden=[3], dropout=0.0)
+    model = build_mlp((1, 2, 2), 2, **arch_args("mlp", hidden=[3], dropout=0.0))
     getattr(model[layer], where).data[0] = float("nan") if layer == 1 else float("inf")
     n = 0 if layer == 1 else 1
     kind = "weights contain" if where == "weight" else "bias contains"
     with pytest.raises(ValueError, match=f"refusing to convert: layer {n} {kind} NaN/inf"):
-        convert(model, torch.rand(3, 1, 2, 2), parse_norm("none"))
+        convert(model, torch.rand(3, 1, 2, 2), parse_norm("none"), **convert_args())
 
 
 def test_redundant_relus_and_identity_are_dropped():
     model = nn.Sequential(
         nn.ReLU(), nn.Flatten(), nn.Identity(), nn.Linear(4, 3), nn.ReLU(), nn.ReLU(), nn.Linear(3, 2)
     )
-    net = convert(model, torch.rand(6, 1, 2, 2), parse_norm("max"))
+    net = convert(model, torch.rand(6, 1, 2, 2), parse_norm("max"), **convert_args())
     assert len(net.layers) == 2 and net.meta["ann_module_index"] == [3, 6]

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from snnconv.convert import NormSpec, canonicalize, format_number, norm_names, parse_norm, resolve_norms
+from snnconv.defaults import conversion_args
 
 CFG = {"l4": {"k": -0.5, "mode": "scale", "base": "p99.9"}}
 
@@ -138,11 +139,11 @@ def test_norm_names_expands_sweep_dedups_and_keeps_order():
     with pytest.raises(KeyError):
         resolved.canonical("model")
     assert all("/" not in n and " " not in n for n in names)
-    assert norm_names({"norms": ["max"], "sweep": {"p": [4], "k": [1], "uniform": False}}) == [
+    assert norm_names(conversion_args(norms=["max"], sweep={"p": [4], "k": [1], "uniform": False})) == [
         "max",
         "lp4_k1_scale_max",
     ]
-    assert norm_names({"norms": ["max"]}) == ["max"]
+    assert norm_names(conversion_args(norms=["max"])) == ["max"]
 
 
 @pytest.mark.parametrize(
@@ -188,4 +189,4 @@ def test_alias_without_config_and_bad_sweep():
     with pytest.raises(ValueError, match="mode"):
         parse_norm("uniform-l4", {"l4": {"k": 1, "mode": "sideways", "base": "max"}})
     with pytest.raises(ValueError, match="k"):
-        norm_names({"norms": ["max"], "sweep": {"p": [4], "k": [math.nan]}})
+        norm_names(conversion_args(norms=["max"], sweep={"p": [4], "k": [math.nan]}))

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from snnconv.convert import convert, parse_norm
+from snnconv.defaults import arch_args, convert_args
 from snnconv.models import build_cnn, build_mlp
 
 X = torch.tensor([[1.0, 0.0], [0.5, 1.0], [0.0, 0.0]]).view(3, 1, 1, 2)
@@ -43,7 +44,7 @@ def hand_net() -> nn.Sequential:
 )
 def test_hand_computed_lambdas(name, lam):
     model = hand_net()
-    net = convert(model, X, parse_norm(name))
+    net = convert(model, X, parse_norm(name), **convert_args())
     assert net.meta["lambdas"] == pytest.approx([lam, 1.0])
     hidden, readout = net.layers
     assert torch.allclose(hidden.weight, model[1].weight / lam) and torch.allclose(hidden.bias, model[1].bias / lam)
@@ -60,12 +61,12 @@ def test_per_channel_conv_then_flatten_hand_computed():
         model[0].weight.copy_(torch.tensor([1.0, 2.0]).view(2, 1, 1, 1))
         model[3].weight.copy_(torch.arange(8.0).view(1, 8))
     x = torch.tensor([[0.1, 0.2], [0.3, 0.4]]).view(1, 1, 2, 2)
-    net = convert(model, x, parse_norm("max"), per_channel=True)
+    net = convert(model, x, parse_norm("max"), **convert_args(per_channel=True))
     assert net.meta["lambdas"][0] == pytest.approx([0.4, 0.8]) and net.meta["per_channel"] == [True, False]
     assert torch.allclose(net.layers[0].weight.flatten(), torch.tensor([2.5, 2.5]))
     expected = torch.arange(8.0) * torch.tensor([0.4] * 4 + [0.8] * 4)
     assert torch.allclose(net.layers[1].weight.flatten(), expected)
-    layer_wise = convert(model, x, parse_norm("model"), per_channel=True)
+    layer_wise = convert(model, x, parse_norm("model"), **convert_args(per_channel=True))
     assert layer_wise.meta["lambdas"][0] == pytest.approx([1.0, 2.0])  # Σ positive weights per channel
 
 
@@ -88,10 +89,12 @@ def small_models() -> dict[str, nn.Sequential]:
     """An MLP, a CNN with avgpool and hidden FC, a conv→avgpool→flatten→linear net, with and without bias."""
     torch.manual_seed(3)
     out = {
-        "mlp": build_mlp((1, 5, 5), 4, hidden=[12, 9], dropout=0.1),
-        "mlp_nobias": build_mlp((1, 5, 5), 4, hidden=[12], bias=False),
-        "cnn": build_cnn((2, 8, 8), 3, channels=[4, 5], kernel=3, hidden=7),
-        "cnn_nobias_bn": build_cnn((2, 8, 8), 3, channels=[4], kernel=3, hidden=0, bias=False, batchnorm=True),
+        "mlp": build_mlp((1, 5, 5), 4, **arch_args("mlp", hidden=[12, 9], dropout=0.1)),
+        "mlp_nobias": build_mlp((1, 5, 5), 4, **arch_args("mlp", hidden=[12], bias=False)),
+        "cnn": build_cnn((2, 8, 8), 3, **arch_args("cnn", channels=[4, 5], kernel=3, hidden=7)),
+        "cnn_nobias_bn": build_cnn(
+            (2, 8, 8), 3, **arch_args("cnn", channels=[4], kernel=3, hidden=0, bias=False, batchnorm=True)
+        ),
         "conv_pool_fc": nn.Sequential(
             nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(48, 3)
         ),
@@ -119,7 +122,7 @@ def inputs(name: str, n: int = 40) -> torch.Tensor:
 @pytest.mark.parametrize("arch", sorted(MODELS))
 def test_function_preserved(arch, norm, per_channel):
     model, x = MODELS[arch], inputs(arch)
-    net = convert(model, x, parse_norm(norm), per_channel=per_channel)
+    net = convert(model, x, parse_norm(norm), **convert_args(per_channel=per_channel))
     with torch.no_grad():
         logits, outs = model(x), net.rate_forward(x, clamp=False)
     assert torch.allclose(outs[-1], logits, rtol=1e-4, atol=1e-5)  # readout == logits (λ_L = 1)
@@ -137,7 +140,7 @@ def test_function_preserved(arch, norm, per_channel):
 @pytest.mark.parametrize("per_channel", [False, True])
 def test_percentile_lambdas_match_numpy(per_channel):
     model, x = MODELS["cnn"], inputs("cnn", 60)
-    net = convert(model, x, parse_norm("p97.5"), per_channel=per_channel)
+    net = convert(model, x, parse_norm("p97.5"), **convert_args(per_channel=per_channel))
     for a, lam in zip(relu_activations(model, x), net.meta["lambdas"]):
         if per_channel and a.ndim == 4:
             ref = np.percentile(a.transpose(0, 1).reshape(a.shape[1], -1).double().numpy(), 97.5, axis=1)
@@ -154,7 +157,7 @@ def test_silent_layer_gets_lambda_one():
         model[1].weight.fill_(-1.0)
         model[1].bias.fill_(0.0)
     for norm in ("max", "p99", "model"):
-        assert convert(model, torch.rand(5, 1, 2, 2), parse_norm(norm)).meta["lambdas"] == [1.0, 1.0]
+        assert convert(model, torch.rand(5, 1, 2, 2), parse_norm(norm), **convert_args()).meta["lambdas"] == [1.0, 1.0]
 
 
 @settings(max_examples=12, deadline=None)
@@ -166,8 +169,8 @@ def test_silent_layer_gets_lambda_one():
 )
 def test_random_mlps_preserve_function(widths, bias, seed, norm):
     torch.manual_seed(seed)
-    model = build_mlp((1, 3, 3), 3, hidden=widths, bias=bias, dropout=0.0).eval()
+    model = build_mlp((1, 3, 3), 3, **arch_args("mlp", hidden=widths, bias=bias, dropout=0.0)).eval()
     x = torch.rand(16, 1, 3, 3)
-    net = convert(model, x, parse_norm(norm))
+    net = convert(model, x, parse_norm(norm), **convert_args())
     with torch.no_grad():
         assert torch.allclose(net.rate_forward(x, clamp=False)[-1], model(x), rtol=1e-4, atol=1e-5)

@@ -15,6 +15,7 @@ from snnconv.convert import base_name, canonicalize, convert, parse_norm
 from snnconv.convert.pipeline import base_statistics, prepare
 from snnconv.data import ArrayDataset
 from snnconv.data.digits import load_digits_dataset
+from snnconv.defaults import arch_args, convert_args, digits_args, sim_args, training_args
 from snnconv.models import load_checkpoint, save_checkpoint
 from snnconv.qcfs import QCFS, qcfs_lambdas, to_qcfs
 from snnconv.simulate import simulate
@@ -85,10 +86,10 @@ def test_qcfs_norm_names():
 @pytest.fixture(scope="module")
 def trained():
     """A QCFS MLP (L = 4) trained briefly on the embedded digits, and its data."""
-    ds, _ = load_digits_dataset()
-    cfg = {"epochs": 15, "batch_size": 32, "lr": 0.01, "optimizer": "adam", "device": "cpu", "threads": 1}
+    ds, _ = load_digits_dataset(**digits_args())
+    cfg = training_args(epochs=15, batch_size=32, lr=0.01, optimizer="adam", device="cpu", threads=1)
     res = train_ann(
-        ds, "mlp", {"hidden": [48, 32], "dropout": 0.0}, cfg, 0, False, qcfs={"levels": 4, "lambda_init": 2.0}
+        ds, "mlp", arch_args("mlp", hidden=[48, 32], dropout=0.0), cfg, 0, False, qcfs={"levels": 4, "lambda_init": 2.0}
     )
     return res.model, ds
 
@@ -112,9 +113,9 @@ def test_conversion_uses_the_trained_lambda(trained):
     model, ds = trained
     lams = qcfs_lambdas(model)
     x = ArrayDataset.as_float(ds.x_train[:200])
-    _, raw = prepare(model, x)
+    _, raw = prepare(model, x, convert_args()["maxpool_to_avgpool"])
     assert [float(l) for l in base_statistics(raw, x, "qcfs", False).lambdas[:2]] == lams
-    net = convert(model, x, parse_norm("qcfs"))
+    net = convert(model, x, parse_norm("qcfs"), **convert_args())
     assert net.meta["lambdas"][:2] == lams and net.v_init == 0.5 and net.meta["qcfs_levels"] == 4
     linears = [m for m in model if isinstance(m, nn.Linear)]
     assert torch.allclose(net.layers[0].weight, linears[0].weight / lams[0])
@@ -126,7 +127,7 @@ def test_conversion_uses_the_trained_lambda(trained):
 def test_qcfs_norm_refuses_a_relu_network():
     model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
     with pytest.raises(ValueError, match="QCFS-trained network"):
-        convert(model, torch.rand(8, 1, 2, 2), parse_norm("qcfs"))
+        convert(model, torch.rand(8, 1, 2, 2), parse_norm("qcfs"), **convert_args())
 
 
 def test_converted_net_approaches_qcfs_ann_accuracy(trained):
@@ -135,8 +136,8 @@ def test_converted_net_approaches_qcfs_ann_accuracy(trained):
     model, ds = trained
     x, y = ArrayDataset.as_float(ds.x_test), torch.from_numpy(ds.y_test)
     ann = evaluate(model, x, y)[0]
-    net = convert(model, ArrayDataset.as_float(ds.x_train[:300]), parse_norm("qcfs"))
-    acc = simulate(net, x, y, 64, encoding="constant", device="cpu", compile="false").accuracy
+    net = convert(model, ArrayDataset.as_float(ds.x_train[:300]), parse_norm("qcfs"), **convert_args())
+    acc = simulate(net, x, y, 64, **sim_args(encoding="constant", device="cpu", compile="false")).accuracy
     gap = np.abs(acc - ann)
     assert ann > 0.85
     assert gap[15:].max() <= 0.02, (ann, acc[[0, 3, 7, 15, 31, 63]])
@@ -149,13 +150,13 @@ def test_resnet_qcfs_twin_converts_with_every_trained_lambda():
     from snnconv.models import build_resnet
 
     torch.manual_seed(0)
-    relu = build_resnet((1, 8, 8), 3, preset="resnet8", channels=[4, 4, 8]).eval()
+    relu = build_resnet((1, 8, 8), 3, **arch_args("resnet", preset="resnet8", channels=[4, 4, 8])).eval()
     q = to_qcfs(relu, 4, 2.0).eval()
     assert sum(isinstance(m, QCFS) for m in q.modules()) == 7 and not any(isinstance(m, nn.ReLU) for m in q.modules())
     assert sum(isinstance(m, nn.ReLU) for m in relu.modules()) == 7  # the original keeps its ReLUs
     with torch.no_grad():
         for i, m in enumerate(m for m in q.modules() if isinstance(m, QCFS)):
             m.lam.fill_(1.0 + 0.25 * i)
-    net = convert(q, torch.rand(32, 1, 8, 8), parse_norm("qcfs"))
+    net = convert(q, torch.rand(32, 1, 8, 8), parse_norm("qcfs"), **convert_args())
     assert net.meta["lambdas"][:7] == pytest.approx([1.0 + 0.25 * i for i in range(7)])
     assert net.v_init == 0.5 and any(l.shortcut is not None for l in net.layers)

@@ -13,6 +13,7 @@ from torch import nn
 from snnconv.convert import convert, parse_norm, predicted_sigma
 from snnconv.convert.activations import input_rate_sq_means
 from snnconv.convert.layers import parse_model
+from snnconv.defaults import arch_args, convert_args
 from snnconv.models import BasicBlock, build_model, build_resnet
 from snnconv.network import RESIDUAL_FORMAT_VERSION, load_network, network_to_dict, save_network
 
@@ -84,26 +85,26 @@ def test_presets_have_the_published_depths():
             for x in m.modules()
         )
 
-    r20 = build_resnet((3, 32, 32), 10, preset="resnet20")
-    r8 = build_resnet((3, 32, 32), 10, preset="resnet8")
+    r20 = build_resnet((3, 32, 32), 10, **arch_args("resnet", preset="resnet20"))
+    r8 = build_resnet((3, 32, 32), 10, **arch_args("resnet", preset="resnet8"))
     assert weighted(r20) == 20 and weighted(r8) == 8
     assert sum(p.numel() for p in r20.parameters()) == pytest.approx(0.27e6, rel=0.03)  # He et al. 2016: 0.27M
     assert not any(isinstance(m, nn.MaxPool2d) for m in r20.modules())
     assert r20(torch.rand(2, 3, 32, 32)).shape == (2, 10)
-    assert build_model("resnet", (1, 28, 28), 10, preset="resnet8", channels=[4, 8, 8])(
+    assert build_model("resnet", (1, 28, 28), 10, **arch_args("resnet", preset="resnet8", channels=[4, 8, 8]))(
         torch.rand(1, 1, 28, 28)
     ).shape == (1, 10)
 
 
 def test_bad_options_are_named():
     with pytest.raises(ValueError, match="preset 'resnet19'"):
-        build_resnet((1, 8, 8), 10, preset="resnet19")
+        build_resnet((1, 8, 8), 10, **arch_args("resnet", preset="resnet19"))
     with pytest.raises(ValueError, match="3 positive widths"):
-        build_resnet((1, 8, 8), 10, preset="resnet8", channels=[4, 8])
+        build_resnet((1, 8, 8), 10, **arch_args("resnet", preset="resnet8", channels=[4, 8]))
 
 
 def test_parse_gives_two_layers_per_block_with_shortcuts():
-    parsed = parse_model(tiny_residual())
+    parsed = parse_model(tiny_residual(), convert_args()["maxpool_to_avgpool"])
     names = [l.name for l in parsed.layers]
     assert names == ["conv2d0", "block3.conv1", "block3.conv2", "block4.conv1", "block4.conv2", "linear7"]
     assert [None if l.shortcut is None else l.shortcut["source"] for l in parsed.layers] == [
@@ -134,12 +135,12 @@ def test_pooling_before_a_block_is_refused():
         nn.Linear(2 * 3 * 3, 2),
     ).eval()
     with pytest.raises(ValueError, match="BasicBlock at index 3 is not supported: a residual block must follow"):
-        parse_model(model)
+        parse_model(model, convert_args()["maxpool_to_avgpool"])
 
 
 def test_raw_network_reproduces_the_ann():
     model, x = tiny_residual(), images()
-    net = convert(model, x, parse_norm("none"))
+    net = convert(model, x, parse_norm("none"), **convert_args())
     with torch.no_grad():
         assert torch.allclose(net.rate_forward(x, clamp=False)[-1], model(x), atol=1e-5)
 
@@ -148,7 +149,7 @@ def test_raw_network_reproduces_the_ann():
 def test_rate_model_agrees_with_the_ann(norm):
     """max and model norms keep every rate ≤ 1 on the conversion set: the rate model is the ANN, logits included."""
     model, x = tiny_residual(), images()
-    net = convert(model, x, parse_norm(norm))
+    net = convert(model, x, parse_norm(norm), **convert_args())
     with torch.no_grad():
         got, want = net.rate_forward(x, clamp=True)[-1], model(x)
     assert torch.allclose(got, want, atol=1e-4)
@@ -157,7 +158,7 @@ def test_rate_model_agrees_with_the_ann(norm):
 
 def test_max_lambdas_and_weights_by_hand():
     model, x = tiny_residual(), images()
-    net = convert(model, x, parse_norm("max"))
+    net = convert(model, x, parse_norm("max"), **convert_args())
     acts = block_outputs(model, x)  # stem, b1.relu1, b1 out (post-add), b2.relu1, b2 out (post-add)
     lam = [float(a.max()) for a in acts]
     assert net.meta["lambdas"] == pytest.approx(lam + [1.0], rel=1e-6)
@@ -181,7 +182,7 @@ def test_max_lambdas_and_weights_by_hand():
 
 def test_model_norm_by_hand_counts_both_branches():
     model, x = tiny_residual(), images()
-    net = convert(model, x, parse_norm("model"))
+    net = convert(model, x, parse_norm("model"), **convert_args())
     b1, b2 = model[3], model[4]
     stem_w, stem_b = fold(model[0], model[1])
     lam0 = float(stem_w.clamp(min=0).flatten(1).sum(1).add(stem_b.clamp(min=0)).max())
@@ -201,7 +202,7 @@ def test_model_norm_by_hand_counts_both_branches():
 
 def test_per_channel_max_by_hand():
     model, x = tiny_residual(), images()
-    net = convert(model, x, parse_norm("max"), per_channel=True)
+    net = convert(model, x, parse_norm("max"), **convert_args(per_channel=True))
     acts = block_outputs(model, x)
     for got, a in zip(net.meta["lambdas"], acts):
         assert got == pytest.approx(a.amax(dim=(0, 2, 3)).tolist(), rel=1e-4, abs=1e-6)  # float32 ANN vs folded
@@ -217,8 +218,8 @@ def test_per_channel_max_by_hand():
 
 def test_adjustment_sees_both_branches():
     model, x = tiny_residual(), images()
-    base = convert(model, x, parse_norm("max"))
-    adjusted = convert(model, x, parse_norm("lp4_k0.5_scale_max"))
+    base = convert(model, x, parse_norm("max"), **convert_args())
+    adjusted = convert(model, x, parse_norm("lp4_k0.5_scale_max"), **convert_args())
     m2 = input_rate_sq_means(base, x)
     layer = base.layers[4]
     with torch.no_grad():
@@ -238,7 +239,7 @@ def test_adjustment_sees_both_branches():
 @pytest.mark.parametrize("per_channel", [False, True])
 def test_every_norm_and_adjustment_runs(norm, per_channel, tmp_path):
     model, x = tiny_residual(), images()
-    net = convert(model, x, parse_norm(norm), per_channel=per_channel)
+    net = convert(model, x, parse_norm(norm), **convert_args(per_channel=per_channel))
     assert sum(l.shortcut is not None for l in net.layers) == 2
     with torch.no_grad():
         out = net.rate_forward(x)[-1]
@@ -255,16 +256,19 @@ def test_every_norm_and_adjustment_runs(norm, per_channel, tmp_path):
 
 
 def test_residual_files_carry_their_own_format_version():
-    net = convert(tiny_residual(), images(), parse_norm("max"))
+    net = convert(tiny_residual(), images(), parse_norm("max"), **convert_args())
     assert network_to_dict(net)["format_version"] == RESIDUAL_FORMAT_VERSION
     plain = convert(
-        nn.Sequential(nn.Flatten(), nn.Linear(36, 5), nn.ReLU(), nn.Linear(5, 2)).eval(), images(), parse_norm("max")
+        nn.Sequential(nn.Flatten(), nn.Linear(36, 5), nn.ReLU(), nn.Linear(5, 2)).eval(),
+        images(),
+        parse_norm("max"),
+        **convert_args(),
     )
     assert network_to_dict(plain)["format_version"] == 1
 
 
 def test_shortcut_from_a_later_layer_is_refused():
-    net = convert(tiny_residual(), images(), parse_norm("max"))
+    net = convert(tiny_residual(), images(), parse_norm("max"), **convert_args())
     net.layers[2].shortcut = {"source": 3, "op": net.layers[2].shortcut["op"]}
     data = network_to_dict(net)
     from snnconv.network import network_from_dict
@@ -280,7 +284,7 @@ def test_cost_estimate_counts_the_real_model(preset, shape):
     from snnconv.cluster import resnet_cost
     from snnconv.models import RESNET_PRESETS
 
-    model = build_resnet(shape, 10, preset=preset).eval()
+    model = build_resnet(shape, 10, **arch_args("resnet", preset=preset)).eval()
     macs = []
 
     def hook(m, i, o):
@@ -293,6 +297,6 @@ def test_cost_estimate_counts_the_real_model(preset, shape):
         model(x)
     for h in handles:
         h.remove()
-    net = convert(model, x, parse_norm("none"))
+    net = convert(model, x, parse_norm("none"), **convert_args())
     neurons = sum(o[0].numel() for o, l in zip(net.rate_forward(x[:1]), net.layers) if l.spiking)
     assert resnet_cost(shape, RESNET_PRESETS[preset], [16, 32, 64]) == (sum(macs), neurons)

@@ -20,9 +20,11 @@ from snnconv.data import prepare_dataset
 from snnconv.data.checksums import CIFAR10_JPEG_SHA256, ChecksumError
 from snnconv.data.cifar import CIFAR10_CLASSES, JPEG_NOTE, load_cifar10_python, load_image_folder
 from snnconv.data.download import download_dataset
+from snnconv.defaults import dataset_args
 
 PER_CLASS = {"train": 3, "test": 2}
-load_small = partial(load_image_folder, per_class=PER_CLASS)  # the synthetic layout's own class counts
+# the synthetic layout's own class counts, the config's subset options
+load_small = partial(load_image_folder, per_class=PER_CLASS, **dataset_args("cifar10_jpeg"))
 
 
 def shared_jpeg_tar() -> Path:
@@ -107,10 +109,12 @@ def test_jpeg_directory_via_registry(tmp_path: Path, monkeypatch: pytest.MonkeyP
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(data)
     (root / "README.txt").write_text("ignored")
-    ds, source = prepare_dataset("cifar10_jpeg", {}, tmp_path)
+    ds, source = prepare_dataset("cifar10_jpeg", dataset_args("cifar10_jpeg"), tmp_path)
     check_small(ds)
     assert source["files"][str(root)]["verified"] is False
-    ds, source = prepare_dataset("cifar10_jpeg", {"subset_train": 10, "subset_test": 5}, tmp_path)
+    ds, source = prepare_dataset(
+        "cifar10_jpeg", dataset_args("cifar10_jpeg", **{"subset_train": 10, "subset_test": 5}), tmp_path
+    )
     assert ds.y_train.tolist() == list(range(10)) and len(ds.y_test) == 5 and source["subset"]["test"] == 5
 
 
@@ -183,7 +187,9 @@ def test_link_member_refused(tmp_path: Path) -> None:
 
 def test_shared_jpeg_subset_via_registry() -> None:
     tar = shared_jpeg_tar()
-    ds, source = prepare_dataset("cifar10_jpeg", {"subset_train": 1000, "subset_test": 200}, tar.parents[1])
+    ds, source = prepare_dataset(
+        "cifar10_jpeg", dataset_args("cifar10_jpeg", **{"subset_train": 1000, "subset_test": 200}), tar.parents[1]
+    )
     assert ds.x_train.shape == (1000, 3, 32, 32) and ds.x_test.shape == (200, 3, 32, 32)
     assert np.bincount(ds.y_train).tolist() == [100] * 10 and np.bincount(ds.y_test).tolist() == [20] * 10
     assert source["files"][str(tar)] == {"sha256": CIFAR10_JPEG_SHA256, "verified": True}
@@ -195,7 +201,7 @@ def test_shared_jpeg_subset_via_registry() -> None:
 
 @pytest.mark.slow
 def test_shared_jpeg_full_read_matches_readme() -> None:
-    ds, _ = load_image_folder(shared_jpeg_tar())
+    ds, _ = load_image_folder(shared_jpeg_tar(), **dataset_args("cifar10_jpeg"))
     assert np.bincount(ds.y_train).tolist() == [5000] * 10 and np.bincount(ds.y_test).tolist() == [1000] * 10
     channels = [ds.x_train[:, c].astype(np.float32) / 255.0 for c in range(3)]  # float32: ~200 MB per channel
     assert np.allclose([c.mean(dtype=np.float64) for c in channels], [0.4913, 0.4821, 0.4465], atol=1e-4)
@@ -262,7 +268,7 @@ def test_wrong_md5_refused_before_unpickling(tmp_path: Path, monkeypatch: pytest
         load_cifar10_python(tar)  # the official md5, which this file does not have
     assert calls == [] and not marker.exists()
     with pytest.raises(ChecksumError):
-        prepare_dataset("cifar10", {}, tmp_path)  # the registry uses the official md5 too
+        prepare_dataset("cifar10", dataset_args("cifar10"), tmp_path)  # the registry uses the official md5 too
     assert calls == [] and not marker.exists()
     with pytest.raises(TypeError):  # control: with its md5 accepted, the payload does get unpickled
         load_cifar10_python(tar, expected_md5=md5(tar))

@@ -21,6 +21,7 @@ from helpers import REPO
 from snnconv.data import prepare_dataset
 from snnconv.data.checksums import IDX_FILES, IDX_SHA256, ChecksumError
 from snnconv.data.download import download_cifar10, download_dataset, download_idx
+from snnconv.defaults import dataset_args
 
 
 class Server:
@@ -150,7 +151,9 @@ def test_download_shared_mnist_then_prepare(server: Server, tmp_path: Path) -> N
     assert {
         Path(p).name.removesuffix(".gz"): f["sha256_uncompressed"] for p, f in manifest["files"].items()
     } == IDX_SHA256["mnist"]
-    ds, source = prepare_dataset("mnist", {"subset_train": 100, "subset_test": 10}, tmp_path / "data")
+    ds, source = prepare_dataset(
+        "mnist", dataset_args("mnist", **{"subset_train": 100, "subset_test": 10}), tmp_path / "data"
+    )
     assert len(ds.y_train) == 100 and all(f["verified"] for f in source["files"].values())
     assert {
         Path(p).name.removesuffix(".gz"): f["sha256_uncompressed"] for p, f in source["files"].items()

@@ -16,6 +16,7 @@ from helpers import REPO
 from snnconv.data import prepare_dataset
 from snnconv.data.checksums import IDX_SHA256, ChecksumError, verify_file
 from snnconv.data.idx import IMAGES_MAGIC, LABELS_MAGIC, IdxError, load_idx_dataset, read_idx, read_idx_pair
+from snnconv.defaults import dataset_args
 
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -123,12 +124,12 @@ def test_checksum_mismatch_names_file_expected_and_actual(tmp_path: Path) -> Non
 def test_synthetic_data_fails_the_known_checksums(tmp_path: Path) -> None:
     write_idx_folder(tmp_path / "fashion-mnist")
     with pytest.raises(ChecksumError, match=IDX_SHA256["fashion_mnist"]["train-images-idx3-ubyte"]):
-        prepare_dataset("fashion_mnist", {}, tmp_path)
+        prepare_dataset("fashion_mnist", dataset_args("fashion_mnist"), tmp_path)
 
 
 def test_shared_mnist_facts() -> None:
     shared_folder("mnist")
-    ds, source = prepare_dataset("mnist", {}, shared_data())
+    ds, source = prepare_dataset("mnist", dataset_args("mnist"), shared_data())
     assert ds.x_train.shape == (60000, 1, 28, 28) and ds.x_test.shape == (10000, 1, 28, 28)
     assert np.bincount(ds.y_train).tolist() == MNIST_TRAIN_COUNTS
     assert np.bincount(ds.y_test).tolist() == MNIST_TEST_COUNTS
@@ -148,10 +149,12 @@ def test_shared_hardcoded_checksums_match_sums_files() -> None:
 
 def test_shared_fashion_mnist_with_subset() -> None:
     shared_folder("fashion-mnist")
-    ds, source = prepare_dataset("fashion_mnist", {"subset_train": 1000, "subset_test": 100}, shared_data())
+    ds, source = prepare_dataset(
+        "fashion_mnist", dataset_args("fashion_mnist", **{"subset_train": 1000, "subset_test": 100}), shared_data()
+    )
     assert ds.x_train.shape == (1000, 1, 28, 28) and len(ds.y_test) == 100
     assert ds.classes[0] == "T-shirt/top" and ds.classes[9] == "Ankle boot"
-    full, _ = prepare_dataset("fashion_mnist", {}, shared_data())
+    full, _ = prepare_dataset("fashion_mnist", dataset_args("fashion_mnist"), shared_data())
     assert np.bincount(full.y_train).tolist() == [6000] * 10 and np.bincount(full.y_test).tolist() == [1000] * 10
     assert np.array_equal(full.x_train[:1000], ds.x_train)
 
@@ -168,4 +171,4 @@ def test_corrupted_copy_of_shared_mnist_is_refused(tmp_path: Path) -> None:
     labels.write_bytes(gzip.compress(bytes(data)))
     expected = IDX_SHA256["mnist"]["t10k-labels-idx1-ubyte"]
     with pytest.raises(ChecksumError, match=rf"{re.escape(str(labels))}.*expected {expected}"):
-        prepare_dataset("mnist", {}, tmp_path)
+        prepare_dataset("mnist", dataset_args("mnist"), tmp_path)

@@ -13,6 +13,7 @@ from helpers import REPO
 
 from snnconv.data import DATASETS, load_prepared, prepare_dataset
 from snnconv.data.registry import DATA_DIR_ENV, locate
+from snnconv.defaults import dataset_args
 
 
 def load_script(name: str):
@@ -28,7 +29,7 @@ def test_dataset_names() -> None:
 
 
 def test_digits_shape_counts_and_classes() -> None:
-    ds, source = prepare_dataset("digits", {})
+    ds, source = prepare_dataset("digits", dataset_args("digits"))
     assert ds.shape == (1, 8, 8) and ds.x_train.dtype == np.uint8
     assert len(ds.y_train) + len(ds.y_test) == 1797
     assert len(ds.y_test) == 450  # 25 % of 1797, rounded up by scikit-learn
@@ -38,16 +39,16 @@ def test_digits_shape_counts_and_classes() -> None:
 
 
 def test_digits_split_is_seeded() -> None:
-    a, _ = prepare_dataset("digits", {"split_seed": 3})
-    b, _ = prepare_dataset("digits", {"split_seed": 3})
-    c, _ = prepare_dataset("digits", {"split_seed": 4})
+    a, _ = prepare_dataset("digits", dataset_args("digits", **{"split_seed": 3}))
+    b, _ = prepare_dataset("digits", dataset_args("digits", **{"split_seed": 3}))
+    c, _ = prepare_dataset("digits", dataset_args("digits", **{"split_seed": 4}))
     assert np.array_equal(a.x_train, b.x_train) and np.array_equal(a.y_test, b.y_test)
     assert not np.array_equal(a.y_train, c.y_train)
 
 
 def test_subset_takes_the_first_n() -> None:
-    full, _ = prepare_dataset("digits", {})
-    sub, source = prepare_dataset("digits", {"subset_train": 100, "subset_test": 7})
+    full, _ = prepare_dataset("digits", dataset_args("digits"))
+    sub, source = prepare_dataset("digits", dataset_args("digits", **{"subset_train": 100, "subset_test": 7}))
     assert len(sub.y_train) == 100 and len(sub.y_test) == 7
     assert np.array_equal(sub.x_train, full.x_train[:100]) and np.array_equal(sub.y_test, full.y_test[:7])
     assert source["subset"] == {"train": 100, "test": 7}
@@ -56,14 +57,14 @@ def test_subset_takes_the_first_n() -> None:
 @pytest.mark.parametrize("options", [{"subset_train": -1}, {"subset_test": 1.5}, {"subset_train": True}])
 def test_bad_subset_rejected(options: dict) -> None:
     with pytest.raises(ValueError, match="non-negative integer"):
-        prepare_dataset("digits", options)
+        prepare_dataset("digits", dataset_args("digits", **options))
 
 
 def test_unknown_dataset_and_option() -> None:
     with pytest.raises(ValueError, match="unknown dataset 'svhn'"):
         prepare_dataset("svhn", {})
     with pytest.raises(ValueError, match="subset_trian"):
-        prepare_dataset("mnist", {"subset_trian": 10}, "/nonexistent")
+        prepare_dataset("mnist", dataset_args("mnist", **{"subset_trian": 10}), "/nonexistent")
 
 
 @pytest.mark.parametrize(
@@ -77,7 +78,7 @@ def test_unknown_dataset_and_option() -> None:
 )
 def test_missing_data_says_where_and_how(tmp_path: Path, name: str, expected: str) -> None:
     with pytest.raises(FileNotFoundError) as err:
-        prepare_dataset(name, {}, tmp_path)
+        prepare_dataset(name, dataset_args(name), tmp_path)
     message = str(err.value)
     assert str(tmp_path / expected) in message
     assert "config/config.yaml" in message and DATA_DIR_ENV in message
@@ -90,7 +91,7 @@ def test_missing_single_idx_file_is_named(tmp_path: Path) -> None:
     for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte"):
         (folder / f"{stem}.gz").write_bytes(b"")
     with pytest.raises(FileNotFoundError, match="t10k-labels-idx1-ubyte.gz"):
-        prepare_dataset("mnist", {}, tmp_path)
+        prepare_dataset("mnist", dataset_args("mnist"), tmp_path)
 
 
 def test_data_dir_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -109,7 +110,7 @@ def test_prepare_script_writes_npz_and_meta(tmp_path: Path, caplog: pytest.LogCa
     script = load_script("prepare_data")
     npz, meta = tmp_path / "data" / "digits.npz", tmp_path / "data" / "digits.json"
     with caplog.at_level(logging.INFO, logger="snnconv"):
-        sidecar = script.main("digits", None, {"subset_train": 50}, npz, meta)
+        sidecar = script.main("digits", None, dataset_args("digits", subset_train=50), npz, meta)
     ds = load_prepared(npz)
     assert len(ds.y_train) == 50 and sidecar["counts"]["train"] == 50
     assert json.loads(meta.read_text())["source"]["subset"]["train"] == 50
@@ -126,7 +127,7 @@ def test_prepare_script_logs_failures(tmp_path: Path) -> None:
     smk = SimpleNamespace(
         wildcards=SimpleNamespace(dataset="mnist"),
         resources={"data_dir": str(tmp_path)},
-        params=SimpleNamespace(options={}),
+        params=SimpleNamespace(options=dataset_args("mnist")),
         rule="prepare_data",
         log=[str(tmp_path / "p.log")],
         output=SimpleNamespace(npz=str(tmp_path / "m.npz"), meta=str(tmp_path / "m.json")),

@@ -21,11 +21,13 @@ from helpers.nir import OutputCounts, T
 
 from snnconv.convert import convert, parse_norm
 from snnconv.data import ArrayDataset
+from snnconv.defaults import arch_args, convert_args, digits_args, nir_args, sim_args, training_args
 from snnconv.models import build_model
 from snnconv.network import SpikingNetwork
 from snnconv.simulate import simulate
 
 nir = pytest.importorskip("nir", reason="NIR export needs the nir extra: pip install -c requirements.lock -e '.[nir]'")
+
 
 from snnconv.export import NirExportError, to_nir, write_nir  # noqa: E402 - after the skip: needs nir
 
@@ -34,7 +36,9 @@ def pipeline_counts(net: SpikingNetwork, images: torch.Tensor, reset: str = "sub
     """The pipeline's simulator: constant input, spike-decoded readout, counts per image and output neuron."""
     probe = OutputCounts(len(net.layers) - 1)
     labels = torch.zeros(len(images), dtype=torch.long)
-    simulate(net, images, labels, T, encoding="constant", reset=reset, decode="spikes", device="cpu", probe=probe)
+    simulate(
+        net, images, labels, T, **sim_args(encoding="constant", reset=reset, decode="spikes", device="cpu", probe=probe)
+    )
     return probe.counts()
 
 
@@ -72,7 +76,7 @@ def sinabs_counts(path: Path, images: torch.Tensor) -> torch.Tensor:
 def digits():
     from snnconv.data.digits import load_digits_dataset
 
-    ds, _ = load_digits_dataset()
+    ds, _ = load_digits_dataset(**digits_args())
     return ds
 
 
@@ -82,18 +86,17 @@ def digits_models(digits):
     from snnconv.train import train_ann
 
     arch_options = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["arch_options"]
-    cfg = {"epochs": 15, "batch_size": 64, "lr": 0.003, "optimizer": "adam", "device": "cpu", "threads": 1}
-    cfg.update({"momentum": 0.9, "weight_decay": 0.0})
+    cfg = training_args(epochs=15, batch_size=64, lr=0.003, optimizer="adam", device="cpu", threads=1)
     models = {}
     for arch in ("mlp", "cnn"):
-        result = train_ann(digits, arch, arch_options[arch], cfg, seed=0, progress=False)
+        result = train_ann(digits, arch, arch_args(arch, **arch_options[arch]), cfg, seed=0, progress=False)
         assert result.test_accuracy > 0.85, (arch, result.test_accuracy)
         models[arch] = result.model
     return models
 
 
 def converted(model: torch.nn.Module, digits, norm: str) -> SpikingNetwork:
-    return convert(model, ArrayDataset.as_float(digits.x_train[:500]), parse_norm(norm))
+    return convert(model, ArrayDataset.as_float(digits.x_train[:500]), parse_norm(norm), **convert_args())
 
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
@@ -104,7 +107,7 @@ def test_round_trip_through_sinabs_gives_identical_spike_counts(tmp_path, digits
     if norm.startswith("lp4"):
         assert len(torch.unique(net.layers[0].threshold)) > 1, "the L4 adjustment should give per-neuron thresholds"
     path = tmp_path / f"{arch}.nir"
-    write_nir(net, path)
+    write_nir(net, path, **nir_args())
     images = ArrayDataset.as_float(digits.x_test[:100])
     ours, theirs = pipeline_counts(net, images), sinabs_counts(path, images)
     assert ours.shape == theirs.shape == (100, 10)
@@ -117,10 +120,12 @@ def test_round_trip_through_sinabs_gives_identical_spike_counts(tmp_path, digits
 def test_vgg_exports_and_reads_back(tmp_path):
     """Any converted network: a small VGG (3x3 convs, pooling, two FC layers) with biases, written and read back."""
     torch.manual_seed(0)
-    model = build_model("vgg", (3, 16, 16), 10, cfg=[8, "P", 16, "P"], hidden=32, dropout=0.0).eval()
+    model = build_model(
+        "vgg", (3, 16, 16), 10, **arch_args("vgg", cfg=[8, "P", 16, "P"], hidden=32, dropout=0.0)
+    ).eval()
     images = torch.rand(64, 3, 16, 16)
-    net = convert(model, images, parse_norm("max"))
-    write_nir(net, tmp_path / "vgg.nir")
+    net = convert(model, images, parse_norm("max"), **convert_args())
+    write_nir(net, tmp_path / "vgg.nir", **nir_args())
     graph = nir.read(tmp_path / "vgg.nir")
     kinds = [type(graph.nodes[name]).__name__ for name in _chain(graph)]
     assert kinds == [
@@ -148,10 +153,10 @@ def test_thresholds_reset_and_conventions_are_written(tmp_path):
     from snnconv.export.nir import if_reset_in_spec
 
     torch.manual_seed(1)
-    model = build_model("cnn", (1, 8, 8), 10, channels=[4], kernel=3, hidden=0, dropout=0.0).eval()
-    net = convert(model, torch.rand(32, 1, 8, 8), parse_norm("lp4_k-0.25_scale_max"))
+    model = build_model("cnn", (1, 8, 8), 10, **arch_args("cnn", channels=[4], kernel=3, hidden=0, dropout=0.0)).eval()
+    net = convert(model, torch.rand(32, 1, 8, 8), parse_norm("lp4_k-0.25_scale_max"), **convert_args())
     path = tmp_path / "cnn.nir"
-    write_nir(net, path, reset="zero")
+    write_nir(net, path, **nir_args(reset="zero"))
     graph = nir.read(path)
     ifs = [graph.nodes[n] for n in _chain(graph) if isinstance(graph.nodes[n], nir.IF)]
     assert len(ifs) == len(net.layers)
@@ -170,9 +175,9 @@ def test_thresholds_reset_and_conventions_are_written(tmp_path):
 
 def test_initial_membrane_and_unknown_reset_are_refused():
     torch.manual_seed(2)
-    model = build_model("mlp", (1, 4, 4), 3, hidden=[5], dropout=0.0).eval()
+    model = build_model("mlp", (1, 4, 4), 3, **arch_args("mlp", hidden=[5], dropout=0.0)).eval()
     images = torch.rand(16, 1, 4, 4)
     with pytest.raises(NirExportError, match=r"v_init = 0.5 .*p99.9-v0half.*no initial-state field"):
-        to_nir(convert(model, images, parse_norm("p99.9-v0half")))
+        to_nir(convert(model, images, parse_norm("p99.9-v0half"), **convert_args()), **nir_args())
     with pytest.raises(NirExportError, match=r"reset 'soft' not in"):
-        to_nir(convert(model, images, parse_norm("max")), reset="soft")
+        to_nir(convert(model, images, parse_norm("max"), **convert_args()), **nir_args(reset="soft"))

@@ -9,10 +9,12 @@ from helpers.nets import randomize_bn
 from helpers.nir import OutputCounts, T
 
 from snnconv.convert import convert, parse_norm
+from snnconv.defaults import arch_args, convert_args, nir_args, sim_args
 from snnconv.models import build_resnet
 from snnconv.simulate import simulate
 
 nir = pytest.importorskip("nir", reason="NIR export needs the nir extra: pip install -c requirements.lock -e '.[nir]'")
+
 
 from snnconv.export import to_nir, write_nir  # noqa: E402 - after the skip: needs nir
 
@@ -21,13 +23,13 @@ X = torch.rand(30, 1, 8, 8, generator=torch.Generator().manual_seed(0))
 
 def resnet8():
     torch.manual_seed(2)
-    model = randomize_bn(build_resnet((1, 8, 8), 5, preset="resnet8", channels=[3, 4, 5]), 4)
-    return convert(model, X, parse_norm("p99.9"))
+    model = randomize_bn(build_resnet((1, 8, 8), 5, **arch_args("resnet", preset="resnet8", channels=[3, 4, 5])), 4)
+    return convert(model, X, parse_norm("p99.9"), **convert_args())
 
 
 def test_block_outputs_sum_two_edges():
     net = resnet8()
-    graph = to_nir(net)
+    graph = to_nir(net, **nir_args())
     into = {}
     for src, dst in graph.edges:
         into.setdefault(dst, []).append(src)
@@ -92,7 +94,7 @@ def test_the_graph_computes_the_pipelines_spike_counts(tmp_path):
     """Written, read back with nir.read and run by NIR's rules: the same output spike counts as the simulator."""
     net = resnet8()
     net.layers[-1].threshold = torch.full_like(net.layers[-1].threshold, 0.05)  # an untrained readout: fire often
-    write_nir(net, tmp_path / "resnet.nir")
+    write_nir(net, tmp_path / "resnet.nir", **nir_args())
     graph = nir.read(tmp_path / "resnet.nir")
     theirs = run_graph(graph, X, T)
     probe = OutputCounts(len(net.layers) - 1)
@@ -101,11 +103,7 @@ def test_the_graph_computes_the_pipelines_spike_counts(tmp_path):
         X,
         torch.zeros(len(X), dtype=torch.long),
         T,
-        encoding="constant",
-        decode="spikes",
-        device="cpu",
-        dtype=torch.float64,
-        probe=probe,
+        **sim_args(encoding="constant", decode="spikes", device="cpu", dtype=torch.float64, probe=probe),
     )
     ours = probe.counts()
     assert ours.sum() > len(X) * T * 0.05, "too few output spikes for the comparison to mean anything"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from snnconv import vocab
 from snnconv.analysis.load import norm_params
+from snnconv.config import load_config
 from snnconv.convert import canonicalize, resolve_norms
 from snnconv.report import labels
 
@@ -35,10 +35,7 @@ def vocabulary() -> list[str]:
     names += [f"{n}-v0half" for n in names if not n.endswith("qcfs") and n != "qcfs"]
     names += [f"{n}-calib" for n in names]
     for path in sorted((ROOT / "config").glob("*.yaml")):
-        conversion = (yaml.safe_load(path.read_text()) or {}).get("conversion") or {}
-        if conversion.get("norms") or conversion.get("sweep"):
-            conversion = {"l4": L4, **conversion}
-            names += resolve_norms(conversion).names
+        names += resolve_norms(load_config(path)["conversion"]).names
     return list(dict.fromkeys(canonicalize(n) for n in names))
 
 

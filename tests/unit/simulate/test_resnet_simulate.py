@@ -12,6 +12,7 @@ import pytest
 import torch
 from helpers.residual import X, Y, small_resnet
 
+from snnconv.defaults import sim_args, stats_args, stepwise_args
 from snnconv.simulate import Probe, simulate, simulate_stepwise
 
 CUDA = torch.cuda.is_available()
@@ -38,8 +39,8 @@ class Totals(Probe):
 def test_engine_equals_reference_in_float64(encoding, decode, reset):
     _, net = small_resnet(v_init=0.5 if reset == "zero" else 0.0)
     kw = dict(seed=3, encoding=encoding, decode=decode, reset=reset, device="cpu", dtype=torch.float64)
-    eager = simulate(net, X, Y, 11, batch_size=8, time_chunk=4, compile="false", **kw)
-    ref = simulate_stepwise(net, X, Y, 11, batch_size=21, **kw)
+    eager = simulate(net, X, Y, 11, **sim_args(batch_size=8, time_chunk=4, compile="false", **kw))
+    ref = simulate_stepwise(net, X, Y, 11, **stepwise_args(batch_size=21, **kw))
     assert np.array_equal(eager.accuracy, ref.accuracy)
     assert np.array_equal(eager.rates, ref.rates)
     assert eager.silent_output == ref.silent_output
@@ -48,8 +49,8 @@ def test_engine_equals_reference_in_float64(encoding, decode, reset):
 
 def test_float32_channels_last_engine_agrees_with_float64_reference():
     _, net = small_resnet()
-    fast = simulate(net, X, Y, 30, batch_size=21, compile="false", device="cpu", dtype=torch.float32)
-    ref = simulate_stepwise(net, X, Y, 30, dtype=torch.float64, device="cpu")
+    fast = simulate(net, X, Y, 30, **sim_args(batch_size=21, compile="false", device="cpu", dtype=torch.float32))
+    ref = simulate_stepwise(net, X, Y, 30, **stepwise_args(dtype=torch.float64, device="cpu"))
     np.testing.assert_allclose(fast.rates, ref.rates, atol=2e-3)
     assert np.abs(fast.accuracy - ref.accuracy).max() <= 2 / len(X) + 1e-12
 
@@ -59,9 +60,9 @@ def test_without_the_shortcut_the_spikes_change():
     tests between engines that all dropped it)."""
     _, net = small_resnet()
     kw = dict(seed=3, device="cpu", dtype=torch.float64, compile="false")
-    base = simulate(net, X, Y, 15, **kw)
+    base = simulate(net, X, Y, 15, **sim_args(**kw))
     net.layers[2].shortcut_weight = torch.zeros_like(net.layers[2].shortcut_weight)
-    assert not np.array_equal(simulate(net, X, Y, 15, **kw).rates[2], base.rates[2])
+    assert not np.array_equal(simulate(net, X, Y, 15, **sim_args(**kw)).rates[2], base.rates[2])
 
 
 @pytest.mark.parametrize("v_init", [0.0, 0.5])
@@ -76,13 +77,15 @@ def test_constant_input_rates_converge_within_the_propagated_bound(v_init):
         X,
         Y,
         T,
-        encoding="constant",
-        batch_size=len(X),
-        time_chunk=250,
-        device="cpu",
-        dtype=torch.float64,
-        probe=probe,
-        compile="false",
+        **sim_args(
+            encoding="constant",
+            batch_size=len(X),
+            time_chunk=250,
+            device="cpu",
+            dtype=torch.float64,
+            probe=probe,
+            compile="false",
+        ),
     )
     net64, x = net.to("cpu", torch.float64), X.double()
     acts = net64.rate_forward(x)
@@ -114,7 +117,9 @@ def test_spiking_net_approaches_the_ann_at_large_T():
     model, net = small_resnet()
     with torch.no_grad():
         ann = model(X)
-    res = simulate(net, X, ann.argmax(1), 2000, encoding="constant", device="cpu", dtype=torch.float64, compile="false")
+    res = simulate(
+        net, X, ann.argmax(1), 2000, **sim_args(encoding="constant", device="cpu", dtype=torch.float64, compile="false")
+    )
     assert res.accuracy[-1] >= 20 / 21
     assert res.accuracy[-1] >= res.accuracy[49]
 
@@ -124,8 +129,8 @@ def test_spiking_net_approaches_the_ann_at_large_T():
 def test_cuda_agrees_with_cpu(compile):
     _, net = small_resnet()
     kw = dict(seed=3, batch_size=10, time_chunk=4, dtype=torch.float64)
-    a = simulate(net, X, Y, 12, device="cpu", compile="false", **kw)
-    b = simulate(net, X, Y, 12, device="cuda", compile=compile, **kw)
+    a = simulate(net, X, Y, 12, **sim_args(device="cpu", compile="false", **kw))
+    b = simulate(net, X, Y, 12, **sim_args(device="cuda", compile=compile, **kw))
     np.testing.assert_allclose(a.rates, b.rates, atol=3e-3)
     assert np.abs(a.accuracy - b.accuracy).max() <= 0.15
 
@@ -135,7 +140,7 @@ def test_membrane_stats_predict_the_variance_of_both_branches():
     from snnconv.simulate import record_membrane_stats
 
     _, net = small_resnet()
-    frame = record_membrane_stats(net, X, 200, seed=1, neurons_per_layer=20, device="cpu", batch_size=21)
+    frame = record_membrane_stats(net, X, 200, **stats_args(seed=1, neurons_per_layer=20, device="cpu", batch_size=21))
     for l in (2, 4, 6):  # the block outputs
         layer, rows = net.layers[l], frame[frame.layer_index == l]
         assert (rows.fan_in == layer.weight[0].numel() + layer.shortcut_weight[0].numel()).all()

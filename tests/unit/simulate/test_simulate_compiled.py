@@ -11,6 +11,7 @@ import pytest
 import torch
 from helpers.compile_nets import X, Y, compile_nets
 
+from snnconv.defaults import sim_args
 from snnconv.simulate import compiled, simulate
 
 
@@ -21,16 +22,16 @@ def test_failed_compile_falls_back_to_eager_under_auto_and_fails_under_true(monk
     monkeypatch.setattr(compiled, "_COMPILED", broken)
     monkeypatch.setattr(compiled, "AUTO_MIN_NEURON_STEPS", {"cpu": 0.0})
     net = compile_nets()["mlp"]
-    eager = simulate(net, X, Y, 6, compile="false", device="cpu", dtype=torch.float64)
+    eager = simulate(net, X, Y, 6, **sim_args(compile="false", device="cpu", dtype=torch.float64))
     with caplog.at_level(logging.WARNING, logger="snnconv.simulate"):
-        auto = simulate(net, X, Y, 6, compile="auto", device="cpu", dtype=torch.float64)
+        auto = simulate(net, X, Y, 6, **sim_args(compile="auto", device="cpu", dtype=torch.float64))
     assert auto.settings["engine"] == "eager (compile failed)"
     assert np.array_equal(auto.accuracy, eager.accuracy) and np.array_equal(auto.rates, eager.rates)
     assert [r.message for r in caplog.records if "torch.compile" in r.message] == [
         "torch.compile unavailable (RuntimeError: no C++ compiler found); simulating eagerly"
     ]
     with pytest.raises(RuntimeError, match="simulation.compile is true but torch.compile failed"):
-        simulate(net, X, Y, 6, compile="true", device="cpu")
+        simulate(net, X, Y, 6, **sim_args(compile="true", device="cpu"))
 
 
 def test_auto_compiles_only_where_the_work_pays():
@@ -51,5 +52,5 @@ def test_auto_compiles_only_where_the_work_pays():
 def test_a_probe_keeps_the_eager_engine():
     from snnconv.simulate import Probe
 
-    res = simulate(compile_nets()["mlp"], X, Y, 4, compile="true", probe=Probe(), device="cpu")
+    res = simulate(compile_nets()["mlp"], X, Y, 4, **sim_args(compile="true", probe=Probe(), device="cpu"))
     assert res.settings["engine"] == "eager" and res.compile_seconds == 0.0

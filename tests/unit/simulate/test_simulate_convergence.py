@@ -5,6 +5,7 @@ import pytest
 import torch
 from helpers.nets import normalise, random_mlp, small_cnn
 
+from snnconv.defaults import sim_args
 from snnconv.simulate import Probe, simulate
 
 G = torch.Generator().manual_seed(11)
@@ -54,13 +55,15 @@ def run(net, x, T, v_init=0.0):
         x,
         torch.zeros(len(x), dtype=torch.int64),
         T,
-        encoding="constant",
-        reset="subtract",
-        batch_size=len(x),
-        time_chunk=250,
-        device="cpu",
-        dtype=torch.float64,
-        probe=probe,
+        **sim_args(
+            encoding="constant",
+            reset="subtract",
+            batch_size=len(x),
+            time_chunk=250,
+            device="cpu",
+            dtype=torch.float64,
+            probe=probe,
+        ),
     )
     return res, *bounds(net, x, T, probe)
 
@@ -95,6 +98,8 @@ def test_snn_accuracy_equals_rate_model_accuracy_below_saturation(arch):
     assert int(keep.sum()) >= len(X) // 2
     x, labels = X[keep], torch.randint(0, 5, (int(keep.sum()),), generator=torch.Generator().manual_seed(0))
     rate_acc = float((net.rate_forward(x)[-1].argmax(1) == labels).double().mean())
-    res = simulate(net, x, labels, T, encoding="constant", batch_size=len(x), device="cpu", dtype=torch.float64)
+    res = simulate(
+        net, x, labels, T, **sim_args(encoding="constant", batch_size=len(x), device="cpu", dtype=torch.float64)
+    )
     assert res.accuracy[-1] == pytest.approx(rate_acc, abs=1e-12)
     assert np.all(np.diff(res.rates, axis=1)[:, -100:] < 1e-3)  # rates have settled

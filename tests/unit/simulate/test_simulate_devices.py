@@ -7,6 +7,7 @@ import pytest
 import torch
 from helpers.nets import normalise, random_mlp, small_cnn
 
+from snnconv.defaults import sim_args
 from snnconv.simulate import PoissonEncoder, make_encoder, simulate
 from snnconv.simulate.encoding import check_pixels
 
@@ -38,7 +39,10 @@ def test_cuda_encoder_and_simulation_agree_with_cpu():
     assert gpu_spikes.device.type == "cuda" and torch.equal(gpu_spikes.cpu(), cpu_spikes)
     for net in (normalise(random_mlp([64, 32, 5], (1, 8, 8)), x), normalise(small_cnn(), x)):
         kw = dict(seed=3, batch_size=10, time_chunk=4, dtype=torch.float64)
-        a, b = simulate(net, x, y, 12, device="cpu", **kw), simulate(net, x, y, 12, device="cuda", **kw)
+        a, b = (
+            simulate(net, x, y, 12, **sim_args(device="cpu", **kw)),
+            simulate(net, x, y, 12, **sim_args(device="cuda", **kw)),
+        )
         # float64 cuBLAS/cuDNN round differently from the CPU (§S4): rare spike flips, no systematic change
         np.testing.assert_allclose(a.rates, b.rates, atol=2e-3)
         assert np.abs(a.accuracy - b.accuracy).max() <= 0.1
@@ -51,7 +55,7 @@ def test_simulator_refuses_pixels_outside_unit_interval_naming_the_value(bad):
     net = random_mlp([64, 16, 5], (1, 8, 8))
     msg = "nan" if bad != bad else re.escape(repr(float(torch.tensor(bad))))  # the float32 value
     with pytest.raises(ValueError, match=rf"\[0, 1\].*{msg}.*sample 4"):
-        simulate(net, x, torch.zeros(6, dtype=torch.int64), 3, device="cpu")
+        simulate(net, x, torch.zeros(6, dtype=torch.int64), 3, **sim_args(device="cpu"))
     with pytest.raises(ValueError, match=rf"{msg}.*sample 4"):
         make_encoder("poisson", x, seed=0, max_rate=1.0, device="cpu", dtype=torch.float32)
 

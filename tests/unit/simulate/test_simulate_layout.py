@@ -10,6 +10,7 @@ import torch
 from helpers.nets import Recorder, normalise, random_mlp, small_cnn
 
 import snnconv.simulate.ops as ops
+from snnconv.defaults import sim_args, stepwise_args
 from snnconv.network import SpikingLayer, SpikingNetwork
 from snnconv.simulate import if_scan, simulate, simulate_stepwise
 from snnconv.simulate.ops import is_nhwc, pool_spikes, steps_per_call, to_layout
@@ -83,8 +84,8 @@ def test_float64_spikes_and_curves_identical_to_reference(arch, channels_last, r
     net, x = nets()[arch]
     kw = dict(seed=7, batch_size=8, device="cpu", dtype=torch.float64, reset=reset, decode=decode, encoding=encoding)
     fast_rec, ref_rec = Recorder(), Recorder()
-    fast = simulate(net, x, Y, 19, time_chunk=10, probe=fast_rec, channels_last=channels_last, **kw)
-    ref = simulate_stepwise(net, x, Y, 19, probe=ref_rec, **kw)
+    fast = simulate(net, x, Y, 19, **sim_args(time_chunk=10, probe=fast_rec, channels_last=channels_last, **kw))
+    ref = simulate_stepwise(net, x, Y, 19, **stepwise_args(probe=ref_rec, **kw))
     assert fast_rec.spikes.keys() == ref_rec.spikes.keys()
     for l in ref_rec.spikes:
         assert torch.equal(fast_rec.spike_train(l), ref_rec.spike_train(l)), l
@@ -106,7 +107,7 @@ def test_default_float64_keeps_nchw_and_float32_cpu_goes_channels_last():
 
     net, x = nets()["rgb"]
     for dtype in (torch.float64, torch.float32):
-        simulate(net, x, Y, 4, batch_size=10, device="cpu", dtype=dtype, probe=Layouts())
+        simulate(net, x, Y, 4, **sim_args(batch_size=10, device="cpu", dtype=dtype, probe=Layouts()))
     assert seen[torch.float64] == {(0, False), (1, False)}
     assert seen[torch.float32] == {(0, True), (1, True)}
 
@@ -115,8 +116,8 @@ def test_float32_channels_last_within_documented_bound_of_float64():
     """float32 (channels-last convs) vs float64 reference: rare flips only; bound from docs/benchmarks.md."""
     net, x = nets()["rgb"]
     kw = dict(seed=2, batch_size=15, device="cpu")
-    a = simulate(net, x, Y, 40, dtype=torch.float32, **kw)
-    b = simulate_stepwise(net, x, Y, 40, dtype=torch.float64, **kw)
+    a = simulate(net, x, Y, 40, **sim_args(dtype=torch.float32, **kw))
+    b = simulate_stepwise(net, x, Y, 40, **stepwise_args(dtype=torch.float64, **kw))
     assert np.abs(a.rates - b.rates).max() <= 1e-3
     assert np.abs(a.accuracy - b.accuracy).max() <= 1 / 30 + 1e-12  # at most one of 30 samples at any t
 

@@ -4,6 +4,7 @@ import pytest
 import torch
 from helpers.nets import Recorder, linear
 
+from snnconv.defaults import sim_args, stepwise_args
 from snnconv.network import SpikingNetwork
 from snnconv.simulate import if_scan, initial_membrane, simulate, simulate_stepwise
 
@@ -41,9 +42,9 @@ def test_hand_computed_spike_trains(reset, v_init, sim):
     rec = Recorder()
     kw = dict(encoding="constant", reset=reset, decode="spikes", dtype=torch.float64, device="cpu", probe=rec)
     if sim == "fast":
-        res = simulate(toy(v_init, True), X, torch.tensor([1]), 6, time_chunk=4, **kw)
+        res = simulate(toy(v_init, True), X, torch.tensor([1]), 6, **sim_args(time_chunk=4, **kw))
     else:
-        res = simulate_stepwise(toy(v_init, True), X, torch.tensor([1]), 6, **kw)
+        res = simulate_stepwise(toy(v_init, True), X, torch.tensor([1]), 6, **stepwise_args(**kw))
     a, b, c0, c1 = EXPECTED[(reset, v_init)]
     assert rec.spike_train(0)[:, 0].T.tolist() == [a, b]
     assert rec.spike_train(1)[:, 0].T.tolist() == [c0, c1]
@@ -59,11 +60,7 @@ def test_membrane_decode_accumulates_readout_current_with_ties_to_class_0():
         X,
         torch.tensor([1]),
         6,
-        encoding="constant",
-        decode="membrane",
-        dtype=torch.float64,
-        device="cpu",
-        time_chunk=4,
+        **sim_args(encoding="constant", decode="membrane", dtype=torch.float64, device="cpu", time_chunk=4),
     )
     # readout currents: c0 = a = 0,1,0,1,1,0; c1 = (a+b)/2 = 0,1,.5,1,1,.5 -> cumulative ties at t=1,2
     assert res.accuracy.tolist() == [0, 0, 1, 1, 1, 1]

@@ -5,6 +5,7 @@ import pytest
 import torch
 from helpers.nets import linear, normalise, small_cnn
 
+from snnconv.defaults import stats_args
 from snnconv.network import SpikingLayer, SpikingNetwork
 from snnconv.simulate import record_membrane_stats
 from snnconv.simulate.stats import fan_in, independent_variance
@@ -32,7 +33,9 @@ def test_one_layer_bernoulli_variance_matches_prediction():
     net = SpikingNetwork([linear(w, b, 1.0, spiking=False, name="out", pre=[{"type": "flatten"}])], (1, 8, 8))
     x = torch.rand(20, 1, 8, 8, generator=G)
     T = 2000
-    df = record_membrane_stats(net, x, T, seed=1, neurons_per_layer=10, batch_size=8, time_chunk=300, device="cpu")
+    df = record_membrane_stats(
+        net, x, T, **stats_args(seed=1, neurons_per_layer=10, batch_size=8, time_chunk=300, device="cpu")
+    )
     assert list(df.columns) == COLUMNS and len(df) == 6 and df.neuron.tolist() == list(range(6))
     exact = (x.flatten(1).double() * (1 - x.flatten(1).double())) @ (w.double() ** 2).T  # (N, 6)
     np.testing.assert_allclose(df.var_pred_exact, exact.mean(0).numpy(), rtol=1e-9)
@@ -50,7 +53,7 @@ def test_conv_net_columns_channels_and_seeded_neuron_sample():
     x = torch.rand(6, 1, 8, 8, generator=G)
     net = normalise(small_cnn(), x)
     kw = dict(seed=0, neurons_per_layer=16, batch_size=4, time_chunk=40, device="cpu")
-    df = record_membrane_stats(net, x, 100, sample_seed=3, **kw)
+    df = record_membrane_stats(net, x, 100, **stats_args(sample_seed=3, **kw))
     assert df.groupby("layer_index").size().tolist() == [16, 16, 5]  # readout has only 5 neurons
     assert df.layer.unique().tolist() == ["conv1", "conv2", "out"]
     conv1 = df[df.layer_index == 0]
@@ -59,9 +62,9 @@ def test_conv_net_columns_channels_and_seeded_neuron_sample():
     spiking = df[df.layer_index < 2]
     assert spiking.rate.between(0, 1).all() and spiking.rate.sum() > 0
     assert np.isfinite(df[COLUMNS[6:10]].to_numpy()).all() and (df.var_pred_exact > 0).all()
-    again = record_membrane_stats(net, x, 100, sample_seed=3, **kw)
+    again = record_membrane_stats(net, x, 100, **stats_args(sample_seed=3, **kw))
     assert again.equals(df)
-    other = record_membrane_stats(net, x, 100, sample_seed=4, **kw)
+    other = record_membrane_stats(net, x, 100, **stats_args(sample_seed=4, **kw))
     assert other[other.layer_index == 0].neuron.tolist() != conv1.neuron.tolist()
 
 
@@ -83,4 +86,4 @@ def test_independent_variance_through_avgpool_and_flatten():
 def test_rejects_T_below_two():
     net = SpikingNetwork([linear(torch.ones(2, 4), None, 1.0, spiking=False, pre=[{"type": "flatten"}])], (1, 2, 2))
     with pytest.raises(ValueError):
-        record_membrane_stats(net, torch.rand(2, 1, 2, 2), 1, device="cpu")
+        record_membrane_stats(net, torch.rand(2, 1, 2, 2), 1, **stats_args(device="cpu"))

@@ -10,6 +10,7 @@ import torch
 from helpers.nets import normalise, random_mlp, small_cnn
 from scipy import stats as sps
 
+from snnconv.defaults import arch_args, convert_args, dataset_args, sim_args, stepwise_args, training_args
 from snnconv.simulate import PoissonEncoder, simulate, simulate_stepwise
 from snnconv.simulate import stream as st
 
@@ -71,7 +72,13 @@ def test_out_of_range_ids_and_steps_are_refused_naming_the_value():
     with pytest.raises(ValueError, match="one image id per image"):
         PoissonEncoder(torch.rand(2, 4), 0, image_ids=torch.tensor([0]))
     with pytest.raises(ValueError, match=r"image ids.*2147483648"):
-        simulate(random_mlp([4, 3], (1, 2, 2)), torch.rand(1, 1, 2, 2), torch.zeros(1).long(), 2, image_ids=[2**31])
+        simulate(
+            random_mlp([4, 3], (1, 2, 2)),
+            torch.rand(1, 1, 2, 2),
+            torch.zeros(1).long(),
+            2,
+            **sim_args(image_ids=[2**31]),
+        )
 
 
 # ----------------------------------------------------------------------------------------------- invariances
@@ -120,9 +127,15 @@ def test_test_subset_keeps_each_images_spikes_and_results():
     y = torch.randint(0, 5, (30,), generator=torch.Generator().manual_seed(6))
     net = normalise(random_mlp([64, 32, 5], (1, 8, 8)), x)
     kw = dict(seed=2, device="cpu", dtype=torch.float64, time_chunk=4)
-    full = simulate(net, x, y, 10, batch_size=7, **kw)
+    full = simulate(net, x, y, 10, **sim_args(batch_size=7, **kw))
     parts = [
-        simulate(net, x[lo : lo + 10], y[lo : lo + 10], 10, batch_size=4, image_ids=torch.arange(lo, lo + 10), **kw)
+        simulate(
+            net,
+            x[lo : lo + 10],
+            y[lo : lo + 10],
+            10,
+            **sim_args(batch_size=4, image_ids=torch.arange(lo, lo + 10), **kw),
+        )
         for lo in (0, 10, 20)
     ]
     assert np.allclose(sum(p.accuracy for p in parts) / 3, full.accuracy, atol=1e-12)
@@ -184,8 +197,11 @@ def test_simulation_results_do_not_depend_on_batch_size(dtype):
     y = torch.randint(0, 5, (37,), generator=torch.Generator().manual_seed(9))
     net = normalise(small_cnn(), x)
     kw = dict(seed=4, device="cpu", dtype=dtype, decode="spikes")
-    a, b = simulate(net, x, y, 12, batch_size=37, **kw), simulate(net, x, y, 12, batch_size=5, time_chunk=3, **kw)
-    ref = simulate_stepwise(net, x, y, 12, batch_size=8, **kw)
+    a, b = (
+        simulate(net, x, y, 12, **sim_args(batch_size=37, **kw)),
+        simulate(net, x, y, 12, **sim_args(batch_size=5, time_chunk=3, **kw)),
+    )
+    ref = simulate_stepwise(net, x, y, 12, **stepwise_args(batch_size=8, **kw))
     assert np.array_equal(a.accuracy, b.accuracy) and np.allclose(a.rates, b.rates, rtol=1e-12)
     assert np.array_equal(ref.accuracy, a.accuracy) and np.allclose(ref.rates, a.rates, rtol=1e-12)
 
@@ -211,18 +227,18 @@ def test_mnist_mlp_curves_agree_with_a_torch_rand_bernoulli_stream(shared_data):
     from snnconv.data import ArrayDataset, prepare_dataset
     from snnconv.train import train_ann
 
-    ds, _ = prepare_dataset("mnist", {"subset_train": 6000, "subset_test": 1000}, shared_data)
-    cfg = {"epochs": 1, "batch_size": 64, "lr": 0.003, "optimizer": "adam", "weight_decay": 0.0, "threads": 1}
-    model = train_ann(ds, "mlp", {"hidden": [128], "dropout": 0.0}, cfg, seed=0, progress=False).model
+    ds, _ = prepare_dataset("mnist", dataset_args("mnist", **{"subset_train": 6000, "subset_test": 1000}), shared_data)
+    cfg = training_args(epochs=1, batch_size=64, lr=0.003, optimizer="adam", weight_decay=0.0, threads=1)
+    model = train_ann(ds, "mlp", arch_args("mlp", hidden=[128], dropout=0.0), cfg, seed=0, progress=False).model
     x_train = ArrayDataset.as_float(ds.x_train[:1000])
-    net = convert(model, x_train, parse_norm("p99.9", {}))
+    net = convert(model, x_train, parse_norm("p99.9", {}), **convert_args())
     x, y = ArrayDataset.as_float(ds.x_test), torch.from_numpy(ds.y_test).long()
     T, ours, theirs = 30, [], []
     for seed in range(5):
         kw = dict(seed=seed, batch_size=1000, device="cpu", dtype=torch.float32)
-        ours.append(simulate_stepwise(net, x, y, T, **kw).accuracy)
+        ours.append(simulate_stepwise(net, x, y, T, **stepwise_args(**kw)).accuracy)
         ref = simulate_stepwise(
-            net, x, y, T, encoder=lambda xb, ids, s=seed: TorchRandEncoder(xb, s, torch.float32), **kw
+            net, x, y, T, **stepwise_args(encoder=lambda xb, ids, s=seed: TorchRandEncoder(xb, s, torch.float32), **kw)
         )
         theirs.append(ref.accuracy)
     ours_a, theirs_a = np.array(ours), np.array(theirs)

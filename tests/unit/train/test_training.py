@@ -10,15 +10,16 @@ import torch
 from helpers import REPO
 
 from snnconv.data import prepare_dataset, save_prepared
+from snnconv.defaults import arch_args, dataset_args, training_args
 from snnconv.models import build_model, load_checkpoint, save_checkpoint
 
-TRAIN_CFG = {"epochs": 2, "batch_size": 64, "lr": 1e-2, "optimizer": "adam", "device": "cpu", "threads": 1}
+TRAIN_CFG = training_args(epochs=2, batch_size=64, lr=1e-2, optimizer="adam", device="cpu", threads=1)
 
 
 @pytest.fixture(scope="module")
 def digits_npz(tmp_path_factory):
     folder = tmp_path_factory.mktemp("data")
-    ds, source = prepare_dataset("digits", {})
+    ds, source = prepare_dataset("digits", dataset_args("digits"))
     save_prepared(ds, folder / "digits.npz", folder / "digits.json", source)
     return folder / "digits.npz"
 
@@ -29,7 +30,7 @@ def _train(tmp, npz, arch, seed):
     spec = importlib.util.spec_from_file_location("train_script", str(REPO / "scripts" / "train.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    opts = {"mlp": {"hidden": [32]}, "cnn": {"channels": [4, 8], "kernel": 3, "hidden": 16}}[arch]
+    opts = arch_args(arch, **{"mlp": {"hidden": [32]}, "cnn": {"channels": [4, 8], "kernel": 3, "hidden": 16}}[arch])
     out = {k: tmp / f"{k}.{ext}" for k, ext in (("model", "pt"), ("metrics", "csv"), ("summary", "json"))}
     module.main(
         str(npz),
@@ -62,7 +63,7 @@ def test_training_is_deterministic_and_learns(tmp_path, digits_npz, arch):
 
 
 def test_checkpoint_of_other_arch_is_refused(tmp_path):
-    model = build_model("mlp", (1, 8, 8), 10, hidden=[16])
+    model = build_model("mlp", (1, 8, 8), 10, **arch_args("mlp", hidden=[16]))
     save_checkpoint(tmp_path / "m.pt", model, "mlp", (1, 8, 8), 10, {"hidden": [16]})
     payload = torch.load(tmp_path / "m.pt", weights_only=True)
     payload["arch"], payload["model_kwargs"] = "cnn", {"channels": [4], "kernel": 3, "hidden": 0}
@@ -76,7 +77,7 @@ def test_checkpoint_of_other_arch_is_refused(tmp_path):
 
 def test_models_are_conversion_friendly():
     for arch, shape in (("mlp", (1, 28, 28)), ("cnn", (1, 28, 28)), ("vgg", (3, 32, 32))):
-        model = build_model(arch, shape, 10)
+        model = build_model(arch, shape, 10, **arch_args(arch))
         kinds = {type(m).__name__ for m in model}
         assert kinds <= {"Flatten", "Linear", "Conv2d", "ReLU", "AvgPool2d", "Dropout", "BatchNorm1d", "BatchNorm2d"}
         assert model(torch.zeros(2, *shape)).shape == (2, 10)

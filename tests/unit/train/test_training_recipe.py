@@ -18,6 +18,7 @@ from snnconv import settings
 from snnconv.config import ConfigError, validate_config
 from snnconv.convert.files import held_out_indices, load_conversion_inputs, norm_set
 from snnconv.data import prepare_dataset, save_prepared
+from snnconv.defaults import arch_args, dataset_args, training_args
 from snnconv.models import load_checkpoint
 from snnconv.train import (
     _optimizer,
@@ -32,7 +33,7 @@ from snnconv.train import (
     validation_split,
 )
 
-CFG = {"epochs": 2, "batch_size": 64, "lr": 1e-2, "optimizer": "adam", "device": "cpu", "threads": 1}
+CFG = training_args(epochs=2, batch_size=64, lr=1e-2, optimizer="adam", device="cpu", threads=1)
 
 
 def _lrs(schedule: str, steps: int = 100, **extra) -> list[float]:
@@ -71,7 +72,7 @@ def test_constant_schedule_keeps_lr():
 
 def test_onecycle_leaves_sgd_momentum_as_configured():
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.7)
-    make_scheduler(opt, {"lr": 0.1, "schedule": "onecycle"}, 10)
+    make_scheduler(opt, training_args(lr=0.1, schedule="onecycle"), 10)
     assert opt.param_groups[0]["momentum"] == 0.7
 
 
@@ -89,7 +90,7 @@ def test_onecycle_leaves_sgd_momentum_as_configured():
 )
 def test_bad_recipe_values_are_refused_naming_the_key(cfg, match):
     model = torch.nn.Linear(2, 2)
-    full = {"lr": 0.1, **cfg}
+    full = training_args(lr=0.1, **cfg)
     with pytest.raises(ValueError, match=match):
         opt = _optimizer(model, full)
         make_scheduler(opt, full, 10)
@@ -113,7 +114,7 @@ def test_label_smoothing_reaches_the_loss():
     assert float(loss(logits, y)) == pytest.approx(
         float(torch.nn.functional.cross_entropy(logits, y, label_smoothing=0.1))
     )
-    assert float(loss(logits, y)) > float(make_loss({})(logits, y))
+    assert float(loss(logits, y)) > float(make_loss(training_args(label_smoothing=0.0))(logits, y))
 
 
 def test_random_crop_keeps_the_shape_and_moves_content_within_the_padding():
@@ -186,7 +187,7 @@ def test_norm_set_keeps_out_the_validation_images():
 @pytest.fixture(scope="module")
 def digits_npz(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("data")
-    ds, source = prepare_dataset("digits", {})
+    ds, source = prepare_dataset("digits", dataset_args("digits"))
     save_prepared(ds, folder / "digits.npz", folder / "digits.json", source)
     return folder / "digits.npz"
 
@@ -203,7 +204,7 @@ def test_the_validation_split_is_recorded_and_kept_out_of_conversion(tmp_path, d
     out = {k: tmp_path / f"{k}.{ext}" for k, ext in (("model", "pt"), ("metrics", "csv"), ("summary", "json"))}
     _train_script().main(
         str(digits_npz), *(str(out[k]) for k in ("model", "metrics", "summary")), "cnn", 3, recipe,
-        {"channels": [4, 8], "kernel": 3, "hidden": 16}, progress=False,
+        arch_args("cnn", channels=[4, 8], kernel=3, hidden=16), progress=False,
     )  # fmt: skip
     summary = json.loads(out["summary"].read_text())
     assert summary["validation_images"] == 200
@@ -226,7 +227,7 @@ def test_training_under_the_full_recipe_is_deterministic(digits_npz):
     ds = load_prepared(digits_npz)
     recipe = {**CFG, "optimizer": "sgd", "lr": 0.05, "schedule": "onecycle", "augment": "crop_flip"}
     recipe |= {"crop_padding": 1, "label_smoothing": 0.1, "validation_images": 100, "epochs": 1}
-    opts = {"channels": [4], "kernel": 3, "hidden": 0}
+    opts = arch_args("cnn", channels=[4], kernel=3, hidden=0)
     rows = []
     a = train_ann(ds, "cnn", opts, recipe, 2, progress=False, on_epoch=rows.append)
     b = train_ann(ds, "cnn", opts, recipe, 2, progress=False)
@@ -239,7 +240,7 @@ def test_channels_last_trains_the_same_net_and_saves_plain_nchw_weights(digits_n
 
     ds = load_prepared(digits_npz)
     recipe = {**CFG, "optimizer": "sgd", "lr": 0.05, "schedule": "onecycle", "augment": "crop", "epochs": 1}
-    opts = {"channels": [4, 8], "kernel": 3, "hidden": 16, "batchnorm": True}
+    opts = arch_args("cnn", channels=[4, 8], kernel=3, hidden=16, batchnorm=True)
     nchw = train_ann(ds, "cnn", opts, recipe, 2, progress=False)
     nhwc = train_ann(ds, "cnn", opts, {**recipe, "channels_last": True}, 2, progress=False)
     for key, value in nhwc.model.state_dict().items():
@@ -252,10 +253,10 @@ def test_channels_last_trains_the_same_net_and_saves_plain_nchw_weights(digits_n
 def test_channels_last_applies_to_conv_nets_only():
     from snnconv.models import build_model
 
-    cnn = build_model("cnn", (1, 8, 8), 10, channels=[4], kernel=3, hidden=0)
-    mlp = build_model("mlp", (1, 8, 8), 10, hidden=[16])
+    cnn = build_model("cnn", (1, 8, 8), 10, **arch_args("cnn", channels=[4], kernel=3, hidden=0))
+    mlp = build_model("mlp", (1, 8, 8), 10, **arch_args("mlp", hidden=[16]))
     assert training_memory_format(cnn, {"channels_last": True}) == torch.channels_last
-    assert training_memory_format(cnn, {}) == torch.contiguous_format
+    assert training_memory_format(cnn, {"channels_last": False}) == torch.contiguous_format
     assert training_memory_format(mlp, {"channels_last": True}) == torch.contiguous_format
 
 

@@ -13,12 +13,13 @@ from torch import nn
 from snnconv.cluster import widest_layer
 from snnconv.config import ConfigError, validate_config
 from snnconv.convert import convert, parse_norm
+from snnconv.defaults import arch_args, convert_args
 from snnconv.models import build_model
 from snnconv.presets import VGG16_CFG
 
 
 def test_vgg16_has_13_convolutions_batch_norm_and_average_pooling():
-    model = build_model("vgg16", (3, 32, 32), 10, batchnorm=True)
+    model = build_model("vgg16", (3, 32, 32), 10, **arch_args("vgg16", batchnorm=True))
     kinds = [type(m) for m in model]
     assert kinds.count(nn.Conv2d) == 13
     assert kinds.count(nn.BatchNorm2d) == 13
@@ -28,16 +29,16 @@ def test_vgg16_has_13_convolutions_batch_norm_and_average_pooling():
 
 
 def test_width_scales_every_channel_count():
-    model = build_model("vgg16", (3, 32, 32), 10, width=0.125, hidden=0)
+    model = build_model("vgg16", (3, 32, 32), 10, **arch_args("vgg16", width=0.125, hidden=0))
     widths = [m.out_channels for m in model if isinstance(m, nn.Conv2d)]
     assert widths == [int(c) // 8 for c in VGG16_CFG if c != "P"]
 
 
 def test_a_narrow_vgg16_converts_and_its_rate_model_matches_the_ann():
     torch.manual_seed(0)
-    model = build_model("vgg16", (3, 32, 32), 10, width=0.125, batchnorm=True, hidden=16).eval()
+    model = build_model("vgg16", (3, 32, 32), 10, **arch_args("vgg16", width=0.125, batchnorm=True, hidden=16)).eval()
     x = torch.rand(16, 3, 32, 32)
-    net = convert(model, x, parse_norm("max"))
+    net = convert(model, x, parse_norm("max"), **convert_args())
     assert net.meta["folded_batchnorm"]
     assert sum(layer.op["type"] == "conv2d" for layer in net.layers) == 13
     with torch.no_grad():
@@ -48,7 +49,7 @@ def test_a_narrow_vgg16_converts_and_its_rate_model_matches_the_ann():
 
 def test_a_layer_list_for_vgg16_is_refused():
     with pytest.raises(TypeError, match="cfg"):
-        build_model("vgg16", (3, 32, 32), 10, cfg=[8, "P"])
+        build_model("vgg16", (3, 32, 32), 10, **arch_args("vgg16", cfg=[8, "P"]))
     cfg = tiny_config()
     cfg["arch_options"] = {"vgg16": {"cfg": [8, "P"]}}
     with pytest.raises(ConfigError, match="arch_options.vgg16"):
@@ -60,12 +61,12 @@ def test_a_layer_list_for_vgg16_is_refused():
 
 def test_too_many_poolings_for_small_images_are_named():
     with pytest.raises(ValueError, match="arch_options.vgg16: the layer list pools 8x8 images below 1 pixel"):
-        build_model("vgg16", (1, 8, 8), 10)
+        build_model("vgg16", (1, 8, 8), 10, **arch_args("vgg16"))
 
 
 def test_resource_estimate_reads_the_vgg16_layer_list_and_width():
     cfg = validate_config(tiny_config())
-    cfg["arch_options"] = {"vgg16": {"width": 2.0}}
+    cfg["arch_options"]["vgg16"]["width"] = 2.0
     assert widest_layer(cfg, "cifar10", "vgg16") == 128 * 32 * 32
-    cfg["arch_options"] = {"vgg": {"cfg": [8, "P", 300, "P"]}}  # the small vgg keeps its own list
+    cfg["arch_options"]["vgg"]["cfg"] = [8, "P", 300, "P"]  # the small vgg keeps its own list
     assert widest_layer(cfg, "cifar10", "vgg") == 300 * 16 * 16

@@ -48,7 +48,7 @@ def test_defaults_are_filled():
         (lambda c: c["conversion"]["sweep"].update(p=[0]), "conversion.sweep.p[0]"),
         (lambda c: c["conversion"]["sweep"].update(p=[-2]), "conversion.sweep.p[0]"),
         (lambda c: c["conversion"]["sweep"].update(k=[math.nan]), "conversion.sweep.k[0]"),
-        (lambda c: c["conversion"]["l4"].update(k=math.inf), "conversion.l4.k"),
+        (lambda c: c["conversion"].setdefault("l4", {}).update(k=math.inf), "conversion.l4.k"),
         (lambda c: c["stats"].update(norms=["p50"]), "stats.norms[0]"),
         (lambda c: c["report"].update(T_points=[10, 10_000]), "report.T_points[1]"),
     ],

@@ -11,6 +11,7 @@ from helpers import REPO
 
 from snnconv.cli import main as cli_main
 from snnconv.config import load_config, validate_config
+from snnconv.defaults import arch_args
 from snnconv.plan import macs_per_image, plan, step_costs
 
 PAPER_GPU = REPO / "config" / "paper-gpu.yaml"
@@ -39,7 +40,7 @@ def test_training_hours_scale_with_epochs_and_images():
     longer["training"]["epochs"] *= 2
     a, b = plan(config)[0], plan(validate_config(longer))[0]
     assert b.hours_per_job == pytest.approx(2 * a.hours_per_job)
-    gmac = macs_per_image("vgg16", {"hidden": 512}, (3, 32, 32)) / 1e9
+    gmac = macs_per_image("vgg16", arch_args("vgg16"), (3, 32, 32)) / 1e9
     per_image = step_costs()["gpu"]["train_s_per_gmac_image"]["value"]
     assert a.hours_per_job == pytest.approx(200 * 45000 * gmac * per_image / 3600)
 
@@ -54,11 +55,11 @@ def test_resnet_macs_are_the_cluster_count_of_its_preset():
     """ResNet-20 on CIFAR-10: about 41 M multiply-accumulates, the one count snnconv.cluster keeps; resnet8 fewer."""
     from snnconv.cluster import resnet_cost
 
-    r20 = macs_per_image("resnet", {"preset": "resnet20"}, (3, 32, 32))
+    r20 = macs_per_image("resnet", arch_args("resnet", preset="resnet20"), (3, 32, 32))
     assert r20 == resnet_cost((3, 32, 32), (3, 3, 3), [16, 32, 64])[0] and 40e6 < r20 < 42e6
-    assert macs_per_image("resnet", {"preset": "resnet8"}, (3, 32, 32)) < r20
+    assert macs_per_image("resnet", arch_args("resnet", preset="resnet8"), (3, 32, 32)) < r20
     with pytest.raises(ValueError, match="arch_options.resnet.preset"):
-        macs_per_image("resnet", {"preset": "resnet50"}, (3, 32, 32))
+        macs_per_image("resnet", arch_args("resnet", preset="resnet50"), (3, 32, 32))
 
 
 def test_cpu_plan_of_paper_cpu_counts_the_qcfs_twins():
