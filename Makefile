@@ -47,12 +47,12 @@ $(VENV)/.installed-dev: $(STAMP)
 
 install: $(STAMP) $(if $(filter 1,$(SLURM)),$(VENV)/.installed-slurm)
 
-# Through snnconv.preflight: the config files on the command line are checked (a target after --configfile, a
+# Through snnconv.workflow.preflight: the config files on the command line are checked (a target after --configfile, a
 # YAML problem) before Snakemake reads them, then Snakemake runs with the same arguments. Progress on the console
 # through Snakemake's rich logger plugin (bars drawn in place on a terminal, a failed job's log printed), then the
 # end-of-run summary: under 100 lines (tests/integration/test_console.py). Details: logs/.
 run: install
-	$(BIN)/python -m snnconv.preflight --cores $(CORES) --logger rich
+	$(BIN)/python -m snnconv.workflow.preflight --cores $(CORES) --logger rich
 
 test: install $(if $(filter 1,$(WITH_LINT)),lint)
 	$(BIN)/python -m pytest -q
@@ -88,13 +88,13 @@ dag: install
 
 # Generated documentation: config/README.md from the config schema.
 docs: install
-	$(BIN)/python -m snnconv.schema_doc workflow/schemas/config.schema.yaml > config/README.md
+	$(BIN)/python -m snnconv.workflow.schema_doc workflow/schemas/config.schema.yaml > config/README.md
 
 report: install
 	$(BIN)/snakemake --report report.html
 
 paper: install
-	$(BIN)/python -m snnconv.preflight --cores $(CORES) paper
+	$(BIN)/python -m snnconv.workflow.preflight --cores $(CORES) paper
 
 # Publish the finished run in this folder (made with CONFIG) as docs/results/NAME: tables, figures, paper PDF,
 # config and PROVENANCE (python -m snnconv.publish make). COMMAND is recorded as the run's command; FORCE=1 replaces

@@ -13,7 +13,7 @@ min_version("9.1")
 WORKFLOW_ROOT = workflow.current_basedir.get_path_or_uri(secret_free=True)
 sys.path.insert(0, WORKFLOW_ROOT)
 
-from snnconv.config import missing_config_message, read_config_file, validate_config
+from snnconv.workflow.config import missing_config_message, read_config_file, validate_config
 
 # The run's config: config/config.yaml of the working directory (the checkout's own, or a lab's beside its Snakefile
 # when this workflow is used as a module), else what --configfile / --config or `module ... config:` gave.
@@ -50,12 +50,12 @@ rule all:
 
 
 onsuccess:
-    from snnconv.summary import success_message
+    from snnconv.workflow.summary import success_message
 
     print(success_message(os.getcwd(), REPORT))
 
 
 onerror:
-    from snnconv.summary import error_message
+    from snnconv.workflow.summary import error_message
 
     print(error_message(os.getcwd(), log))

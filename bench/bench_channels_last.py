@@ -61,11 +61,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     import torch
 
-    from snnconv.config import load_config
     from snnconv.models import build_model
-    from snnconv.settings import arch_options
     from snnconv.train import training_memory_format
-    from snnconv.vocab import INPUT_SHAPES
+    from snnconv.workflow.config import load_config
+    from snnconv.workflow.settings import arch_options
+    from snnconv.workflow.vocab import INPUT_SHAPES
 
     torch.set_num_threads(args.threads)
     print_header("bench_channels_last")

@@ -23,7 +23,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_header, timed  # noqa: E402
 
-from snnconv.config import load_config  # noqa: E402
 from snnconv.convert import parse_norm, resolve_norms  # noqa: E402
 from snnconv.convert.activations import input_rate_sq_means  # noqa: E402
 from snnconv.convert.files import agreement  # noqa: E402
@@ -32,7 +31,8 @@ from snnconv.convert.pipeline import BaseStatistics, base_statistics, build, pre
 from snnconv.defaults import arch_args, convert_args
 from snnconv.models import build_model  # noqa: E402
 from snnconv.network import SpikingNetwork  # noqa: E402
-from snnconv.settings import AGREEMENT_IMAGES  # noqa: E402
+from snnconv.workflow.config import load_config  # noqa: E402
+from snnconv.workflow.settings import AGREEMENT_IMAGES  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 # One norm per kind of work: the bases the paper measures, and an adjusted norm (its base's λ + rate statistics).

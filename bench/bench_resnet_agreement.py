@@ -25,7 +25,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_header  # noqa: E402
 
-from snnconv.cluster import resnet_cost  # noqa: E402
 from snnconv.convert import parse_norm  # noqa: E402
 from snnconv.convert.files import agreement, norm_set  # noqa: E402
 from snnconv.convert.pipeline import base_statistics, build, prepare  # noqa: E402
@@ -36,6 +35,7 @@ from snnconv.models import RESNET_PRESETS  # noqa: E402
 from snnconv.network import SpikingNetwork  # noqa: E402
 from snnconv.simulate import simulate  # noqa: E402
 from snnconv.train import train_ann  # noqa: E402
+from snnconv.workflow.cluster import resnet_cost  # noqa: E402
 
 NORMS = ("max", "p99.9", "model", "lp4_k-0.25_scale_max", "uniform_k-0.25_scale_max")
 TARGET = 0.995

@@ -5,7 +5,7 @@ Usage::
     python bench/bench_training.py --configfile bench/recipes/cifar10_vgg6.yaml --dataset cifar10_jpeg --arch vgg
 
 The recipe (optimizer, schedule, augmentation, epochs, ...) and the architecture's options are the pipeline's own,
-read from the config through :func:`snnconv.settings.training` and :func:`snnconv.settings.arch_options`, so a
+read from the config through :func:`snnconv.workflow.settings.training` and :func:`snnconv.workflow.settings.arch_options`, so a
 benchmarked recipe is exactly what ``snakemake`` would train. Torch runs on one thread and the clock is the
 process CPU time (``time.process_time``) spent in training steps: the evaluation after each epoch is not counted,
 and the number is steadier than wall time on a shared machine. After each epoch one line ``epoch, cpu_s,
@@ -27,9 +27,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_info, print_header  # noqa: E402
 
-from snnconv.config import load_config  # noqa: E402
 from snnconv.data import prepare_dataset  # noqa: E402
-from snnconv.settings import arch_options, dataset_options, training  # noqa: E402
+from snnconv.workflow.config import load_config  # noqa: E402
+from snnconv.workflow.settings import arch_options, dataset_options, training  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 FIELDS = (

@@ -1,7 +1,7 @@
 """Rule aggregate: every simulation CSV + the ANN accuracy of its training seed + the norm's recorded parameters,
 in one tidy table (results/tables/accuracy_all.csv) that the figure and table rules read."""
 
-from snnconv import job  # first: an error while importing the rest lands in the rule log
+from snnconv.workflow import job  # first: an error while importing the rest lands in the rule log
 
 job.start(globals())
 
@@ -35,6 +35,6 @@ def _bind(sm: Any) -> Any:
 
 
 if "snakemake" in globals():
-    from snnconv.job import run_job
+    from snnconv.workflow.job import run_job
 
     run_job(globals()["snakemake"], _bind)

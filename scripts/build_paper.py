@@ -1,7 +1,7 @@
 """Rule paper: copy paper sources, figures, tables and macros into paper/build and run latexmk -pdf there
 (SOURCE_DATE_EPOCH fixed, so the PDF is reproducible)."""
 
-from snnconv import job  # first: an error while importing the rest lands in the rule log
+from snnconv.workflow import job  # first: an error while importing the rest lands in the rule log
 
 job.start(globals())
 
@@ -45,6 +45,6 @@ def _bind(sm: Any) -> Any:
 
 
 if "snakemake" in globals():
-    from snnconv.job import run_job
+    from snnconv.workflow.job import run_job
 
     run_job(globals()["snakemake"], _bind)

@@ -1,7 +1,7 @@
 """Rule download_data: fetch ``{dataset}`` into ``data_dir`` from the publisher's mirrors (checksum-verified)
 and write a JSON manifest of the files and their digests."""
 
-from snnconv import job  # first: an error while importing the rest lands in the rule log
+from snnconv.workflow import job  # first: an error while importing the rest lands in the rule log
 
 job.start(globals())
 
@@ -29,6 +29,6 @@ def _bind(sm: Any) -> dict[str, Any]:
 
 
 if "snakemake" in globals():
-    from snnconv.job import run_job
+    from snnconv.workflow.job import run_job
 
     run_job(globals()["snakemake"], _bind)

@@ -1,6 +1,6 @@
 """Rule export_nir: one converted network as a NIR graph (docs/nir.md), with the run's reset mode recorded."""
 
-from snnconv import job  # first: an error while importing the rest lands in the rule log
+from snnconv.workflow import job  # first: an error while importing the rest lands in the rule log
 
 job.start(globals())
 
@@ -20,6 +20,6 @@ def _bind(smk: Any) -> None:
 
 
 if "snakemake" in globals():
-    from snnconv.job import run_job
+    from snnconv.workflow.job import run_job
 
     run_job(globals()["snakemake"], _bind)

@@ -1,7 +1,7 @@
 """Rule fig_coefficient_sweep: gain of every L_p adjustment (and the uniform control) over its base
 normalization against the coefficient k, at a few of report.T_points; the same means as heatmaps."""
 
-from snnconv import job  # first: an error while importing the rest lands in the rule log
+from snnconv.workflow import job  # first: an error while importing the rest lands in the rule log
 
 job.start(globals())
 
@@ -38,6 +38,6 @@ def _bind(sm: Any) -> Any:
 
 
 if "snakemake" in globals():
-    from snnconv.job import run_job
+    from snnconv.workflow.job import run_job
 
     run_job(globals()["snakemake"], _bind)

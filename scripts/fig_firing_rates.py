@@ -1,6 +1,6 @@
 """Rule fig_firing_rates: firing rate per layer and norm choice at t = T (bars) and against t (lines)."""
 
-from snnconv import job  # first: an error while importing the rest lands in the rule log
+from snnconv.workflow import job  # first: an error while importing the rest lands in the rule log
 
 job.start(globals())
 
@@ -29,6 +29,6 @@ def _bind(sm: Any) -> Any:
 
 
 if "snakemake" in globals():
-    from snnconv.job import run_job
+    from snnconv.workflow.job import run_job
 
     run_job(globals()["snakemake"], _bind)

@@ -1,7 +1,7 @@
 """Rule fig_variance_claim: measured membrane std vs ‖w‖_p (p = 1, 2, 3, 4, ∞) and the exact prediction,
 per layer; the correlation table (Pearson, Spearman, best p) and two figures (scatter grid, summary)."""
 
-from snnconv import job  # first: an error while importing the rest lands in the rule log
+from snnconv.workflow import job  # first: an error while importing the rest lands in the rule log
 
 job.start(globals())
 
@@ -39,6 +39,6 @@ def _bind(sm: Any) -> Any:
 
 
 if "snakemake" in globals():
-    from snnconv.job import run_job
+    from snnconv.workflow.job import run_job
 
     run_job(globals()["snakemake"], _bind)

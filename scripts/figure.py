@@ -1,7 +1,7 @@
 """The rule of every chart (a figure of snnconv/workflow/artefacts.py with a ``drawer``): read accuracy_all.csv,
 refuse it unless every simulation reaches each report T point, and call ``snnconv.report.<drawer>.draw``."""
 
-from snnconv import job  # first: an error while importing the rest lands in the rule log
+from snnconv.workflow import job  # first: an error while importing the rest lands in the rule log
 
 job.start(globals())
 
@@ -32,6 +32,6 @@ def _bind(sm: Any) -> Any:
 
 
 if "snakemake" in globals():
-    from snnconv.job import run_job
+    from snnconv.workflow.job import run_job
 
     run_job(globals()["snakemake"], _bind)

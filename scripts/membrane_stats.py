@@ -7,7 +7,7 @@ The input encoding (Poisson), max_rate and reset are the simulation's; T, neuron
 samples and seed are the statistics' own (settings.stats).
 """
 
-from snnconv import job  # first: an error while importing the rest lands in the rule log
+from snnconv.workflow import job  # first: an error while importing the rest lands in the rule log
 
 job.start(globals())
 
@@ -17,11 +17,11 @@ from typing import Any
 
 from snnconv.analysis.correlations import attach_weight_norms
 from snnconv.atomic import write_csv
-from snnconv.job import EXECUTION_KEYS
 from snnconv.runinfo import require_keys, setup_logging
-from snnconv.settings import STATS_FROM_SIMULATION, STATS_KEYS
 from snnconv.simulate import record_membrane_stats
 from snnconv.simulate.runio import clean_ids, load_simulation_inputs
+from snnconv.workflow.job import EXECUTION_KEYS
+from snnconv.workflow.settings import STATS_FROM_SIMULATION, STATS_KEYS
 
 log = logging.getLogger("snnconv.membrane_stats")
 
@@ -81,6 +81,6 @@ def _bind(sm: Any) -> Any:
 
 
 if "snakemake" in globals():
-    from snnconv.job import run_job
+    from snnconv.workflow.job import run_job
 
     run_job(globals()["snakemake"], _bind)

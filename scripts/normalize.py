@@ -1,7 +1,7 @@
 """Snakemake entry: one base normalization of one trained ANN, measured on the normalization set (rule
 ``normalize``; docs/method.md §C2–§C6, §C10). Every norm on that base is built from this record."""
 
-from snnconv import job  # first: an error while importing the rest lands in the rule log
+from snnconv.workflow import job  # first: an error while importing the rest lands in the rule log
 
 job.start(globals())
 
@@ -19,6 +19,6 @@ def _bind(smk: Any) -> dict[str, Any]:
 
 
 if "snakemake" in globals():
-    from snnconv.job import run_job
+    from snnconv.workflow.job import run_job
 
     run_job(globals()["snakemake"], _bind)

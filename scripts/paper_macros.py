@@ -1,7 +1,7 @@
 """Rule paper_macros: every number and result-dependent phrase of the paper as LaTeX macros
 (results/paper/macros.tex), plus the per-network L4 comparison table."""
 
-from snnconv import job  # first: an error while importing the rest lands in the rule log
+from snnconv.workflow import job  # first: an error while importing the rest lands in the rule log
 
 job.start(globals())
 
@@ -43,6 +43,6 @@ def _bind(sm: Any) -> None:
 
 
 if "snakemake" in globals():
-    from snnconv.job import run_job
+    from snnconv.workflow.job import run_job
 
     run_job(globals()["snakemake"], _bind)

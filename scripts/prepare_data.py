@@ -1,6 +1,6 @@
 """Rule prepare_data: raw dataset → ``results/data/{dataset}.npz`` and its JSON sidecar (source, checksums, counts)."""
 
-from snnconv import job  # first: an error while importing the rest lands in the rule log
+from snnconv.workflow import job  # first: an error while importing the rest lands in the rule log
 
 job.start(globals())
 
@@ -43,6 +43,6 @@ def _bind(sm: Any) -> dict[str, Any]:
 
 
 if "snakemake" in globals():
-    from snnconv.job import run_job
+    from snnconv.workflow.job import run_job
 
     run_job(globals()["snakemake"], _bind)

@@ -5,7 +5,7 @@ test set, accuracy and rates at every t, for every input seed (§S3): one job pe
 Logic lives in :func:`main` (plain arguments, callable from tests); the ``snakemake`` binding is at the bottom.
 """
 
-from snnconv import job  # first: an error while importing the rest lands in the rule log
+from snnconv.workflow import job  # first: an error while importing the rest lands in the rule log
 
 job.start(globals())
 
@@ -17,12 +17,12 @@ from typing import Any
 import torch
 
 from snnconv.atomic import write_csv
-from snnconv.job import EXECUTION_KEYS
 from snnconv.network import SpikingNetwork
 from snnconv.runinfo import require_keys, setup_logging
-from snnconv.settings import SIMULATION_KEYS
 from snnconv.simulate import to_frame
 from snnconv.simulate.runio import clean_ids, load_simulation_inputs, simulate_with
+from snnconv.workflow.job import EXECUTION_KEYS
+from snnconv.workflow.settings import SIMULATION_KEYS
 
 log = logging.getLogger("snnconv.simulate")
 
@@ -123,8 +123,8 @@ def _one_seed(
 
 def _bind(sm: Any) -> Any:
     """snakemake object → convert (network + conversion.json), then :func:`main_all` for every input seed."""
-    from snnconv import paths
     from snnconv.convert.files import job_network
+    from snnconv.workflow import paths
 
     net, run = job_network(sm, write=True)
     outs = {paths.parse(paths.SIM, p)["iseed"]: p for p in sm.output.csvs}
@@ -132,6 +132,6 @@ def _bind(sm: Any) -> Any:
 
 
 if "snakemake" in globals():
-    from snnconv.job import run_job
+    from snnconv.workflow.job import run_job
 
     run_job(globals()["snakemake"], _bind)

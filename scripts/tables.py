@@ -3,7 +3,7 @@ within report.within — for conversion.norms (accuracy_main) and for every conv
 and the best norm per T with its lead over the runner-up against the seed spread (best_method), each as tidy
 CSV, booktabs LaTeX and Markdown."""
 
-from snnconv import job  # first: an error while importing the rest lands in the rule log
+from snnconv.workflow import job  # first: an error while importing the rest lands in the rule log
 
 job.start(globals())
 
@@ -73,6 +73,6 @@ def _bind(sm: Any) -> Any:
 
 
 if "snakemake" in globals():
-    from snnconv.job import run_job
+    from snnconv.workflow.job import run_job
 
     run_job(globals()["snakemake"], _bind)

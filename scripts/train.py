@@ -1,6 +1,6 @@
 """Rule train_ann: train one ANN on a prepared dataset; write checkpoint, per-epoch CSV and summary."""
 
-from snnconv import job  # first: an error while importing the rest lands in the rule log
+from snnconv.workflow import job  # first: an error while importing the rest lands in the rule log
 
 job.start(globals())
 
@@ -74,7 +74,7 @@ def main(
 
 def _bind(sm: Any) -> dict[str, Any]:
     """snakemake object → :func:`main`; device, threads and memory layout come from the job's resources (execution only)."""
-    from snnconv.job import execution, is_tty
+    from snnconv.workflow.job import execution, is_tty
 
     run = execution(sm)
     training = {
@@ -98,6 +98,6 @@ def _bind(sm: Any) -> dict[str, Any]:
 
 
 if "snakemake" in globals():
-    from snnconv.job import run_job
+    from snnconv.workflow.job import run_job
 
     run_job(globals()["snakemake"], _bind)

@@ -28,7 +28,7 @@ _REPORT_T = (1, 10, 25, 50, 100, 200, 500, 1000)
 def settings(conversion: dict[str, Any] | None = None, simulation: dict[str, Any] | None = None) -> dict[str, Any]:
     """The config with the given conversion/simulation keys set and every other key at its schema default;
     a bad value raises ConfigError naming key and value."""
-    from .config import validate_config
+    from .workflow.config import validate_config
 
     config = {**_REQUIRED, "conversion": dict(conversion or {}), "simulation": dict(simulation or {})}
     if "T" in config["simulation"]:  # the report's and the statistics' T must not exceed it: one point, T itself
@@ -53,7 +53,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from .convert.user import load_model
     from .data.user import load_user_images
     from .network import save_network
-    from .settings import AGREEMENT_IMAGES, calibration
+    from .workflow.settings import AGREEMENT_IMAGES, calibration
 
     keys = {"norm_set_size": "norm_set_size", "norm_set_seed": "norm_set_seed"}
     keys.update({"per_channel": "per_channel", "maxpool_to_avgpool": "maxpool_to_avgpool"})
@@ -103,10 +103,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     import torch
 
     from .data.user import load_user_images
-    from .job import is_tty
     from .network import load_network
     from .simulate import to_frame
     from .simulate.runio import simulate_with
+    from .workflow.job import is_tty
 
     keys = {"T": "T", "encoding": "encoding", "max_rate": "max_rate", "reset": "reset", "decode": "decode"}
     keys.update({"batch_size": "batch_size", "time_chunk": "time_chunk", "device": "device", "subset": "test_subset"})
@@ -226,8 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    """Print the plan of ``--configfile`` (snnconv/plan.py; no torch)."""
-    from .plan import main as plan_main
+    """Print the plan of ``--configfile`` (snnconv/workflow/plan.py; no torch)."""
+    from .workflow.plan import main as plan_main
 
     return plan_main(["--configfile", str(args.configfile), *(["--device", args.device] if args.device else [])])
 

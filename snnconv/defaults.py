@@ -12,8 +12,8 @@ import copy
 from functools import cache
 from typing import Any
 
-from .config import schema_defaults
-from .settings import TRAINING_KEYS
+from .workflow.config import schema_defaults
+from .workflow.settings import TRAINING_KEYS
 
 # The ``simulation`` keys that :func:`snnconv.simulate.simulate` takes as keyword arguments (T is positional and
 # the input seed is ``seed``, one of ``input_seeds``).

@@ -16,7 +16,7 @@ from torch import nn
 
 from .atomic import atomic_path
 from .presets import RESNET_PRESETS, vgg_layers
-from .vocab import ARCHS  # noqa: F401 - re-exported: the one list of architecture names
+from .workflow.vocab import ARCHS  # noqa: F401 - re-exported: the one list of architecture names
 
 
 def _dense_block(n_in: int, n_out: int, bias: bool, batchnorm: bool, dropout: float) -> list[nn.Module]:
@@ -231,7 +231,7 @@ def checkpoint_options(arch: str, model_kwargs: dict[str, Any]) -> dict[str, Any
     """The options a checkpoint's model is rebuilt with: its recorded ``model_kwargs`` over the schema's defaults
     of ``arch``. A checkpoint records the options its training job was given; one written before an option was
     in the schema lacks it and was built with the value the schema now gives."""
-    from .config import schema_defaults
+    from .workflow.config import schema_defaults
 
     return {**schema_defaults()["arch_options"].get(arch, {}), **model_kwargs}
 

@@ -212,7 +212,7 @@ def train_ann(
     validation split); identical seeds give identical weights on CPU. ``on_epoch`` receives each epoch's history
     row plus ``train_cpu_seconds``, the process CPU time spent in training steps so far (evaluation excluded).
 
-    ``cfg`` is :func:`snnconv.settings.training` of the validated config plus the execution keys ``device``,
+    ``cfg`` is :func:`snnconv.workflow.settings.training` of the validated config plus the execution keys ``device``,
     ``threads`` and ``channels_last``: every value comes from there (the schema holds the defaults), and a key that
     only matters under another one (momentum under SGD, warmup_fraction under one-cycle, ...) is read only then.
 
@@ -296,7 +296,7 @@ def train_ann(
 
 def validation_seed(cfg: dict[str, Any]) -> int | None:
     """``training.validation_seed``, or None when no image is held out: then the seed draws nothing and
-    :func:`snnconv.settings.training` leaves it out of the recipe, so that changing it reruns nothing."""
+    :func:`snnconv.workflow.settings.training` leaves it out of the recipe, so that changing it reruns nothing."""
     return int(cfg["validation_seed"]) if int(cfg["validation_images"]) else None
 
 

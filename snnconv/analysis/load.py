@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import paths as _paths
+from ..workflow import paths as _paths
 
 ID_COLS = ["dataset", "arch", "seed", "norm", "input_seed"]
 REPLICATE_COLS = ["seed", "input_seed"]
 RATE_PREFIX = "rate_"
-# Result path templates come from snnconv.paths (the one module that defines and parses them back).
+# Result path templates come from snnconv.workflow.paths (the one module that defines and parses them back).
 SIM_PATH, MODEL_PATH, STATS_PATH, SNN_PATH = _paths.SIM, _paths.SUMMARY, _paths.STATS, _paths.NETWORK
 NORM_INFO_COLS = ["family", "method", "base", "p", "k", "mode", "v_init"]
 
@@ -69,7 +69,7 @@ def check_numeric(
 
 def _short(value: Any) -> str:
     """A bounded repr of a cell value for error messages."""
-    from ..config_guard import short_repr
+    from ..workflow.config_guard import short_repr
 
     return short_repr(value.item() if isinstance(value, np.generic) else value, 80)
 

@@ -10,7 +10,7 @@ network on the same input. Each output channel (conv) or neuron (linear) gets
 
 (mean over images and, for conv, positions): with reset by subtraction the rate follows current/θ, so a bias
 shift of Δ·θ raises the rate by about Δ. The readout is not calibrated. The workflow's params for it come from
-the torch-free :func:`snnconv.settings.calibration`.
+the torch-free :func:`snnconv.workflow.settings.calibration`.
 """
 
 from __future__ import annotations

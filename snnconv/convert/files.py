@@ -22,7 +22,7 @@ from ..data import ArrayDataset, load_prepared
 from ..models import load_checkpoint
 from ..network import SpikingNetwork, save_network
 from ..runinfo import require_keys
-from ..settings import AGREEMENT_IMAGES, CONVERSION_KEYS
+from ..workflow.settings import AGREEMENT_IMAGES, CONVERSION_KEYS
 from .calibrate import CalibrationSettings
 from .names import parse_norm
 from .pipeline import BaseStatistics, base_statistics, build, calibrate_built, prepare
@@ -198,7 +198,7 @@ def job_network(smk: Any, write: bool) -> tuple[SpikingNetwork, dict[str, Any]]:
     """The norm's network inside a spiking job (rules simulate, membrane_stats): torch threads set from the job's
     resources, then built from the base's record (written to ``output.network`` / ``output.meta`` if ``write``).
     Returns (network, the job's execution settings)."""
-    from ..job import execution
+    from ..workflow.job import execution
 
     run = execution(smk)
     torch.set_num_threads(int(run["threads"]))

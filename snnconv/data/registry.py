@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..vocab import DATASETS  # the one list of dataset names
+from ..workflow.vocab import DATASETS  # the one list of dataset names
 from .checksums import IDX_FILES
 from .cifar import load_cifar10_python, load_image_folder
 from .digits import load_digits_dataset

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .. import paths
+from ..workflow import paths
 from .layout import MANIFEST, TOOL, SnapshotError
 from .make import MAX_PLAIN_BYTES, make_snapshot
 from .manifest import read_manifest

@@ -15,7 +15,7 @@ The one home of these names; making (:mod:`.make`), verifying and resealing (:mo
     SHA256SUMS              the SHA-256 of every other file (``sha256sum -c`` reads it), written last
 
 The run-side paths a snapshot is made from (``results/tables``, ``results/figures``, the paper PDF) are
-:mod:`snnconv.paths`; which figures and tables are published is the artefact catalogue's
+:mod:`snnconv.workflow.paths`; which figures and tables are published is the artefact catalogue's
 (:mod:`snnconv.workflow.artefacts`). No torch import.
 """
 
@@ -26,8 +26,7 @@ from typing import Any
 
 import yaml
 
-from .. import paths
-from ..workflow import artefacts
+from ..workflow import artefacts, paths
 
 TOOL = "python -m snnconv.publish"  # the command line that makes, verifies and reseals snapshots
 

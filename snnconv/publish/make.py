@@ -27,8 +27,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from .. import machine, paths
+from .. import machine
 from ..atomic import sha256_file, write_text
+from ..workflow import paths
 from .layout import (
     ACCURACY_ALL_GZ,
     CONFIG_COPY,

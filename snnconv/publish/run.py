@@ -19,10 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from .. import paths
-from ..config import validate_config
-from ..vocab import ARCHS, DATASETS
-from ..workflow import artefacts
+from ..workflow import artefacts, paths
+from ..workflow.config import validate_config
+from ..workflow.vocab import ARCHS, DATASETS
 from .layout import SnapshotError, published_outputs, read_yaml_mapping
 
 # The code's repository: its git state is recorded, and by default it is the run folder too.
@@ -81,7 +80,7 @@ def foreign(relpath: str, cfg: dict[str, Any] | None) -> bool:
     """
     if cfg is None:
         return False
-    from ..config import archs_of
+    from ..workflow.config import archs_of
 
     dataset = None
     for part in relpath.split("/"):

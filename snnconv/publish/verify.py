@@ -27,7 +27,7 @@ import pandas as pd
 import yaml
 
 from ..atomic import sha256_file, write_text
-from ..config import validate_config
+from ..workflow.config import validate_config
 from .layout import (
     ACCURACY_ALL,
     ACCURACY_ALL_GZ,
@@ -92,8 +92,8 @@ def _accuracy_data(tables: Path) -> Path:
 
 def _recompute(df: pd.DataFrame, tables: Path, cfg: dict[str, Any], work: Path) -> list[str]:
     """Write every recomputable table of the snapshot into ``work`` with the pipeline's own code; their stems."""
-    from .. import settings
     from ..report.tables import accuracy_tables, best_method_table
+    from ..workflow import settings
 
     report, conversion = settings.report(cfg), settings.report_norms(cfg)
     T_points, within = list(report["T_points"]), float(report["within"])

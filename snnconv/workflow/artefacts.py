@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .. import paths
+from . import paths
 
 FIGURE, TABLE = "figure", "table"
 LOGS, BENCHMARKS = "logs", "benchmarks"

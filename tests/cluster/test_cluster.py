@@ -1,4 +1,4 @@
-"""Cluster support without a cluster: resource estimates and requests (snnconv/cluster.py), what the rules declare
+"""Cluster support without a cluster: resource estimates and requests (snnconv/workflow/cluster.py), what the rules declare
 and the SLURM profiles (which name no rule)."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import torch
 from helpers import REPO
 from helpers.slurm import planned_jobs
 
-from snnconv import cluster
 from snnconv.defaults import arch_args, defaults
 from snnconv.models import build_model
-from snnconv.vocab import ARCHS
+from snnconv.workflow import cluster
+from snnconv.workflow.vocab import ARCHS
 
 PROFILES = REPO / "workflow" / "profiles"
 GPU_RULES = {"train_ann", "train_qcfs", "simulate", "membrane_stats"}
@@ -25,7 +25,7 @@ GPU_RULES = {"train_ann", "train_qcfs", "simulate", "membrane_stats"}
 
 def load_config(name: str) -> dict:
     """A repository config, validated (cluster estimates read defaults filled in by the schema)."""
-    from snnconv.config import load_config as load_validated
+    from snnconv.workflow.config import load_config as load_validated
 
     return load_validated(REPO / "config" / name)
 

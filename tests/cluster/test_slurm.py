@@ -225,6 +225,6 @@ def test_a_killed_job_is_retried_and_the_workflow_completes(slurm_run):
     assert jobs[0]["Comment"] == jobs[1]["Comment"] == "rule_spiking_membrane_stats_simulate"
     assert len(new_logs) == 2, new_logs
     assert "Trying to restart job" in run.log
-    # The resubmission is attempt 2: the rules' mem_mb grows with the attempt (snnconv/cluster.py).
+    # The resubmission is attempt 2: the rules' mem_mb grows with the attempt (snnconv/workflow/cluster.py).
     assert memory_mb(jobs[1]["MinMemory"]) > memory_mb(jobs[0]["MinMemory"]), jobs
     assert outputs(work) == outputs(slurm_run.local)

@@ -39,7 +39,7 @@ def config() -> dict[str, Any]:
     """The validated synthetic config (defaults filled in)."""
     import copy
 
-    from snnconv.config import validate_config
+    from snnconv.workflow.config import validate_config
 
     return validate_config(copy.deepcopy(RAW_CONFIG))
 
@@ -115,7 +115,7 @@ def _render(root: Path, cfg: dict[str, Any], paths: dict[str, Any]) -> None:
     """The rule scripts, in DAG order."""
     fig, tab = root / "results" / "figures", root / "results" / "tables"
     table = str(tab / "accuracy_all.csv")
-    from snnconv import settings
+    from snnconv.workflow import settings
 
     conv, T_points = settings.report_norms(cfg), cfg["report"]["T_points"]
     script("aggregate").main(

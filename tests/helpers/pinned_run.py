@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from snnconv import settings
-from snnconv.config import validate_config
+from snnconv.workflow import settings
+from snnconv.workflow.config import validate_config
 
 L4, UNI = "lp4_k0.5_scale_max", "uniform_k0.5_scale_max"
 

@@ -79,8 +79,8 @@ def _family(norm: str, conversion_cfg: dict[str, Any]) -> tuple[str, Any]:
 
 def write_synthetic_results(root: str | Path, config: dict[str, Any], seed: int = 0) -> dict[str, list[Path]]:
     """Write a synthetic ``results`` tree for a validated ``config``; returns the paths by kind."""
-    from snnconv.config import stats_norms
     from snnconv.convert import lp_norms, norm_names
+    from snnconv.workflow.config import stats_norms
 
     root = Path(root)
     rng = np.random.default_rng(seed)

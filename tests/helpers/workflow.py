@@ -258,9 +258,9 @@ def read_audit(logdir: Path) -> tuple[list[str], list[tuple[str, str]]]:
 def rule_settings(rule: str, **change: Any) -> dict[str, Any]:
     """Every setting the rule's params and resources pass to its script for the tiny config (defaults from the
     schema: scripts have none of their own), with ``change`` applied."""
-    from snnconv import settings
-    from snnconv.config import validate_config
-    from snnconv.job import execution
+    from snnconv.workflow import settings
+    from snnconv.workflow.config import validate_config
+    from snnconv.workflow.job import execution
 
     cfg = validate_config(tiny_config())
     run = execution(SimpleNamespace(resources=settings.simulation_execution(cfg)))  # as the rule binding does

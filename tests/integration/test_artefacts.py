@@ -21,8 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from snnconv import paths
-from snnconv.workflow import artefacts
+from snnconv.workflow import artefacts, paths
 
 pytestmark = pytest.mark.integration  # a Snakemake dry run and fresh interpreters
 REPO = Path(__file__).resolve().parents[2]
@@ -193,7 +192,7 @@ def test_adding_a_chart_is_one_catalogue_entry_plus_one_module(tmp_path):
 
     from helpers.figure_data import config, rendered
 
-    from snnconv import settings
+    from snnconv.workflow import settings
 
     pdf = tmp_path / "out" / f"{stem}.pdf"
     draw = subprocess.run(

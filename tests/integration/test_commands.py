@@ -1,6 +1,6 @@
 """Command-line entry points run as a user runs them, each in a subprocess: the README's "Convert your own
 model" commands and ``--help`` of the ``snnconv`` console script and of ``python -m snnconv.publish``, the mutation
-tool (``tests/tools/mutation_check.py``) listing its mutants, ``python -m snnconv.schema_doc``, the LaTeX tables
+tool (``tests/tools/mutation_check.py``) listing its mutants, ``python -m snnconv.workflow.schema_doc``, the LaTeX tables
 and the paper through ``latexmk``, ``snakemake paper`` as a dry run, and a fresh interpreter that imports the analysis layer
 (no plotting library, not even indirectly). Their in-process counterparts live in tests/unit/."""
 
@@ -173,7 +173,7 @@ def test_snakemake_paper_target_resolves(tmp_path):
 
 def test_module_entry_point_prints_the_file():
     proc = subprocess.run(
-        [sys.executable, "-m", "snnconv.schema_doc", str(SCHEMA.relative_to(REPO))],
+        [sys.executable, "-m", "snnconv.workflow.schema_doc", str(SCHEMA.relative_to(REPO))],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -181,7 +181,7 @@ def test_module_entry_point_prints_the_file():
     )
     assert proc.stdout == (REPO / "config" / "README.md").read_text()
     bad = subprocess.run(
-        [sys.executable, "-m", "snnconv.schema_doc", "no/such.yaml"], cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-m", "snnconv.workflow.schema_doc", "no/such.yaml"], cwd=REPO, capture_output=True, text=True
     )
     assert bad.returncode == 1 and "no/such.yaml" in bad.stderr
 

@@ -18,7 +18,7 @@ MAX_LINES = 100
 def make_run_arguments() -> list[str]:
     """The snakemake arguments of the Makefile's `run` recipe, with CORES=2 (the CI machine's)."""
     recipe = re.search(
-        r"^run: .*\n\t\$\(BIN\)/(?:snakemake|python -m snnconv\.preflight) (.+)$",
+        r"^run: .*\n\t\$\(BIN\)/(?:snakemake|python -m snnconv\.workflow\.preflight) (.+)$",
         (REPO / "Makefile").read_text(),
         re.MULTILINE,
     )

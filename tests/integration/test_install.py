@@ -39,7 +39,7 @@ def run_installed(target: Path, cwd: Path, *args: str) -> subprocess.CompletedPr
 
 def test_schema_and_paper_sources_are_package_data(installed, tmp_path):
     code = (
-        "import snnconv, snnconv.resources as r; from snnconv.config import load_schema, validate_config; "
+        "import snnconv, snnconv.resources as r; from snnconv.workflow.config import load_schema, validate_config; "
         "assert snnconv.__file__.startswith(sys.argv[1]), snnconv.__file__; "
         "assert not r.schema_path().is_symlink() and r.schema_path().is_file(); "
         "assert 'properties' in load_schema(); "

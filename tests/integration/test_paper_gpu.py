@@ -12,9 +12,9 @@ import yaml
 from helpers import REPO
 from helpers.workflow import run_snakemake, write_config
 
-from snnconv import settings
-from snnconv.config import load_config
 from snnconv.data.registry import locate
+from snnconv.workflow import settings
+from snnconv.workflow.config import load_config
 
 pytestmark = pytest.mark.integration
 

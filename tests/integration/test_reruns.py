@@ -20,7 +20,7 @@ import pytest
 import yaml
 from helpers.workflow import run_snakemake, tiny_config, write_config
 
-from snnconv.config import load_schema
+from snnconv.workflow.config import load_schema
 
 pytestmark = pytest.mark.integration
 

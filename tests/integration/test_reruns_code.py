@@ -1,4 +1,4 @@
-"""Code changes rerun exactly the jobs whose code changed, by content (snnconv/codehash.py, docs/method.md §C9).
+"""Code changes rerun exactly the jobs whose code changed, by content (snnconv/workflow/codehash.py, docs/method.md §C9).
 
 A copy of the workflow (Snakefile, rules, scripts, package) finishes the tiny run; then files of the copy are edited
 or only touched, and a dry run with the workflow profile's rerun triggers says what would run:
@@ -24,7 +24,7 @@ import pytest
 from helpers import REPO
 from helpers.workflow import run_snakemake, tiny_config, write_config
 
-from snnconv import codehash
+from snnconv.workflow import codehash
 
 pytestmark = pytest.mark.integration
 

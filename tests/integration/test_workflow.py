@@ -74,7 +74,7 @@ def test_rule_scripts_read_no_config():
     offenders = [p.name for p in (REPO / "scripts").glob("*.py") if re.search(r"\.config\b|\bconfig\[", p.read_text())]
     assert not offenders, f"rule scripts reading the config: {offenders}"
     unbound = [p.name for p in (REPO / "scripts").glob("*.py") if "run_job(" not in p.read_text()]
-    assert not unbound, f"rule scripts not bound by snnconv.job.run_job: {unbound}"
+    assert not unbound, f"rule scripts not bound by snnconv.workflow.job.run_job: {unbound}"
 
 
 def test_dag_time_code_imports_no_torch():
@@ -193,8 +193,8 @@ def test_dataset_archs_and_epochs_by_dataset_choose_each_datasets_models(tmp_pat
     out = proc.stdout + proc.stderr
     counts = dict(re.findall(r"^(\w+)\s+(\d+)\s*$", out, re.MULTILINE))
     assert counts["train_ann"] == "2", out[-2000:]  # digits/mlp and mnist/cnn, not the 2 x 1 cross product + cnn
-    from snnconv import settings
-    from snnconv.config import model_pairs, validate_config
+    from snnconv.workflow import settings
+    from snnconv.workflow.config import model_pairs, validate_config
 
     cfg = validate_config(cfg)
     assert model_pairs(cfg) == [("digits", "mlp"), ("mnist", "cnn")]

@@ -16,22 +16,12 @@ pytestmark = pytest.mark.integration  # fresh interpreters (subprocesses)
 
 REPO = Path(__file__).resolve().parents[2]
 
-# snnconv.workflow and the modules the Snakefile and workflow/rules/*.smk import while the DAG is built.
-DAG_MODULES = [
-    "snnconv.workflow",
-    "snnconv.workflow.artefacts",
-    "snnconv.paths",
-    "snnconv.settings",
-    "snnconv.vocab",
-    "snnconv.config",
-    "snnconv.config_guard",
-    "snnconv.cluster",
-    "snnconv.codehash",
-    "snnconv.resources",
-    "snnconv.convert",
-    "snnconv.summary",
-    "snnconv.report.labels",
-]
+# Every module of snnconv.workflow, and the modules outside it that the Snakefile and workflow/rules/*.smk import
+# while the DAG is built (norm names, the schema's location, the labels of the end-of-run summary).
+WORKFLOW_MODULES = ["snnconv.workflow"] + sorted(
+    f"snnconv.workflow.{p.stem}" for p in (REPO / "snnconv" / "workflow").glob("*.py") if p.stem != "__init__"
+)
+DAG_MODULES = WORKFLOW_MODULES + ["snnconv.resources", "snnconv.convert", "snnconv.report.labels"]
 
 BLOCKER = """
 import importlib, importlib.abc, sys
@@ -55,6 +45,13 @@ def test_dag_time_modules_import_with_torch_blocked():
         [sys.executable, "-c", BLOCKER, *DAG_MODULES], cwd=REPO, capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
+
+
+def test_the_workflow_package_holds_the_dag_time_modules():
+    """The modules the workflow imports at DAG time live in snnconv.workflow, not at the package root."""
+    assert {"snnconv.workflow.paths", "snnconv.workflow.settings", "snnconv.workflow.config"} <= set(WORKFLOW_MODULES)
+    for name in ("paths", "settings", "vocab", "config", "cluster", "codehash", "summary", "job"):
+        assert not (REPO / "snnconv" / f"{name}.py").exists(), f"snnconv/{name}.py: DAG-time code at the root"
 
 
 def test_the_blocker_blocks():
@@ -84,5 +81,5 @@ def test_every_snnconv_module_the_rule_files_import_is_checked():
             m = re.match(r"\s*import (snnconv(?:\.\w+)*)", line)
             if m:
                 imported.add(m.group(1))
-    assert {"snnconv.workflow", "snnconv.paths", "snnconv.settings"} <= imported
+    assert {"snnconv.workflow", "snnconv.workflow.paths", "snnconv.workflow.settings"} <= imported
     assert imported <= set(DAG_MODULES) | {"snnconv"}, sorted(imported - set(DAG_MODULES))

@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 from helpers.figure_data import config
 
-from snnconv import settings
 from snnconv.analysis.paired import paired_difference, paired_test
 from snnconv.paper.l4_table import l4_comparison_table
 from snnconv.paper.macro_file import paper_macros
 from snnconv.paper.prose import verdict_word
+from snnconv.workflow import settings
 
 L4 = "lp4_k0.5_scale_max"  # canonical names: what the l4 / uniform-l4 roles resolve to
 UNIFORM = "uniform_k0.5_scale_max"

@@ -1,4 +1,4 @@
-"""Bad configs, through the real entry points: ``snakemake`` on a fresh directory, ``python -m snnconv.preflight``
+"""Bad configs, through the real entry points: ``snakemake`` on a fresh directory, ``python -m snnconv.workflow.preflight``
 and the ``prepare_data`` rule script. The validator itself is unit-tested in tests/unit/workflow/test_config.py;
 these prove the workflow calls it first.
 
@@ -9,12 +9,12 @@ benchmarks/ and no temporary file.
 * The bad-config corpus: all cases run on one session fixture, in two interpreters that call snakemake's
   command-line entry point once per case (tests/helpers/workflow.py), to keep the suite fast.
 * YAML alias bombs and unbounded values in config errors: a few hundred bytes of nested YAML aliases expand to
-  hundreds of millions of values; without the guard (snnconv/config_guard.py) schema validation walked and printed
+  hundreds of millions of values; without the guard (snnconv/workflow/config_guard.py) schema validation walked and printed
   the expanded value for minutes until memory ran out. The config is refused, naming the problem, before
   validation; no job runs, nothing is written.
 * Messages that used to be weak. Through ``snakemake`` (one batch of runs): ``lr: 1e-3`` (a string to YAML 1.1),
   numbers nested in ``--config`` values (text to snakemake's parser), ``"Inf"``, and a ``!!python/object`` tag in
-  the default config file. Through ``python -m snnconv.preflight`` (Snakemake reads ``--configfile`` before any
+  the default config file. Through ``python -m snnconv.workflow.preflight`` (Snakemake reads ``--configfile`` before any
   workflow code, so only a check ahead of it can name the file): a tag in a ``--configfile``, and a target written
   after ``--configfile``. Through the ``prepare_data`` rule script: a ``test_fraction`` too small for a stratified
   split, and a folder where a ``.gz`` file should be."""
@@ -45,9 +45,9 @@ from helpers.workflow import (
     write_config,
 )
 
-from snnconv.config import ConfigError, validate_config
-from snnconv.config_guard import MAX_CONFIG_NODES, count_nodes, short_repr
 from snnconv.defaults import dataset_args
+from snnconv.workflow.config import ConfigError, validate_config
+from snnconv.workflow.config_guard import MAX_CONFIG_NODES, count_nodes, short_repr
 
 # === The bad-config corpus, through snakemake =======================================================================
 
@@ -329,7 +329,7 @@ def test_weak_config_messages_name_key_value_and_fix(runs, case, needles):
 
 
 def test_preflight_names_a_target_written_after_configfile(tmp_path):
-    from snnconv import preflight
+    from snnconv.workflow import preflight
 
     config = write_config(tmp_path / "tiny.yaml", tiny_config())
     for target in ("paper", "tables", "results/tables/accuracy_main.csv"):
@@ -353,7 +353,15 @@ def test_preflight_command_line_refuses_before_snakemake_reads_anything(tmp_path
     tagged = tmp_path / "tagged.yaml"
     tagged.write_text(f"datasets: {TAG.format(marker=marker)}\n")
     good = write_config(tmp_path / "tiny.yaml", tiny_config())
-    base = [sys.executable, "-m", "snnconv.preflight", "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path)]
+    base = [
+        sys.executable,
+        "-m",
+        "snnconv.workflow.preflight",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(tmp_path),
+    ]
     for args, needle in (
         (["--configfile", str(tagged), "-n"], f"{tagged}: line 1, column 11: the tag !!python/object/apply:os.system"),
         (["--configfile", str(good), "paper", "-n"], "--configfile paper: 'paper' names a target"),
@@ -372,7 +380,7 @@ def test_preflight_command_line_refuses_before_snakemake_reads_anything(tmp_path
 
 
 def test_read_config_file_names_file_line_and_problem(tmp_path):
-    from snnconv.config import read_config_file
+    from snnconv.workflow.config import read_config_file
 
     cases = {
         "tag.yaml": ("a: 1\nb: !!python/object:os.system {}\n", "line 2, column 4: the tag !!python/object:os.system"),

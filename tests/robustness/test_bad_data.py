@@ -380,7 +380,7 @@ def test_gzip_bomb_is_refused_by_prepare_data(tmp_path, case):
 _MEASURE = r"""
 import json, resource, sys
 sys.path.insert(0, sys.argv[1])
-from snnconv.config import schema_defaults
+from snnconv.workflow.config import schema_defaults
 from snnconv.data import prepare_dataset
 import numpy, torch, PIL.Image  # everything prepare_data imports, before the baseline
 options = schema_defaults()["dataset_options"]["mnist"]

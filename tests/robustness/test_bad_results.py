@@ -24,8 +24,8 @@ import pytest
 from helpers.figure_data import config, rendered
 from helpers.workflow import assert_nothing_written, load_script, run_snakemake, tiny_config, write_config
 
-from snnconv import settings
-from snnconv.config import ConfigError, validate_config
+from snnconv.workflow import settings
+from snnconv.workflow.config import ConfigError, validate_config
 
 # === Bad results refused by aggregate ===============================================================================
 

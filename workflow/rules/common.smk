@@ -1,9 +1,9 @@
-# Shared names: the sweep's wildcard values, the result paths (snnconv/paths.py) and each rule's settings
-# (snnconv/settings.py: what changes a job's output is a param, how it runs is a resource). No torch here.
+# Shared names: the sweep's wildcard values, the result paths (snnconv/workflow/paths.py) and each rule's settings
+# (snnconv/workflow/settings.py: what changes a job's output is a param, how it runs is a resource). No torch here.
 import os
 
-from snnconv import cluster, codehash, paths, settings
-from snnconv.config import model_pairs, stats_norms
+from snnconv.workflow import cluster, codehash, paths, settings
+from snnconv.workflow.config import model_pairs, stats_norms
 from snnconv.convert import base_name, resolve_norms
 from snnconv.workflow import artefacts
 
@@ -24,7 +24,7 @@ wildcard_constraints:
 
 def code(script, modules=()):
     """Digest of the code that ``scripts/<script>`` runs, the script and every snnconv module it can import, with
-    ``modules``, those it imports by name (snnconv/codehash.py). Given as a param, so an edit that changes what that code does reruns the jobs of the
+    ``modules``, those it imports by name (snnconv/workflow/codehash.py). Given as a param, so an edit that changes what that code does reruns the jobs of the
     rules that run it, and a checkout or a comment that changes nothing reruns nothing (docs/method.md §C9)."""
     return codehash.script_digest(os.path.join(WORKFLOW_ROOT, "scripts", script), WORKFLOW_ROOT, tuple(modules))
 

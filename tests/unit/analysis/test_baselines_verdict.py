@@ -8,7 +8,6 @@ import copy
 import pandas as pd
 from helpers.figure_data import config
 
-from snnconv import settings
 from snnconv.analysis.controls import calib_norms, qcfs_norms
 from snnconv.analysis.load import family_of, norm_params
 from snnconv.analysis.verdicts import candidate_controls, l4_on_calibration, l4_tests, verdict
@@ -16,6 +15,7 @@ from snnconv.convert import parse_norm
 from snnconv.paper.macro_file import paper_macros
 from snnconv.report.labels import norm_label
 from snnconv.report.style import norm_styles
+from snnconv.workflow import settings
 
 L4 = "lp4_k0.5_scale_max"
 UNIFORM = "uniform_k0.5_scale_max"

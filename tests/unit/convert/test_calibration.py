@@ -9,12 +9,12 @@ import pytest
 import torch
 from torch import nn
 
-from snnconv.config import ConfigError, validate_config
 from snnconv.convert import canonicalize, convert, parse_norm, resolve_norms
 from snnconv.convert.calibrate import CalibrationSettings, calibrate, rate_errors, spike_rates
 from snnconv.defaults import arch_args, convert_args, defaults, sim_args
 from snnconv.network import SpikingLayer, SpikingNetwork
-from snnconv.settings import calibration
+from snnconv.workflow.config import ConfigError, validate_config
+from snnconv.workflow.settings import calibration
 
 L4 = {"l4": {"k": -0.25, "mode": "scale", "base": "max"}}
 

@@ -189,7 +189,7 @@ def test_snakemake_binding_logs_and_puts_the_traceback_in_the_rule_log(inputs, t
         log=[str(tmp_path / "normalize.log")],
         rule="normalize",
     )
-    from snnconv.job import run_job
+    from snnconv.workflow.job import run_job
 
     script = load_script()
     run_job(smk, script._bind)

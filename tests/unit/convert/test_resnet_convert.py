@@ -281,8 +281,8 @@ def test_shortcut_from_a_later_layer_is_refused():
 def test_cost_estimate_counts_the_real_model(preset, shape):
     """cluster.resnet_cost: multiply-accumulates of every conv/linear (hooked) and the converted net's spiking
     neurons per image (the identity shortcut's kernel is the simulator's extra work, not the ANN's: not counted)."""
-    from snnconv.cluster import resnet_cost
     from snnconv.models import RESNET_PRESETS
+    from snnconv.workflow.cluster import resnet_cost
 
     model = build_resnet(shape, 10, **arch_args("resnet", preset=preset)).eval()
     macs = []

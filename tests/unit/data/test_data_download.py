@@ -181,7 +181,7 @@ def test_download_cifar10_md5(server: Server, tmp_path: Path) -> None:
 
 def test_download_script_logs_failure(server: Server, tmp_path: Path) -> None:
     """Through the rule binding: the failure and its message land in the rule log."""
-    from snnconv.job import run_job
+    from snnconv.workflow.job import run_job
 
     serve_synthetic_idx(server.root)
     script = load_download_script()

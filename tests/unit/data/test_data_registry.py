@@ -121,7 +121,7 @@ def test_prepare_script_logs_failures(tmp_path: Path) -> None:
     """Through the rule binding: the failure, its message and traceback land in the rule log."""
     from types import SimpleNamespace
 
-    from snnconv.job import run_job
+    from snnconv.workflow.job import run_job
 
     script = load_script("prepare_data")
     smk = SimpleNamespace(

@@ -1,11 +1,11 @@
-"""The paper rules' code digests (snnconv/codehash.py) cover the paper package's modules: an edit of the prose or
+"""The paper rules' code digests (snnconv/workflow/codehash.py) cover the paper package's modules: an edit of the prose or
 the numbers reruns rule paper_macros, an edit of the build reruns rule paper, and neither reruns the other."""
 
 from __future__ import annotations
 
 from helpers.figure_data import REPO
 
-from snnconv import codehash
+from snnconv.workflow import codehash
 
 
 def closure(script: str) -> set[str]:

@@ -111,7 +111,7 @@ def _verdict_frame(l4_better: bool, roles: dict[str, str]) -> pd.DataFrame:
 
 @pytest.mark.parametrize("better", [True, False])
 def test_verdicts_follow_the_data(better):
-    from snnconv import settings
+    from snnconv.workflow import settings
 
     run = settings.paper(config())
     text, per_net = paper_macros(_verdict_frame(better, run["roles"]), pd.DataFrame(columns=["predictor"]), run)

@@ -10,9 +10,9 @@ import re
 import pandas as pd
 from helpers.figure_data import REPO, config
 
-from snnconv import settings
 from snnconv.paper import numbers, prose
 from snnconv.paper.macro_file import paper_macros
+from snnconv.workflow import settings
 
 RUN = settings.paper(config())  # l4 role -> lp4_k0.5_scale_max; lowest report T = 5
 L4, UNIFORM = RUN["roles"]["l4"], RUN["roles"]["uniform-l4"]

@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from snnconv import vocab
 from snnconv.analysis.load import norm_params
-from snnconv.config import load_config
 from snnconv.convert import canonicalize, resolve_norms
 from snnconv.report import labels
+from snnconv.workflow import vocab
+from snnconv.workflow.config import load_config
 
 ROOT = Path(__file__).resolve().parents[3]
 L4 = {"k": -0.25, "mode": "scale", "base": "p99.9"}

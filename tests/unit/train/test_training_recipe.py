@@ -14,8 +14,6 @@ import torch
 from helpers import REPO
 from helpers.workflow import tiny_config
 
-from snnconv import settings
-from snnconv.config import ConfigError, validate_config
 from snnconv.convert.files import held_out_indices, load_conversion_inputs, norm_set
 from snnconv.data import prepare_dataset, save_prepared
 from snnconv.defaults import arch_args, dataset_args, training_args
@@ -32,6 +30,8 @@ from snnconv.train import (
     training_memory_format,
     validation_split,
 )
+from snnconv.workflow import settings
+from snnconv.workflow.config import ConfigError, validate_config
 
 CFG = training_args(epochs=2, batch_size=64, lr=1e-2, optimizer="adam", device="cpu", threads=1)
 

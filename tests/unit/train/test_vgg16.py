@@ -10,12 +10,12 @@ import torch
 from helpers.workflow import tiny_config
 from torch import nn
 
-from snnconv.cluster import widest_layer
-from snnconv.config import ConfigError, validate_config
 from snnconv.convert import convert, parse_norm
 from snnconv.defaults import arch_args, convert_args
 from snnconv.models import build_model
 from snnconv.presets import VGG16_CFG
+from snnconv.workflow.cluster import widest_layer
+from snnconv.workflow.config import ConfigError, validate_config
 
 
 def test_vgg16_has_13_convolutions_batch_norm_and_average_pooling():

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from snnconv import codehash
-from snnconv.workflow import artefacts
+from snnconv.workflow import artefacts, codehash
 
 REPO = Path(__file__).resolve().parents[3]
 

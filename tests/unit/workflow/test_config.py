@@ -8,7 +8,7 @@ import math
 import pytest
 import yaml
 
-from snnconv.config import ConfigError, load_config, validate_config
+from snnconv.workflow.config import ConfigError, load_config, validate_config
 
 
 @pytest.fixture()

@@ -14,7 +14,6 @@ import yaml
 from helpers import REPO
 
 from snnconv import models
-from snnconv.config import schema_defaults
 from snnconv.convert import convert
 from snnconv.convert.layers import parse_model
 from snnconv.convert.pipeline import prepare
@@ -23,7 +22,8 @@ from snnconv.data.cifar import load_image_folder
 from snnconv.data.digits import load_digits_dataset
 from snnconv.simulate import if_scan, simulate, simulate_stepwise
 from snnconv.simulate.stats import record_membrane_stats
-from snnconv.vocab import ARCHS, DATASETS
+from snnconv.workflow.config import schema_defaults
+from snnconv.workflow.vocab import ARCHS, DATASETS
 
 DEFAULTS = schema_defaults()
 

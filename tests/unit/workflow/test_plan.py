@@ -10,9 +10,9 @@ import yaml
 from helpers import REPO
 
 from snnconv.cli import main as cli_main
-from snnconv.config import load_config, validate_config
 from snnconv.defaults import arch_args
-from snnconv.plan import macs_per_image, plan, step_costs
+from snnconv.workflow.config import load_config, validate_config
+from snnconv.workflow.plan import macs_per_image, plan, step_costs
 
 PAPER_GPU = REPO / "config" / "paper-gpu.yaml"
 
@@ -52,8 +52,8 @@ def test_mac_count_of_a_small_cnn_by_hand():
 
 
 def test_resnet_macs_are_the_cluster_count_of_its_preset():
-    """ResNet-20 on CIFAR-10: about 41 M multiply-accumulates, the one count snnconv.cluster keeps; resnet8 fewer."""
-    from snnconv.cluster import resnet_cost
+    """ResNet-20 on CIFAR-10: about 41 M multiply-accumulates, the one count snnconv.workflow.cluster keeps; resnet8 fewer."""
+    from snnconv.workflow.cluster import resnet_cost
 
     r20 = macs_per_image("resnet", arch_args("resnet", preset="resnet20"), (3, 32, 32))
     assert r20 == resnet_cost((3, 32, 32), (3, 3, 3), [16, 32, 64])[0] and 40e6 < r20 < 42e6

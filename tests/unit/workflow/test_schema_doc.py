@@ -1,11 +1,11 @@
-"""config/README.md is generated from the config schema (snnconv/schema_doc.py) and committed up to date."""
+"""config/README.md is generated from the config schema (snnconv/workflow/schema_doc.py) and committed up to date."""
 
 from __future__ import annotations
 
 import yaml
 from helpers import REPO
 
-from snnconv.schema_doc import load, render, rows
+from snnconv.workflow.schema_doc import load, render, rows
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 

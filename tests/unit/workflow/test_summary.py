@@ -1,10 +1,10 @@
-"""The end-of-run summary (snnconv/summary.py, called from the Snakefile's onsuccess/onerror)."""
+"""The end-of-run summary (snnconv/workflow/summary.py, called from the Snakefile's onsuccess/onerror)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from snnconv.summary import error_message, failed_jobs, first_error_line, headline, success_message
+from snnconv.workflow.summary import error_message, failed_jobs, first_error_line, headline, success_message
 
 
 def _table(path):
@@ -51,7 +51,7 @@ def test_error_message_names_rule_log_and_first_error_line(tmp_path):
     rule_log = tmp_path / "logs" / "convert" / "x.log"
     rule_log.parent.mkdir(parents=True)
     rule_log.write_text(
-        "2026 INFO converting\n2026 ERROR snnconv.job: rule convert failed after 1.0 s: ValueError: "
+        "2026 INFO converting\n2026 ERROR snnconv.workflow.job: rule convert failed after 1.0 s: ValueError: "
         "boom\nTraceback (most recent call last):\n  File \"x\", line 1\nValueError: norm 'p101': "
         "percentile '101' must lie in (0, 100]\n"
     )
@@ -79,7 +79,9 @@ def test_failed_jobs_found_in_rule_logs_when_snakemakes_log_is_quiet(tmp_path):
     new, old = tmp_path / "logs" / "train_ann" / "a.log", tmp_path / "logs" / "simulate" / "b.log"
     for path, rule in ((new, "train_ann"), (old, "simulate")):
         path.parent.mkdir(parents=True)
-        path.write_text(f"2026 ERROR snnconv.job: rule {rule} failed after 0.1 s: ValueError: x\nValueError: bad npz\n")
+        path.write_text(
+            f"2026 ERROR snnconv.workflow.job: rule {rule} failed after 0.1 s: ValueError: x\nValueError: bad npz\n"
+        )
     os.utime(new, (start + 10, start + 10))
     os.utime(old, (start - 10, start - 10))  # a failure of an earlier run
     message = error_message(tmp_path, str(snake))

@@ -11,7 +11,7 @@ No torch import: this runs while Snakemake builds the DAG. Every function takes 
 (defaults filled in by the schema, the only place defaults live), so none has a fallback value of its own. The GPU
 request reads the cluster's settings from environment variables instead (``SNNCONV_SLURM_GPU*``, docs/slurm.md):
 they say how a job is scheduled, never what it writes, so they belong neither in the config nor in a job's params.
-Dataset shapes and sizes come from snnconv.vocab; the architecture options, defaults included, from the
+Dataset shapes and sizes come from snnconv.workflow.vocab; the architecture options, defaults included, from the
 validated config's ``arch_options`` (tests/cluster/test_cluster.py checks the widest layer against real models).
 """
 
@@ -22,7 +22,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from .presets import VGG_ARCHS, vgg_layers
+from ..presets import VGG_ARCHS, vgg_layers
 from .settings import AGREEMENT_IMAGES, epochs
 from .vocab import INPUT_SHAPES, SPLIT_SIZES
 

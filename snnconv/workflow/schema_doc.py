@@ -1,7 +1,7 @@
 """config/README.md from the config schema: one table row per key (type, default, description).
 
 Generated, never hand-edited, so the reference cannot drift from what the workflow validates:
-`make docs` (or ``python -m snnconv.schema_doc workflow/schemas/config.schema.yaml > config/README.md``);
+`make docs` (or ``python -m snnconv.workflow.schema_doc workflow/schemas/config.schema.yaml > config/README.md``);
 tests/unit/workflow/test_schema_doc.py checks that the committed file is the generated one.
 """
 
@@ -21,7 +21,7 @@ MISSING = object()
 
 
 def load(path: str | Path) -> dict[str, Any]:
-    """The schema as validation sees it: dataset and architecture names filled in from snnconv.vocab."""
+    """The schema as validation sees it: dataset and architecture names filled in from snnconv.workflow.vocab."""
     from .config import load_schema
 
     return load_schema(path)
@@ -121,7 +121,7 @@ def render(schema: dict[str, Any], source: str = str(SCHEMA)) -> str:
     lines = [
         f"# {title}",
         "",
-        f"<!-- Generated from {source} by `make docs` (python -m snnconv.schema_doc): do not edit by hand. -->",
+        f"<!-- Generated from {source} by `make docs` (python -m snnconv.workflow.schema_doc): do not edit by hand. -->",
         "",
         intro,
         "",

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..convert.names import parse_norm, resolve_norms
 from .config import all_archs, model_pairs, stats_norms
-from .convert.names import parse_norm, resolve_norms
 
 
 def canonical(value: Any) -> Any:

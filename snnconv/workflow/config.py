@@ -14,9 +14,9 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator, validators
 
+from ..presets import VGG_ARCHS, vgg_layers
+from ..resources import schema_path
 from .config_guard import check_config_size, schema_message
-from .presets import VGG_ARCHS, vgg_layers
-from .resources import schema_path
 from .vocab import ARCHS, DATASETS
 
 # workflow/schemas/config.schema.yaml, through the package's resources (also found after a non-editable install)
@@ -77,7 +77,7 @@ def missing_config_message(workdir: str | Path, repo: str | Path) -> str:
 
 
 def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
-    """The workflow's config schema, with the dataset and architecture names filled in from :mod:`snnconv.vocab`."""
+    """The workflow's config schema, with the dataset and architecture names filled in from :mod:`snnconv.workflow.vocab`."""
     with open(path) as handle:
         schema = yaml.safe_load(handle)
     props = schema["properties"]
@@ -141,7 +141,7 @@ def _check_finite(key: str, value: Any) -> None:
 
 def _check_semantics(config: dict[str, Any]) -> None:
     """Checks across keys: finite coefficients, parseable and unique norm names, T points within T."""
-    from .convert.names import canonicalize, resolve_norms
+    from ..convert.names import canonicalize, resolve_norms
 
     conv = config["conversion"]
     _check_finite("conversion.l4.k", conv["l4"]["k"])
@@ -204,7 +204,7 @@ def all_archs(config: dict[str, Any]) -> list[str]:
 
 def stats_norms(config: dict[str, Any]) -> list[str]:
     """``stats.norms`` as canonical names (role aliases resolved), de-duplicated, order kept."""
-    from .convert.names import canonicalize
+    from ..convert.names import canonicalize
 
     conv = config["conversion"]
     return list(dict.fromkeys(canonicalize(n, conv) for n in config["stats"]["norms"]))

@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .runinfo import setup_logging
+from ..runinfo import setup_logging
 
-log = logging.getLogger("snnconv.job")
+log = logging.getLogger("snnconv.workflow.job")
 
 
 def log_path(smk: Any) -> str | None:

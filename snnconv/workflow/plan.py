@@ -15,10 +15,10 @@ from typing import Any
 
 import yaml
 
+from ..convert.names import parse_norm, resolve_norms
+from ..presets import RESNET_PRESETS, VGG_ARCHS, vgg_layers
 from . import cluster
 from .config import load_config, model_pairs
-from .convert.names import parse_norm, resolve_norms
-from .presets import RESNET_PRESETS, VGG_ARCHS, vgg_layers
 from .settings import recipe
 from .vocab import INPUT_SHAPES
 
@@ -61,7 +61,7 @@ def macs_per_image(arch: str, options: Mapping[str, Any], in_shape: tuple[int, i
                 f"arch_options.resnet.preset = {options.get('preset')!r} is not one of {sorted(RESNET_PRESETS)}"
             )
         return cluster.resnet_cost(in_shape, RESNET_PRESETS[options["preset"]], list(options["channels"]))[0]
-    raise ValueError(f"the planner has no MAC count for arch {arch!r}; add one to snnconv/plan.py")
+    raise ValueError(f"the planner has no MAC count for arch {arch!r}; add one to snnconv/workflow/plan.py")
 
 
 @dataclass
@@ -151,7 +151,7 @@ def render(lines: Sequence[Line], costs: Mapping[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m snnconv.plan --configfile config/paper-gpu.yaml``: print the plan."""
+    """``python -m snnconv.workflow.plan --configfile config/paper-gpu.yaml``: print the plan."""
     parser = argparse.ArgumentParser(prog="snnconv plan", description=__doc__.split("\n\n")[0])
     parser.add_argument("--configfile", required=True)
     parser.add_argument(

@@ -1,7 +1,7 @@
 """Checks of a ``snakemake`` command line that Snakemake itself makes before any workflow code runs.
 
 Snakemake reads every ``--configfile`` while parsing its command line, before the Snakefile (and so before
-:func:`snnconv.config.validate_config`) runs. Two mistakes therefore never reach the workflow's own checks:
+:func:`snnconv.workflow.config.validate_config`) runs. Two mistakes therefore never reach the workflow's own checks:
 
 * ``--configfile`` takes every following word up to the next option, so a target written after it
   (``snakemake --configfile x.yaml paper``) is read as a config file: a Python traceback (``No such file or
@@ -9,10 +9,10 @@ Snakemake reads every ``--configfile`` while parsing its command line, before th
 * every YAML problem of a config file, a ``!!python/object`` tag included, gets one sentence about tabs and no
   file name.
 
-``python -m snnconv.preflight <snakemake arguments>`` checks those arguments first (each config file exists, is a
+``python -m snnconv.workflow.preflight <snakemake arguments>`` checks those arguments first (each config file exists, is a
 file and reads as a YAML mapping; a config "file" named like a rule or a result path is reported as a misplaced
 target) and then runs Snakemake with exactly the same arguments. ``make run`` and ``make paper`` go through it.
-The workflow reads its default ``config/config.yaml`` with :func:`snnconv.config.read_config_file` too, so a
+The workflow reads its default ``config/config.yaml`` with :func:`snnconv.workflow.config.read_config_file` too, so a
 broken default file is named whichever way Snakemake is started. DAG-time code: no torch import.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .config import ConfigError, read_config_file
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CONFIGFILE_OPTIONS = ("--configfile", "--configfiles")
 
 

@@ -12,8 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import paths
-from .workflow import artefacts
+from . import artefacts, paths
 
 PAPER_COMMAND = f"snakemake --cores all paper   # -> {paths.PAPER_PDF}"
 
@@ -23,7 +22,7 @@ def headline(table: str | Path, norms: list[str], roles: dict[str, str], T_point
     names, and its role) at the T points, mean over replicates."""
     import pandas as pd
 
-    from .report.labels import arch_label, dataset_label
+    from ..report.labels import arch_label, dataset_label
 
     df = pd.read_csv(table, usecols=["dataset", "arch", "norm", "t", "accuracy", "ann_accuracy"])
     names = {canon: role for role, canon in roles.items()}
@@ -91,8 +90,8 @@ def failed_jobs(snakemake_log: Any) -> list[tuple[str, str | None]]:
     return out
 
 
-# The line snnconv.job.run_job writes into a rule's log when its job fails.
-_FAILED_RECORD = re.compile(r" ERROR snnconv\.job: rule (\w+) failed after ")
+# The line snnconv.workflow.job.run_job writes into a rule's log when its job fails.
+_FAILED_RECORD = re.compile(r" ERROR snnconv\.workflow\.job: rule (\w+) failed after ")
 
 
 def run_started(snakemake_log: Any) -> float | None:
@@ -107,7 +106,7 @@ def run_started(snakemake_log: Any) -> float | None:
 def failed_rule_logs(workdir: str | Path, snakemake_log: Any) -> list[tuple[str, str]]:
     """(rule, its log file) of every rule log under ``workdir``/logs written during this run that records a failed
     job. Snakemake's own log lacks its "Error in rule" blocks when the profile is quiet about rules; a rule's log
-    always says whether its job failed (the line :func:`snnconv.job.run_job` writes)."""
+    always says whether its job failed (the line :func:`snnconv.workflow.job.run_job` writes)."""
     since, logs = run_started(snakemake_log), Path(workdir) / artefacts.LOGS
     if since is None or not logs.is_dir():
         return []
