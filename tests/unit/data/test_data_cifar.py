@@ -12,28 +12,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import REPO
 from PIL import Image
 
 import snnconv.data.cifar as cifar
 from snnconv.data import prepare_dataset
 from snnconv.data.checksums import CIFAR10_JPEG_SHA256, ChecksumError
 from snnconv.data.cifar import CIFAR10_CLASSES, JPEG_NOTE, load_cifar10_python, load_image_folder
-from snnconv.data.download import download_dataset
 from snnconv.defaults import dataset_args
 
 PER_CLASS = {"train": 3, "test": 2}
 # the synthetic layout's own class counts, the config's subset options
 load_small = partial(load_image_folder, per_class=PER_CLASS, **dataset_args("cifar10_jpeg"))
-
-
-def shared_jpeg_tar() -> Path:
-    """The shared lossy CIFAR-10 tar, or skip saying which path is absent."""
-    root = Path(os.environ.get("SNNCONV_SHARED_DATA") or REPO.parent / "shared" / "data")
-    path = root / "cifar10-jpeg" / "cifar10-jpeg.tar.gz"
-    if not path.is_file():
-        pytest.skip(f"shared CIFAR-10 JPEG copy absent: {path} (set SNNCONV_SHARED_DATA to a folder holding it)")
-    return path
 
 
 def jpeg(label: int) -> bytes:
@@ -183,29 +172,6 @@ def test_link_member_refused(tmp_path: Path) -> None:
     tar = make_jpeg_tar(tmp_path / "c.tar.gz", image_files(), extra=[link])
     with pytest.raises(ValueError, match="0009.jpg' is a link"):
         load_small(tar, expected_sha256=None)
-
-
-def test_shared_jpeg_subset_via_registry() -> None:
-    tar = shared_jpeg_tar()
-    ds, source = prepare_dataset(
-        "cifar10_jpeg", dataset_args("cifar10_jpeg", **{"subset_train": 1000, "subset_test": 200}), tar.parents[1]
-    )
-    assert ds.x_train.shape == (1000, 3, 32, 32) and ds.x_test.shape == (200, 3, 32, 32)
-    assert np.bincount(ds.y_train).tolist() == [100] * 10 and np.bincount(ds.y_test).tolist() == [20] * 10
-    assert source["files"][str(tar)] == {"sha256": CIFAR10_JPEG_SHA256, "verified": True}
-    assert ds.lossy and ds.info["note"] == JPEG_NOTE
-    assert download_dataset("cifar10_jpeg", tar.parents[1])["files"][str(tar)]["verified"]  # checked, not fetched
-    means = ds.x_train.mean(axis=(0, 2, 3)) / 255.0
-    assert np.allclose(means, [0.4913, 0.4821, 0.4465], atol=0.03)
-
-
-@pytest.mark.slow
-def test_shared_jpeg_full_read_matches_readme() -> None:
-    ds, _ = load_image_folder(shared_jpeg_tar(), **dataset_args("cifar10_jpeg"))
-    assert np.bincount(ds.y_train).tolist() == [5000] * 10 and np.bincount(ds.y_test).tolist() == [1000] * 10
-    channels = [ds.x_train[:, c].astype(np.float32) / 255.0 for c in range(3)]  # float32: ~200 MB per channel
-    assert np.allclose([c.mean(dtype=np.float64) for c in channels], [0.4913, 0.4821, 0.4465], atol=1e-4)
-    assert np.allclose([c.std(dtype=np.float64) for c in channels], [0.2452, 0.2428, 0.2606], atol=1e-4)
 
 
 # --- the official python archive ---------------------------------------------------------------

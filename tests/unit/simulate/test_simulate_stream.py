@@ -10,7 +10,7 @@ import torch
 from helpers.nets import normalise, random_mlp, small_cnn
 from scipy import stats as sps
 
-from snnconv.defaults import arch_args, convert_args, dataset_args, sim_args, stepwise_args, training_args
+from snnconv.defaults import sim_args, stepwise_args
 from snnconv.simulate import PoissonEncoder, simulate, simulate_stepwise
 from snnconv.simulate import stream as st
 
@@ -204,44 +204,3 @@ def test_simulation_results_do_not_depend_on_batch_size(dtype):
     ref = simulate_stepwise(net, x, y, 12, **stepwise_args(batch_size=8, **kw))
     assert np.array_equal(a.accuracy, b.accuracy) and np.allclose(a.rates, b.rates, rtol=1e-12)
     assert np.array_equal(ref.accuracy, a.accuracy) and np.allclose(ref.rates, a.rates, rtol=1e-12)
-
-
-class TorchRandEncoder:
-    """An independent Bernoulli stream: ``torch.rand(shape) < p`` from a seeded CPU generator, one step per call."""
-
-    constant = False
-
-    def __init__(self, images: torch.Tensor, seed: int, dtype: torch.dtype) -> None:
-        self.p, self.dtype = images.double().clamp(0, 1), dtype
-        self.generator = torch.Generator().manual_seed(10_000 + seed)
-
-    def block(self, steps: int) -> torch.Tensor:
-        assert steps == 1
-        return (torch.rand(self.p.shape, generator=self.generator, dtype=torch.float64) < self.p).to(self.dtype)[None]
-
-
-def test_mnist_mlp_curves_agree_with_a_torch_rand_bernoulli_stream(shared_data):
-    """Same trained MNIST MLP, same simulator, two input streams, 5 paired input seeds: the accuracy curves agree
-    within the seed-to-seed noise (paired t-test on each curve's mean, p > 0.001; every t within 2 points)."""
-    from snnconv.convert import convert, parse_norm
-    from snnconv.data import ArrayDataset, prepare_dataset
-    from snnconv.train import train_ann
-
-    ds, _ = prepare_dataset("mnist", dataset_args("mnist", **{"subset_train": 6000, "subset_test": 1000}), shared_data)
-    cfg = training_args(epochs=1, batch_size=64, lr=0.003, optimizer="adam", weight_decay=0.0, threads=1)
-    model = train_ann(ds, "mlp", arch_args("mlp", hidden=[128], dropout=0.0), cfg, seed=0, progress=False).model
-    x_train = ArrayDataset.as_float(ds.x_train[:1000])
-    net = convert(model, x_train, parse_norm("p99.9", {}), **convert_args())
-    x, y = ArrayDataset.as_float(ds.x_test), torch.from_numpy(ds.y_test).long()
-    T, ours, theirs = 30, [], []
-    for seed in range(5):
-        kw = dict(seed=seed, batch_size=1000, device="cpu", dtype=torch.float32)
-        ours.append(simulate_stepwise(net, x, y, T, **stepwise_args(**kw)).accuracy)
-        ref = simulate_stepwise(
-            net, x, y, T, **stepwise_args(encoder=lambda xb, ids, s=seed: TorchRandEncoder(xb, s, torch.float32), **kw)
-        )
-        theirs.append(ref.accuracy)
-    ours_a, theirs_a = np.array(ours), np.array(theirs)
-    assert ours_a[:, -1].mean() > 0.85  # a trained net, not chance
-    assert sps.ttest_rel(ours_a.mean(1), theirs_a.mean(1)).pvalue > 1e-3
-    assert np.abs(ours_a.mean(0) - theirs_a.mean(0)).max() < 0.02
