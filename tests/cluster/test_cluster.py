@@ -16,7 +16,7 @@ from helpers.slurm import planned_jobs
 
 from snnconv.defaults import arch_args, defaults
 from snnconv.models import build_model
-from snnconv.workflow import cluster
+from snnconv.workflow import artefacts, cluster
 from snnconv.workflow.vocab import ARCHS
 
 PROFILES = REPO / "workflow" / "profiles"
@@ -138,16 +138,28 @@ def rules_text() -> str:
     return "\n".join(p.read_text() for p in [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))])
 
 
+CHART_LOOP = "for chart in artefacts.charts():"
+
+
+def chart_rules() -> set[str]:
+    """The rules figures.smk generates, one per chart of the artefact catalogue (``name: chart.rule``)."""
+    assert CHART_LOOP in rules_text(), "figures.smk no longer generates the chart rules"
+    return {a.rule for a in artefacts.charts()}
+
+
 def workflow_rules() -> set[str]:
-    """Every rule name of the workflow, from its ``rule NAME:`` lines."""
-    return set(re.findall(r"^rule (\w+):", rules_text(), re.M))
+    """Every rule name of the workflow: its ``rule NAME:`` lines and the generated chart rules."""
+    return set(re.findall(r"^rule (\w+):", rules_text(), re.M)) | chart_rules()
 
 
 def declared_groups() -> dict[str, str]:
     """Rule name → the group its ``group:`` declares, for the rules that declare one."""
     blocks = re.split(r"^(?=rule \w+:)", rules_text(), flags=re.M)
     found = (re.match(r"rule (\w+):(?:.|\n)*?^    group:\s*\n\s+\"(\w+)\"", b, re.M) for b in blocks)
-    return {m.group(1): m.group(2) for m in found if m}
+    groups = {m.group(1): m.group(2) for m in found if m}
+    loop = rules_text().split(CHART_LOOP, 1)[1]  # the generated chart rules: one rule block, indented once more
+    charts = re.match(r"(?:.|\n)*?^        group:\s*\n\s+\"(\w+)\"", loop, re.M)
+    return groups | (dict.fromkeys(chart_rules(), charts.group(1)) if charts else {})
 
 
 def profile_names() -> list[str]:

@@ -16,6 +16,7 @@ import yaml
 from helpers import REPO
 
 from snnconv.atomic import sha256_file
+from snnconv.defaults import defaults
 from snnconv.publish import make as making
 from snnconv.publish.cli import main
 from snnconv.publish.layout import SnapshotError
@@ -66,11 +67,12 @@ def test_tables_figures_and_config_are_copied_verbatim(snap, tiny_run):
     assert (snap / "config.yaml").read_bytes() == TINY.read_bytes()
     effective = yaml.safe_load((snap / "config.effective.yaml").read_text())
     assert effective["report"]["T_points"] == [5, 10, 20] and effective["report"]["within"] == 0.01
-    # the run folder has no config/config.yaml, so Snakemake used tiny.yaml alone (no cnn options merged in); the
-    # schema's own defaults (the resnet preset) are filled in as for any run
-    assert set(effective["arch_options"]) == {"mlp", "resnet"} and effective["arch_options"]["resnet"] == {
-        "preset": "resnet20"
-    }
+    # the run folder has no config/config.yaml, so Snakemake used tiny.yaml alone; the schema's own defaults (every
+    # arch's options) are filled in as for any run, tiny.yaml's mlp options over them
+    schema = defaults()["arch_options"]
+    assert set(effective["arch_options"]) == set(schema)
+    assert effective["arch_options"]["resnet"] == schema["resnet"]
+    assert effective["arch_options"]["mlp"] == {**schema["mlp"], "hidden": [32], "dropout": 0.0}
     assert not (snap / "main.pdf").exists()  # the tiny run built no paper
     assert not [p for p in snap.parent.iterdir() if p.name.startswith(".")], "staging folder left behind"
 
@@ -247,7 +249,7 @@ def test_files_of_another_configs_run_are_left_out(snap, tiny_run, tmp_path):
     out = make(work, tmp_path / "out")
     prov, before = (yaml.safe_load((d / "PROVENANCE").read_text()) for d in (out, snap))
     assert prov["stages"] == before["stages"] and prov["run"]["start"] == before["run"]["start"]
-    cfg = {"datasets": ["digits"], "archs": ["mlp"], "seeds": [0]}
+    cfg = {"datasets": ["digits"], "archs": ["mlp"], "dataset_archs": {}, "seeds": [0]}  # a validated config's keys
     assert foreign("benchmarks/train_ann/digits/cnn/seed0.tsv", cfg)
     assert foreign("results/sim/digits/mlp/seed1/max/input0.csv", cfg)
     assert not foreign("benchmarks/simulate/digits/mlp/seed0/max.tsv", cfg)
