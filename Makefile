@@ -1,7 +1,7 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11:
 #   make run   — create .venv, install, run the pipeline on the embedded default (digits)
 #   make test  — create .venv, install, run the test suite (every layer of tests/ except `slow`)
-#   make test-fast — the unit layer only (tests/unit: in-process, no Snakemake, no subprocess, no real data), about 70 s
+#   make test-fast — the unit layer only (tests/unit: in-process, no Snakemake, no subprocess, no real data), about 75 s
 #
 # Knobs (make VAR=value):
 #   TORCH_SPEC   the torch requirement (default torch==2.13.0); TORCH_PIP the pip options for torch only,
