@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from helpers import shared_data_dir
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def shared_data_dir() -> Path:
-    """Real datasets: $SNNCONV_SHARED_DATA, else ../shared/data beside the checkout."""
-    return Path(os.environ.get("SNNCONV_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ so they are not unit tests; each skips, saying which path is absent, where the d
 from __future__ import annotations
 
 import gzip
-import os
 import re
 import shutil
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import REPO
+from helpers import shared_data_dir
 from scipy import stats as sps
 
 from snnconv.data import prepare_dataset
@@ -27,14 +26,9 @@ MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
-def shared_data_folder() -> Path:
-    """The shared real-data folder: $SNNCONV_SHARED_DATA, else <repo>/../shared/data."""
-    return Path(os.environ.get("SNNCONV_SHARED_DATA") or REPO.parent / "shared" / "data")
-
-
 def shared_folder(sub: str) -> Path:
-    """``shared_data_folder()/sub``, or skip the test saying which path is absent."""
-    path = shared_data_folder() / sub
+    """``shared_data_dir()/sub``, or skip the test saying which path is absent."""
+    path = shared_data_dir() / sub
     if not (path / "train-images-idx3-ubyte.gz").is_file():
         pytest.skip(f"shared {sub} data absent: {path} (set SNNCONV_SHARED_DATA to a folder holding {sub}/)")
     return path
@@ -42,7 +36,7 @@ def shared_folder(sub: str) -> Path:
 
 def test_shared_mnist_facts() -> None:
     shared_folder("mnist")
-    ds, source = prepare_dataset("mnist", dataset_args("mnist"), shared_data_folder())
+    ds, source = prepare_dataset("mnist", dataset_args("mnist"), shared_data_dir())
     assert ds.x_train.shape == (60000, 1, 28, 28) and ds.x_test.shape == (10000, 1, 28, 28)
     assert np.bincount(ds.y_train).tolist() == MNIST_TRAIN_COUNTS
     assert np.bincount(ds.y_test).tolist() == MNIST_TEST_COUNTS
@@ -65,11 +59,11 @@ def test_shared_fashion_mnist_with_subset() -> None:
     ds, source = prepare_dataset(
         "fashion_mnist",
         dataset_args("fashion_mnist", **{"subset_train": 1000, "subset_test": 100}),
-        shared_data_folder(),
+        shared_data_dir(),
     )
     assert ds.x_train.shape == (1000, 1, 28, 28) and len(ds.y_test) == 100
     assert ds.classes[0] == "T-shirt/top" and ds.classes[9] == "Ankle boot"
-    full, _ = prepare_dataset("fashion_mnist", dataset_args("fashion_mnist"), shared_data_folder())
+    full, _ = prepare_dataset("fashion_mnist", dataset_args("fashion_mnist"), shared_data_dir())
     assert np.bincount(full.y_train).tolist() == [6000] * 10 and np.bincount(full.y_test).tolist() == [1000] * 10
     assert np.array_equal(full.x_train[:1000], ds.x_train)
 
@@ -91,7 +85,7 @@ def test_corrupted_copy_of_shared_mnist_is_refused(tmp_path: Path) -> None:
 
 def shared_jpeg_tar() -> Path:
     """The shared lossy CIFAR-10 tar, or skip saying which path is absent."""
-    path = shared_data_folder() / "cifar10-jpeg" / "cifar10-jpeg.tar.gz"
+    path = shared_data_dir() / "cifar10-jpeg" / "cifar10-jpeg.tar.gz"
     if not path.is_file():
         pytest.skip(f"shared CIFAR-10 JPEG copy absent: {path} (set SNNCONV_SHARED_DATA to a folder holding it)")
     return path

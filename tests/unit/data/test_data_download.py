@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from helpers import REPO
+from helpers import REPO, shared_data_dir
 
 from snnconv.data import prepare_dataset
 from snnconv.data.checksums import IDX_FILES, IDX_SHA256, ChecksumError
@@ -137,7 +137,7 @@ def load_download_script():
 
 
 def test_download_shared_mnist_then_prepare(server: Server, tmp_path: Path) -> None:
-    shared = Path(os.environ.get("SNNCONV_SHARED_DATA") or REPO.parent / "shared" / "data") / "mnist"
+    shared = shared_data_dir() / "mnist"
     if not (shared / "train-images-idx3-ubyte.gz").is_file():
         pytest.skip(f"shared mnist data absent: {shared} (set SNNCONV_SHARED_DATA)")
     for stem in IDX_FILES:
