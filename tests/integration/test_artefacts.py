@@ -144,7 +144,7 @@ def _worked_example() -> tuple[str, str, str]:
     """The catalogue entry, the module's path and its source, as docs/figures.md's "Adding a figure" prints them."""
     doc = (REPO / "docs" / "figures.md").read_text()
     section = doc.split("### Adding a figure", 1)[1].split("\n## ", 1)[0]
-    blocks = [textwrap.dedent(b) for b in re.findall(r"\n( *)```python\n(.*?)\n\1```", section, re.S) for b in [b[1]]]
+    blocks = [textwrap.dedent(body) for _, body in re.findall(r"\n( *)```python\n(.*?)\n\1```", section, re.S)]
     module = re.search(r"The module, `(snnconv/report/\w+\.py)`", section)
     assert len(blocks) == 2 and module, "docs/figures.md: the worked example needs an entry, a module path and a module"
     return blocks[0], module.group(1), blocks[1]
