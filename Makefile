@@ -1,7 +1,8 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11:
 #   make run   — create .venv, install, run the pipeline on the embedded default (digits)
 #   make test  — create .venv, install, run the test suite (every layer of tests/ except `slow`)
-#   make test-fast — the unit layer only (tests/unit: in-process, no Snakemake, no subprocess, no real data), about 75 s
+#   make test-fast — the unit layer only (tests/unit: in-process, no Snakemake, no subprocess, no real data), on
+#                    FAST_WORKERS pytest-xdist workers: about 50 s on a quiet 2-core machine
 #
 # Knobs (make VAR=value):
 #   TORCH_SPEC   the torch requirement (default torch==2.13.0); TORCH_PIP the pip options for torch only,
@@ -10,6 +11,8 @@
 #   SLURM=1      also install the SLURM executor plugin (default: 1 where .ci/start_slurm.sh exported
 #                SNNCONV_SLURM, else 0). Installed, the plugin probes sacct/squeue/scontrol at every
 #                snakemake start, local runs included, so only cluster set-ups get it (docs/slurm.md).
+#   FAST_WORKERS workers of `make test-fast` (default 2: each imports torch and draws the figures' test data
+#                once, so more workers pay that again for little gain on a few cores)
 #   WITH_LINT=0  skip `make lint` (ruff, snakefmt, snakemake --lint), which `make test` runs first by default
 #                (the tree is kept clean with `make fmt`).
 PYTHON ?= python3.11
@@ -21,6 +24,7 @@ SLURM ?= $(if $(SNNCONV_SLURM),1,0)
 WITH_LINT ?= 1  # not LINT: GNU make predefines LINT = lint, which `?=` would keep
 LOCK ?= requirements.lock
 CORES ?= all
+FAST_WORKERS ?= 2
 BIN := $(VENV)/bin
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
@@ -57,9 +61,10 @@ run: install
 test: install $(if $(filter 1,$(WITH_LINT)),lint)
 	$(BIN)/python -m pytest -q
 
-# The unit layer alone (README "Tests"): what to run after each edit; `make test` before a commit.
+# The unit layer alone (README "Tests"): what to run after each edit; `make test` before a commit. Modules are
+# units of work, and the modules that read the shared figure rendering share a worker (tests/unit/conftest.py).
 test-fast: install
-	$(BIN)/python -m pytest tests/unit -q
+	$(BIN)/python -m pytest tests/unit -q -n $(FAST_WORKERS) --dist loadscope
 
 # Style and workflow checks (CI runs them from `make test`; WITH_LINT=0 skips them); `make fmt` fixes what it can.
 lint: install $(VENV)/.installed-dev

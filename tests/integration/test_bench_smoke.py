@@ -58,3 +58,11 @@ def test_gpu_check_runs_on_the_cpu(tmp_path):
     assert report["curves"]["ok"] and report["tests"]["ok"]
     assert report["speed"]["cnn"]["compiled"]["engine"] == "compiled"
     assert "| stream bit-equal | curves within tolerance |" in proc.stdout
+
+
+def test_unit_layer_bench_prints_serial_and_parallel_times():
+    """bench/bench_test_fast.py --smoke: both pytest runs pass (the two-worker one with the unit layer's scheduler)."""
+    proc = _run(["bench/bench_test_fast.py", "--smoke"], timeout=300)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    assert re.search(r"serial: .* s wall", proc.stdout) and re.search(r"2 workers: .* s wall", proc.stdout)
+    assert re.search(r"ratio parallel/serial wall: \d+\.\d\d", proc.stdout)
