@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Convert your own model, simulate it and export it, outside Snakemake.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{convert,simulate,export-nir,plan}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{convert,simulate,export-nir,plan,design}")
 
     p = sub.add_parser(
         "convert",
@@ -222,7 +222,80 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--configfile", required=True, type=Path, help="the workflow config to plan")
     p.add_argument("--device", choices=("cpu", "gpu"), help="plan every job on this device (default: the config's)")
     p.set_defaults(run=cmd_plan)
+
+    p = sub.add_parser(
+        "design",
+        help="print the expected 95 %% half-widths of a study's headline differences, from a pilot's results",
+        description="Expected half-widths of L4 − its uniform control and L4 − the strongest plain baseline, the "
+        "training seed as the unit of replication, for designs of S training seeds, I input seeds and N test images, "
+        "from the variance components of a finished run (snnconv/analysis/design.py says how and what it assumes).",
+    )
+    p.add_argument("--results", required=True, type=Path, help="the pilot's results table (accuracy_all.csv[.gz])")
+    p.add_argument("--configfile", required=True, type=Path, help="the pilot's config (config.effective.yaml)")
+    p.add_argument(
+        "--pilot-images",
+        type=int,
+        help="test images the pilot simulated (default: its simulation.test_subset, which must then be > 0)",
+    )
+    p.add_argument("--T", type=int, nargs="+", default=[8, 16, 32, 64], help="time steps to plan (default 8 16 32 64)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[3, 5], help="training seeds of the designs (default 3 5)")
+    p.add_argument("--input-seeds", type=int, nargs="+", default=[1, 3], help="input seeds per training seed (1 3)")
+    p.add_argument("--images", type=int, nargs="+", default=[10000], help="test images of the designs (10000)")
+    p.add_argument("--out", type=Path, help="also write the whole table as CSV")
+    p.set_defaults(run=cmd_design)
     return parser
+
+
+def cmd_design(args: argparse.Namespace) -> int:
+    """Print the expected half-widths of the designs asked for, from the pilot (snnconv.analysis.design)."""
+    import itertools
+
+    import yaml
+
+    from .analysis.design import design_table
+    from .analysis.load import read_accuracy_all
+    from .workflow import settings as workflow_settings
+    from .workflow.config import validate_config
+
+    for path in (args.results, args.configfile):
+        if not path.is_file():
+            raise ValueError(f"{path}: no such file")
+    config = validate_config(yaml.safe_load(args.configfile.read_text()) or {})
+    pilot_images = args.pilot_images or config["simulation"]["test_subset"]
+    if not pilot_images:
+        raise ValueError(
+            f"{args.configfile}: simulation.test_subset is 0 (the whole test set): give --pilot-images, the number "
+            "of test images the pilot simulated"
+        )
+    df = read_accuracy_all(args.results, rates=False)
+    missing = sorted(set(args.T) - set(df["t"].unique()))
+    if missing:
+        raise ValueError(f"{args.results}: no rows at t = {missing} (the pilot ran to t = {int(df['t'].max())})")
+    designs = list(itertools.product(args.seeds, args.input_seeds, args.images))
+    table = design_table(df, workflow_settings.report_norms(config), pilot_images, args.T, designs)
+    if args.out:
+        table.to_csv(args.out, index=False)
+    shown = table.assign(
+        network=table["dataset"] + "/" + table["arch"],
+        design=[f"S={s} I={i} N={n}" for s, i, n in zip(table["seeds"], table["input_seeds"], table["images"])],
+    )
+    wide = shown.pivot_table(index=["network", "comparison", "t"], columns="design", values="half_width", sort=True)
+    print(
+        f"Expected 95 % half-widths (accuracy points) of the seed-level paired differences, from {args.results} "
+        f"({pilot_images} images); targets: {_targets(table)}"
+    )
+    print(wide.round(2).to_string())
+    met = shown.groupby("design")["meets"].mean()
+    print(
+        "share of (network, comparison, t) that meet the target: " + ", ".join(f"{d} {v:.0%}" for d, v in met.items())
+    )
+    return 0
+
+
+def _targets(table: Any) -> str:
+    """The half-width targets of the table's datasets, e.g. ``mnist ≤ 0.3``."""
+    pairs = table.drop_duplicates("dataset")[["dataset", "target"]].itertuples(index=False)
+    return ", ".join(f"{d} ≤ {t:g}" for d, t in pairs)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -48,7 +48,7 @@ def test_readme_commands_run_as_written(own_model):
     assert (own_model / "net.nir").is_file()
 
 
-@pytest.mark.parametrize("command", [[], ["convert"], ["simulate"], ["export-nir"]])
+@pytest.mark.parametrize("command", [[], ["convert"], ["simulate"], ["export-nir"], ["plan"], ["design"]])
 def test_help(command):
     proc = subprocess.run([sys.executable, "-m", "snnconv", *command, "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "usage: snnconv" in proc.stdout
