@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
-from ..presets import VGG_ARCHS, vgg_layers
+from ..presets import RESNET_PRESETS, VGG_ARCHS, vgg_layers
+from .config import schema_defaults
 from .settings import AGREEMENT_IMAGES, epochs
 from .vocab import INPUT_SHAPES, SPLIT_SIZES
 
-# Wall-time scale per architecture, in minutes, on one GPU: training for one epoch of 60 000 samples,
-# and simulating 10 000 samples for 1000 time steps. CPU devices are CPU_SLOWDOWN times slower.
+# Wall-time scale per architecture at its schema-default options, in minutes, on one GPU: training for one epoch of
+# 60 000 samples, and simulating 10 000 samples for 1000 time steps. CPU devices are CPU_SLOWDOWN times slower.
+# A configured net's requests are scaled by its multiply-accumulates per image over the default's (size_factor).
 TRAIN_EPOCH_MIN = {"mlp": 0.5, "cnn": 1.0, "vgg": 4.0}
 SIM_MIN = {"mlp": 5.0, "cnn": 20.0, "vgg": 120.0}
 CONVERT_MIN = {"mlp": 1.0, "cnn": 5.0, "vgg": 30.0}  # 10 000 normalization images on one CPU core
@@ -116,6 +119,59 @@ def resnet_cost(in_shape: tuple[int, int, int], blocks: tuple[int, ...], channel
     return macs + 10 * c, neurons
 
 
+def _dense(widths: Sequence[int]) -> int:
+    return sum(a * b for a, b in zip(widths, widths[1:]))
+
+
+def macs_per_image(arch: str, options: Mapping[str, Any], in_shape: tuple[int, int, int], n_classes: int = 10) -> int:
+    """Multiply-accumulates of one forward pass of ``arch`` under its validated ``options`` (convolutions and
+    linear layers; pooling, BN and ReLU are a small share and left out)."""
+    c, h, w = in_shape
+    if arch == "mlp":
+        return _dense([c * h * w, *options["hidden"], n_classes])
+    if arch == "cnn":
+        k, total = int(options["kernel"]), 0
+        for c_out in options["channels"]:
+            total += h * w * c * k * k * c_out
+            c, h, w = c_out, h // 2, w // 2
+        hidden = int(options["hidden"])
+        return total + _dense([c * h * w, *([hidden] if hidden else []), n_classes])
+    if arch in VGG_ARCHS:
+        total = 0
+        for item in vgg_layers(arch, options):
+            if item == "P":
+                h, w = h // 2, w // 2
+            else:
+                total += h * w * c * 9 * int(item)
+                c = int(item)
+        hidden = int(options["hidden"])
+        return total + _dense([c * h * w, *([hidden] if hidden else []), n_classes])
+    if arch == "resnet":
+        if options.get("preset") not in RESNET_PRESETS:
+            raise ValueError(
+                f"arch_options.resnet.preset = {options.get('preset')!r} is not one of {sorted(RESNET_PRESETS)}"
+            )
+        return resnet_cost(in_shape, RESNET_PRESETS[options["preset"]], list(options["channels"]))[0]
+    raise ValueError(f"the planner has no MAC count for arch {arch!r}; add one to snnconv/workflow/cluster.py")
+
+
+@cache
+def _reference_macs(arch: str, in_shape: tuple[int, int, int]) -> int:
+    """Multiply-accumulates per image of ``arch`` at the schema's default options: the nets the time scales
+    (TRAIN_EPOCH_MIN, SIM_MIN, CONVERT_MIN) were set for."""
+    return macs_per_image(arch, schema_defaults()["arch_options"][arch], in_shape)
+
+
+def size_factor(config: Mapping[str, Any], dataset: str, arch: str) -> float:
+    """The configured net's multiply-accumulates per image over the reference net's, on the dataset's images.
+
+    Scales the per-architecture time scales to the net actually configured: a VGG-16 at a quarter of its width
+    does about a sixteenth of the full net's work, the six-conv VGG about a quarter of the default VGG's.
+    """
+    shape = INPUT_SHAPES[dataset]
+    return macs_per_image(arch, config["arch_options"][arch], shape) / _reference_macs(arch, shape)
+
+
 def _device(section: Mapping[str, Any]) -> str:
     return str(section["device"])
 
@@ -155,6 +211,7 @@ def train_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt: i
     tr = config["training"]
     n_train, _ = split_sizes(config, dataset)
     minutes = epochs(config, dataset) * n_train / 60000 * TRAIN_EPOCH_MIN[arch] * _slowdown(tr)
+    minutes *= size_factor(config, dataset, arch)
     return _minutes(5 + 1.5 * minutes, attempt)
 
 
@@ -166,7 +223,7 @@ def convert_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, attempt: 
 
 def convert_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
     n = config["conversion"]["norm_set_size"]
-    return _minutes(5 + 1.5 * n / 10000 * CONVERT_MIN[arch], attempt)
+    return _minutes(5 + 1.5 * n / 10000 * CONVERT_MIN[arch] * size_factor(config, dataset, arch), attempt)
 
 
 def _spiking_mem_mb(
@@ -194,6 +251,7 @@ def simulate_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt
     n = min(n_test, sim["test_subset"] or n_test)
     minutes = n / 10000 * sim["T"] / 1000 * SIM_MIN[arch] * _slowdown(sim)
     minutes += min(AGREEMENT_IMAGES, config["conversion"]["norm_set_size"]) / 10000 * CONVERT_MIN[arch]
+    minutes *= size_factor(config, dataset, arch)
     return _minutes(5 + 1.5 * minutes, attempt)
 
 
@@ -208,6 +266,7 @@ def membrane_stats_mem_mb(config: Mapping[str, Any], dataset: str, arch: str, at
 def membrane_stats_runtime(config: Mapping[str, Any], dataset: str, arch: str, attempt: int = 1) -> int:
     stats, sim = config["stats"], config["simulation"]
     minutes = stats["samples"] / 10000 * stats["T"] / 1000 * SIM_MIN[arch] * _slowdown(sim)
+    minutes *= size_factor(config, dataset, arch)
     return _minutes(5 + 1.5 * minutes, attempt)
 
 

@@ -16,7 +16,6 @@ from typing import Any
 import yaml
 
 from ..convert.names import parse_norm, resolve_norms
-from ..presets import RESNET_PRESETS, VGG_ARCHS, vgg_layers
 from . import cluster
 from .config import load_config, model_pairs
 from .settings import recipe
@@ -26,42 +25,6 @@ from .vocab import INPUT_SHAPES
 def step_costs() -> dict[str, Any]:
     """The per-step cost table (snnconv/resources/step_costs.yaml)."""
     return yaml.safe_load((files("snnconv.resources") / "step_costs.yaml").read_text())
-
-
-def _dense(widths: Sequence[int]) -> int:
-    return sum(a * b for a, b in zip(widths, widths[1:]))
-
-
-def macs_per_image(arch: str, options: Mapping[str, Any], in_shape: tuple[int, int, int], n_classes: int = 10) -> int:
-    """Multiply-accumulates of one forward pass of ``arch`` under its validated ``options`` (convolutions and
-    linear layers; pooling, BN and ReLU are a small share and left out)."""
-    c, h, w = in_shape
-    if arch == "mlp":
-        return _dense([c * h * w, *options["hidden"], n_classes])
-    if arch == "cnn":
-        k, total = int(options["kernel"]), 0
-        for c_out in options["channels"]:
-            total += h * w * c * k * k * c_out
-            c, h, w = c_out, h // 2, w // 2
-        hidden = int(options["hidden"])
-        return total + _dense([c * h * w, *([hidden] if hidden else []), n_classes])
-    if arch in VGG_ARCHS:
-        total = 0
-        for item in vgg_layers(arch, options):
-            if item == "P":
-                h, w = h // 2, w // 2
-            else:
-                total += h * w * c * 9 * int(item)
-                c = int(item)
-        hidden = int(options["hidden"])
-        return total + _dense([c * h * w, *([hidden] if hidden else []), n_classes])
-    if arch == "resnet":
-        if options.get("preset") not in RESNET_PRESETS:
-            raise ValueError(
-                f"arch_options.resnet.preset = {options.get('preset')!r} is not one of {sorted(RESNET_PRESETS)}"
-            )
-        return cluster.resnet_cost(in_shape, RESNET_PRESETS[options["preset"]], list(options["channels"]))[0]
-    raise ValueError(f"the planner has no MAC count for arch {arch!r}; add one to snnconv/workflow/plan.py")
 
 
 @dataclass
@@ -96,7 +59,7 @@ def plan(config: Mapping[str, Any], costs: Mapping[str, Any] | None = None, devi
     qcfs_twins = any(parse_norm(name).qcfs for name in names)  # a QCFS twin is trained beside each model
     sim = config["simulation"]
     for dataset, arch in model_pairs(config):
-        gmac = macs_per_image(arch, config["arch_options"][arch], INPUT_SHAPES[dataset]) / 1e9
+        gmac = cluster.macs_per_image(arch, config["arch_options"][arch], INPUT_SHAPES[dataset]) / 1e9
         n_train, n_test = cluster.split_sizes(config, dataset)
         tr = recipe(config, dataset)
         kind = device or _kind(str(config["training"]["device"]))

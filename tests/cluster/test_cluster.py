@@ -112,6 +112,22 @@ def test_simulation_memory_scales_with_batch_and_time_block_on_the_cpu():
     )
 
 
+def test_time_requests_scale_with_the_configured_nets_work():
+    """The per-arch time scales are for the schema-default nets; a smaller net asks for proportionally less."""
+    base = load_config("paper-cpu.yaml")  # vgg16 at a quarter of its width, the six-conv vgg, resnet8
+    full = {**base, "arch_options": {**base["arch_options"], **{a: defaults()["arch_options"][a] for a in ARCHS}}}
+    for arch in ("vgg", "vgg16", "resnet"):
+        assert cluster.size_factor(full, "cifar10_jpeg", arch) == 1.0
+        assert cluster.size_factor(base, "cifar10_jpeg", arch) < 0.5, arch
+    quarter = cluster.size_factor(base, "cifar10_jpeg", "vgg16")
+    assert 1 / 20 < quarter < 1 / 12  # ≈ width²: (1/4)² of the convolutions, no 512-unit hidden layer
+    sim = {**base["simulation"], "T": 4000, "test_subset": 0, "device": "cpu"}
+    big, small = ({**cfg, "simulation": sim} for cfg in (full, base))
+    full_minutes = cluster.simulate_runtime(big, "cifar10_jpeg", "vgg16") - 5
+    assert cluster.simulate_runtime(small, "cifar10_jpeg", "vgg16") - 5 == pytest.approx(quarter * full_minutes, abs=1)
+    assert cluster.train_runtime(small, "cifar10_jpeg", "vgg16") < cluster.train_runtime(big, "cifar10_jpeg", "vgg16")
+
+
 # ---- profiles ---------------------------------------------------------------------------------------
 
 

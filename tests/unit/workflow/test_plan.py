@@ -11,8 +11,9 @@ from helpers import REPO
 
 from snnconv.cli import main as cli_main
 from snnconv.defaults import arch_args
+from snnconv.workflow.cluster import macs_per_image
 from snnconv.workflow.config import load_config, validate_config
-from snnconv.workflow.plan import macs_per_image, plan, step_costs
+from snnconv.workflow.plan import plan, step_costs
 
 PAPER_GPU = REPO / "config" / "paper-gpu.yaml"
 
