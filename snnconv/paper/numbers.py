@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -272,17 +273,15 @@ def l4_evidence(df: pd.DataFrame, config: dict[str, Any]) -> L4Evidence:
     )
 
 
-def l4_setting_macros(m: Macros, df: pd.DataFrame, l4: str | None) -> None:
-    """k, mode and base of the L4 setting, as its conversion recorded them (columns of accuracy_all.csv)."""
+def l4_setting_macros(m: Macros, df: pd.DataFrame, l4: str | None, configured: Mapping[str, Any]) -> None:
+    """k, mode and base of the L4 setting: as its conversion recorded them (columns of accuracy_all.csv), else, when
+    the run simulated no L4 norm, as the config sets them (``conversion.l4``), so the Method still states the
+    setting it defines instead of "n/a"."""
     rows = df[df["norm"] == l4] if l4 else df.iloc[:0]
-    if len(rows):
-        r = rows.iloc[0]
-        m.add("LFourK", f"{float(r['k']):g}")
-        m.add("LFourMode", tex_escape(str(r["mode"])))
-        m.add("LFourBase", tex_escape(str(r["base"])))
-    else:
-        for name in ("LFourK", "LFourMode", "LFourBase"):
-            m.add(name, "n/a")
+    r = rows.iloc[0] if len(rows) else configured
+    m.add("LFourK", f"{float(r['k']):g}")
+    m.add("LFourMode", tex_escape(str(r["mode"])))
+    m.add("LFourBase", tex_escape(str(r["base"])))
 
 
 def comparison_prefix(key: str) -> str:
@@ -292,7 +291,7 @@ def comparison_prefix(key: str) -> str:
 
 def l4_macros(m: Macros, df: pd.DataFrame, config: dict[str, Any], ev: L4Evidence) -> None:
     """Gains with intervals against every control and the strongest one, the control names, mean accuracies."""
-    l4_setting_macros(m, df, ev.l4)
+    l4_setting_macros(m, df, ev.l4, config["l4_setting"])
     by_key, top = ev.by_key, ev.top
     m.add("LFourBaseName", texttt(ev.base))
     for key in COMPARISONS:

@@ -205,6 +205,7 @@ def paper(config: Mapping[str, Any]) -> dict[str, Any]:
             "simulation": simulation(config),
             "stats": stats(config),
             "conversion": conversion(config),
+            "l4_setting": dict(config["conversion"]["l4"]),  # the Method's default setting, simulated or not
             **report(config),
         }
     )

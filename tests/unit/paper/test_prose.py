@@ -145,6 +145,14 @@ def test_no_control_and_no_l4_are_said_plainly():
     none = macros(frame({"max": [0.5, 0.51]}))
     assert none["LFourVerdictSentence"].startswith(r"No $L_4$-adjusted network was simulated")
     assert none["LFourNetsSentence"] == "" and none["LFourOnCalibSentence"] == ""
+    # the Method still states the setting the config defines (conversion.l4), not "k = n/a, mode n/a"
+    setting = RUN["l4_setting"]
+    assert (none["LFourK"], none["LFourMode"], none["LFourBase"]) == (
+        f"{setting['k']:g}",
+        setting["mode"],
+        setting["base"],
+    )
+    no_template_leaks(none["LFourK"] + none["LFourMode"] + none["LFourBase"])
 
 
 def test_several_networks_are_counted_in_the_plural():
