@@ -34,6 +34,7 @@ def main(
     ids: dict[str, Any],
     cfg: dict[str, Any],
     log_path: str | Path | None = None,
+    ann: str | Path | None = None,
 ) -> Any:
     """Simulate one input seed (``ids["iseed"]``), write the tidy per-t CSV atomically and return the frame.
 
@@ -47,6 +48,7 @@ def main(
         {k: v for k, v in ids.items() if k != "iseed"},
         cfg,
         log_path,
+        ann,
     )[0]
 
 
@@ -57,11 +59,14 @@ def main_all(
     ids: dict[str, Any],
     cfg: dict[str, Any],
     log_path: str | Path | None = None,
+    ann: str | Path | None = None,
 ) -> list[Any]:
     """Simulate every input seed of ``outs`` (seed → CSV path) with the network and data loaded once.
 
     Each seed's CSV has exactly the bytes a run of that seed alone writes (tests/unit/simulate/test_simulate_scripts.py).
-    ``network`` is a network file or the network itself (as the rule passes it, converted in this job).
+    ``network`` is a network file or the network itself (as the rule passes it, converted in this job). ``ann``, the
+    trained ReLU network's checkpoint (the rule passes it), adds its accuracy on the very images simulated as the
+    column ``ann_accuracy``: the SNN and its ANN reference are then measured on the same images by the same job.
     """
     if log_path:
         setup_logging(log_path)
@@ -78,10 +83,31 @@ def main_all(
         need / 2**30,
     )
     log.info("settings %s", cfg)
+    ann_accuracy = None if ann is None else ann_accuracy_on(ann, images, labels, int(cfg["batch_size"]))
+    if ann_accuracy is not None:
+        log.info("ANN %s on the same %d images: accuracy %.4f", ann, len(images), ann_accuracy)
     frames = []
     for seed, out_csv in outs.items():
-        frames.append(_one_seed(net, images, labels, int(seed), cfg, clean_ids({**ids, "iseed": seed}), out_csv))
+        ids_seed = clean_ids({**ids, "iseed": seed})
+        frames.append(_one_seed(net, images, labels, int(seed), cfg, ids_seed, out_csv, ann_accuracy))
     return frames
+
+
+def ann_accuracy_on(checkpoint: str | Path, images: torch.Tensor, labels: torch.Tensor, batch: int) -> float:
+    """Accuracy of the trained ANN in ``checkpoint`` on ``images`` (evaluation mode, no gradients)."""
+    from snnconv.models import load_checkpoint
+
+    model, meta = load_checkpoint(checkpoint)
+    if tuple(meta["in_shape"]) != tuple(images.shape[1:]):
+        raise ValueError(
+            f"{checkpoint}: the ANN takes inputs {tuple(meta['in_shape'])}, the test images are {tuple(images.shape[1:])}"
+        )
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for start in range(0, len(images), batch):
+            correct += int((model(images[start : start + batch]).argmax(1) == labels[start : start + batch]).sum())
+    return correct / len(images)
 
 
 def _one_seed(
@@ -92,8 +118,9 @@ def _one_seed(
     cfg: dict[str, Any],
     ids: dict[str, Any],
     out_csv: str | Path,
+    ann_accuracy: float | None = None,
 ) -> Any:
-    """Simulate one input seed and write its CSV."""
+    """Simulate one input seed and write its CSV (with the ANN's accuracy on the same images, when given)."""
     res = simulate_with(net, images, labels, cfg, seed, progress=sys.stderr.isatty())  # else the log line below
     log.info(
         "input seed %d done in %.1f s (%s engine, %.1f s compiling) on %s: accuracy at T=%d %.4f, final rates %s",
@@ -117,6 +144,8 @@ def _one_seed(
     elif res.silent_output:
         log.warning("%d of %d samples %s by T=%d (predicted class 0)", res.silent_output, res.n_samples, what, res.T)
     frame = to_frame(res, **ids)
+    if ann_accuracy is not None:
+        frame.insert(frame.columns.get_loc("accuracy") + 1, "ann_accuracy", ann_accuracy)
     write_csv(out_csv, frame)
     return frame
 
@@ -128,7 +157,9 @@ def _bind(sm: Any) -> Any:
 
     net, run = job_network(sm, write=True)
     outs = {paths.parse(paths.SIM, p)["iseed"]: p for p in sm.output.csvs}
-    return main_all(net, sm.input.data, outs, dict(sm.wildcards.items()), {**sm.params.simulation, **run})
+    return main_all(
+        net, sm.input.data, outs, dict(sm.wildcards.items()), {**sm.params.simulation, **run}, ann=sm.input.ann
+    )
 
 
 if "snakemake" in globals():

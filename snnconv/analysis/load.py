@@ -162,6 +162,8 @@ def load_sim_results(paths: Iterable[str | Path], T: int | None = None) -> pd.Da
         df["t"] = check_numeric(df, path, "t", low=0, integer=True)
         check_timesteps(df["t"], path, T)
         df["accuracy"] = check_numeric(df, path, "accuracy", 0.0, 1.0)
+        if "ann_accuracy" in df.columns:  # the ANN on the same images (the simulate job records it)
+            df["ann_accuracy"] = check_numeric(df, path, "ann_accuracy", 0.0, 1.0)
         for col in rate_columns(df):
             df[col] = check_numeric(df, path, col, low=0.0)
         for col in ("seed", "input_seed"):
@@ -267,20 +269,31 @@ def aggregate(
 ) -> pd.DataFrame:
     """All simulation rows + the ANN accuracy of their training seed + each norm's recorded parameters.
 
+    ``ann_accuracy`` is the ANN's accuracy on the very images the SNN was simulated on, as the simulate job recorded
+    it in its CSV; ``ann_accuracy_test`` the ANN's on its whole test set, from training (``summary.json``). CSVs
+    without the column (simulated before jobs recorded it) take the whole-test-set value, as every table did then.
     With ``T`` (simulation.T), a simulation CSV that does not end at t = T is refused, naming it.
     """
     sim = load_sim_results(sim_paths, T)
-    ann = load_ann_accuracy(summary_paths)
+    ann = load_ann_accuracy(summary_paths).rename(columns={"ann_accuracy": "ann_accuracy_test"})
     out = sim.merge(ann, on=["dataset", "arch", "seed"], how="left", validate="many_to_one")
-    lost = out[out["ann_accuracy"].isna()][["dataset", "arch", "seed"]].drop_duplicates()
+    lost = out[out["ann_accuracy_test"].isna()][["dataset", "arch", "seed"]].drop_duplicates()
     if len(lost):
         raise ValueError(f"no ANN summary for {lost.to_dict('records')}")
+    same_images = out["ann_accuracy"] if "ann_accuracy" in out.columns else pd.Series(np.nan, index=out.index)
+    out["ann_accuracy"] = same_images.fillna(out["ann_accuracy_test"])
+    spread = out.groupby(["dataset", "arch", "seed"])["ann_accuracy"].nunique()
+    if (spread > 1).any():
+        raise ValueError(
+            "the ANN's accuracy differs between simulations of one network (different test images?): "
+            f"{spread[spread > 1].index.tolist()}; rerun them with one simulation.test_subset"
+        )
     info = norm_info(conversion_paths)
     unknown = sorted(set(out["norm"]) - set(info["norm"]))
     if unknown:
         raise ValueError(f"no conversion.json for the simulated norm(s) {unknown}")
     out = out.merge(info, on="norm", how="left")
-    first = ID_COLS + ["t", "accuracy", "ann_accuracy"] + NORM_INFO_COLS
+    first = ID_COLS + ["t", "accuracy", "ann_accuracy", "ann_accuracy_test"] + NORM_INFO_COLS
     return out[first + [c for c in out.columns if c not in first]]
 
 

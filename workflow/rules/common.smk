@@ -42,6 +42,11 @@ def model_of(w):
     return paths.fill(template, dataset=w.dataset, arch=w.arch, seed=w.seed)
 
 
+def relu_model(w):
+    """The trained ReLU network of a job's (dataset, arch, seed): every norm's ANN reference."""
+    return paths.fill(paths.MODEL, dataset=w.dataset, arch=w.arch, seed=w.seed)
+
+
 def download_manifest(w):
     """With `download: true`, real datasets are fetched (and verified) before they are prepared."""
     if config["download"] and w.dataset != "digits":

@@ -1,6 +1,7 @@
 # Spiking inference: one job per (model, norm) builds the norm's network from its base's normalization record
 # (no pass over the data: docs/method.md §C10), writes it with its conversion.json, and simulates every input
-# seed, accuracy at every timestep t = 1..T in one pass, one CSV per seed.
+# seed, accuracy at every timestep t = 1..T in one pass, one CSV per seed, beside the trained ReLU ANN's accuracy on
+# the same images (its reference: the QCFS twin's norms are judged against it too).
 # What changes a result (conversion settings, T, encoding, max_rate, reset, decode, test_subset) is a param;
 # device, torch threads, batch size, time chunk and compile are resources (they change how it runs, not what it
 # writes: an image's input spikes depend on its index in the test set, docs/method.md §S5).
@@ -9,6 +10,7 @@
 rule simulate:
     input:
         model=model_of,
+        ann=relu_model,
         normalization=normalization,
         data=prepared_data,
     output:

@@ -65,6 +65,32 @@ def test_aggregate_joins_ann_accuracy_and_norm_info():
     assert n_replicates(df) == 2
 
 
+def test_aggregate_takes_the_anns_accuracy_on_the_simulated_images(tmp_path):
+    """A simulate job's ``ann_accuracy`` column (the ANN on the same images) is the table's ANN reference; the whole
+    test set's, from training, stays beside it; two values for one network are refused."""
+    tree = synthetic_tree()
+    root = tree["root"] / "results"
+    copies = []
+    for path in map(Path, tree["paths"]["sim"]):
+        frame = pd.read_csv(path)
+        frame.insert(frame.columns.get_loc("accuracy") + 1, "ann_accuracy", 0.5 if "mlp" in path.parts else 0.25)
+        copy = tmp_path / path.relative_to(root)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(copy, index=False)
+        copies.append(copy)
+    df = aggregate(copies, tree["paths"]["summary"], tree["paths"]["conversion"])
+    assert set(df.loc[df["arch"] == "mlp", "ann_accuracy"]) == {0.5} and set(
+        df.loc[df["arch"] == "cnn", "ann_accuracy"]
+    ) == {0.25}
+    whole = aggregate(tree["paths"]["sim"], tree["paths"]["summary"], tree["paths"]["conversion"])
+    assert df["ann_accuracy_test"].tolist() == whole["ann_accuracy_test"].tolist() == whole["ann_accuracy"].tolist()
+    odd = pd.read_csv(copies[0])
+    odd["ann_accuracy"] = 0.75
+    odd.to_csv(copies[0], index=False)
+    with pytest.raises(ValueError, match="the ANN's accuracy differs between simulations of one network"):
+        aggregate(copies, tree["paths"]["summary"], tree["paths"]["conversion"])
+
+
 def test_aggregate_without_ann_summary_fails(tmp_path):
     p = _sim_csv(tmp_path / "results/sim/digits/mlp/seed0/max/input0.csv", [0.5], with_ids=False)
     s = tmp_path / "results/models/digits/mlp/seed1/summary.json"

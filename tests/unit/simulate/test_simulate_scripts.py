@@ -125,3 +125,31 @@ def test_membrane_stats_script(files):
     assert len(frame) == 8 + 5 and (frame.n_samples == 5).all()
     half = stats.main(files / "net.pt", files / "toy.npz", files / "half.csv", ids, cfg | {"max_rate": 0.5})
     assert not np.allclose(half["rate"].dropna(), frame["rate"].dropna())  # the simulation's max_rate reaches it
+
+
+def test_the_anns_accuracy_is_recorded_on_the_same_images(files):
+    """With the ANN's checkpoint, every seed's CSV carries its accuracy on exactly the simulated test images."""
+    from snnconv.defaults import arch_args
+    from snnconv.models import build_model, save_checkpoint
+
+    options = arch_args("mlp", hidden=[16], dropout=0.0)
+    torch.manual_seed(1)
+    model = build_model("mlp", (1, 8, 8), 5, **options)
+    save_checkpoint(files / "ann.pt", model, "mlp", (1, 8, 8), 5, options)
+    data = np.load(files / "toy.npz")
+    images = torch.as_tensor(ArrayDataset.as_float(data["x_test"][:12]))
+    with torch.no_grad():
+        want = float((model.eval()(images).argmax(1) == torch.as_tensor(data["y_test"][:12])).float().mean())
+    sim = load_script("simulate")
+    ids = {k: v for k, v in WILDCARDS.items() if k != "iseed"}
+    outs = {3: files / "ann" / "input3.csv", 4: files / "ann" / "input4.csv"}
+    frames = sim.main_all(files / "net.pt", files / "toy.npz", outs, ids, SIM, ann=files / "ann.pt")
+    for frame, path in zip(frames, outs.values()):
+        written = pd.read_csv(path)
+        assert list(written.columns[6:8]) == ["accuracy", "ann_accuracy"]
+        assert written["ann_accuracy"].tolist() == pytest.approx([want] * len(written))
+        assert frame["ann_accuracy"].tolist() == written["ann_accuracy"].tolist()
+    wrong = files / "wrong.pt"
+    save_checkpoint(wrong, build_model("mlp", (1, 4, 4), 5, **options), "mlp", (1, 4, 4), 5, options)
+    with pytest.raises(ValueError, match=r"wrong.pt: the ANN takes inputs \(1, 4, 4\)"):
+        sim.main_all(files / "net.pt", files / "toy.npz", outs, ids, SIM, ann=wrong)
