@@ -293,7 +293,11 @@ def runs(tmp_path_factory) -> dict:
         "nested-config-number": (root / "w2", base, ("--config", "simulation={T: 30, input_seeds: [0]}")),
         "list-config-number": (root / "w3", base, ("--config", "seeds=[0, 1]")),
         "top-level-true": (root / "w4", base, ("--config", "download=true")),
-        "inf-p": (root / "w5", raw_config(root / "inf.yaml", ("p: []\n    k: []", "p: [Inf]\n    k: [0.5]")), ()),
+        "inf-p": (
+            root / "w5",
+            raw_config(root / "inf.yaml", ("  l4:\n", "  sweep:\n    p: [Inf]\n    k: [0.5]\n  l4:\n")),
+            (),
+        ),
         "inf-within": (root / "w6", raw_config(root / "within.yaml", ("T_points:", "within: Inf\n  T_points:")), ()),
     }
     tagged = root / "w7"
