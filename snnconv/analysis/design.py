@@ -16,6 +16,10 @@ a likelihood fit sits on its boundary more often than not). Two assumptions carr
   accuracy over N images is a mean of N independent per-image terms;
 * the seed variance is taken as measured. On the pilot's N images it also holds the sampling of those images
   (each network errs on different ones), which a larger test set shrinks, so the estimate is conservative.
+
+A pilot of three training seeds estimates σ²_seed with two degrees of freedom, so each half-width also comes with
+a pessimistic twin: σ²_seed at its one-sided upper confidence bound (:data:`PILOT_CONFIDENCE`, from the χ²
+distribution of the seed means' variance), which a design must meet to be safe rather than lucky.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from .controls import control_names, plain_norms
 from .intervals import t_critical
@@ -35,6 +40,8 @@ from .paired import paired_difference
 # The study's resolution goal: the 95 % half-width, in accuracy points, that a headline paired difference must
 # reach (MNIST and Fashion-MNIST resolve ±0.3 points, CIFAR-10 ±0.6).
 TARGET_HALF_WIDTH = {"digits": 0.3, "mnist": 0.3, "fashion_mnist": 0.3, "cifar10": 0.6, "cifar10_jpeg": 0.6}
+# Confidence of the upper bound on the pilot's seed variance that the pessimistic half-widths use.
+PILOT_CONFIDENCE = 0.8
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,7 @@ class Components:
     n_inputs: int
     n_images: int
     mean: float  # the pilot's mean difference (points)
+    seed_var_upper: float = math.nan  # seed_var at its one-sided PILOT_CONFIDENCE upper bound
 
 
 def variance_components(diff: pd.DataFrame, n_images: int, value: str = "diff") -> Components:
@@ -62,10 +70,13 @@ def variance_components(diff: pd.DataFrame, n_images: int, value: str = "diff") 
     if n_seeds < 2 or n_inputs < 2:
         raise ValueError(f"pilot needs ≥ 2 training seeds and ≥ 2 input seeds, has {n_seeds} and {n_inputs}")
     within = float(diff.groupby("seed")[value].var(ddof=1).mean())
-    seed_means = diff.groupby("seed")[value].mean()
-    between = float(seed_means.var(ddof=1)) - within / n_inputs
+    means_var = float(diff.groupby("seed")[value].mean().var(ddof=1))
+    between = means_var - within / n_inputs
+    # (S - 1) s² / σ² ~ χ²(S - 1) for the variance of the seed means: its one-sided upper bound
+    means_var_upper = means_var * (n_seeds - 1) / stats.chi2.ppf(1 - PILOT_CONFIDENCE, n_seeds - 1)
     return Components(
         seed_var=max(between, 0.0),
+        seed_var_upper=max(means_var_upper - within / n_inputs, 0.0),
         input_var=within,
         n_seeds=n_seeds,
         n_inputs=n_inputs,
@@ -74,14 +85,18 @@ def variance_components(diff: pd.DataFrame, n_images: int, value: str = "diff") 
     )
 
 
-def expected_half_width(c: Components, seeds: int, inputs: int, images: int, level: float = 0.95) -> float:
-    """The expected half-width (points) of the seed-level interval for S = ``seeds``, I = ``inputs``, N = ``images``."""
+def expected_half_width(
+    c: Components, seeds: int, inputs: int, images: int, level: float = 0.95, pessimistic: bool = False
+) -> float:
+    """The expected half-width (points) of the seed-level interval for S = ``seeds``, I = ``inputs``, N = ``images``
+    (with ``pessimistic``, the seed variance at its upper bound, ``c.seed_var_upper``)."""
     if seeds < 2 or inputs < 1 or images < 1:
         raise ValueError(
             f"a design needs ≥ 2 training seeds, ≥ 1 input seed and ≥ 1 image: {seeds}, {inputs}, {images}"
         )
     input_var = c.input_var * c.n_images / images
-    return t_critical(seeds - 1, level) * math.sqrt((c.seed_var + input_var / inputs) / seeds)
+    seed_var = c.seed_var_upper if pessimistic else c.seed_var
+    return t_critical(seeds - 1, level) * math.sqrt((seed_var + input_var / inputs) / seeds)
 
 
 def seed_level_interval(diff: pd.DataFrame, value: str = "diff", level: float = 0.95) -> pd.Series:
@@ -169,6 +184,7 @@ def design_table(
                         "sd_seed": math.sqrt(c.seed_var),
                         "sd_input": math.sqrt(c.input_var),
                         "half_width": expected_half_width(c, seeds, inputs, images, level),
+                        "half_width_pessimistic": expected_half_width(c, seeds, inputs, images, level, True),
                     }
                 )
     table = pd.DataFrame(rows)
@@ -176,4 +192,5 @@ def design_table(
         return table
     table["target"] = table["dataset"].map(TARGET_HALF_WIDTH)
     table["meets"] = table["half_width"] <= table["target"]
+    table["meets_pessimistic"] = table["half_width_pessimistic"] <= table["target"]
     return table

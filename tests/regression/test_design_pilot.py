@@ -31,6 +31,8 @@ def test_every_network_comparison_t_and_design_is_planned(design):
     assert (design.loc[design["dataset"] == "mnist", "target"] == 0.3).all()
     assert (design.loc[design["dataset"] == "cifar10_jpeg", "target"] == 0.6).all()
     assert (design["meets"] == (design["half_width"] <= design["target"])).all()
+    assert (design["half_width_pessimistic"] >= design["half_width"]).all()
+    assert (design["meets_pessimistic"] <= design["meets"]).all()
 
 
 def test_one_cell_recomputed_by_hand(design):
@@ -72,6 +74,8 @@ def test_the_counts_quoted_in_docs_figures(design):
     assert f"{met[(5, 3, uniform)]} of the 24 (network, t) cells of" in text
     assert f"and {met[(5, 3, strongest)]} of the 24 of L4 − strongest baseline" in text
     assert f"({met[(3, 3, uniform)]} and {met[(3, 3, strongest)]} with 3 seeds)" in text
+    safe = design.groupby(["seeds", "input_seeds", "comparison"])["meets_pessimistic"].sum()
+    assert f"only {safe[(5, 3, uniform)]} and {safe[(5, 3, strongest)]} of the 24 meet it" in text
     at8 = design[(design["t"] == 8) & (design["comparison"] == strongest) & (design["seeds"] == 5)]
     assert set(at8["reference"]) == {"p99.9"}
     wide = at8.drop_duplicates(["dataset", "arch"])["sd_seed"]

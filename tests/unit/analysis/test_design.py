@@ -31,6 +31,8 @@ def test_components_by_hand():
     )
     assert c.input_var == pytest.approx(2.0) and c.seed_var == pytest.approx(6.0)
     assert (c.n_seeds, c.n_inputs, c.n_images) == (3, 2, 500) and c.mean == pytest.approx(3.0)
+    # the pessimistic seed variance: the seed means' variance (7, 2 df) at its 80 % upper bound, less 2 / 2
+    assert c.seed_var_upper == pytest.approx(7 * 2 / stats.chi2.ppf(0.2, 2) - 1)
 
 
 def test_seed_variance_is_floored_at_zero():
@@ -94,3 +96,21 @@ def test_strongest_baseline_is_the_best_mean_per_network_and_t():
     ]
     best = strongest_baseline(pd.DataFrame(rows), ["max", "p99.9"])
     assert best.set_index("t")["norm"].to_dict() == {8: "p99.9", 64: "max"}
+
+
+def test_the_pessimistic_bound_covers_the_truth_at_its_confidence():
+    """Over many simulated three-seed pilots, the upper bound of a seed mean's variance (σ²_seed + σ²_input / I)
+    lies above the truth in about PILOT_CONFIDENCE of them."""
+    from snnconv.analysis.design import PILOT_CONFIDENCE
+
+    rng = np.random.default_rng(1)
+    sd_seed, sd_input, inputs, pilots = 1.0, 1.5, 3, 1000
+    truth = sd_seed**2 + sd_input**2 / inputs
+    covered = 0
+    for _ in range(pilots):
+        effect = rng.normal(0.0, sd_seed, 3)
+        c = variance_components(table({s: list(effect[s] + rng.normal(0, sd_input, inputs)) for s in range(3)}), 500)
+        covered += c.seed_var_upper + c.input_var / inputs >= truth
+    assert covered / pilots == pytest.approx(PILOT_CONFIDENCE, abs=0.05)
+    c = Components(seed_var=0.04, input_var=0.5, n_seeds=3, n_inputs=3, n_images=500, mean=0.0, seed_var_upper=0.4)
+    assert expected_half_width(c, 5, 1, 10_000, pessimistic=True) > expected_half_width(c, 5, 1, 10_000)
