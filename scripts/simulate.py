@@ -20,7 +20,7 @@ from snnconv.atomic import write_csv
 from snnconv.network import SpikingNetwork
 from snnconv.runinfo import require_keys, setup_logging
 from snnconv.simulate import to_frame
-from snnconv.simulate.runio import clean_ids, load_simulation_inputs, simulate_with
+from snnconv.simulate.runio import ann_accuracy_on, clean_ids, load_simulation_inputs, simulate_with
 from snnconv.workflow.job import EXECUTION_KEYS
 from snnconv.workflow.settings import SIMULATION_KEYS
 
@@ -91,23 +91,6 @@ def main_all(
         ids_seed = clean_ids({**ids, "iseed": seed})
         frames.append(_one_seed(net, images, labels, int(seed), cfg, ids_seed, out_csv, ann_accuracy))
     return frames
-
-
-def ann_accuracy_on(checkpoint: str | Path, images: torch.Tensor, labels: torch.Tensor, batch: int) -> float:
-    """Accuracy of the trained ANN in ``checkpoint`` on ``images`` (evaluation mode, no gradients)."""
-    from snnconv.models import load_checkpoint
-
-    model, meta = load_checkpoint(checkpoint)
-    if tuple(meta["in_shape"]) != tuple(images.shape[1:]):
-        raise ValueError(
-            f"{checkpoint}: the ANN takes inputs {tuple(meta['in_shape'])}, the test images are {tuple(images.shape[1:])}"
-        )
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for start in range(0, len(images), batch):
-            correct += int((model(images[start : start + batch]).argmax(1) == labels[start : start + batch]).sum())
-    return correct / len(images)
 
 
 def _one_seed(

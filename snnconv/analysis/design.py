@@ -29,13 +29,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 
 from .controls import control_names, plain_norms
 from .intervals import t_critical
-from .paired import paired_difference
+from .paired import paired_difference, paired_test
 
 # The study's resolution goal: the 95 % half-width, in accuracy points, that a headline paired difference must
 # reach (MNIST and Fashion-MNIST resolve ±0.3 points, CIFAR-10 ±0.6).
@@ -69,8 +68,9 @@ def variance_components(diff: pd.DataFrame, n_images: int, value: str = "diff") 
     n_seeds, n_inputs = len(counts), int(counts.iloc[0])
     if n_seeds < 2 or n_inputs < 2:
         raise ValueError(f"pilot needs ≥ 2 training seeds and ≥ 2 input seeds, has {n_seeds} and {n_inputs}")
-    within = float(diff.groupby("seed")[value].var(ddof=1).mean())
-    means_var = float(diff.groupby("seed")[value].mean().var(ddof=1))
+    by_seed = diff.groupby("seed")[value]
+    within = float(by_seed.var(ddof=1).mean())
+    means_var = float(by_seed.mean().var(ddof=1))
     between = means_var - within / n_inputs
     # (S - 1) s² / σ² ~ χ²(S - 1) for the variance of the seed means: its one-sided upper bound
     means_var_upper = means_var * (n_seeds - 1) / stats.chi2.ppf(1 - PILOT_CONFIDENCE, n_seeds - 1)
@@ -103,13 +103,20 @@ def seed_level_interval(diff: pd.DataFrame, value: str = "diff", level: float = 
     """mean, ci_low, ci_high, half_width and n_seeds of a paired difference, the training seed as the unit.
 
     Input seeds are averaged within their training seed first, so S seeds give S − 1 degrees of freedom however
-    many input seeds each has (pairs that share a network are not independent samples).
+    many input seeds each has (pairs that share a network are not independent samples); the interval is
+    :func:`paired.paired_test`'s over those S means.
     """
-    means = diff.groupby("seed")[value].mean().to_numpy(dtype=np.float64)
-    n = len(means)
-    mean = float(means.mean()) if n else math.nan
-    half = t_critical(n - 1, level) * float(means.std(ddof=1)) / math.sqrt(n) if n >= 2 else math.nan
-    return pd.Series({"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "half_width": half, "n_seeds": n})
+    test = paired_test(diff.groupby("seed")[value].mean(), level)
+    half = (test["ci_high"] - test["ci_low"]) / 2
+    return pd.Series(
+        {
+            "mean": test["mean"],
+            "ci_low": test["ci_low"],
+            "ci_high": test["ci_high"],
+            "half_width": half,
+            "n_seeds": test["n"],
+        }
+    )
 
 
 def strongest_baseline(df: pd.DataFrame, baselines: Sequence[str]) -> pd.DataFrame:
@@ -154,16 +161,9 @@ def design_table(
     if uniform is not None:
         comparisons.append(("L4 - uniform control", paired_difference(df, [l4], uniform)))
     if baselines:
-        strongest = strongest_baseline(df, baselines)
-        diffs = pd.concat(
-            [
-                paired_difference(
-                    df[(df["dataset"] == r.dataset) & (df["arch"] == r.arch) & (df["t"] == r.t)], [l4], r.norm
-                )
-                for r in strongest.itertuples()
-            ],
-            ignore_index=True,
-        )
+        strongest = strongest_baseline(df, baselines).rename(columns={"norm": "reference"})
+        every = pd.concat([paired_difference(df, [l4], b) for b in baselines], ignore_index=True)
+        diffs = every.merge(strongest, on=["dataset", "arch", "t", "reference"])
         comparisons.append(("L4 - strongest baseline", diffs))
     rows = []
     for comparison, diffs in comparisons:

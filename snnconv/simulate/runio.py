@@ -35,6 +35,20 @@ def simulate_with(
     )
 
 
+def ann_accuracy_on(checkpoint: str | Path, images: torch.Tensor, labels: torch.Tensor, batch: int) -> float:
+    """Accuracy of the trained ANN in ``checkpoint`` on ``images``: the simulate job's ANN reference, measured on
+    the very images it simulates (:func:`snnconv.train.evaluate`, eval mode, no gradients)."""
+    from ..models import load_checkpoint
+    from ..train import evaluate
+
+    model, meta = load_checkpoint(checkpoint)
+    if tuple(meta["in_shape"]) != tuple(images.shape[1:]):
+        raise ValueError(
+            f"{checkpoint}: the ANN takes inputs {tuple(meta['in_shape'])}, the test images are {tuple(images.shape[1:])}"
+        )
+    return evaluate(model, images, labels, batch)[0]
+
+
 def clean_ids(wildcards: dict[str, Any]) -> dict[str, Any]:
     """Wildcards as id columns: ``iseed`` → ``input_seed``, digit strings → int."""
     ids = {("input_seed" if k == "iseed" else k): v for k, v in wildcards.items()}

@@ -38,8 +38,9 @@ def model_of(w):
     """The trained ANN a job converts: the QCFS twin for the norms on base qcfs (and their normalize job), else
     the ReLU network of the same (dataset, arch, seed)."""
     base = w.base if hasattr(w, "base") else base_name(w.norm)
-    template = paths.QCFS_MODEL if base == "qcfs" else paths.MODEL
-    return paths.fill(template, dataset=w.dataset, arch=w.arch, seed=w.seed)
+    if base == "qcfs":
+        return paths.fill(paths.QCFS_MODEL, dataset=w.dataset, arch=w.arch, seed=w.seed)
+    return relu_model(w)
 
 
 def relu_model(w):
